@@ -1,0 +1,128 @@
+"""The only place that reaches into moto's internals. moto is pinned exactly (pyproject.toml);
+tests/unit/test_emulator_hooks.py fails loudly when an upgrade moves or reshapes a hook point.
+
+Hook points, and why each one is replaced:
+- LambdaFunction.invoke / _invoke_lambda: moto runs code only in Docker; we run it in warm workers,
+  and queue InvocationType=Event calls as Lambda does.
+- LambdaBackend.send_kinesis_message: moto invokes once per record inside PutRecord(s); our
+  KinesisPoller follows the event source mapping's settings instead.
+- s3.notifications._invoke_awslambda, events.notifications._invoke_lambda: these are asynchronous
+  sources in AWS; they go through the async queue instead of running inside the caller's request.
+- FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import TYPE_CHECKING, Any
+
+import moto
+import moto.events.notifications as events_notifications
+import moto.s3.notifications as s3_notifications
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction
+
+if TYPE_CHECKING:
+    from embedded_aws.emulator import EmbeddedAWS
+
+PINNED_MOTO_VERSION = "5.2.5"
+
+# (owner, attribute, parameter names the replacement relies on)
+HOOK_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+    (LambdaFunction, "invoke", ("self", "body", "request_headers", "response_headers")),
+    (LambdaFunction, "_invoke_lambda", ("self", "event")),
+    (LambdaBackend, "send_kinesis_message", ("self", "function_name", "kinesis_stream")),
+    (s3_notifications, "_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name")),
+    (events_notifications, "_invoke_lambda", ("account_id", "fn_arn", "event")),
+    (FunctionUrlConfig, "__init__", ("self", "function", "config")),
+)
+# Attributes of moto models that the emulator reads.
+MODEL_ATTRIBUTES = {
+    LambdaFunction: ("code_bytes", "function_arn", "function_name", "handler", "run_time", "timeout",
+                     "memory_size", "environment_vars", "version", "role", "account_id", "region",
+                     "event_invoke_config", "url_config"),
+}
+
+
+def check_hook_points() -> list[str]:
+    """Problems that would break the emulator with the installed moto (empty when all is well)."""
+    problems = []
+    if moto.__version__ != PINNED_MOTO_VERSION:
+        problems.append(f"moto {moto.__version__} installed, hooks written for {PINNED_MOTO_VERSION}")
+    for owner, name, params in HOOK_POINTS:
+        target = getattr(owner, name, None)
+        if target is None:
+            problems.append(f"{getattr(owner, '__name__', owner)}.{name} no longer exists")
+            continue
+        actual = tuple(inspect.signature(target).parameters)
+        missing = [p for p in params if p not in actual]
+        if missing:
+            problems.append(f"{owner.__name__}.{name} lost parameters {missing} (now {actual})")
+    source = inspect.getsource(LambdaFunction.__init__)
+    for attribute in MODEL_ATTRIBUTES[LambdaFunction]:
+        if f"self.{attribute}" not in source and not hasattr(LambdaFunction, attribute):
+            problems.append(f"LambdaFunction no longer sets self.{attribute} in __init__")
+    return problems
+
+
+_active: dict[str, "EmbeddedAWS"] = {}
+
+
+def install(emulator: "EmbeddedAWS") -> None:
+    """Points moto's Lambda execution paths at the emulator (the latest one started in-process)."""
+    already_installed = "emulator" in _active
+    _active["emulator"] = emulator
+    if already_installed:
+        return
+    problems = check_hook_points()
+    if problems:
+        raise RuntimeError("embedded emulator cannot hook moto: " + "; ".join(problems))
+    _install_replacements()
+
+
+def _install_replacements() -> None:
+    def emulator_now() -> "EmbeddedAWS":
+        return _active["emulator"]
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+        event = json.loads(body) if body else {}
+        invocation_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            emulator_now().async_invoker.submit(self.function_arn, self.account_id, self.region, event)
+            return b""
+        result = emulator_now().invoke_function(self, event)
+        if not result.ok:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        if (request_headers or {}).get("x-amz-log-type") == "Tail":
+            import base64
+
+            response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail.encode()).decode()
+        return result.payload
+
+    def invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        result = emulator_now().invoke_function(self, event if event is not None else {})
+        return result.payload.decode(), not result.ok, result.log_tail
+
+    def send_kinesis_message(self: LambdaBackend, *args: Any, **kwargs: Any) -> None:
+        return None  # the KinesisPoller delivers batches according to the mapping
+
+    def s3_invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        emulator_now().async_invoker.submit(fn_arn, account_id, region_name, event_body)
+
+    def events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:
+        emulator_now().async_invoker.submit(fn_arn, account_id, fn_arn.split(":")[3], event)
+
+    original_url_init = FunctionUrlConfig.__init__
+
+    def url_config_init(self: FunctionUrlConfig, function: LambdaFunction, config: dict[str, Any]) -> None:
+        original_url_init(self, function, config)
+        self.url = emulator_now().function_url(function.function_name)
+
+    LambdaFunction.invoke = invoke
+    LambdaFunction._invoke_lambda = invoke_lambda
+    LambdaBackend.send_kinesis_message = send_kinesis_message
+    s3_notifications._invoke_awslambda = s3_invoke_awslambda
+    events_notifications._invoke_lambda = events_invoke_lambda
+    FunctionUrlConfig.__init__ = url_config_init

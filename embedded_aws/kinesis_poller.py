@@ -1,0 +1,300 @@
+"""Kinesis event source mappings, the way Lambda's poller runs them.
+
+One consumer thread per (mapping, shard) keeps shard order: a batch is invoked, checkpointed and
+only then is the next one read. It follows the mapping's settings: StartingPosition, BatchSize,
+MaximumBatchingWindowInSeconds, FunctionResponseTypes=ReportBatchItemFailures (checkpoint before
+the lowest failed sequence number and retry from there), MaximumRetryAttempts,
+MaximumRecordAgeInSeconds, BisectBatchOnFunctionError (halves do not count as retries) and the
+on-failure destination (an SQS queue gets Lambda's standard failure record).
+
+Not emulated: ParallelizationFactor > 1, tumbling windows, filter criteria, enhanced fan-out,
+resharding (shards are discovered, but parent/child order is not enforced).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embedded_aws.emulator import EmbeddedAWS
+
+log = logging.getLogger("embedded_aws.kinesis")
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 64 * 1024  # Lambda's 6 MB sync payload, with headroom
+IDLE_POLL_SECONDS = 0.1
+RETRY_DELAY_SECONDS = 0.2
+
+
+@dataclass
+class PendingBatch:
+    records: list[Any]  # moto kinesis Record objects, in sequence order
+    attempts: int = 0  # failed invocations of exactly these records
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ShardConsumer(threading.Thread):
+    def __init__(self, emulator: "EmbeddedAWS", esm: Any, stream: Any, shard: Any) -> None:
+        super().__init__(daemon=True, name=f"kinesis-{shard.shard_id}-{esm.uuid[:8]}")
+        self.emulator = emulator
+        self.esm = esm
+        self.stream = stream
+        self.shard = shard
+        self.stopped = threading.Event()
+        self.checkpoint = self._initial_checkpoint()
+        self.pending: deque[PendingBatch] = deque()
+        self.invocations = 0
+        self.records_delivered = 0
+
+    def _initial_checkpoint(self) -> int:
+        position = (self.esm.starting_position or "TRIM_HORIZON").upper()
+        if position == "LATEST":
+            return self.shard.get_max_sequence_number()
+        if position == "AT_TIMESTAMP" and self.esm.starting_position_timestamp:
+            return max(0, self.shard.get_sequence_number_at(float(self.esm.starting_position_timestamp)) - 1)
+        return 0
+
+    # -- reading --------------------------------------------------------------------------------
+    def _available(self) -> list[Any]:
+        # list() of the keys is atomic under the GIL, so moto's concurrent puts cannot break it.
+        records = self.shard.records
+        keys = [k for k in list(records.keys()) if k > self.checkpoint]
+        return [records[k] for k in keys]
+
+    def records_behind(self) -> int:
+        """Records after the checkpoint (pending retries included)."""
+        return len(self._available())
+
+    def _next_batch(self) -> list[Any] | None:
+        batch_size = int(self.esm.batch_size or 100)
+        window = float(self.esm.max_batch_window or 0)
+        first_seen = None
+        while not self.stopped.is_set():
+            available = self._available()
+            if available:
+                first_seen = first_seen or time.monotonic()
+                if len(available) >= batch_size or time.monotonic() - first_seen >= window:
+                    return self._limit_payload(available[:batch_size])
+                time.sleep(min(0.05, window))
+            else:
+                time.sleep(IDLE_POLL_SECONDS)
+        return None
+
+    @staticmethod
+    def _limit_payload(records: list[Any]) -> list[Any]:
+        size, kept = 0, []
+        for record in records:
+            size += len(record.data) + 400  # base64 data plus the record envelope
+            if kept and size > MAX_PAYLOAD_BYTES:
+                break
+            kept.append(record)
+        return kept
+
+    # -- invoking -------------------------------------------------------------------------------
+    def _event(self, records: list[Any]) -> dict:
+        function = self.emulator.lambda_function(self.esm.function_arn)
+        return {
+            "Records": [
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": r.partition_key,
+                        "sequenceNumber": str(r.sequence_number),
+                        "data": r.data,
+                        "approximateArrivalTimestamp": round(r.created_at, 3),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": f"{self.shard.shard_id}:{r.sequence_number}",
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": function.role if function else "",
+                    "awsRegion": self.esm.region,
+                    "eventSourceARN": self.stream.arn,
+                }
+                for r in records
+            ]
+        }
+
+    def _failed_from(self, batch: PendingBatch, payload: Any) -> int | None:
+        """Index of the first record to retry, None when the batch succeeded, 0 for all of it."""
+        if "ReportBatchItemFailures" not in (self.esm.function_response_types or []):
+            return None
+        if not isinstance(payload, dict):
+            return None
+        failures = payload.get("batchItemFailures")
+        if not failures:
+            return None
+        sequence_numbers = {str(r.sequence_number): i for i, r in enumerate(batch.records)}
+        indexes = []
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if identifier is None or str(identifier) not in sequence_numbers:
+                return 0  # Lambda treats a malformed response as a failure of the whole batch
+            indexes.append(sequence_numbers[str(identifier)])
+        return min(indexes)
+
+    def _too_old(self, batch: PendingBatch) -> bool:
+        max_age = self.esm.max_record_age
+        if max_age is None or int(max_age) == -1:
+            return False
+        return time.time() - batch.records[0].created_at > int(max_age)
+
+    def _retries_exhausted(self, batch: PendingBatch) -> bool:
+        max_retries = self.esm.max_retry_attempts
+        if max_retries is None or int(max_retries) == -1:
+            return False
+        return batch.attempts > int(max_retries)
+
+    def _process_pending(self) -> None:
+        batch = self.pending[0]
+        if self._too_old(batch):
+            self._give_up(batch, "RecordAgeExceeded")
+            return
+        self.invocations += 1
+        result = self.emulator.invoke_by_arn(self.esm.function_arn, self._event(batch.records))
+        if result is None:  # function deleted: stop quietly, the mapping goes with it
+            self.stopped.set()
+            return
+        if result.ok:
+            first_failed = self._failed_from(batch, result.json())
+            if first_failed is None:
+                self._commit(batch.records)
+                self.pending.popleft()
+                return
+            self._commit(batch.records[:first_failed])
+            batch.records = batch.records[first_failed:]
+            batch.attempts += 1
+            self._last_error = {"statusCode": 200, "functionError": None}
+        else:
+            self._last_error = {"statusCode": 200, "functionError": "Unhandled"}
+            if self.esm.bisect_on_error and len(batch.records) > 1:
+                middle = len(batch.records) // 2
+                self.pending.popleft()
+                # Bisecting does not count against the retry quota.
+                self.pending.appendleft(PendingBatch(batch.records[middle:], batch.attempts))
+                self.pending.appendleft(PendingBatch(batch.records[:middle], batch.attempts))
+                return
+            batch.attempts += 1
+        if self._retries_exhausted(batch):
+            self._give_up(batch, "RetryAttemptsExhausted")
+        else:
+            time.sleep(RETRY_DELAY_SECONDS)
+
+    def _commit(self, records: list[Any]) -> None:
+        if records:
+            self.checkpoint = records[-1].sequence_number
+            self.records_delivered += len(records)
+
+    def _give_up(self, batch: PendingBatch, condition: str) -> None:
+        records = batch.records
+        failure = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.esm.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": batch.attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": getattr(self, "_last_error", {}).get("functionError") or "",
+            },
+            "version": "1.0",
+            "timestamp": _iso(time.time()),
+            "KinesisBatchInfo": {
+                "shardId": self.shard.shard_id,
+                "startSequenceNumber": str(records[0].sequence_number),
+                "endSequenceNumber": str(records[-1].sequence_number),
+                "approximateArrivalOfFirstRecord": _iso(records[0].created_at),
+                "approximateArrivalOfLastRecord": _iso(records[-1].created_at),
+                "batchSize": len(records),
+                "streamArn": self.stream.arn,
+            },
+        }
+        destination = ((self.esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        log.warning("%s: giving up on %d records (%s)", self.shard.shard_id, len(records), condition)
+        if destination:
+            self.emulator.send_to_destination(destination, failure)
+        self.checkpoint = records[-1].sequence_number
+        self.pending.popleft()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                if not self.esm.enabled:
+                    time.sleep(IDLE_POLL_SECONDS)
+                    continue
+                if not self.pending:
+                    records = self._next_batch()
+                    if not records:
+                        continue
+                    self.pending.append(PendingBatch(records))
+                self._process_pending()
+            except Exception:  # keep polling; a bug here must not silently stop the stream
+                log.exception("kinesis consumer %s failed; retrying", self.name)
+                time.sleep(1)
+
+
+class KinesisPoller(threading.Thread):
+    """Discovers Kinesis event source mappings and their shards, and runs a consumer for each."""
+
+    def __init__(self, emulator: "EmbeddedAWS") -> None:
+        super().__init__(daemon=True, name="kinesis-poller")
+        self.emulator = emulator
+        self.consumers: dict[tuple[str, str], ShardConsumer] = {}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.25):
+            try:
+                self._discover()
+            except Exception:
+                log.exception("kinesis mapping discovery failed")
+
+    def _discover(self) -> None:
+        from moto.kinesis.models import kinesis_backends
+
+        live = set()
+        for esm in self.emulator.event_source_mappings():
+            if ":kinesis:" not in esm.event_source_arn:
+                continue
+            account, region = esm.account_id, esm.region
+            stream_name = esm.event_source_arn.split("/", 1)[1]
+            stream = kinesis_backends[account][region].streams.get(stream_name)
+            if stream is None:
+                continue
+            for shard in list(stream.shards.values()):
+                key = (esm.uuid, shard.shard_id)
+                live.add(key)
+                if key not in self.consumers:
+                    consumer = ShardConsumer(self.emulator, esm, stream, shard)
+                    self.consumers[key] = consumer
+                    consumer.start()
+                    log.info("consuming %s %s for %s", stream_name, shard.shard_id, esm.function_arn)
+        for key in [k for k in self.consumers if k not in live]:
+            self.consumers.pop(key).stopped.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for consumer in self.consumers.values():
+            consumer.stopped.set()
+
+    def stats(self) -> dict:
+        consumers = list(self.consumers.values())
+        return {
+            "shard_consumers": len(consumers),
+            "records_behind": sum(c.records_behind() for c in consumers),
+            "invocations": sum(c.invocations for c in consumers),
+            "records_delivered": sum(c.records_delivered for c in consumers),
+        }

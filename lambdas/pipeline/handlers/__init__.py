@@ -1,0 +1,1 @@
+"""Lambda entry points: decode the event, call pipeline functions, write results."""
