@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from urllib.parse import quote_plus, unquote
 from typing import TYPE_CHECKING, Any
 
 import moto
@@ -109,6 +110,11 @@ def _install_replacements() -> None:
         return None  # the KinesisPoller delivers batches according to the mapping
 
     def s3_invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        # moto percent-encodes '/' in keys; S3 events encode like a form (spaces as '+') but keep '/'.
+        for record in event_body.get("Records", []):
+            obj = record.get("s3", {}).get("object", {})
+            if "key" in obj:
+                obj["key"] = quote_plus(unquote(obj["key"]), safe="/")
         emulator_now().async_invoker.submit(fn_arn, account_id, region_name, event_body)
 
     def events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:

@@ -1,0 +1,150 @@
+# Economic-events data lake: Kinesis -> Lambda -> S3 bronze/silver/gold + DynamoDB.
+# `make help` lists the targets. Every target creates .venv by itself when it is missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV        := $(ROOT)/.venv
+PY          := $(VENV)/bin/python
+BUILD       := $(ROOT)/build
+STATE_DIR   := $(ROOT)/.emulator
+TFRC        := $(BUILD)/terraform.tfrc
+LAMBDA_ZIP  := $(BUILD)/lambda.zip
+
+# EMULATOR=auto picks LocalStack when a Docker daemon answers, else the embedded emulator.
+EMULATOR    ?= auto
+EMULATOR_PORT ?= 4566
+ENVIRONMENT ?= local
+EVENTS      ?= 10000
+RATE        ?= 0
+SEED        ?= 42
+FROM        ?= TRIM_HORIZON
+LOCALSTACK_COMPOSE ?= docker-compose.localstack.yml
+LOCALSTACK_IMAGE_WITH_TOKEN ?= localstack/localstack:latest
+
+export TF_CLI_CONFIG_FILE := $(TFRC)
+export DISABLE_DEPRECATION_NOTICE := 1
+export PYTHONPATH := $(ROOT)/lambdas:$(ROOT)
+ifeq ($(ENVIRONMENT),local)
+# Local only: the emulator accepts any credentials. Real AWS uses your default credentials chain.
+export AWS_ENDPOINT_URL ?= http://localhost:$(EMULATOR_PORT)
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_DEFAULT_REGION ?= us-east-1
+TERRAFORM := $(VENV)/bin/tflocal
+else
+TERRAFORM := terraform
+endif
+
+.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate \
+        test test-unit test-terraform test-e2e demo bench fmt lint clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(EMULATOR)" "$(ENVIRONMENT)"
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> setting up $(VENV) (Python 3.12)"
+	@test -x $(PY) || "$$(tools/find_python.sh)" -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed $(TFRC) ## Create .venv with all dependencies and the Terraform CLI config
+
+$(TFRC): tools/write_tf_cli_config.sh
+	@tools/write_tf_cli_config.sh $@
+
+up: setup ## Start the emulator: LocalStack if Docker answers, else the embedded one (EMULATOR=moto forces it)
+	@mkdir -p $(STATE_DIR)
+	@if [ "$(EMULATOR)" = "localstack" ] || { [ "$(EMULATOR)" = "auto" ] && docker info >/dev/null 2>&1; }; then \
+	  if [ -n "$$LOCALSTACK_AUTH_TOKEN" ]; then image="$(LOCALSTACK_IMAGE_WITH_TOKEN)"; why="LOCALSTACK_AUTH_TOKEN is set"; \
+	  else image="localstack/localstack:community-archive"; why="no LOCALSTACK_AUTH_TOKEN: the last token-free image"; fi; \
+	  echo "==> emulator: LocalStack $$image ($$why; a Docker daemon answers)"; \
+	  LOCALSTACK_IMAGE="$$image" docker compose -f $(LOCALSTACK_COMPOSE) up -d || exit 1; \
+	  echo localstack > $(STATE_DIR)/kind; \
+	  printf "waiting for LocalStack health"; \
+	  for i in $$(seq 1 90); do \
+	    if curl -fs $(AWS_ENDPOINT_URL)/_localstack/health >/dev/null 2>&1; then echo " ok"; exit 0; fi; printf "."; sleep 2; \
+	  done; echo; echo "error: LocalStack did not become healthy; see: docker compose -f $(LOCALSTACK_COMPOSE) logs" >&2; exit 1; \
+	else \
+	  if [ "$(EMULATOR)" = "moto" ]; then why="EMULATOR=moto"; else why="no Docker daemon answers"; fi; \
+	  echo "==> emulator: embedded (moto server + local Lambda runtime) on port $(EMULATOR_PORT) ($$why)"; \
+	  echo embedded > $(STATE_DIR)/kind; \
+	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) up; \
+	fi
+
+down: setup ## Stop the emulator (its state is in memory: a later `make up` starts empty)
+	@if [ "$$(cat $(STATE_DIR)/kind 2>/dev/null)" = "localstack" ]; then \
+	  docker compose -f $(LOCALSTACK_COMPOSE) down; \
+	else \
+	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) down; \
+	fi
+	@rm -f $(STATE_DIR)/kind terraform.tfstate terraform.tfstate.backup
+
+status: setup ## Show which emulator runs and its health
+	@if [ "$$(cat $(STATE_DIR)/kind 2>/dev/null)" = "localstack" ]; then \
+	  curl -fs $(AWS_ENDPOINT_URL)/_localstack/health | $(PY) -m json.tool || echo "LocalStack: not answering"; \
+	else \
+	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) status; \
+	fi
+
+logs: ## Follow the embedded emulator's log (Lambda output also goes to CloudWatch Logs)
+	@tail -n 100 -f $(STATE_DIR)/embedded_aws.log
+
+package: setup ## Build build/lambda.zip (code + Linux x86_64 / py3.12 dependencies), deterministic, size-checked
+	@echo "==> packaging the Lambda artifact"
+	@$(PY) tools/package_lambda.py --output $(LAMBDA_ZIP)
+
+tf-init: setup
+	@test -d .terraform || { echo "==> terraform init"; $(TERRAFORM) init -input=false >/dev/null; }
+
+deploy: package tf-init ## Apply the stack (tflocal against the emulator; ENVIRONMENT=prod: terraform on real AWS)
+	@echo "==> $(notdir $(TERRAFORM)) apply (environment=$(ENVIRONMENT))"
+	@$(TERRAFORM) apply -input=false -auto-approve -var environment=$(ENVIRONMENT) -var lambda_zip_path=$(LAMBDA_ZIP)
+
+destroy: tf-init ## Destroy the stack
+	@$(TERRAFORM) destroy -input=false -auto-approve -var environment=$(ENVIRONMENT) -var lambda_zip_path=$(LAMBDA_ZIP)
+
+outputs: tf-init ## Print the stack's outputs
+	@$(TERRAFORM) output
+
+simulate: setup ## Send EVENTS simulated events (RATE per second, 0 = as fast as possible; SEED) to the stream
+	@$(PY) -m simulador send --stream "$$($(TERRAFORM) output -raw stream_name)" --count $(EVENTS) --rate $(RATE) \
+	  --seed $(SEED) --manifest $(BUILD)/simulator-manifest.jsonl
+
+tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LATEST); Ctrl-C stops
+	@$(PY) -m simulador tail --stream "$$($(TERRAFORM) output -raw stream_name)" --from $(FROM)
+
+aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
+	@$(PY) -m tools.invoke_aggregate "$$($(TERRAFORM) output -json function_names | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["aggregate"])')"
+
+demo: setup ## Everything on a fresh clone: up, package, deploy, simulate EVENTS, aggregate, query the API, summary
+	@$(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT)
+
+test-unit: setup ## Unit tests (no emulator): handlers with moto in-process, simulator, emulator pieces
+	@$(PY) -m pytest tests/unit -q
+
+test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local and prod plans)
+	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
+	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp *.tf $(BUILD)/tf-validate/ && cp -r modules tests $(BUILD)/tf-validate/
+	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
+	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
+
+test-e2e: package ## End to end: fresh embedded emulator on a free port, tflocal apply, simulator, assertions, destroy
+	@$(PY) -m pytest tests/e2e -q -m e2e
+
+test: setup ## The whole suite: unit, terraform, end to end (what CI runs)
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-terraform
+	@$(MAKE) --no-print-directory test-e2e
+
+bench: package ## Benchmark: seconds for EVENTS (default 10000) simulated events to reach bronze on the embedded emulator
+	@$(PY) -m tools.bench_bronze --events $(EVENTS)
+
+fmt: setup ## Format Terraform
+	@terraform fmt -recursive
+
+clean: ## Remove build outputs, Terraform working files and the emulator's state
+	@rm -rf $(BUILD) .terraform terraform.tfstate terraform.tfstate.backup localstack_providers_override.tf $(STATE_DIR)

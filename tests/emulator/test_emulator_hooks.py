@@ -1,0 +1,108 @@
+"""Fails loudly when a moto upgrade breaks the points where the embedded emulator hooks in."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import moto
+
+from embedded_aws import hooks
+
+
+def test_moto_is_the_pinned_version_and_every_hook_point_is_intact():
+    assert moto.__version__ == hooks.PINNED_MOTO_VERSION, (
+        f"moto {moto.__version__} installed; embedded_aws/hooks.py was written for {hooks.PINNED_MOTO_VERSION}. "
+        "Re-check the hook points before changing the pin in pyproject.toml."
+    )
+    assert hooks.check_hook_points() == []
+
+
+def test_invoke_runs_the_deployed_zip_in_its_runtime(aws, deploy_function):
+    name = deploy_function(
+        """
+        import os, sys
+        def handler(event, context):
+            print("log line from the handler")
+            return {"event": event, "python": "%d.%d" % sys.version_info[:2], "request_id": context.aws_request_id,
+                    "function": context.function_name, "remaining_ms": context.get_remaining_time_in_millis(),
+                    "greeting": os.environ["GREETING"], "endpoint": os.environ.get("AWS_ENDPOINT_URL")}
+        """,
+        environment={"GREETING": "hola"},
+    )
+    response = aws("lambda").invoke(FunctionName=name, Payload=json.dumps({"n": 1}), LogType="Tail")
+    body = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert body["event"] == {"n": 1}
+    assert body["python"] == "3.12"
+    assert body["function"] == name and body["greeting"] == "hola"
+    assert 0 < body["remaining_ms"] <= 10_000
+    assert body["endpoint"].startswith("http://localhost:")
+    assert "log line from the handler" in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_handler_errors_come_back_in_lambda_format(aws, deploy_function):
+    name = deploy_function(
+        """
+        def handler(event, context):
+            raise ValueError("bad input: " + event["what"])
+        """
+    )
+    response = aws("lambda").invoke(FunctionName=name, Payload=json.dumps({"what": "x"}))
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "bad input: x"
+    assert isinstance(error["stackTrace"], list) and error["stackTrace"]
+
+
+def test_timeout_kills_the_worker_and_reports_it(aws, deploy_function):
+    name = deploy_function(
+        """
+        import time
+        def handler(event, context):
+            time.sleep(30)
+        """,
+        timeout=1,
+    )
+    response = aws("lambda").invoke(FunctionName=name, Payload=b"{}")
+    error = json.loads(response["Payload"].read())
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+
+
+def test_workers_stay_warm_between_invocations(aws, deploy_function):
+    name = deploy_function(
+        """
+        import os
+        CALLS = []
+        def handler(event, context):
+            CALLS.append(1)
+            return {"pid": os.getpid(), "calls": len(CALLS)}
+        """
+    )
+    client = aws("lambda")
+    first = json.loads(client.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+    second = json.loads(client.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+    assert first["pid"] == second["pid"]
+    assert second["calls"] == first["calls"] + 1
+
+
+def test_handler_output_reaches_cloudwatch_logs(aws, deploy_function):
+    name = deploy_function(
+        """
+        def handler(event, context):
+            print("visible in CloudWatch", event["marker"])
+        """
+    )
+    aws("lambda").invoke(FunctionName=name, Payload=json.dumps({"marker": "m-123"}))
+    logs = aws("logs")
+    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    messages = [
+        e["message"]
+        for s in streams
+        for e in logs.get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=s["logStreamName"])["events"]
+    ]
+    assert "visible in CloudWatch m-123" in messages
+    assert any(m.startswith("REPORT RequestId:") for m in messages)

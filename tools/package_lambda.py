@@ -1,0 +1,123 @@
+"""Builds the one Lambda artifact (build/lambda.zip): the pipeline package plus its dependencies.
+
+Dependencies are installed for Lambda's platform (Linux x86_64, CPython 3.12) whatever the host
+OS, binary wheels only. The zip is deterministic: sorted entries, fixed timestamps and modes, so
+the same sources give the same bytes and Terraform's source hash changes only with the code.
+Fails when the unzipped size passes Lambda's 250 MB limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+# Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels work there too.
+PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+# The runtime ships these; bundling them again only adds size (and version skew).
+PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# Never imported by the handlers: tests, C headers and sources, and Arrow components we don't use.
+PRUNE_GLOBS = (
+    "**/__pycache__",
+    "pyarrow/tests",
+    "pyarrow/include",
+    "pyarrow/src",
+    "pyarrow/**/*.pyx",
+    "pyarrow/**/*.pxd",
+    "pyarrow/**/*.pxi",
+    "pyarrow/**/*.h",
+    "pyarrow/**/*.cc",
+    "pyarrow/*flight*",
+    "pyarrow/libarrow_flight*",
+    "pyarrow/*substrait*",
+    "pyarrow/libarrow_substrait*",
+    "pyarrow/*gandiva*",
+    "pyarrow/libgandiva*",
+    "pyarrow/libparquet*.a",
+)
+
+
+def install_dependencies(requirements: Path, target: Path, python_version: str) -> None:
+    stamp = target / ".requirements.sha256"
+    recipe = f"{python_version}|{PLATFORMS}|{PROVIDED_BY_RUNTIME}|{PRUNE_GLOBS}".encode()
+    digest = hashlib.sha256(requirements.read_bytes() + recipe).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        print(f"dependencies: up to date in {target.relative_to(ROOT)}")
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    print(f"dependencies: installing {requirements.relative_to(ROOT)} for Linux x86_64 / CPython {python_version} …",
+          flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         *[arg for platform in PLATFORMS for arg in ("--platform", platform)],
+         "--implementation", "cp", "--python-version", python_version,
+         "--only-binary=:all:", "--target", str(target), "-r", str(requirements)],
+        check=True,
+    )
+    for name in PROVIDED_BY_RUNTIME:
+        for path in target.glob(f"{name}*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for pattern in PRUNE_GLOBS:
+        for path in target.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    stamp.write_text(digest)
+
+
+def _entries(source: Path, prefix: str = "") -> list[tuple[str, Path]]:
+    files = []
+    for path in source.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.name != ".requirements.sha256":
+            files.append((prefix + path.relative_to(source).as_posix(), path))
+    return files
+
+
+def build_zip(code_dir: Path, deps_dir: Path, output: Path) -> tuple[int, int]:
+    entries = sorted(_entries(deps_dir) + _entries(code_dir, prefix=f"{code_dir.name}/"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_suffix(".zip.tmp")
+    unzipped = 0
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            executable = path.suffix == ".so" or ".so." in path.name
+            info.external_attr = ((0o755 if executable else 0o644) | 0o100000) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data)
+    temporary.replace(output)
+    return unzipped, output.stat().st_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=ROOT / "build" / "lambda.zip")
+    parser.add_argument("--requirements", type=Path, default=ROOT / "lambdas" / "requirements.txt")
+    parser.add_argument("--python-version", default="3.12", help="the Lambda runtime's Python version")
+    args = parser.parse_args(argv)
+
+    deps_dir = ROOT / "build" / f"lambda-deps-py{args.python_version}"
+    install_dependencies(args.requirements, deps_dir, args.python_version)
+    unzipped, zipped = build_zip(ROOT / "lambdas" / "pipeline", deps_dir, args.output)
+    sha = hashlib.sha256(args.output.read_bytes()).hexdigest()
+    (args.output.parent / (args.output.name + ".sha256")).write_text(sha + "\n")
+    print(f"package: {args.output.relative_to(ROOT)}  zipped {zipped / 1e6:.1f} MB, unzipped {unzipped / 1e6:.1f} MB "
+          f"(Lambda limit {LAMBDA_UNZIPPED_LIMIT / 1e6:.0f} MB), sha256 {sha[:16]}…")
+    if unzipped > LAMBDA_UNZIPPED_LIMIT:
+        print(f"error: unzipped size {unzipped} bytes exceeds Lambda's limit of {LAMBDA_UNZIPPED_LIMIT} bytes",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
