@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from urllib.parse import quote_plus, unquote
+from urllib.parse import quote_plus, unquote_plus
 from typing import TYPE_CHECKING, Any
 
 import moto
@@ -114,7 +114,7 @@ def _install_replacements() -> None:
         for record in event_body.get("Records", []):
             obj = record.get("s3", {}).get("object", {})
             if "key" in obj:
-                obj["key"] = quote_plus(unquote(obj["key"]), safe="/")
+                obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
         emulator_now().async_invoker.submit(fn_arn, account_id, region_name, event_body)
 
     def events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:
