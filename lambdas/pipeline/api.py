@@ -1,0 +1,203 @@
+"""Read API route logic: input rules, response shapes and errors (no I/O here).
+
+Routes (handlers/api.py wires them to a Powertools LambdaFunctionUrlResolver):
+- ``GET /health``
+- ``GET /indicadores``
+- ``GET /indicadores/{pais}``
+- ``GET /indicadores/{pais}/{indicador}``
+
+Case rules: ``pais`` is accepted in any case and normalised to upper case (``arg`` -> ``ARG``,
+as in schema.PAISES); ``indicador`` is matched case-insensitively and normalised to its exact
+spelling in schema.INDICADORES (``inflacion`` -> ``Inflacion``). Percent-encoded segments are
+decoded first. Responses always use the canonical spellings.
+
+Errors are JSON ``{"error": <code>, "message": <text>}``: 400 ``bad_request`` for an unknown
+pais/indicador or a malformed path under /indicadores (empty or extra segments), 404
+``not_found`` for no data or an unknown path elsewhere, 405 ``method_not_allowed`` for a
+method other than GET on an existing route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+from urllib.parse import unquote
+
+from pipeline import schema
+
+INDICADORES_ROOT = "/indicadores"
+HEALTH_PATH = "/health"
+
+_INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in schema.INDICADORES}
+# Well-formed paths of the routes; used to tell a wrong method (405) from a wrong path (400/404).
+_ROUTE_SHAPES = (
+    re.compile(r"^/health$"),
+    re.compile(r"^/indicadores(/[^/]+){0,2}$"),
+)
+
+
+class ApiError(Exception):
+    """An error answered to the client as JSON."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return error_body(self.code, self.message)
+
+
+class BadRequest(ApiError):
+    status_code = 400
+    code = "bad_request"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    return {"error": code, "message": message}
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def normalise_pais(raw: str) -> str:
+    """Upper-case ISO3 code from schema.PAISES; BadRequest otherwise."""
+    pais = unquote(raw).strip().upper()
+    if pais not in schema.PAISES:
+        raise BadRequest(f"unknown pais {unquote(raw)!r}; expected one of {', '.join(schema.PAISES)}")
+    return pais
+
+
+def normalise_indicador(raw: str) -> str:
+    """Exact spelling from schema.INDICADORES (matched case-insensitively); BadRequest otherwise."""
+    text = unquote(raw).strip()
+    indicador = _INDICADOR_BY_FOLDED_NAME.get(text.casefold())
+    if indicador is None:
+        raise BadRequest(f"unknown indicador {text!r}; expected one of {', '.join(schema.INDICADORES)}")
+    return indicador
+
+
+def unmatched_route_error(method: str, path: str) -> ApiError:
+    """The error for a request no route matched."""
+    if method.upper() != "GET" and any(shape.match(path) for shape in _ROUTE_SHAPES):
+        return MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
+    if path == INDICADORES_ROOT or path.startswith(INDICADORES_ROOT + "/"):
+        return BadRequest(
+            f"malformed path {path!r}; use /indicadores, /indicadores/{{pais}} or /indicadores/{{pais}}/{{indicador}}"
+        )
+    return NotFound(f"no route for {path!r}")
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _float(value: Any) -> float | None:
+    """DynamoDB numbers come back as Decimal; JSON wants plain numbers."""
+    if value is None:
+        return None
+    return float(value) if isinstance(value, (Decimal, int, float)) else None
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (Decimal, int)) else None
+
+
+def series_summary(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One available series from a LATEST item."""
+    return {
+        "pais": item.get("pais"),
+        "indicador": item.get("indicador"),
+        "valor": _float(item.get("valor")),
+        "timestamp": item.get("timestamp"),
+    }
+
+
+def latest_value(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "valor": _float(item.get("valor")),
+        "timestamp": item.get("timestamp"),
+        "event_id": item.get("event_id"),
+        "fuente": item.get("fuente"),
+    }
+
+
+def kpi_summary(day: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "dt": day,
+        "count": _int(item.get("count")),
+        "mean": _float(item.get("mean")),
+        "min": _float(item.get("min")),
+        "max": _float(item.get("max")),
+        "stddev": _float(item.get("stddev")),
+        "last_valor": _float(item.get("last_valor")),
+        "last_timestamp": item.get("last_timestamp"),
+    }
+
+
+def kpi_day(latest: Mapping[str, Any]) -> str | None:
+    """The UTC day (silver/gold ``dt``) of a LATEST item's timestamp; None if it has none."""
+    timestamp = latest.get("timestamp")
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return None
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(dt.timezone.utc)
+    return instant.date().isoformat()
+
+
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def indicadores_overview(latest_items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``GET /indicadores``: reference lists and the series that have a latest value."""
+    return {
+        "indicadores": list(schema.INDICADORES),
+        "paises": list(schema.PAISES),
+        "series": [series_summary(item) for item in latest_items],
+    }
+
+
+def country_latest(pais: str, latest_items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``GET /indicadores/{pais}``: the latest value of each indicator of one country."""
+    series = [
+        {"indicador": item.get("indicador"), **latest_value(item)}
+        for item in latest_items
+    ]
+    if not series:
+        raise NotFound(f"no data for pais {pais}")
+    return {"pais": pais, "series": series}
+
+
+def series_detail(
+    pais: str, indicador: str, latest: Mapping[str, Any] | None, kpi: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``GET /indicadores/{pais}/{indicador}``: latest value and the KPIs of its day."""
+    if latest is None:
+        raise NotFound(f"no data for {pais}/{indicador}")
+    day = kpi_day(latest)
+    return {
+        "pais": pais,
+        "indicador": indicador,
+        "latest": latest_value(latest),
+        "kpis": kpi_summary(day, kpi) if kpi is not None and day is not None else None,
+    }

@@ -1,0 +1,248 @@
+"""Gold layer: daily KPIs per (pais, indicador, day) computed from silver events.
+
+Pure functions over Arrow tables and bytes; the aggregate handler does the S3 and DynamoDB I/O.
+
+Rules worth knowing:
+- A partition is one silver folder, ``indicador=<I>/dt=<YYYY-MM-DD>``; its gold output is one
+  file, ``kpis_diarios/indicador=<I>/dt=<D>/kpis.parquet``, always rewritten whole.
+- Events are de-duplicated by ``event_id`` across the files of a partition (the same event can
+  reach silver twice, e.g. through the stream and a CSV upload); the first occurrence in file
+  listing order is kept.
+- ``stddev`` is the sample standard deviation (ddof=1), null when a group has one event.
+- The "last" value of a group is the event with the latest ``timestamp``; among events with the
+  same timestamp the greatest ``event_id`` wins, so the result does not depend on input order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline import schema
+
+SILVER_EVENTS_PREFIX = "events/"
+GOLD_KPIS_PREFIX = "kpis_diarios/"
+GOLD_FILE_NAME = "kpis.parquet"
+PARQUET_COMPRESSION = "zstd"
+
+# Columns read from a silver file; indicador and dt come from the path.
+SILVER_READ_SCHEMA = pa.schema(
+    [schema.SILVER_FILE_SCHEMA.field(name) for name in ("event_id", "timestamp", "pais", "valor", "fuente")]
+)
+
+# One row per (pais, indicador, dt): the gold statistics plus what the LATEST item needs.
+KPI_SCHEMA = pa.schema(
+    [
+        pa.field("pais", pa.string(), nullable=False),
+        pa.field("indicador", pa.string(), nullable=False),
+        pa.field("dt", pa.string(), nullable=False),
+        *[f for f in schema.GOLD_SCHEMA if f.name != "pais"],
+        pa.field("last_event_id", pa.string(), nullable=False),
+        pa.field("last_fuente", pa.string(), nullable=False),
+    ]
+)
+
+KPI_GROUP_KEYS: tuple[str, ...] = ("pais", "indicador", "dt")
+
+_PARTITION_PATTERN = re.compile(r"^indicador=(?P<indicador>[^/=]+)/dt=(?P<dt>[^/=]+)$")
+_SILVER_KEY_PATTERN = re.compile(
+    r"^" + re.escape(SILVER_EVENTS_PREFIX) + r"(?P<partition>indicador=[^/]+/dt=[^/]+)/[^/]+$"
+)
+
+
+class SilverDataError(ValueError):
+    """A silver file cannot be read or does not hold the expected columns."""
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    """One silver/gold partition: an indicator on one UTC day."""
+
+    indicador: str
+    dt: str
+
+    def __post_init__(self) -> None:
+        if self.indicador not in schema.INDICADORES:
+            raise ValueError(f"unknown indicador {self.indicador!r} in partition")
+        try:
+            parsed = dt.date.fromisoformat(self.dt)
+        except ValueError:
+            raise ValueError(f"partition dt {self.dt!r} is not a YYYY-MM-DD date") from None
+        # fromisoformat also accepts forms like 20261122; the path must use the canonical one.
+        if parsed.isoformat() != self.dt:
+            raise ValueError(f"partition dt {self.dt!r} is not a YYYY-MM-DD date")
+
+    @property
+    def name(self) -> str:
+        return f"indicador={self.indicador}/dt={self.dt}"
+
+    @property
+    def silver_prefix(self) -> str:
+        return f"{SILVER_EVENTS_PREFIX}{self.name}/"
+
+    @property
+    def gold_key(self) -> str:
+        return f"{GOLD_KPIS_PREFIX}{self.name}/{GOLD_FILE_NAME}"
+
+
+def parse_partition(text: str) -> Partition:
+    """``"indicador=PIB/dt=2026-11-22"`` -> Partition; ValueError for anything else."""
+    match = _PARTITION_PATTERN.match(text.strip("/")) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"partition {text!r} is not of the form indicador=<I>/dt=<YYYY-MM-DD>")
+    return Partition(match["indicador"], match["dt"])
+
+
+def partition_of_silver_key(key: str) -> Partition:
+    """The partition of a silver object key ``events/indicador=<I>/dt=<D>/<file>``."""
+    match = _SILVER_KEY_PATTERN.match(key) if isinstance(key, str) else None
+    if not match:
+        raise ValueError(f"silver key {key!r} is not of the form events/indicador=<I>/dt=<D>/<file>")
+    return parse_partition(match["partition"])
+
+
+def partition_of_catalog_item(item: Mapping[str, object]) -> Partition:
+    """The partition a catalog item points at: its ``partition`` attribute, else its ``silver_key``."""
+    partition = item.get("partition")
+    if isinstance(partition, str) and partition:
+        return parse_partition(partition)
+    silver_key = item.get("silver_key")
+    if isinstance(silver_key, str) and silver_key:
+        return partition_of_silver_key(silver_key)
+    raise ValueError("catalog item has neither a partition nor a silver_key attribute")
+
+
+def read_silver_file(data: bytes, source: str) -> pa.Table:
+    """Decode one silver Parquet file into SILVER_READ_SCHEMA columns.
+
+    ``source`` (the object key) only names the file in error messages.
+    """
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise SilverDataError(f"silver file {source} is not readable Parquet: {exc}") from exc
+    missing = [name for name in SILVER_READ_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise SilverDataError(f"silver file {source} lacks columns {missing}")
+    table = table.select(SILVER_READ_SCHEMA.names)
+    for name in SILVER_READ_SCHEMA.names:
+        nulls = table.column(name).null_count
+        if nulls:
+            raise SilverDataError(f"silver file {source} has {nulls} null values in required column {name}")
+    try:
+        return table.cast(SILVER_READ_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+        raise SilverDataError(f"silver file {source} has columns of unexpected types: {exc}") from exc
+
+
+def with_partition_columns(table: pa.Table, partition: Partition) -> pa.Table:
+    """Add back the Hive partition columns that silver keeps only in the path."""
+    rows = table.num_rows
+    return table.append_column(
+        pa.field("indicador", pa.string(), nullable=False), pa.array([partition.indicador] * rows, pa.string())
+    ).append_column(pa.field("dt", pa.string(), nullable=False), pa.array([partition.dt] * rows, pa.string()))
+
+
+def partition_events(files: Iterable[pa.Table], partition: Partition) -> pa.Table:
+    """All events of a partition: silver file tables concatenated, de-duplicated, with partition columns."""
+    tables = list(files)
+    events = pa.concat_tables(tables) if tables else SILVER_READ_SCHEMA.empty_table()
+    return with_partition_columns(deduplicate_events(events), partition)
+
+
+def deduplicate_events(table: pa.Table) -> pa.Table:
+    """Keep the first row of each ``event_id`` (input order), preserving the order of kept rows."""
+    if table.num_rows == 0:
+        return table
+    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    first_rows = indexed.group_by("event_id").aggregate([("__row", "min")]).column("__row_min")
+    if len(first_rows) == table.num_rows:
+        return table
+    return table.take(pc.take(first_rows, pc.sort_indices(first_rows)))
+
+
+def daily_kpis(events: pa.Table) -> pa.Table:
+    """Statistics per (pais, indicador, dt) of events that carry the partition columns.
+
+    Returns a KPI_SCHEMA table sorted by (indicador, dt, pais).
+    """
+    required = (*KPI_GROUP_KEYS, "event_id", "timestamp", "valor", "fuente")
+    missing = [name for name in required if name not in events.column_names]
+    if missing:
+        raise ValueError(f"events table lacks columns {missing}")
+    if events.num_rows == 0:
+        return KPI_SCHEMA.empty_table()
+    # Ordered "first" aggregation below picks the last event: newest timestamp, then greatest event_id.
+    ordered = events.sort_by(
+        [(key, "ascending") for key in KPI_GROUP_KEYS] + [("timestamp", "descending"), ("event_id", "descending")]
+    )
+    grouped = ordered.group_by(list(KPI_GROUP_KEYS), use_threads=False).aggregate(
+        [
+            ("valor", "count"),
+            ("valor", "mean"),
+            ("valor", "min"),
+            ("valor", "max"),
+            ("valor", "stddev", pc.VarianceOptions(ddof=1)),
+            ("valor", "first"),
+            ("timestamp", "first"),
+            ("event_id", "first"),
+            ("fuente", "first"),
+        ]
+    )
+    columns = {
+        "pais": grouped.column("pais"),
+        "indicador": grouped.column("indicador"),
+        "dt": grouped.column("dt"),
+        "count": grouped.column("valor_count"),
+        "mean": grouped.column("valor_mean"),
+        "min": grouped.column("valor_min"),
+        "max": grouped.column("valor_max"),
+        "stddev": grouped.column("valor_stddev"),
+        "last_valor": grouped.column("valor_first"),
+        "last_timestamp": grouped.column("timestamp_first"),
+        "last_event_id": grouped.column("event_id_first"),
+        "last_fuente": grouped.column("fuente_first"),
+    }
+    table = pa.table(columns).cast(KPI_SCHEMA)
+    return table.sort_by([("indicador", "ascending"), ("dt", "ascending"), ("pais", "ascending")])
+
+
+def gold_table(kpis: pa.Table) -> pa.Table:
+    """The gold file content of one partition: GOLD_SCHEMA columns, rows sorted by pais."""
+    return kpis.sort_by([("pais", "ascending")]).select(schema.GOLD_SCHEMA.names).cast(schema.GOLD_SCHEMA)
+
+
+def encode_gold_parquet(kpis: pa.Table) -> bytes:
+    """Parquet bytes (zstd) of the gold file for one partition's KPI rows."""
+    sink = io.BytesIO()
+    pq.write_table(gold_table(kpis), sink, compression=PARQUET_COMPRESSION)
+    return sink.getvalue()
+
+
+def decode_gold_parquet(data: bytes) -> pa.Table:
+    """Read a gold file back (for checks and tests)."""
+    return pq.read_table(pa.BufferReader(data))
+
+
+def newest_per_series(kpis: pa.Table) -> list[dict]:
+    """For each (pais, indicador), the KPI row whose last event is newest (same tie-break as daily_kpis).
+
+    Rows are plain dicts (``Table.to_pylist``), sorted by (pais, indicador).
+    """
+    newest: dict[tuple[str, str], dict] = {}
+    for row in kpis.to_pylist():
+        series = (row["pais"], row["indicador"])
+        current = newest.get(series)
+        if current is None or (row["last_timestamp"], row["last_event_id"]) > (
+            current["last_timestamp"],
+            current["last_event_id"],
+        ):
+            newest[series] = row
+    return [newest[series] for series in sorted(newest)]

@@ -1,0 +1,170 @@
+"""aggregate: recompute gold daily KPIs, KPI and LATEST items for silver partitions that changed.
+
+Invoked by the EventBridge schedule (its event carries no options) or directly with ``{}`` or
+``{"full_refresh": true}``. Changed partitions come from CATALOG items newer than the watermark
+(see pipeline.store for the lookback); each is recomputed from all of its silver files, so
+reruns and overlaps are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+import boto3
+import pyarrow as pa
+from aws_lambda_powertools import Logger
+
+from pipeline import gold, store
+from pipeline.config import Settings
+
+logger = Logger()
+
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
+
+class InvalidAggregateRequest(ValueError):
+    """The invocation payload is not ``{}`` / ``{"full_refresh": <bool>}`` / a scheduled event."""
+
+
+class AggregateError(RuntimeError):
+    """Some partitions failed; the watermark was left where it was so they are retried."""
+
+
+def parse_request(event: Any) -> bool:
+    """Whether the invocation asks for a full refresh."""
+    if event is None:
+        return False
+    if not isinstance(event, Mapping):
+        raise InvalidAggregateRequest(f"event must be a JSON object, got {type(event).__name__}")
+    full_refresh = event.get("full_refresh", False)
+    if not isinstance(full_refresh, bool):
+        raise InvalidAggregateRequest(f"full_refresh must be true or false, got {full_refresh!r}")
+    return full_refresh
+
+
+def list_silver_keys(s3: Any, bucket: str, partition: gold.Partition) -> list[str]:
+    paginator = s3.get_paginator("list_objects_v2")
+    keys: list[str] = []
+    for page in paginator.paginate(Bucket=bucket, Prefix=partition.silver_prefix):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".parquet"))
+    return sorted(keys)
+
+
+def aggregate_partition(
+    s3: Any, table: store.TableStore, silver_bucket: str, gold_bucket: str, partition: gold.Partition
+) -> pa.Table:
+    """Rewrite the gold file and KPI items of one partition; returns its KPI rows."""
+    files = []
+    for key in list_silver_keys(s3, silver_bucket, partition):
+        body = s3.get_object(Bucket=silver_bucket, Key=key)["Body"].read()
+        files.append(gold.read_silver_file(body, source=f"s3://{silver_bucket}/{key}"))
+    kpis = gold.daily_kpis(gold.partition_events(files, partition))
+    if kpis.num_rows == 0:
+        # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
+        logger.warning("partition has no silver events", extra={"partition": partition.name})
+        s3.delete_object(Bucket=gold_bucket, Key=partition.gold_key)
+        return kpis
+    # Convert before writing anything, so a value DynamoDB cannot hold fails the partition cleanly.
+    kpi_items = [store.kpi_item(row) for row in kpis.to_pylist()]
+    s3.put_object(
+        Bucket=gold_bucket,
+        Key=partition.gold_key,
+        Body=gold.encode_gold_parquet(kpis),
+        ContentType=PARQUET_CONTENT_TYPE,
+    )
+    table.put_kpis(kpi_items)
+    return kpis
+
+
+def run_aggregate(
+    s3: Any,
+    table: store.TableStore,
+    silver_bucket: str,
+    gold_bucket: str,
+    full_refresh: bool = False,
+    lookback: dt.timedelta = store.DEFAULT_CATALOG_LOOKBACK,
+) -> dict[str, Any]:
+    """One aggregate run. Returns ``{partitions, gold_files, gold_rows, latest_updated, watermark}``."""
+    stored = table.get_watermark()
+    watermark_unreadable = False
+    lower_bound = None
+    if stored is not None:
+        try:
+            lower_bound = store.catalog_lower_bound(stored.value, lookback)
+        except ValueError as exc:
+            # An unreadable watermark would block aggregation forever; a full pass is safe.
+            logger.warning("ignoring unreadable watermark; doing a full refresh", extra={"error": str(exc)})
+            stored, full_refresh, watermark_unreadable = None, True, True
+    if full_refresh:
+        lower_bound = None
+
+    queried = list(table.query_catalog(lower_bound))
+    new_items = queried if full_refresh else store.select_new_catalog_items(queried, stored)
+    partitions: set[gold.Partition] = set()
+    for item in new_items:
+        try:
+            partitions.add(gold.partition_of_catalog_item(item))
+        except ValueError as exc:
+            logger.warning("skipping malformed catalog item", extra={"sk": item.get("sk"), "error": str(exc)})
+    logger.info(
+        "catalog read",
+        extra={
+            "full_refresh": full_refresh,
+            "lower_bound": lower_bound,
+            "queried": len(queried),
+            "new_items": len(new_items),
+            "partitions": len(partitions),
+        },
+    )
+
+    computed: list[pa.Table] = []
+    failed: list[str] = []
+    gold_files = 0
+    for partition in sorted(partitions):
+        try:
+            kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition)
+        except Exception:  # noqa: BLE001 - one bad partition must not stop the others
+            logger.exception("partition failed", extra={"partition": partition.name})
+            failed.append(partition.name)
+            continue
+        if kpis.num_rows:
+            gold_files += 1
+            computed.append(kpis)
+        logger.info("partition aggregated", extra={"partition": partition.name, "rows": kpis.num_rows})
+
+    all_kpis = pa.concat_tables(computed) if computed else gold.KPI_SCHEMA.empty_table()
+    latest_updated = sum(
+        table.upsert_latest(store.latest_item(row)) for row in gold.newest_per_series(all_kpis)
+    )
+
+    if failed:
+        raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")
+
+    watermark = store.next_watermark(stored, (item["sk"] for item in queried), lookback)
+    if watermark is not None and watermark != stored:
+        if not table.put_watermark(watermark, overwrite=watermark_unreadable):
+            logger.warning("a newer watermark is already stored; keeping it")
+    summary = {
+        "partitions": len(partitions),
+        "gold_files": gold_files,
+        "gold_rows": all_kpis.num_rows,
+        "latest_updated": latest_updated,
+        "watermark": watermark.value if watermark else None,
+    }
+    logger.info("aggregate done", extra=summary)
+    return summary
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    full_refresh = parse_request(event)
+    settings = Settings.from_env()
+    table = store.TableStore(boto3.client("dynamodb"), settings.require("table_name"))
+    return run_aggregate(
+        boto3.client("s3"),
+        table,
+        silver_bucket=settings.require("silver_bucket"),
+        gold_bucket=settings.require("gold_bucket"),
+        full_refresh=full_refresh,
+    )

@@ -1,0 +1,94 @@
+"""api: read-only HTTP API behind a Lambda Function URL (payload format 2.0).
+
+Route logic and response shapes live in pipeline.api; this module wires them to DynamoDB
+(Query and GetItem only) through Powertools' LambdaFunctionUrlResolver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from pipeline import api, store
+from pipeline.config import ConfigurationError
+
+logger = Logger()
+app = LambdaFunctionUrlResolver()
+
+_table: store.TableStore | None = None
+
+
+def table() -> store.TableStore:
+    """The table client, created on first use and kept across warm invocations."""
+    global _table
+    if _table is None:
+        # Only TABLE_NAME matters here; Settings.from_env would also demand BRONZE_BUCKET.
+        name = os.environ.get("TABLE_NAME", "").strip()
+        if not name:
+            raise ConfigurationError("environment variable TABLE_NAME is required but not set")
+        _table = store.TableStore(boto3.client("dynamodb"), name)
+    return _table
+
+
+def _json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers,
+    )
+
+
+@app.get("/health")
+def get_health() -> dict[str, str]:
+    return api.health()
+
+
+@app.get("/indicadores")
+def get_indicadores() -> dict[str, Any]:
+    return api.indicadores_overview(table().query_latest())
+
+
+@app.get("/indicadores/<pais>")
+def get_country(pais: str) -> dict[str, Any]:
+    pais = api.normalise_pais(pais)
+    return api.country_latest(pais, table().query_latest(pais))
+
+
+@app.get("/indicadores/<pais>/<indicador>")
+def get_series(pais: str, indicador: str) -> dict[str, Any]:
+    pais = api.normalise_pais(pais)
+    indicador = api.normalise_indicador(indicador)
+    latest = table().get_latest(pais, indicador)
+    day = api.kpi_day(latest) if latest is not None else None
+    kpi = table().get_kpi(pais, indicador, day) if day is not None else None
+    return api.series_detail(pais, indicador, latest, kpi)
+
+
+@app.not_found
+def unmatched_route(_: NotFoundError) -> Response:
+    error = api.unmatched_route_error(app.current_event.http_method, app.current_event.path)
+    headers = {"Allow": "GET"} if isinstance(error, api.MethodNotAllowed) else None
+    return _json_response(error.status_code, error.body(), headers)
+
+
+@app.exception_handler(api.ApiError)
+def api_error(error: api.ApiError) -> Response:
+    return _json_response(error.status_code, error.body())
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    logger.exception("unhandled error", extra={"path": app.current_event.path})
+    return _json_response(500, api.error_body("internal_error", "internal error"))
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,334 @@
+"""DynamoDB access for the single table (docs/DESIGN.md): CATALOG reads, WATERMARK, KPI and LATEST.
+
+Only Query, GetItem, PutItem and BatchWriteItem are used; nothing scans.
+
+Watermark bookkeeping: the aggregate reads catalog items with ``sk`` greater than the watermark
+minus a lookback, because a slow transform can commit an item whose ``written_at`` is already
+behind the watermark. So that a rerun with nothing new does no work, the WATERMARK item also
+keeps short digests of the catalog sort keys inside the lookback window that were already
+processed (``recent``); items there are new only when their digest is missing. The set is
+capped; a digest dropped by the cap only causes an idempotent recomputation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Mapping
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+CATALOG_PK = "CATALOG"
+WATERMARK_PK = "WATERMARK"
+AGGREGATE_WATERMARK_SK = "aggregate"
+LATEST_PK = "LATEST"
+KPI_PK_PREFIX = "KPI#"
+
+DEFAULT_CATALOG_LOOKBACK = dt.timedelta(minutes=10)
+MAX_RECENT_DIGESTS = 5000
+
+# DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.99E+125.
+_DYNAMO_MAX_ADJUSTED_EXPONENT = 125
+_DYNAMO_MIN_ADJUSTED_EXPONENT = -130
+_BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 8
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class StoreError(RuntimeError):
+    """DynamoDB did not accept a write after retries."""
+
+
+# --- keys and item shapes ---------------------------------------------------------------------
+
+
+def latest_sk(pais: str, indicador: str) -> str:
+    return f"{pais}#{indicador}"
+
+
+def kpi_pk(pais: str, indicador: str) -> str:
+    return f"{KPI_PK_PREFIX}{pais}#{indicador}"
+
+
+def to_dynamo_number(value: float | int | Decimal) -> Decimal:
+    """A finite number as a Decimal DynamoDB accepts; ValueError otherwise.
+
+    ``str(float)`` is the shortest repr that round-trips, so the stored value reads back as the
+    same float.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError(f"{value!r} is not a number")
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not finite; DynamoDB stores only finite numbers")
+    if number and not (_DYNAMO_MIN_ADJUSTED_EXPONENT <= number.adjusted() <= _DYNAMO_MAX_ADJUSTED_EXPONENT):
+        raise ValueError(f"{value!r} is outside the range of a DynamoDB number")
+    return number
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """UTC ISO-8601 with microseconds and offset: fixed width, so strings sort like the instants."""
+    if value.tzinfo is None:
+        raise ValueError("timestamp must be timezone-aware")
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def kpi_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """KPI item for one (pais, indicador, dt) row of ``gold.daily_kpis``."""
+    stddev = row["stddev"]
+    if isinstance(stddev, float) and math.isnan(stddev):
+        stddev = None
+    return {
+        "pk": kpi_pk(row["pais"], row["indicador"]),
+        "sk": row["dt"],
+        "count": int(row["count"]),
+        "mean": to_dynamo_number(row["mean"]),
+        "min": to_dynamo_number(row["min"]),
+        "max": to_dynamo_number(row["max"]),
+        "stddev": None if stddev is None else to_dynamo_number(stddev),
+        "last_valor": to_dynamo_number(row["last_valor"]),
+        "last_timestamp": format_timestamp(row["last_timestamp"]),
+    }
+
+
+def latest_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """LATEST item from a ``gold.daily_kpis`` row (its last event)."""
+    return {
+        "pk": LATEST_PK,
+        "sk": latest_sk(row["pais"], row["indicador"]),
+        "pais": row["pais"],
+        "indicador": row["indicador"],
+        "valor": to_dynamo_number(row["last_valor"]),
+        "timestamp": format_timestamp(row["last_timestamp"]),
+        "event_id": row["last_event_id"],
+        "fuente": row["last_fuente"],
+    }
+
+
+# --- watermark bookkeeping (pure) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The last catalog sort key processed, and digests of processed keys inside the lookback."""
+
+    value: str
+    recent: frozenset[str] = field(default_factory=frozenset)
+
+
+def sk_digest(sk: str) -> str:
+    return hashlib.sha256(sk.encode("utf-8")).hexdigest()[:16]
+
+
+def catalog_lower_bound(watermark_value: str, lookback: dt.timedelta = DEFAULT_CATALOG_LOOKBACK) -> str:
+    """The exclusive lower bound for catalog sort keys: the watermark's time minus ``lookback``.
+
+    Returned as ``YYYY-MM-DDTHH:MM:SS`` (UTC, floored to the second): a strict prefix of every
+    ISO timestamp at or after that second whatever its fraction or offset spelling, so
+    ``sk > bound`` keeps them all. Assumes ``written_at`` is in UTC, as the catalog order needs.
+    """
+    written_at = watermark_value.split("#", 1)[0]
+    try:
+        instant = dt.datetime.fromisoformat(written_at)
+    except ValueError:
+        raise ValueError(f"watermark {watermark_value!r} does not start with an ISO timestamp") from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.timezone.utc)
+    bound = instant.astimezone(dt.timezone.utc) - lookback
+    return bound.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def select_new_catalog_items(
+    items: Iterable[Mapping[str, Any]], watermark: Watermark | None
+) -> list[Mapping[str, Any]]:
+    """Catalog items not processed yet: after the watermark, or inside the lookback and unseen."""
+    if watermark is None:
+        return list(items)
+    return [
+        item
+        for item in items
+        if item["sk"] > watermark.value or sk_digest(item["sk"]) not in watermark.recent
+    ]
+
+
+def next_watermark(
+    previous: Watermark | None,
+    queried_sks: Iterable[str],
+    lookback: dt.timedelta = DEFAULT_CATALOG_LOOKBACK,
+    max_recent: int = MAX_RECENT_DIGESTS,
+) -> Watermark | None:
+    """The watermark after processing every catalog item a run queried.
+
+    The run's query covered everything above the previous lower bound, which includes the new
+    window, so the new ``recent`` set is built from ``queried_sks`` alone.
+    """
+    sks = sorted(set(queried_sks))
+    if not sks:
+        return previous
+    value = sks[-1] if previous is None else max(previous.value, sks[-1])
+    bound = catalog_lower_bound(value, lookback)
+    in_window = [sk for sk in sks if sk > bound][-max_recent:] if max_recent > 0 else []
+    return Watermark(value=value, recent=frozenset(sk_digest(sk) for sk in in_window))
+
+
+# --- table access -----------------------------------------------------------------------------
+
+
+def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _is_conditional_check_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class TableStore:
+    """The pipeline's DynamoDB table, through a low-level ``boto3.client("dynamodb")``."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    # catalog (read side; transform writes it)
+
+    def query_catalog(self, after_sk: str | None = None) -> Iterator[dict[str, Any]]:
+        """CATALOG items in sort-key order, all of them or those with ``sk > after_sk``."""
+        values: dict[str, Any] = {":pk": {"S": CATALOG_PK}}
+        condition = "pk = :pk"
+        if after_sk is not None:
+            condition += " AND sk > :after"
+            values[":after"] = {"S": after_sk}
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values
+        ):
+            for item in page.get("Items", []):
+                yield _deserialize(item)
+
+    # watermark
+
+    def get_watermark(self, name: str = AGGREGATE_WATERMARK_SK) -> Watermark | None:
+        item = self._get(WATERMARK_PK, name, consistent=True)
+        if item is None or not isinstance(item.get("value"), str):
+            return None
+        recent = item.get("recent") or set()
+        return Watermark(value=item["value"], recent=frozenset(recent))
+
+    def put_watermark(
+        self, watermark: Watermark, name: str = AGGREGATE_WATERMARK_SK, overwrite: bool = False
+    ) -> bool:
+        """Store the watermark unless a later one is there already (it never moves back).
+
+        ``overwrite`` drops that condition, to replace a stored value that cannot be read.
+        """
+        item: dict[str, Any] = {
+            "pk": WATERMARK_PK,
+            "sk": name,
+            "value": watermark.value,
+            "updated_at": format_timestamp(dt.datetime.now(dt.timezone.utc)),
+        }
+        if watermark.recent:  # a DynamoDB set cannot be empty
+            item["recent"] = set(watermark.recent)
+        if overwrite:
+            self.client.put_item(TableName=self.table_name, Item=_serialize(item))
+            return True
+        return self._conditional_put(
+            item,
+            condition="attribute_not_exists(pk) OR #value <= :value",
+            names={"#value": "value"},
+            values={":value": watermark.value},
+        )
+
+    # KPI and LATEST
+
+    def put_kpis(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Write KPI items (full overwrite; a day's KPIs are recomputed whole). Returns how many."""
+        return self._batch_put(items)
+
+    def upsert_latest(self, item: Mapping[str, Any]) -> bool:
+        """Write a LATEST item unless the stored one is newer; False when the stored one won.
+
+        Newer means a later timestamp, or the same timestamp and a greater-or-equal event_id:
+        the same tie-break as gold, so the outcome does not depend on write order.
+        """
+        return self._conditional_put(
+            item,
+            condition="attribute_not_exists(pk) OR #ts < :ts OR (#ts = :ts AND #event_id <= :event_id)",
+            names={"#ts": "timestamp", "#event_id": "event_id"},
+            values={":ts": item["timestamp"], ":event_id": item["event_id"]},
+        )
+
+    def query_latest(self, pais: str | None = None) -> list[dict[str, Any]]:
+        """LATEST items, all or those of one country, in sort-key order."""
+        values: dict[str, Any] = {":pk": {"S": LATEST_PK}}
+        condition = "pk = :pk"
+        if pais is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = {"S": f"{pais}#"}
+        paginator = self.client.get_paginator("query")
+        items: list[dict[str, Any]] = []
+        for page in paginator.paginate(
+            TableName=self.table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values
+        ):
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+        return items
+
+    def get_latest(self, pais: str, indicador: str) -> dict[str, Any] | None:
+        return self._get(LATEST_PK, latest_sk(pais, indicador))
+
+    def get_kpi(self, pais: str, indicador: str, day: str) -> dict[str, Any] | None:
+        return self._get(kpi_pk(pais, indicador), day)
+
+    # internals
+
+    def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return _deserialize(item) if item else None
+
+    def _conditional_put(
+        self, item: Mapping[str, Any], condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_serialize(item),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_serialize(values),
+            )
+        except ClientError as error:
+            if _is_conditional_check_failure(error):
+                return False
+            raise
+        return True
+
+    def _batch_put(self, items: Iterable[Mapping[str, Any]]) -> int:
+        requests = [{"PutRequest": {"Item": _serialize(item)}} for item in items]
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending = requests[start : start + _BATCH_WRITE_LIMIT]
+            for attempt in range(_BATCH_WRITE_ATTEMPTS):
+                response = self.client.batch_write_item(RequestItems={self.table_name: pending})
+                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not pending:
+                    break
+                # Unprocessed items mean throttling: back off before retrying them.
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                raise StoreError(f"DynamoDB left {len(pending)} items unwritten after {_BATCH_WRITE_ATTEMPTS} attempts")
+        return len(requests)

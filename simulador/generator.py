@@ -1,0 +1,169 @@
+"""Event generation: a seeded random walk per (pais, indicador), plus duplicates and malformed records.
+
+Determinism: the same seed gives the same sequence of (pais, indicador, valor) for valid events, and
+the same placement of duplicates and malformed records. event_id (uuid4) and timestamp (now) are
+deliberately NOT seeded, so a re-run with the same seed never collides with an earlier run's ids.
+Each concern has its own RNG, so changing --duplicate-ratio or --malformed-ratio leaves the valid
+sequence unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from simulador.reference_data import ReferenceData, Series
+
+SCHEMA_VERSION = 1
+FUENTE = "simulador"
+VALUE_DECIMALS = 2  # every indicator is a percentage; two decimals is what agencies publish
+EVENT_FIELDS = ("event_id", "schema_version", "timestamp", "indicador", "pais", "valor", "fuente")
+
+MALFORMED_KINDS = ("invalid_json", "missing_field", "unknown_pais", "non_numeric_valor", "non_utf8")
+MALFORMED_PARTITION_KEY = "malformed"  # for malformed records whose pais cannot be read
+UNKNOWN_PAISES = ("PER", "URY", "VEN", "arg")  # "arg": codes are case-sensitive
+NON_NUMERIC_VALORES = ("n/d", "doce", "12,5", None)
+DUPLICATE_WINDOW = 100  # a duplicate re-sends one of the last N valid events, like a producer retry
+
+KIND_VALID = "valid"
+KIND_DUPLICATE = "duplicate"
+KIND_MALFORMED = "malformed"
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """One Kinesis record to send, and what it is."""
+
+    kind: str  # valid | duplicate | malformed
+    data: bytes
+    partition_key: str
+    event: dict[str, Any] | None = None  # the event as sent (valid and duplicate records)
+    malformed_kind: str | None = None  # one of MALFORMED_KINDS (malformed records)
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def step_value(value: float, series: Series, rng: random.Random) -> float:
+    """One random-walk step, clamped to the series' plausible range."""
+    moved = value + rng.gauss(0.0, series.volatilidad)
+    return min(series.maximo, max(series.minimo, moved))
+
+
+def round_value(value: float) -> float:
+    return round(value, VALUE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def iter_observations(series: Sequence[Series], seed: int) -> Iterator[tuple[str, str, float]]:
+    """Endless seeded sequence of (pais, indicador, valor): pick a series, step its walk."""
+    rng = random.Random(f"{seed}:walk")
+    state = {(s.pais, s.indicador): s.valor_inicial for s in series}
+    while True:
+        chosen = rng.choice(series)
+        key = (chosen.pais, chosen.indicador)
+        state[key] = step_value(state[key], chosen, rng)
+        yield chosen.pais, chosen.indicador, round_value(state[key])
+
+
+def make_event(pais: str, indicador: str, valor: float, *, event_id: str, timestamp: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": timestamp,
+        "indicador": indicador,
+        "pais": pais,
+        "valor": valor,
+        "fuente": FUENTE,
+    }
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def make_malformed(kind: str, base_event: dict[str, Any], rng: random.Random) -> OutgoingRecord:
+    """A record that breaks the contract in exactly one way, starting from a valid event."""
+    event = dict(base_event)
+    if kind == "invalid_json":
+        text = encode_event(event)
+        # A strict prefix of a JSON object never closes it, so it is never valid JSON.
+        data = text[: rng.randrange(1, len(text))]
+        return OutgoingRecord(KIND_MALFORMED, data, MALFORMED_PARTITION_KEY, malformed_kind=kind)
+    if kind == "non_utf8":
+        # A producer using the wrong codec: "ó" in Latin-1 is the byte 0xF3, invalid as UTF-8 here.
+        event["fuente"] = "simulación"
+        data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("latin-1")
+        return OutgoingRecord(KIND_MALFORMED, data, MALFORMED_PARTITION_KEY, malformed_kind=kind)
+    if kind == "missing_field":
+        del event[rng.choice(EVENT_FIELDS)]
+    elif kind == "unknown_pais":
+        event["pais"] = rng.choice(UNKNOWN_PAISES)
+    elif kind == "non_numeric_valor":
+        event["valor"] = rng.choice(NON_NUMERIC_VALORES)
+    else:
+        raise ValueError(f"unknown malformed kind {kind!r}; expected one of {', '.join(MALFORMED_KINDS)}")
+    pais = event.get("pais")
+    partition_key = pais if isinstance(pais, str) and pais else MALFORMED_PARTITION_KEY
+    return OutgoingRecord(KIND_MALFORMED, encode_event(event), partition_key, malformed_kind=kind)
+
+
+def record_counts(count: int, duplicate_ratio: float, malformed_ratio: float) -> dict[str, int]:
+    """How many records of each kind a run sends: ratios are of `count` and add extra records."""
+    return {
+        KIND_VALID: count,
+        KIND_DUPLICATE: round(count * duplicate_ratio) if count else 0,
+        KIND_MALFORMED: round(count * malformed_ratio),
+    }
+
+
+def plan_kinds(count: int, duplicate_ratio: float, malformed_ratio: float, rng: random.Random) -> list[str]:
+    """Shuffled order of record kinds; the first record is valid so duplicates have an original."""
+    counts = record_counts(count, duplicate_ratio, malformed_ratio)
+    rest = [kind for kind, n in counts.items() for _ in range(n)]
+    if count:
+        rest.remove(KIND_VALID)
+    rng.shuffle(rest)
+    return [KIND_VALID, *rest] if count else rest
+
+
+def iter_records(
+    reference: ReferenceData,
+    *,
+    count: int,
+    seed: int,
+    duplicate_ratio: float = 0.0,
+    malformed_ratio: float = 0.0,
+    clock: Callable[[], str] = utc_now_iso,
+    id_factory: Callable[[], str] = new_event_id,
+) -> Iterator[OutgoingRecord]:
+    """Lazily build the records of one run, so that timestamps are taken when each record is sent."""
+    plan_rng = random.Random(f"{seed}:plan")
+    malformed_rng = random.Random(f"{seed}:malformed")
+    observations = iter_observations(reference.series, seed)
+    recent: deque[OutgoingRecord] = deque(maxlen=DUPLICATE_WINDOW)
+    for kind in plan_kinds(count, duplicate_ratio, malformed_ratio, plan_rng):
+        if kind == KIND_VALID:
+            pais, indicador, valor = next(observations)
+            event = make_event(pais, indicador, valor, event_id=id_factory(), timestamp=clock())
+            record = OutgoingRecord(KIND_VALID, encode_event(event), pais, event=event)
+            recent.append(record)
+            yield record
+        elif kind == KIND_DUPLICATE:
+            # Byte-identical re-send, as a producer retry after a lost acknowledgement would do.
+            yield replace(plan_rng.choice(recent), kind=KIND_DUPLICATE)
+        else:
+            base = malformed_rng.choice(reference.series)
+            valor = round_value(malformed_rng.uniform(base.minimo, base.maximo))
+            event = make_event(base.pais, base.indicador, valor, event_id=id_factory(), timestamp=clock())
+            yield make_malformed(malformed_rng.choice(MALFORMED_KINDS), event, malformed_rng)

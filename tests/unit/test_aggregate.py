@@ -1,0 +1,298 @@
+"""aggregate handler end to end on moto (in-process): silver + catalog in, gold + KPI/LATEST out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import uuid
+from decimal import Decimal
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from pipeline import schema, store
+from pipeline.handlers import aggregate
+
+TABLE = "datalake-table"
+SILVER = "datalake-silver"
+GOLD = "datalake-gold"
+UTC = dt.timezone.utc
+
+
+class LambdaContext:
+    function_name = "aggregate"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:aggregate"
+    aws_request_id = "req-1"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("BRONZE_BUCKET", "datalake-bronze")
+    monkeypatch.setenv("SILVER_BUCKET", SILVER)
+    monkeypatch.setenv("GOLD_BUCKET", GOLD)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in (SILVER, GOLD):
+            s3.create_bucket(Bucket=bucket)
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield s3, store.TableStore(dynamodb, TABLE)
+
+
+def event(pais: str, valor: float, when: dt.datetime, event_id: str | None = None, fuente: str = "sim") -> dict:
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "schema_version": 1,
+        "timestamp": when,
+        "pais": pais,
+        "valor": valor,
+        "fuente": fuente,
+    }
+
+
+def write_silver(s3, table: store.TableStore, indicador: str, day: str, source_key: str, events: list[dict], written_at: str) -> str:
+    """What transform does (docs/DESIGN.md): one silver file per partition, then its CATALOG item."""
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(events, schema=schema.SILVER_FILE_SCHEMA), sink, compression="zstd")
+    partition = f"indicador={indicador}/dt={day}"
+    key = f"events/{partition}/part-{hashlib.sha256(source_key.encode()).hexdigest()[:16]}.parquet"
+    s3.put_object(Bucket=SILVER, Key=key, Body=sink.getvalue())
+    table.client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "CATALOG"},
+            "sk": {"S": f"{written_at}#{key}"},
+            "silver_key": {"S": key},
+            "partition": {"S": partition},
+            "rows": {"N": str(len(events))},
+            "bytes": {"N": str(len(sink.getvalue()))},
+            "schema_version": {"N": "1"},
+            "source_object": {"S": source_key},
+            "written_at": {"S": written_at},
+        },
+    )
+    return f"{written_at}#{key}"
+
+
+def read_gold(s3, indicador: str, day: str) -> pa.Table:
+    body = s3.get_object(Bucket=GOLD, Key=f"kpis_diarios/indicador={indicador}/dt={day}/kpis.parquet")["Body"].read()
+    return pq.read_table(pa.BufferReader(body))
+
+
+def gold_keys(s3) -> list[str]:
+    return [obj["Key"] for obj in s3.list_objects_v2(Bucket=GOLD).get("Contents", [])]
+
+
+def at(hour: int, minute: int = 0, day: int = 22) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
+    s3, table = aws
+    write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a.jsonl.gz",
+        [event("ARG", 1.0, at(9)), event("ARG", 3.0, at(10), event_id="e-arg-last", fuente="bcra"), event("BRA", 5.0, at(8))],
+        written_at="2026-11-22T12:00:00.000000+00:00",
+    )
+    write_silver(
+        s3, table, "PIB", "2026-11-22", "uploads/b.csv",
+        [event("ARG", 2.0, at(9, 30))],
+        written_at="2026-11-22T12:01:00.000000+00:00",
+    )
+    last_sk = write_silver(
+        s3, table, "Inflacion", "2026-11-21", "stream/c.jsonl.gz",
+        [event("ARG", 7.5, at(23, day=21), event_id="e-infl", fuente="indec")],
+        written_at="2026-11-22T12:02:00.000000+00:00",
+    )
+
+    result = aggregate.handler({}, LambdaContext())
+
+    assert result == {"partitions": 2, "gold_files": 2, "gold_rows": 3, "latest_updated": 3, "watermark": last_sk}
+    pib = read_gold(s3, "PIB", "2026-11-22")
+    assert pib.schema.equals(schema.GOLD_SCHEMA)
+    rows = {row["pais"]: row for row in pib.to_pylist()}
+    assert rows["ARG"]["count"] == 3
+    assert rows["ARG"]["mean"] == pytest.approx(2.0)
+    assert rows["ARG"]["min"] == 1.0 and rows["ARG"]["max"] == 3.0
+    assert rows["ARG"]["stddev"] == pytest.approx(1.0)
+    assert rows["ARG"]["last_valor"] == 3.0 and rows["ARG"]["last_timestamp"] == at(10)
+    assert rows["BRA"]["count"] == 1 and rows["BRA"]["stddev"] is None
+
+    kpi = table.get_kpi("ARG", "PIB", "2026-11-22")
+    assert kpi["count"] == 3 and kpi["mean"] == Decimal("2.0") and kpi["stddev"] == Decimal("1.0")
+    assert kpi["last_valor"] == Decimal("3.0") and kpi["last_timestamp"] == "2026-11-22T10:00:00.000000+00:00"
+    assert table.get_kpi("BRA", "PIB", "2026-11-22")["stddev"] is None
+
+    latest = table.get_latest("ARG", "PIB")
+    assert latest["valor"] == Decimal("3.0") and latest["event_id"] == "e-arg-last" and latest["fuente"] == "bcra"
+    assert latest["timestamp"] == "2026-11-22T10:00:00.000000+00:00"
+    assert table.get_latest("ARG", "Inflacion")["event_id"] == "e-infl"
+    assert table.get_watermark().value == last_sk
+
+    # Nothing new in the catalog: nothing is done, the watermark stays.
+    before = s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"]
+    again = aggregate.handler({}, LambdaContext())
+    assert again == {"partitions": 0, "gold_files": 0, "gold_rows": 0, "latest_updated": 0, "watermark": last_sk}
+    assert s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"] == before
+
+
+def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
+    s3, table = aws
+    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("CHL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
+    aggregate.handler({}, LambdaContext())
+
+    newer = write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/b",
+        [event("CHL", 3.0, at(10), event_id="e-new"), event("MEX", 4.0, at(11))],
+        "2026-11-22T12:30:00.000000+00:00",
+    )
+    result = aggregate.handler({}, LambdaContext())
+
+    assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 2, "latest_updated": 2, "watermark": newer}
+    assert gold_keys(s3) == ["kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet"]
+    chl = {row["pais"]: row for row in read_gold(s3, "PIB", "2026-11-22").to_pylist()}["CHL"]
+    assert chl["count"] == 2 and chl["mean"] == pytest.approx(2.0)  # both files, one gold file
+    assert table.get_latest("CHL", "PIB")["event_id"] == "e-new"
+
+
+def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
+    s3, table = aws
+    first = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("COL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
+    aggregate.handler({}, LambdaContext())
+    # A slow transform commits an item stamped before the watermark.
+    write_silver(s3, table, "Desempleo", "2026-11-22", "stream/slow", [event("COL", 8.0, at(7))], "2026-11-22T11:55:00.000000+00:00")
+
+    result = aggregate.handler({}, LambdaContext())
+
+    assert result["partitions"] == 1 and result["gold_files"] == 1
+    assert result["watermark"] == first
+    assert table.get_kpi("COL", "Desempleo", "2026-11-22")["count"] == 1
+    # And it is not picked up again.
+    assert aggregate.handler({}, LambdaContext())["partitions"] == 0
+
+
+def test_older_values_never_overwrite_latest(aws) -> None:
+    s3, table = aws
+    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10), event_id="new")], "2026-11-22T12:00:00.000000+00:00")
+    aggregate.handler({}, LambdaContext())
+    # An event of an earlier day arrives later.
+    write_silver(s3, table, "PIB", "2026-11-20", "uploads/old.csv", [event("ARG", 1.0, at(10, day=20), event_id="old")], "2026-11-22T12:30:00.000000+00:00")
+
+    result = aggregate.handler({}, LambdaContext())
+
+    assert result["gold_files"] == 1 and result["latest_updated"] == 0
+    assert table.get_latest("ARG", "PIB")["event_id"] == "new"
+    assert table.get_kpi("ARG", "PIB", "2026-11-20")["count"] == 1
+
+
+def test_full_refresh_recomputes_everything(aws) -> None:
+    s3, table = aws
+    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
+    write_silver(s3, table, "PIB", "2026-11-21", "stream/b", [event("ARG", 4.0, at(10, day=21))], "2026-11-22T12:01:00.000000+00:00")
+    aggregate.handler({}, LambdaContext())
+    s3.delete_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-21/kpis.parquet")
+
+    result = aggregate.handler({"full_refresh": True}, LambdaContext())
+
+    assert result["partitions"] == 2 and result["gold_files"] == 2
+    assert len(gold_keys(s3)) == 2
+
+
+def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
+    scheduled = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    assert aggregate.handler(scheduled, LambdaContext())["partitions"] == 0
+    with pytest.raises(aggregate.InvalidAggregateRequest, match="full_refresh"):
+        aggregate.handler({"full_refresh": "yes"}, LambdaContext())
+    with pytest.raises(aggregate.InvalidAggregateRequest, match="JSON object"):
+        aggregate.handler(["x"], LambdaContext())
+
+
+def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> None:
+    s3, table = aws
+    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
+    s3.put_object(Bucket=SILVER, Key="events/indicador=PIB/dt=2026-11-22/part-broken.parquet", Body=b"garbage")
+    write_silver(s3, table, "Inflacion", "2026-11-22", "stream/b", [event("ARG", 2.0, at(10))], "2026-11-22T12:01:00.000000+00:00")
+
+    with pytest.raises(aggregate.AggregateError, match="indicador=PIB/dt=2026-11-22"):
+        aggregate.handler({}, LambdaContext())
+
+    # The healthy partition was written; the watermark did not move, so the bad one is retried.
+    assert gold_keys(s3) == ["kpis_diarios/indicador=Inflacion/dt=2026-11-22/kpis.parquet"]
+    assert table.get_latest("ARG", "Inflacion") is not None
+    assert table.get_watermark() is None
+
+
+def test_malformed_catalog_item_is_skipped(aws) -> None:
+    s3, table = aws
+    table.client.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "CATALOG"}, "sk": {"S": "2026-11-22T12:00:00+00:00#junk"}, "partition": {"S": "nope"}},
+    )
+    result = aggregate.handler({}, LambdaContext())
+    assert result["partitions"] == 0 and result["watermark"] == "2026-11-22T12:00:00+00:00#junk"
+
+
+def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
+    s3, table = aws
+    table.put_watermark(store.Watermark("zzz-not-a-time"), overwrite=True)
+    sk = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
+    result = aggregate.handler({}, LambdaContext())
+    assert result["gold_files"] == 1 and result["watermark"] == sk
+    assert table.get_watermark().value == sk
+
+
+def test_parse_request() -> None:
+    assert aggregate.parse_request({}) is False
+    assert aggregate.parse_request(None) is False
+    assert aggregate.parse_request({"full_refresh": True}) is True
+    with pytest.raises(aggregate.InvalidAggregateRequest):
+        aggregate.parse_request({"full_refresh": 1})
+
+
+def test_reads_what_transform_writes(aws) -> None:
+    """Contract check with the write side: pipeline.silver encodes the file, pipeline.catalog the item."""
+    from pipeline import catalog, silver
+
+    s3, table = aws
+    events = pa.Table.from_pylist(
+        [dict(event("MEX", 4.0, at(10), event_id="e-mex"), indicador="TasaInteres")], schema=schema.EVENT_SCHEMA
+    )
+    key = silver.silver_key("TasaInteres", "2026-11-22", "bronze", "stream/x.jsonl.gz")
+    body = silver.encode_silver_parquet(events)
+    s3.put_object(Bucket=SILVER, Key=key, Body=body)
+    item = catalog.record_silver_file(
+        table.client,
+        table_name=TABLE,
+        silver_key=key,
+        partition=silver.partition_name("TasaInteres", "2026-11-22"),
+        rows=1,
+        size_bytes=len(body),
+        source_object="stream/x.jsonl.gz",
+    )
+
+    result = aggregate.handler({}, LambdaContext())
+
+    assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 1, "latest_updated": 1, "watermark": item["sk"]}
+    assert table.get_latest("MEX", "TasaInteres")["event_id"] == "e-mex"

@@ -1,0 +1,247 @@
+"""api handler with hand-built Function URL (payload 2.0) events, on moto; and pure route logic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from decimal import Decimal
+
+import boto3
+import botocore.client
+import pytest
+from moto import mock_aws
+
+from pipeline import api, store
+from pipeline.handlers import api as api_handler
+
+TABLE = "datalake-table"
+UTC = dt.timezone.utc
+
+
+class LambdaContext:
+    function_name = "api"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    aws_request_id = "req-1"
+
+
+def url_event(path: str, method: str = "GET") -> dict:
+    """A Lambda Function URL request, payload format 2.0."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "abc.lambda-url.us-east-1.on.aws", "accept": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795341600000,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def operations(monkeypatch):
+    """Every AWS operation name the code calls; Scan fails outright."""
+    called: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        called.append(operation_name)
+        if operation_name == "Scan":
+            raise AssertionError("the API must never Scan")
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return called
+
+
+@pytest.fixture
+def table(monkeypatch, operations):
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setattr(api_handler, "_table", None)
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        table = store.TableStore(client, TABLE)
+        seed(table)
+        operations.clear()
+        yield table
+
+
+def seed(table: store.TableStore) -> None:
+    def row(pais, indicador, valor, when, event_id, stddev=0.25):
+        return {
+            "pais": pais, "indicador": indicador, "dt": when.date().isoformat(), "count": 4, "mean": 2.5,
+            "min": 1.0, "max": 4.0, "stddev": stddev, "last_valor": valor, "last_timestamp": when,
+            "last_event_id": event_id, "last_fuente": "bcra",
+        }
+
+    rows = [
+        row("ARG", "PIB", 3.5, dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC), "e1"),
+        row("ARG", "Inflacion", 7.0, dt.datetime(2026, 11, 21, 23, 59, tzinfo=UTC), "e2", stddev=None),
+        row("BRA", "PIB", 1.0, dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC), "e3"),
+    ]
+    for item in rows:
+        table.upsert_latest(store.latest_item(item))
+        table.put_kpis([store.kpi_item(item)])
+    # A series whose KPI item is missing (e.g. aggregate still running).
+    only_latest = row("CHL", "PIB", 2.0, dt.datetime(2026, 11, 22, 8, 0, tzinfo=UTC), "e4")
+    table.upsert_latest(store.latest_item(only_latest))
+
+
+def call(path: str, method: str = "GET") -> tuple[int, dict, dict]:
+    response = api_handler.handler(url_event(path, method), LambdaContext())
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"]), response["headers"]
+
+
+def test_health(table, operations) -> None:
+    assert call("/health")[:2] == (200, {"status": "ok"})
+    assert operations == []
+
+
+def test_indicadores_overview(table, operations) -> None:
+    status, body, _ = call("/indicadores")
+    assert status == 200
+    assert body["indicadores"] == ["PIB", "Inflacion", "Desempleo", "TasaInteres"]
+    assert body["paises"] == ["ARG", "BRA", "CHL", "MEX", "COL"]
+    assert body["series"] == [
+        {"pais": "ARG", "indicador": "Inflacion", "valor": 7.0, "timestamp": "2026-11-21T23:59:00.000000+00:00"},
+        {"pais": "ARG", "indicador": "PIB", "valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00"},
+        {"pais": "BRA", "indicador": "PIB", "valor": 1.0, "timestamp": "2026-11-22T09:00:00.000000+00:00"},
+        {"pais": "CHL", "indicador": "PIB", "valor": 2.0, "timestamp": "2026-11-22T08:00:00.000000+00:00"},
+    ]
+    assert set(operations) == {"Query"}
+
+
+def test_country(table, operations) -> None:
+    status, body, _ = call("/indicadores/ARG")
+    assert status == 200
+    assert body == {
+        "pais": "ARG",
+        "series": [
+            {"indicador": "Inflacion", "valor": 7.0, "timestamp": "2026-11-21T23:59:00.000000+00:00", "event_id": "e2", "fuente": "bcra"},
+            {"indicador": "PIB", "valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
+        ],
+    }
+    assert call("/indicadores/bra")[1]["pais"] == "BRA"  # case-insensitive input, canonical output
+    assert set(operations) == {"Query"}
+
+
+def test_country_errors(table) -> None:
+    status, body, _ = call("/indicadores/XYZ")
+    assert status == 400 and body["error"] == "bad_request" and "XYZ" in body["message"]
+    status, body, _ = call("/indicadores/MEX")
+    assert status == 404 and body["error"] == "not_found"
+
+
+def test_series(table, operations) -> None:
+    status, body, _ = call("/indicadores/ARG/PIB")
+    assert status == 200
+    assert body == {
+        "pais": "ARG",
+        "indicador": "PIB",
+        "latest": {"valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
+        "kpis": {
+            "dt": "2026-11-22", "count": 4, "mean": 2.5, "min": 1.0, "max": 4.0, "stddev": 0.25,
+            "last_valor": 3.5, "last_timestamp": "2026-11-22T10:00:00.000000+00:00",
+        },
+    }
+    assert isinstance(body["kpis"]["count"], int)
+    assert set(operations) == {"GetItem"}
+
+
+def test_series_variants(table) -> None:
+    status, body, _ = call("/indicadores/arg/inflacion")
+    assert status == 200 and (body["pais"], body["indicador"]) == ("ARG", "Inflacion")
+    assert body["kpis"]["dt"] == "2026-11-21" and body["kpis"]["stddev"] is None
+    status, body, _ = call("/indicadores/CHL/PIB")
+    assert status == 200 and body["kpis"] is None and body["latest"]["valor"] == 2.0
+
+
+def test_series_errors(table) -> None:
+    assert call("/indicadores/XYZ/PIB")[0] == 400
+    status, body, _ = call("/indicadores/ARG/GDP")
+    assert status == 400 and "GDP" in body["message"]
+    status, body, _ = call("/indicadores/MEX/PIB")
+    assert status == 404 and body == {"error": "not_found", "message": "no data for MEX/PIB"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/indicadores/", "/indicadores//PIB", "/indicadores/ARG/", "/indicadores/ARG/PIB/extra", "/indicadores/ARG/PIB/x/y"],
+)
+def test_malformed_paths_under_indicadores_are_bad_requests(table, path) -> None:
+    status, body, _ = call(path)
+    assert status == 400 and body["error"] == "bad_request"
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/health/x", "/indicadoresX"])
+def test_unknown_paths_are_not_found(table, path) -> None:
+    status, body, _ = call(path)
+    assert status == 404 and body["error"] == "not_found"
+
+
+def test_other_methods_are_not_allowed(table, operations) -> None:
+    status, body, headers = call("/indicadores/ARG", method="POST")
+    assert status == 405 and body["error"] == "method_not_allowed" and headers["Allow"] == "GET"
+    assert call("/nope", method="DELETE")[0] == 404
+    assert operations == []
+
+
+def test_unexpected_errors_are_json_500(table, monkeypatch) -> None:
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store.TableStore, "query_latest", broken)
+    status, body, _ = call("/indicadores")
+    assert status == 500 and body == {"error": "internal_error", "message": "internal error"}
+
+
+def test_normalisation_rules() -> None:
+    assert api.normalise_pais(" col ") == "COL"
+    assert api.normalise_pais("AR%47") == "ARG"  # percent-decoded
+    assert api.normalise_indicador("TASAINTERES") == "TasaInteres"
+    with pytest.raises(api.BadRequest):
+        api.normalise_pais("AR")
+    with pytest.raises(api.BadRequest):
+        api.normalise_indicador("")
+
+
+def test_pure_shapes() -> None:
+    latest = {"pais": "ARG", "indicador": "PIB", "valor": Decimal("1.5"), "timestamp": "2026-11-22T23:30:00.000000-03:00"}
+    assert api.kpi_day(latest) == "2026-11-23"  # the UTC day, as silver and gold partition it
+    assert api.series_summary(latest) == {"pais": "ARG", "indicador": "PIB", "valor": 1.5, "timestamp": latest["timestamp"]}
+    with pytest.raises(api.NotFound):
+        api.country_latest("ARG", [])
+    with pytest.raises(api.NotFound):
+        api.series_detail("ARG", "PIB", None, None)
+    assert isinstance(api.unmatched_route_error("GET", "/indicadores/a/b/c"), api.BadRequest)
+    assert isinstance(api.unmatched_route_error("PUT", "/health"), api.MethodNotAllowed)
+    assert isinstance(api.unmatched_route_error("GET", "/other"), api.NotFound)

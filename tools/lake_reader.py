@@ -1,0 +1,98 @@
+"""Reads the lake back for checks (end-to-end tests, `make demo`): bronze, quarantine, silver, gold.
+
+Works against whatever AWS_ENDPOINT_URL points at (embedded emulator, LocalStack or AWS). Also
+holds the pandas recomputation of gold from the simulator's manifest: written independently of
+the Lambda code (which uses pyarrow), so the two can check each other.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+from collections import Counter
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+
+def iter_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+def read_jsonl_gz(s3: Any, bucket: str, key: str) -> list[dict]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return [json.loads(line) for line in gzip.decompress(body).decode("utf-8").splitlines() if line.strip()]
+
+
+def bronze_event_ids(s3: Any, bucket: str) -> Counter:
+    """How many times each event_id appears in bronze's stream objects."""
+    counts: Counter = Counter()
+    for key in iter_keys(s3, bucket, "stream/"):
+        counts.update(event["event_id"] for event in read_jsonl_gz(s3, bucket, key))
+    return counts
+
+
+def quarantined_records(s3: Any, bucket: str, prefix: str = "quarantine/") -> list[dict]:
+    records = []
+    for key in iter_keys(s3, bucket, prefix):
+        for record in read_jsonl_gz(s3, bucket, key):
+            records.append({**record, "_key": key})
+    return records
+
+
+def _parquet_frame(s3: Any, bucket: str, prefix: str) -> pd.DataFrame:
+    frames = []
+    for key in iter_keys(s3, bucket, prefix):
+        if not key.endswith(".parquet"):
+            continue
+        table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+        frame = table.to_pandas()
+        for part in key.split("/"):
+            if "=" in part:  # Hive partition columns live in the path
+                name, value = part.split("=", 1)
+                frame[name] = value
+        frame["_key"] = key
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def silver_frame(s3: Any, bucket: str) -> pd.DataFrame:
+    return _parquet_frame(s3, bucket, "events/")
+
+
+def gold_frame(s3: Any, bucket: str) -> pd.DataFrame:
+    return _parquet_frame(s3, bucket, "kpis_diarios/")
+
+
+def expected_gold(valid_events: pd.DataFrame) -> pd.DataFrame:
+    """Gold recomputed with pandas from the events the simulator sent (one row per pais, indicador, day)."""
+    events = valid_events.drop_duplicates("event_id").copy()
+    events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True, format="ISO8601")
+    events["valor"] = events["valor"].astype(float)
+    events["dt"] = events["timestamp"].dt.strftime("%Y-%m-%d")
+    events = events.sort_values(["timestamp", "event_id"])
+    grouped = events.groupby(["pais", "indicador", "dt"], sort=True)
+    stats = grouped["valor"].agg(["count", "mean", "min", "max", "std"]).rename(columns={"std": "stddev"})
+    last = grouped.tail(1).set_index(["pais", "indicador", "dt"])[["valor", "timestamp", "event_id"]]
+    last = last.rename(columns={"valor": "last_valor", "timestamp": "last_timestamp", "event_id": "last_event_id"})
+    return stats.join(last).reset_index()
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 1.0,
+               progress: Callable[[Any], None] | None = None) -> Any:
+    """Polls `condition` until it returns something truthy; returns it, or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if progress:
+            progress(last)
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"not reached within {timeout:.0f}s (last value: {last!r})")
