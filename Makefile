@@ -120,8 +120,10 @@ tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LAT
 aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
 	@$(PY) -m tools.invoke_aggregate "$$($(TERRAFORM) output -json function_names | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["aggregate"])')"
 
-demo: setup ## Everything on a fresh clone: up, package, deploy, simulate EVENTS, aggregate, query the API, summary
-	@$(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT)
+demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS, aggregate, API, summary
+	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
+	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
+	    --setup-started $$started
 
 test-unit: setup ## Unit tests (no emulator): handlers with moto in-process, simulator, emulator pieces
 	@$(PY) -m pytest tests/unit -q

@@ -1,0 +1,208 @@
+"""The whole pipeline on a fresh embedded emulator: simulator -> Kinesis -> ingest -> bronze ->
+transform -> silver -> aggregate -> gold + DynamoDB -> API, plus the CSV upload path.
+
+Tests run in file order and build on each other (one stack per session, as a user would have).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from simulador.manifest import read_manifest
+from tools.lake_reader import (
+    bronze_event_ids,
+    expected_gold,
+    gold_frame,
+    quarantined_records,
+    silver_frame,
+    wait_until,
+)
+
+from e2e_support import ROOT, record_timing, run
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = 300
+SEED = 7
+MALFORMED_RAW = [
+    b"this is not json",
+    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000001", "schema_version": 1,
+                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "ARG",
+                "fuente": "e2e"}).encode(),  # no valor
+    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000002", "schema_version": 1,
+                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "XXX",
+                "valor": 1.0, "fuente": "e2e"}).encode(),  # unknown country
+    b"\xff\xfe\x00 not utf-8",
+    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000003", "schema_version": 1,
+                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "BRA",
+                "valor": "mucho", "fuente": "e2e"}).encode(),  # valor is not a number
+]
+
+
+@pytest.fixture(scope="module")
+def sent(stack, aws_env, aws, tmp_path_factory):
+    """Runs the simulator (with duplicates), then sends malformed records raw with boto3."""
+    manifest = tmp_path_factory.mktemp("simulator") / "manifest.jsonl"
+    started = time.monotonic()
+    run([sys.executable, "-m", "simulador", "send", "--stream", stack["stream_name"], "--count", str(EVENTS),
+         "--seed", str(SEED), "--duplicate-ratio", "0.05", "--manifest", str(manifest), "--no-progress"], aws_env)
+    response = aws("kinesis").put_records(
+        StreamName=stack["stream_name"],
+        Records=[{"Data": data, "PartitionKey": f"malformed-{i}"} for i, data in enumerate(MALFORMED_RAW)],
+    )
+    assert response["FailedRecordCount"] == 0
+    entries = read_manifest(manifest)
+    return {
+        "entries": entries,
+        "valid": [e for e in entries if e["kind"] in ("valid", "duplicate")],
+        "malformed": [(r["ShardId"], r["SequenceNumber"]) for r in response["Records"]],
+        "sent_at": started,
+    }
+
+
+def test_every_valid_record_lands_in_bronze_exactly_once(stack, aws, sent):
+    s3 = aws("s3")
+    expected = Counter(e["event_id"] for e in sent["valid"])  # duplicates were sent twice, so twice in bronze
+    counts = wait_until(lambda: (c := bronze_event_ids(s3, stack["bronze_bucket"])) == expected and c,
+                        timeout=120, interval=1)
+    record_timing("simulator_to_bronze", time.monotonic() - sent["sent_at"])
+    assert counts == expected
+
+
+def test_every_malformed_record_is_quarantined_with_a_reason(stack, aws, sent):
+    s3 = aws("s3")
+    wanted = {(shard, str(seq)) for shard, seq in sent["malformed"]}
+
+    def found():
+        records = quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")
+        return {(r["shard_id"], str(r["sequence_number"])): r for r in records
+                if (r["shard_id"], str(r["sequence_number"])) in wanted} or None
+
+    quarantined = wait_until(lambda: (q := found()) and len(q) == len(wanted) and q, timeout=60)
+    assert set(quarantined) == wanted
+    assert all(r["reason"] for r in quarantined.values())
+    # Nothing valid was quarantined by ingest.
+    valid_keys = {(e["shard_id"], str(e["sequence_number"])) for e in sent["valid"]}
+    assert not valid_keys & {(r["shard_id"], str(r["sequence_number"]))
+                             for r in quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")}
+
+
+def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
+    s3 = aws("s3")
+    expected_ids = {e["event_id"] for e in sent["valid"]}
+
+    def simulator_rows():
+        frame = silver_frame(s3, stack["silver_bucket"])
+        return frame[frame["fuente"] == "simulador"] if len(frame) else frame
+
+    rows = wait_until(lambda: (f := simulator_rows()) is not None and len(f) and
+                      set(f["event_id"]) == expected_ids and f, timeout=120, interval=1)
+    record_timing("simulator_to_silver", time.monotonic() - sent["sent_at"])
+    assert len(rows) == len(expected_ids), "an event appears twice in silver"
+    assert set(rows["event_id"]) == expected_ids
+    # Partitioned by indicador and the event's UTC day.
+    manifest = pd.DataFrame(sent["valid"]).drop_duplicates("event_id").set_index("event_id")
+    days = pd.to_datetime(manifest["timestamp"], utc=True, format="ISO8601").dt.strftime("%Y-%m-%d")
+    joined = rows.set_index("event_id")
+    assert (joined["indicador"] == manifest.loc[joined.index, "indicador"]).all()
+    assert (joined["dt"] == days.loc[joined.index]).all()
+    assert (joined["valor"].astype(float) == manifest.loc[joined.index, "valor"].astype(float)).all()
+
+
+def test_aggregate_builds_gold_equal_to_an_independent_recomputation(stack, aws, sent):
+    response = aws("lambda").invoke(FunctionName=stack["function_names"]["aggregate"], Payload=b"{}")
+    summary = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, summary
+    gold = gold_frame(aws("s3"), stack["gold_bucket"])
+    expected = expected_gold(pd.DataFrame(sent["valid"]))
+    assert summary["gold_rows"] == len(expected) == len(gold)
+    merged = expected.merge(gold, on=["pais", "indicador", "dt"], suffixes=("_expected", ""), validate="1:1")
+    assert len(merged) == len(expected)
+    assert (merged["count_expected"] == merged["count"]).all()
+    for column in ("mean", "min", "max", "last_valor"):
+        assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+                   for a, b in zip(merged[f"{column}_expected"], merged[column])), column
+    both = merged["stddev_expected"].notna()
+    assert (merged["stddev"].notna() == both).all()
+    assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+               for a, b in zip(merged.loc[both, "stddev_expected"], merged.loc[both, "stddev"]))
+    assert (pd.to_datetime(merged["last_timestamp_expected"], utc=True)
+            == pd.to_datetime(merged["last_timestamp"], utc=True)).all()
+    # One gold file per partition, never appended.
+    assert gold.groupby(["indicador", "dt"])["_key"].nunique().eq(1).all()
+
+
+def _latest_per_key(sent) -> pd.DataFrame:
+    events = pd.DataFrame(sent["valid"]).drop_duplicates("event_id")
+    events["ts"] = pd.to_datetime(events["timestamp"], utc=True, format="ISO8601")
+    return events.sort_values(["ts", "event_id"]).groupby(["pais", "indicador"]).tail(1)
+
+
+def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
+    dynamodb = aws("dynamodb")
+    latest = _latest_per_key(sent)
+    for row in latest.itertuples():
+        item = dynamodb.get_item(TableName=stack["table_name"],
+                                 Key={"pk": {"S": "LATEST"}, "sk": {"S": f"{row.pais}#{row.indicador}"}})["Item"]
+        assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
+        assert item["event_id"]["S"] == row.event_id
+
+
+def _get(url: str) -> tuple[int, dict, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.loads(response.read()), response.headers["Content-Type"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), error.headers["Content-Type"]
+
+
+def test_api_answers_match_the_lake(stack, sent):
+    base = stack["api_url"].rstrip("/")
+    status, body, content_type = _get(f"{base}/health")
+    assert status == 200 and content_type.startswith("application/json")
+    status, body, _ = _get(f"{base}/indicadores")
+    assert status == 200 and len(body["series"]) == len(_latest_per_key(sent))
+    row = _latest_per_key(sent).iloc[0]
+    status, body, _ = _get(f"{base}/indicadores/{row.pais}/{row.indicador}")
+    assert status == 200
+    assert body["latest"]["event_id"] == row.event_id
+    assert body["latest"]["valor"] == pytest.approx(float(row.valor))
+    day = pd.Timestamp(row.ts).strftime("%Y-%m-%d")
+    events = pd.DataFrame(sent["valid"]).drop_duplicates("event_id")
+    same_day = events[(events.pais == row.pais) & (events.indicador == row.indicador)
+                      & (pd.to_datetime(events.timestamp, utc=True, format="ISO8601").dt.strftime("%Y-%m-%d") == day)]
+    assert body["kpis"]["count"] == len(same_day)
+    status, body, _ = _get(f"{base}/indicadores/{row.pais}")
+    assert status == 200 and {s["indicador"] for s in body["series"]} == set(
+        _latest_per_key(sent).query("pais == @row.pais")["indicador"])
+    assert _get(f"{base}/indicadores/XXX")[0] == 400
+    assert _get(f"{base}/indicadores/ARG/NoExiste")[0] == 400
+    assert _get(f"{base}/indicadores/ARG/PIB/extra")[0] == 400
+
+
+def test_csv_upload_lands_in_silver(stack, aws):
+    s3 = aws("s3")
+    csv_path = ROOT / "datos" / "ejemplo_upload.csv"
+    sample = pd.read_csv(csv_path, dtype=str)
+    valid_rows = sample[sample["pais"].isin(["ARG", "BRA", "CHL", "MEX", "COL"])
+                        & pd.to_numeric(sample["valor"], errors="coerce").notna()]
+    s3.upload_file(str(csv_path), stack["bronze_bucket"], "uploads/e2e/ejemplo_upload.csv")
+
+    def csv_rows():
+        frame = silver_frame(s3, stack["silver_bucket"])
+        return frame[frame["fuente"] == "carga_csv"] if len(frame) else None
+
+    rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60)
+    assert sorted(rows["valor"].astype(float)) == sorted(valid_rows["valor"].astype(float))
+    rejected = wait_until(lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30)
+    assert len(rejected) == len(sample) - len(valid_rows)
+    assert all(r["reason"] for r in rejected)

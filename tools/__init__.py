@@ -1,0 +1,1 @@
+"""Build, demo and benchmark helpers (not deployed)."""

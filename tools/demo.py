@@ -1,0 +1,183 @@
+"""`make demo`: the whole pipeline in one command, with a summary table and build/demo-summary.json.
+
+Phases: setup (done by make before this runs), up, package, deploy, simulate, wait for the lake,
+aggregate, API. Each long phase shows progress; each is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pandas as pd
+
+from simulador.manifest import read_manifest
+from tools.lake_reader import expected_gold, gold_frame, iter_keys, quarantined_records, read_jsonl_gz, silver_frame, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+
+
+class Phases:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, action):
+        print(f"\n==> [{len(self.seconds) + 1}] {name}", flush=True)
+        started = time.monotonic()
+        result = action()
+        self.seconds[name] = round(time.monotonic() - started, 2)
+        print(f"    {name}: {self.seconds[name]:.1f}s", flush=True)
+        return result
+
+
+def make(target: str, **variables: str) -> None:
+    command = ["make", "--no-print-directory", target] + [f"{k}={v}" for k, v in variables.items()]
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+def terraform_outputs() -> dict:
+    tflocal = str(Path(sys.executable).parent / "tflocal")
+    out = subprocess.run([tflocal, "output", "-json"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return {name: value["value"] for name, value in json.loads(out).items()}
+
+
+def http_get(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return {"status": response.status, "body": json.loads(response.read())}
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, "body": json.loads(error.read() or b"null")}
+
+
+def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[str, str]]) -> dict:
+    """What this run left in the lake (earlier runs on the same emulator are not counted)."""
+    bronze_objects, bronze_rows = 0, 0
+    for key in iter_keys(s3, outputs["bronze_bucket"], "stream/"):
+        ids = [e["event_id"] for e in read_jsonl_gz(s3, outputs["bronze_bucket"], key)]
+        hits = sum(1 for i in ids if i in run_ids)
+        if hits:
+            bronze_objects += 1
+            bronze_rows += hits
+    silver = silver_frame(s3, outputs["silver_bucket"])
+    silver_ids = Counter(silver["event_id"]) if len(silver) else Counter()
+    quarantine = [r for r in quarantined_records(s3, outputs["bronze_bucket"], "quarantine/ingest/")
+                  if (r.get("shard_id"), str(r.get("sequence_number"))) in malformed_keys]
+    return {
+        "bronze_objects": bronze_objects,
+        "bronze_rows": bronze_rows,
+        "silver_rows": sum(n for i, n in silver_ids.items() if i in run_ids),
+        "silver_ids_twice": sum(1 for i, n in silver_ids.items() if i in run_ids and n > 1),
+        "quarantined": len(quarantine),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--emulator", default="auto")
+    parser.add_argument("--port", default="4566")
+    parser.add_argument("--setup-started", type=float, default=None, help="epoch seconds when make began setup")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the lake to settle")
+    args = parser.parse_args(argv)
+
+    phases = Phases()
+    if args.setup_started is not None:
+        phases.seconds["setup"] = round(time.time() - args.setup_started, 2)
+    phases.run("up", lambda: make("up", EMULATOR=args.emulator, EMULATOR_PORT=args.port))
+    phases.run("package", lambda: make("package"))
+    phases.run("deploy", lambda: make("deploy", EMULATOR_PORT=args.port))
+    outputs = terraform_outputs()
+    s3 = boto3.client("s3")
+
+    manifest_path = BUILD / "demo-manifest.jsonl"
+    phases.run("simulate", lambda: subprocess.run(
+        [sys.executable, "-m", "simulador", "send", "--stream", outputs["stream_name"], "--count", str(args.events),
+         "--seed", str(args.seed), "--malformed-ratio", "0.01", "--duplicate-ratio", "0.01",
+         "--manifest", str(manifest_path)], cwd=ROOT, check=True))
+    entries = read_manifest(manifest_path)
+    valid = [e for e in entries if e["kind"] in ("valid", "duplicate")]
+    run_ids = {e["event_id"] for e in valid}
+    malformed_keys = {(e["shard_id"], str(e["sequence_number"])) for e in entries if e["kind"] == "malformed"}
+    expected_malformed = len(malformed_keys)
+
+    def settled():
+        counts = lake_counts(s3, outputs, run_ids, malformed_keys)
+        print(f"\r    bronze {counts['bronze_rows']}/{len(valid)}  silver {counts['silver_rows']}/{len(run_ids)}  "
+              f"quarantined {counts['quarantined']}/{expected_malformed}   ", end="", flush=True)
+        done = (counts["bronze_rows"] == len(valid) and counts["silver_rows"] >= len(run_ids)
+                and counts["quarantined"] == expected_malformed)
+        return counts if done else None
+
+    counts = phases.run("wait for bronze and silver", lambda: wait_until(settled, timeout=args.timeout, interval=1))
+    print()
+
+    def aggregate():
+        response = boto3.client("lambda").invoke(FunctionName=outputs["function_names"]["aggregate"], Payload=b"{}")
+        result = json.loads(response["Payload"].read())
+        if "FunctionError" in response:
+            raise SystemExit(f"aggregate failed: {result}")
+        return result
+
+    aggregate_result = phases.run("aggregate", aggregate)
+
+    gold = gold_frame(s3, outputs["gold_bucket"])
+    expected = expected_gold(pd.DataFrame(valid))
+    keys = ["pais", "indicador", "dt"]
+    gold_rows = len(gold.merge(expected[keys], on=keys)) if len(gold) else 0
+
+    base = outputs["api_url"].rstrip("/")
+    sample = valid[-1]
+    api_sample = phases.run("api", lambda: {
+        "health": http_get(f"{base}/health"),
+        f"/indicadores/{sample['pais']}/{sample['indicador']}": http_get(
+            f"{base}/indicadores/{sample['pais']}/{sample['indicador']}"),
+    })
+
+    summary = {
+        "events_sent": len(entries),
+        "events_valid": len(valid),
+        "unique_valid_events": len(run_ids),
+        "bronze_objects": counts["bronze_objects"],
+        "silver_rows": counts["silver_rows"],
+        "quarantined": counts["quarantined"],
+        "duplicates_dropped": counts["bronze_rows"] - counts["silver_rows"],
+        "gold_rows": gold_rows,
+        "gold_rows_recomputed": len(expected),
+        "aggregate": aggregate_result,
+        "api_sample": api_sample,
+        "seconds": phases.seconds,
+        "consistent": counts["silver_rows"] == len(run_ids) and counts["silver_ids_twice"] == 0
+        and gold_rows == len(expected),
+    }
+    BUILD.mkdir(exist_ok=True)
+    (BUILD / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=str))
+
+    print("\n" + "-" * 60)
+    for name in ("events_sent", "events_valid", "unique_valid_events", "bronze_objects", "silver_rows",
+                 "quarantined", "duplicates_dropped", "gold_rows", "gold_rows_recomputed"):
+        print(f"  {name:<24}{summary[name]:>12}")
+    print("  " + "-" * 36)
+    for name, seconds in phases.seconds.items():
+        print(f"  {name:<28}{seconds:>7.1f}s")
+    sample_path = next(iter(k for k in api_sample if k != "health"))
+    print(f"\n  GET {sample_path} -> {api_sample[sample_path]['status']}: "
+          f"{json.dumps(api_sample[sample_path]['body'])[:300]}")
+    print(f"\n  summary written to {(BUILD / 'demo-summary.json').relative_to(ROOT)}; lake consistent: "
+          f"{summary['consistent']}")
+    return 0 if summary["consistent"] else 1
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())
