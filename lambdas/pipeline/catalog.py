@@ -1,0 +1,100 @@
+"""Catalog of silver files in the single table (write side; pipeline.store reads it).
+
+Item (docs/DESIGN.md): pk "CATALOG", sk "<written_at>#<silver key>". `written_at` is UTC ISO with
+microseconds, fixed width, so sort keys order like the instants they were written at; the
+aggregate's watermark relies on that. Reprocessing a source object writes a new item for the
+same silver key: the file was rewritten, and the aggregate recomputes its partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from pipeline import schema
+
+CATALOG_PK = "CATALOG"
+
+_serializer = TypeSerializer()
+
+
+def format_written_at(instant: dt.datetime) -> str:
+    if instant.tzinfo is None:
+        raise ValueError("written_at must be timezone-aware")
+    return instant.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def catalog_item(
+    *,
+    silver_key: str,
+    partition: str,
+    rows: int,
+    size_bytes: int,
+    source_object: str,
+    duplicates_dropped: int,
+    quarantined: int,
+    written_at: dt.datetime,
+    schema_version: int = schema.SCHEMA_VERSION,
+) -> dict[str, Any]:
+    """The catalog item for one silver file, as plain Python values (ints are DynamoDB numbers).
+
+    `duplicates_dropped` counts rows of this file's partition dropped as duplicates (inside the
+    source object or already in silver); `quarantined` counts rows of the whole source object
+    that went to quarantine (an invalid row has no reliable partition).
+    """
+    written = format_written_at(written_at)
+    return {
+        "pk": CATALOG_PK,
+        "sk": f"{written}#{silver_key}",
+        "silver_key": silver_key,
+        "partition": partition,
+        "rows": int(rows),
+        "bytes": int(size_bytes),
+        "schema_version": int(schema_version),
+        "source_object": source_object,
+        "written_at": written,
+        "duplicates_dropped": int(duplicates_dropped),
+        "quarantined": int(quarantined),
+    }
+
+
+def record_silver_file(
+    table_resource_or_client: Any,
+    *,
+    silver_key: str,
+    partition: str,
+    rows: int,
+    size_bytes: int,
+    source_object: str,
+    duplicates_dropped: int = 0,
+    quarantined: int = 0,
+    schema_version: int = schema.SCHEMA_VERSION,
+    written_at: dt.datetime | None = None,
+    table_name: str | None = None,
+) -> dict[str, Any]:
+    """Put the catalog item of one silver file and return it.
+
+    Pass either a `boto3.resource("dynamodb").Table(...)` or a `boto3.client("dynamodb")` with
+    `table_name`. AWS errors propagate: the caller's invocation is retried and the write is
+    idempotent apart from the new `written_at`.
+    """
+    item = catalog_item(
+        silver_key=silver_key,
+        partition=partition,
+        rows=rows,
+        size_bytes=size_bytes,
+        source_object=source_object,
+        duplicates_dropped=duplicates_dropped,
+        quarantined=quarantined,
+        written_at=written_at or dt.datetime.now(dt.timezone.utc),
+        schema_version=schema_version,
+    )
+    if table_name is None:
+        table_resource_or_client.put_item(Item=item)
+    else:
+        table_resource_or_client.put_item(
+            TableName=table_name, Item={name: _serializer.serialize(value) for name, value in item.items()}
+        )
+    return item
