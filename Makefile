@@ -32,6 +32,8 @@ export AWS_ENDPOINT_URL ?= http://localhost:$(EMULATOR_PORT)
 export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
+# tflocal sends S3 to s3.localhost.localstack.cloud, which needs DNS; path-style on the endpoint works offline.
+export S3_ENDPOINT ?= $(AWS_ENDPOINT_URL)
 TERRAFORM := $(VENV)/bin/tflocal
 else
 TERRAFORM := terraform

@@ -13,7 +13,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

@@ -9,6 +9,8 @@ Hook points, and why each one is replaced:
 - s3.notifications._invoke_awslambda, events.notifications._invoke_lambda: these are asynchronous
   sources in AWS; they go through the async queue instead of running inside the caller's request.
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
+- KinesisResponse.create_stream: moto drops CreateStream's Tags, so every plan after the first
+  apply would show a tag change.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import moto
 import moto.events.notifications as events_notifications
 import moto.s3.notifications as s3_notifications
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction
+from moto.kinesis.responses import KinesisResponse
 
 if TYPE_CHECKING:
     from embedded_aws.emulator import EmbeddedAWS
@@ -36,6 +39,7 @@ HOOK_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (s3_notifications, "_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name")),
     (events_notifications, "_invoke_lambda", ("account_id", "fn_arn", "event")),
     (FunctionUrlConfig, "__init__", ("self", "function", "config")),
+    (KinesisResponse, "create_stream", ("self",)),
 )
 # Attributes of moto models that the emulator reads.
 MODEL_ATTRIBUTES = {
@@ -126,6 +130,16 @@ def _install_replacements() -> None:
         original_url_init(self, function, config)
         self.url = emulator_now().function_url(function.function_name)
 
+    original_create_stream = KinesisResponse.create_stream
+
+    def create_stream_with_tags(self: KinesisResponse) -> Any:
+        result = original_create_stream(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    KinesisResponse.create_stream = create_stream_with_tags
     LambdaFunction.invoke = invoke
     LambdaFunction._invoke_lambda = invoke_lambda
     LambdaBackend.send_kinesis_message = send_kinesis_message

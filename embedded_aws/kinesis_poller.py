@@ -13,8 +13,6 @@ resharding (shards are discovered, but parent/child order is not enforced).
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import threading
 import time

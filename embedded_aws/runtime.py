@@ -21,7 +21,6 @@ import os
 import queue
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid

@@ -1,0 +1,448 @@
+################################################################################
+# Names and per-environment switches
+################################################################################
+
+data "aws_caller_identity" "current" {
+  # Only prod needs the account id (globally unique bucket names); the emulator's is fake.
+  count = local.is_local ? 0 : 1
+}
+
+locals {
+  is_local = var.environment == "local"
+  prefix   = "${var.project}-${var.environment}"
+
+  layers         = toset(["bronze", "silver", "gold", "artifacts"])
+  bucket_suffix  = local.is_local ? "" : "-${one(data.aws_caller_identity.current[*].account_id)}"
+  bucket_names   = { for layer in local.layers : layer => "${local.prefix}-${layer}${local.bucket_suffix}" }
+  bucket_arns    = { for layer, bucket in aws_s3_bucket.this : layer => bucket.arn }
+  bronze_bucket  = aws_s3_bucket.this["bronze"].id
+  silver_bucket  = aws_s3_bucket.this["silver"].id
+  gold_bucket    = aws_s3_bucket.this["gold"].id
+  stream_name    = "${local.prefix}-events"
+  table_name     = "${local.prefix}-lake"
+  dlq_name       = "${local.prefix}-ingest-dlq"
+  schedule_name  = "${local.prefix}-aggregate-schedule"
+  lambda_zip_key = "lambda/lambda.zip"
+
+  # Defaults of docs/DESIGN.md, overridable per function with var.lambda_function_settings.
+  function_defaults = {
+    ingest    = { memory_size = 256, timeout = 60 }
+    transform = { memory_size = 1024, timeout = 120 }
+    aggregate = { memory_size = 1024, timeout = 300 }
+    api       = { memory_size = 256, timeout = 10 }
+  }
+  function_settings = {
+    for name, d in local.function_defaults : name => {
+      memory_size = coalesce(try(var.lambda_function_settings[name].memory_size, null), d.memory_size)
+      timeout     = coalesce(try(var.lambda_function_settings[name].timeout, null), d.timeout)
+    }
+  }
+
+  api_authorization_type = local.is_local ? "NONE" : var.api_authorization_type
+
+  # Environment of docs/DESIGN.md ("Lambda environment"). AWS_ENDPOINT_URL is never set here.
+  common_environment = {
+    BRONZE_BUCKET = local.bronze_bucket
+    LOG_LEVEL     = var.log_level
+  }
+
+  functions = {
+    ingest = {
+      description = "Kinesis -> bronze: validates events, writes gzip JSON lines, quarantines rejects."
+      environment = {}
+      policy_statements = [
+        {
+          sid = "ReadEventStream"
+          actions = [
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards",
+            "kinesis:SubscribeToShard",
+          ]
+          resources = [aws_kinesis_stream.events.arn]
+        },
+        {
+          sid       = "WriteBronzeStreamAndQuarantine"
+          actions   = ["s3:PutObject"]
+          resources = ["${local.bucket_arns["bronze"]}/stream/*", "${local.bucket_arns["bronze"]}/quarantine/*"]
+        },
+        {
+          # The on-failure destination of the event source mapping is written with this role.
+          sid       = "SendToIngestDlq"
+          actions   = ["sqs:SendMessage"]
+          resources = [aws_sqs_queue.ingest_dlq.arn]
+        },
+      ]
+      allowed_triggers = {}
+    }
+
+    transform = {
+      description = "bronze -> silver: typed, de-duplicated Parquet plus the DynamoDB catalog."
+      environment = {
+        SILVER_BUCKET = local.silver_bucket
+        TABLE_NAME    = aws_dynamodb_table.lake.name
+      }
+      policy_statements = [
+        {
+          sid       = "ReadBronzeSources"
+          actions   = ["s3:GetObject"]
+          resources = ["${local.bucket_arns["bronze"]}/stream/*", "${local.bucket_arns["bronze"]}/uploads/*"]
+        },
+        {
+          sid       = "WriteBronzeQuarantine"
+          actions   = ["s3:PutObject"]
+          resources = ["${local.bucket_arns["bronze"]}/quarantine/*"]
+        },
+        {
+          sid       = "ListSilver"
+          actions   = ["s3:ListBucket"]
+          resources = [local.bucket_arns["silver"]]
+        },
+        {
+          sid       = "ReadWriteSilverEvents"
+          actions   = ["s3:GetObject", "s3:PutObject"]
+          resources = ["${local.bucket_arns["silver"]}/events/*"]
+        },
+        {
+          sid       = "WriteCatalog"
+          actions   = ["dynamodb:PutItem"]
+          resources = [aws_dynamodb_table.lake.arn]
+        },
+      ]
+      allowed_triggers = {
+        AllowBronzeObjectCreated = {
+          principal  = "s3.amazonaws.com"
+          source_arn = local.bucket_arns["bronze"]
+        }
+      }
+    }
+
+    aggregate = {
+      description = "silver -> gold: daily KPIs per country and indicator, latest values in DynamoDB."
+      environment = {
+        SILVER_BUCKET = local.silver_bucket
+        GOLD_BUCKET   = local.gold_bucket
+        TABLE_NAME    = aws_dynamodb_table.lake.name
+      }
+      policy_statements = [
+        {
+          sid       = "ListSilver"
+          actions   = ["s3:ListBucket"]
+          resources = [local.bucket_arns["silver"]]
+        },
+        {
+          sid       = "ReadSilverEvents"
+          actions   = ["s3:GetObject"]
+          resources = ["${local.bucket_arns["silver"]}/events/*"]
+        },
+        {
+          sid       = "WriteGoldKpis"
+          actions   = ["s3:PutObject", "s3:DeleteObject"] # delete: a partition left with no events
+          resources = ["${local.bucket_arns["gold"]}/kpis_diarios/*"]
+        },
+        {
+          sid       = "ReadWriteLakeTable"
+          actions   = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"]
+          resources = [aws_dynamodb_table.lake.arn]
+        },
+      ]
+      allowed_triggers = {
+        AllowAggregateSchedule = {
+          principal  = "events.amazonaws.com"
+          source_arn = aws_cloudwatch_event_rule.aggregate.arn
+        }
+      }
+    }
+
+    api = {
+      description = "Function URL: latest values and daily KPIs from DynamoDB."
+      environment = {
+        TABLE_NAME = aws_dynamodb_table.lake.name
+      }
+      policy_statements = [
+        {
+          sid       = "ReadLakeTable"
+          actions   = ["dynamodb:Query", "dynamodb:GetItem"]
+          resources = [aws_dynamodb_table.lake.arn]
+        },
+      ]
+      allowed_triggers = local.api_authorization_type == "NONE" ? {
+        AllowPublicFunctionUrl = {
+          principal              = "*"
+          function_url_auth_type = "NONE"
+        }
+      } : {}
+    }
+  }
+}
+
+################################################################################
+# S3: bronze / silver / gold layers and the artifacts bucket
+################################################################################
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.layers
+
+  bucket = local.bucket_names[each.key]
+  # Local stacks are disposable; real data is never destroyed with its bucket.
+  force_destroy = local.is_local
+
+  tags = { layer = each.key }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      # prod: the AWS-managed aws/s3 key (no kms_master_key_id); local: SSE-S3.
+      sse_algorithm = local.is_local ? "AES256" : "aws:kms"
+    }
+    bucket_key_enabled = local.is_local ? null : true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+# Prod only: every local request goes to the emulator over plain http, so a TLS-only policy
+# would (correctly) deny all of them. moto also ignores the Bool condition and denies every
+# object request under any Deny statement with a condition.
+resource "aws_s3_bucket_policy" "tls_only" {
+  for_each = local.is_local ? {} : aws_s3_bucket.this
+
+  bucket = each.value.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Standard TLS-only guard: a Deny, so the s3:* wildcard widens the protection.
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [each.value.arn, "${each.value.arn}/*"]
+        Condition = {
+          Bool = { "aws:SecureTransport" = "false" }
+        }
+      },
+    ]
+  })
+
+  # PutBucketPolicy fails while the public access block is still being created.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
+  bucket = aws_s3_bucket.this["bronze"].id
+
+  rule {
+    id     = "bronze-tiering-and-expiry"
+    status = "Enabled"
+
+    filter {}
+
+    transition {
+      days          = var.bronze_ia_transition_days
+      storage_class = "STANDARD_IA"
+    }
+
+    expiration {
+      days = var.bronze_expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  # Lifecycle rules on a versioned bucket need versioning configured first.
+  depends_on = [aws_s3_bucket_versioning.this]
+
+  lifecycle {
+    precondition {
+      condition     = var.bronze_expiration_days > var.bronze_ia_transition_days
+      error_message = "bronze_expiration_days must be greater than bronze_ia_transition_days."
+    }
+  }
+}
+
+resource "aws_s3_object" "lambda_zip" {
+  bucket      = aws_s3_bucket.this["artifacts"].id
+  key         = local.lambda_zip_key
+  source      = var.lambda_zip_path
+  source_hash = filemd5(var.lambda_zip_path)
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+################################################################################
+# Kinesis, DynamoDB, SQS
+################################################################################
+
+resource "aws_kinesis_stream" "events" {
+  name             = local.stream_name
+  shard_count      = local.is_local ? var.kinesis_shard_count : null
+  retention_period = var.kinesis_retention_hours
+  encryption_type  = local.is_local ? "NONE" : "KMS"
+  kms_key_id       = local.is_local ? null : "alias/aws/kinesis"
+
+  stream_mode_details {
+    stream_mode = local.is_local ? "PROVISIONED" : "ON_DEMAND"
+  }
+}
+
+resource "aws_dynamodb_table" "lake" {
+  name         = local.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = !local.is_local
+  }
+}
+
+resource "aws_sqs_queue" "ingest_dlq" {
+  name                      = local.dlq_name
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum
+  sqs_managed_sse_enabled   = true
+}
+
+################################################################################
+# Lambda functions (one module, four instances)
+################################################################################
+
+module "lambda" {
+  source   = "./modules/lambda_function"
+  for_each = local.functions
+
+  name        = "${local.prefix}-${each.key}"
+  description = each.value.description
+  handler     = "pipeline.handlers.${each.key}.handler"
+  runtime     = "python3.12"
+  timeout     = local.function_settings[each.key].timeout
+  memory_size = local.function_settings[each.key].memory_size
+
+  s3_bucket         = aws_s3_object.lambda_zip.bucket
+  s3_key            = aws_s3_object.lambda_zip.key
+  s3_object_version = aws_s3_object.lambda_zip.version_id
+  source_code_hash  = filebase64sha256(var.lambda_zip_path)
+
+  environment_variables = merge(local.common_environment, each.value.environment, {
+    POWERTOOLS_SERVICE_NAME = each.key
+  })
+  log_retention_days = var.log_retention_days
+  # moto does not implement LoggingConfig; the default group has the same name anyway.
+  explicit_logging_config = !local.is_local
+
+  policy_statements = each.value.policy_statements
+  allowed_triggers  = each.value.allowed_triggers
+}
+
+################################################################################
+# Wiring: stream -> ingest, bronze -> transform, schedule -> aggregate, URL -> api
+################################################################################
+
+resource "aws_lambda_event_source_mapping" "ingest" {
+  event_source_arn  = aws_kinesis_stream.events.arn
+  function_name     = module.lambda["ingest"].function_arn
+  starting_position = var.ingest_starting_position
+
+  batch_size                         = var.ingest_batch_size
+  maximum_batching_window_in_seconds = var.ingest_batching_window_seconds
+  parallelization_factor             = 1
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = var.ingest_maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.ingest_maximum_record_age_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.ingest_dlq.arn
+    }
+  }
+
+  # The mapping is validated against the role's Kinesis and SQS permissions when created.
+  depends_on = [module.lambda]
+}
+
+resource "aws_s3_bucket_notification" "bronze" {
+  bucket = aws_s3_bucket.this["bronze"].id
+
+  # quarantine/ is written by the pipeline itself and must not trigger transform.
+  lambda_function {
+    id                  = "transform-stream"
+    lambda_function_arn = module.lambda["transform"].function_arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = "stream/"
+  }
+
+  lambda_function {
+    id                  = "transform-uploads"
+    lambda_function_arn = module.lambda["transform"].function_arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = "uploads/"
+  }
+
+  # S3 tests the destination when the notification is saved: the permission must exist.
+  depends_on = [module.lambda]
+}
+
+resource "aws_cloudwatch_event_rule" "aggregate" {
+  name                = local.schedule_name
+  description         = "Runs ${local.prefix}-aggregate on a schedule."
+  schedule_expression = var.aggregate_schedule_expression
+  state               = var.aggregate_schedule_enabled ? "ENABLED" : "DISABLED"
+}
+
+resource "aws_cloudwatch_event_target" "aggregate" {
+  rule      = aws_cloudwatch_event_rule.aggregate.name
+  target_id = "aggregate"
+  arn       = module.lambda["aggregate"].function_arn
+}
+
+resource "aws_lambda_function_url" "api" {
+  function_name      = module.lambda["api"].function_name
+  authorization_type = local.api_authorization_type
+}

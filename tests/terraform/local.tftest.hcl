@@ -1,0 +1,321 @@
+# environment = "local": emulator-friendly settings. Plan only, against a mocked provider.
+# Run from the repository root: terraform test -test-directory=tests/terraform
+
+mock_provider "aws" {
+  # Mock values (valid ARNs, see mocks/) are used at plan time, so policies are known and checkable.
+  override_during = plan
+  source          = "./tests/terraform/mocks"
+}
+
+variables {
+  environment     = "local"
+  lambda_zip_path = "tests/terraform/fixtures/lambda.zip"
+}
+
+run "buckets_are_versioned_private_and_encrypted" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_s3_bucket.this)) == toset(["bronze", "silver", "gold", "artifacts"])
+    error_message = "Expected exactly the bronze, silver, gold and artifacts buckets."
+  }
+
+  assert {
+    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-local-${k}"])
+    error_message = "Local bucket names must be <project>-local-<layer>, without an account id."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy])
+    error_message = "Local buckets must be force_destroy so the stack can be torn down."
+  }
+
+  assert {
+    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"])
+    error_message = "Every bucket must have versioning Enabled."
+  }
+
+  assert {
+    condition = alltrue([
+      for p in aws_s3_bucket_public_access_block.this :
+      p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets
+    ])
+    error_message = "Every bucket must block all public access."
+  }
+
+  assert {
+    condition = alltrue([
+      for c in aws_s3_bucket_server_side_encryption_configuration.this :
+      one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256"
+    ])
+    error_message = "Local buckets must use SSE-S3 (AES256)."
+  }
+
+  # Every local request reaches the emulator over plain http: a TLS-only policy would deny them all.
+  assert {
+    condition     = length(aws_s3_bucket_policy.tls_only) == 0
+    error_message = "The TLS-only bucket policy must not be created in local."
+  }
+}
+
+run "bronze_lifecycle" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.bronze.bucket == aws_s3_bucket.this["bronze"].id
+    error_message = "The lifecycle configuration must apply to the bronze bucket."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].status == "Enabled"
+    error_message = "The bronze lifecycle rule must be enabled."
+  }
+
+  assert {
+    condition = (
+      one(aws_s3_bucket_lifecycle_configuration.bronze.rule[0].transition).days == 30 &&
+      one(aws_s3_bucket_lifecycle_configuration.bronze.rule[0].transition).storage_class == "STANDARD_IA"
+    )
+    error_message = "Bronze objects must move to STANDARD_IA after 30 days by default."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].expiration[0].days == 90
+    error_message = "Bronze objects must expire after 90 days by default."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].noncurrent_version_expiration[0].noncurrent_days == 7
+    error_message = "Noncurrent bronze versions must expire after 7 days."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 1
+    error_message = "Incomplete multipart uploads must be aborted after 1 day."
+  }
+}
+
+run "stream_table_and_queue" {
+  command = plan
+
+  assert {
+    condition     = aws_kinesis_stream.events.name == "econ-lake-local-events"
+    error_message = "Unexpected stream name."
+  }
+
+  assert {
+    condition     = aws_kinesis_stream.events.stream_mode_details[0].stream_mode == "PROVISIONED" && aws_kinesis_stream.events.shard_count == 2
+    error_message = "Local stream must be PROVISIONED with kinesis_shard_count (2) shards."
+  }
+
+  assert {
+    condition     = aws_kinesis_stream.events.encryption_type == "NONE" && aws_kinesis_stream.events.retention_period == 24
+    error_message = "Local stream must be unencrypted with 24 h retention."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.lake.name == "econ-lake-local-lake" &&
+      aws_dynamodb_table.lake.billing_mode == "PAY_PER_REQUEST" &&
+      aws_dynamodb_table.lake.hash_key == "pk" &&
+      aws_dynamodb_table.lake.range_key == "sk"
+    )
+    error_message = "The table must be PAY_PER_REQUEST with keys pk/sk."
+  }
+
+  assert {
+    condition     = toset([for a in aws_dynamodb_table.lake.attribute : "${a.name}:${a.type}"]) == toset(["pk:S", "sk:S"])
+    error_message = "pk and sk must be string attributes."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.lake.ttl[0].attribute_name == "expires_at" && aws_dynamodb_table.lake.ttl[0].enabled
+    error_message = "TTL must be enabled on expires_at."
+  }
+
+  assert {
+    condition     = !aws_dynamodb_table.lake.point_in_time_recovery[0].enabled
+    error_message = "PITR must be off in local."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.ingest_dlq.message_retention_seconds == 1209600 && aws_sqs_queue.ingest_dlq.sqs_managed_sse_enabled
+    error_message = "The DLQ must keep messages 14 days with SQS-managed SSE."
+  }
+}
+
+run "event_source_mapping" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.ingest.event_source_arn == aws_kinesis_stream.events.arn &&
+      aws_lambda_event_source_mapping.ingest.function_name == module.lambda["ingest"].function_arn
+    )
+    error_message = "The mapping must connect the stream to ingest."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.ingest.starting_position == "TRIM_HORIZON" &&
+      aws_lambda_event_source_mapping.ingest.batch_size == 500 &&
+      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 1 &&
+      aws_lambda_event_source_mapping.ingest.parallelization_factor == 1
+    )
+    error_message = "Unexpected batching settings."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.ingest.bisect_batch_on_function_error &&
+      aws_lambda_event_source_mapping.ingest.maximum_retry_attempts == 3 &&
+      aws_lambda_event_source_mapping.ingest.maximum_record_age_in_seconds == 3600
+    )
+    error_message = "Unexpected error-handling settings."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.ingest.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "ingest must report partial batch failures."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.ingest.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.ingest_dlq.arn
+    error_message = "Failed batches must go to the ingest DLQ."
+  }
+}
+
+run "functions_and_least_privilege" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(module.lambda)) == toset(["ingest", "transform", "aggregate", "api"])
+    error_message = "Expected the four functions."
+  }
+
+  assert {
+    condition     = length(distinct([for fn in module.lambda : fn.role_name])) == 4
+    error_message = "Every function needs its own IAM role."
+  }
+
+  assert {
+    condition     = output.function_names == { for k in ["ingest", "transform", "aggregate", "api"] : k => "econ-lake-local-${k}" }
+    error_message = "Function names must be <project>-<environment>-<name>."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for fn in module.lambda : [
+        for st in jsondecode(fn.role_policy_json).Statement : [
+          for action in flatten([st.Action]) : !strcontains(action, "*")
+        ]
+      ]
+    ]))
+    error_message = "No IAM action may contain \"*\"."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for fn in module.lambda : [
+        for st in jsondecode(fn.role_policy_json).Statement : st.Effect == "Allow"
+      ]
+    ]))
+    error_message = "Execution role policies must only contain Allow statements."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in module.lambda :
+      contains(flatten([for st in jsondecode(fn.role_policy_json).Statement : st.Action]), "logs:PutLogEvents")
+    ])
+    error_message = "Every function must be able to write its own logs."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in module.lambda : [
+        for st in jsondecode(fn.role_policy_json).Statement : st.Resource if st.Sid == "WriteOwnLogs"
+      ] == [["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mock:*"]]
+    ])
+    error_message = "Log permissions must be scoped to the function's own log group."
+  }
+
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.lambda["api"].role_policy_json).Statement : st.Action])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:Query", "dynamodb:GetItem",
+    ])
+    error_message = "api may only read DynamoDB (plus its logs)."
+  }
+
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Action])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents",
+      "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+      "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
+      "s3:PutObject", "sqs:SendMessage",
+    ])
+    error_message = "Unexpected actions in the ingest policy."
+  }
+
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Resource if st.Sid == "WriteBronzeStreamAndQuarantine"])) == toset([
+      "arn:aws:s3:::mock-bucket/stream/*", "arn:aws:s3:::mock-bucket/quarantine/*",
+    ])
+    error_message = "ingest may only write bronze stream/ and quarantine/."
+  }
+}
+
+run "triggers" {
+  command = plan
+
+  assert {
+    condition     = toset([for f in aws_s3_bucket_notification.bronze.lambda_function : f.filter_prefix]) == toset(["stream/", "uploads/"])
+    error_message = "Only stream/ and uploads/ may trigger transform (never quarantine/)."
+  }
+
+  assert {
+    condition = alltrue([
+      for f in aws_s3_bucket_notification.bronze.lambda_function :
+      f.events == toset(["s3:ObjectCreated:*"]) && f.lambda_function_arn == module.lambda["transform"].function_arn
+    ])
+    error_message = "Bronze ObjectCreated events must go to transform."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_rule.aggregate.name == "econ-lake-local-aggregate-schedule" &&
+      aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(5 minutes)" &&
+      aws_cloudwatch_event_rule.aggregate.state == "ENABLED"
+    )
+    error_message = "Unexpected aggregate schedule."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.aggregate.arn == module.lambda["aggregate"].function_arn
+    error_message = "The schedule must target aggregate."
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.api.authorization_type == "NONE"
+    error_message = "Local Function URL must be unauthenticated."
+  }
+
+  assert {
+    condition     = output.api_url == "https://mock.lambda-url.us-east-1.on.aws/"
+    error_message = "api_url must expose the Function URL."
+  }
+}
+
+run "schedule_can_be_disabled" {
+  command = plan
+
+  variables {
+    aggregate_schedule_enabled    = false
+    aggregate_schedule_expression = "cron(0/10 * * * ? *)"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.aggregate.state == "DISABLED"
+    error_message = "aggregate_schedule_enabled = false must disable the rule."
+  }
+}

@@ -1,0 +1,103 @@
+# Inputs that must be rejected at plan time.
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/terraform/mocks"
+}
+
+variables {
+  lambda_zip_path = "tests/terraform/fixtures/lambda.zip"
+}
+
+run "rejects_unknown_environment" {
+  command = plan
+
+  variables {
+    environment = "staging"
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "rejects_unbounded_retries" {
+  command = plan
+
+  variables {
+    ingest_maximum_retry_attempts = -1
+  }
+
+  expect_failures = [var.ingest_maximum_retry_attempts]
+}
+
+run "rejects_bad_schedule" {
+  command = plan
+
+  variables {
+    aggregate_schedule_expression = "every 5 minutes"
+  }
+
+  expect_failures = [var.aggregate_schedule_expression]
+}
+
+run "rejects_bad_log_retention" {
+  command = plan
+
+  variables {
+    log_retention_days = 10
+  }
+
+  expect_failures = [var.log_retention_days]
+}
+
+run "rejects_missing_package" {
+  command = plan
+
+  variables {
+    lambda_zip_path = "tests/terraform/fixtures/missing.zip"
+  }
+
+  expect_failures = [var.lambda_zip_path]
+}
+
+run "rejects_expiration_before_transition" {
+  command = plan
+
+  variables {
+    bronze_ia_transition_days = 60
+    bronze_expiration_days    = 45
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.bronze]
+}
+
+run "function_settings_override_defaults" {
+  command = plan
+
+  variables {
+    lambda_function_settings = {
+      api = { memory_size = 512 }
+    }
+  }
+
+  assert {
+    condition     = local.function_settings.api == { memory_size = 512, timeout = 10 }
+    error_message = "An override must only replace the attribute it sets."
+  }
+
+  assert {
+    condition     = local.function_settings.aggregate == { memory_size = 1024, timeout = 300 }
+    error_message = "Functions without overrides must keep their defaults."
+  }
+}
+
+run "rejects_unknown_function_settings_key" {
+  command = plan
+
+  variables {
+    lambda_function_settings = {
+      reporting = { timeout = 30 }
+    }
+  }
+
+  expect_failures = [var.lambda_function_settings]
+}

@@ -1,0 +1,278 @@
+################################################################################
+# Deployment target
+################################################################################
+
+variable "environment" {
+  description = "Deployment target: `local` (an AWS emulator at var.local_endpoint, dummy credentials) or `prod` (real AWS through the default credentials chain)."
+  type        = string
+  default     = "local"
+  nullable    = false
+
+  validation {
+    condition     = contains(["local", "prod"], var.environment)
+    error_message = "The environment must be \"local\" or \"prod\"."
+  }
+}
+
+variable "project" {
+  description = "Project name, the first part of every resource name (`<project>-<environment>-...`)."
+  type        = string
+  default     = "econ-lake"
+  nullable    = false
+
+  validation {
+    # Short enough for "<project>-prod-artifacts-<12-digit account id>" to fit S3's 63 characters.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.project))
+    error_message = "The project must be 3-24 characters of lowercase letters, digits and dashes, start with a letter and not end with a dash."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy to (also the region the emulator reports in local)."
+  type        = string
+  default     = "us-east-1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "The aws_region must look like an AWS region code, e.g. \"us-east-1\"."
+  }
+}
+
+variable "local_endpoint" {
+  description = "Base URL of the AWS emulator used for every service when environment = \"local\". Ignored in prod."
+  type        = string
+  default     = "http://localhost:4566"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$", var.local_endpoint))
+    error_message = "The local_endpoint must be an http(s) URL without a path, e.g. \"http://localhost:4566\"."
+  }
+}
+
+################################################################################
+# Kinesis
+################################################################################
+
+variable "kinesis_shard_count" {
+  description = "Shards of the PROVISIONED stream used in local. Prod uses ON_DEMAND capacity and ignores this value."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.kinesis_shard_count >= 1 && var.kinesis_shard_count <= 16 && floor(var.kinesis_shard_count) == var.kinesis_shard_count
+    error_message = "The kinesis_shard_count must be a whole number from 1 to 16."
+  }
+}
+
+variable "kinesis_retention_hours" {
+  description = "How long the stream keeps records, in hours (24 to 8760)."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    condition     = var.kinesis_retention_hours >= 24 && var.kinesis_retention_hours <= 8760 && floor(var.kinesis_retention_hours) == var.kinesis_retention_hours
+    error_message = "The kinesis_retention_hours must be a whole number from 24 to 8760."
+  }
+}
+
+################################################################################
+# Lambda
+################################################################################
+
+variable "lambda_zip_path" {
+  description = "Path of the deployment package shared by every function, built outside Terraform by `make package`. Relative paths are relative to the working directory."
+  type        = string
+  default     = "build/lambda.zip"
+  nullable    = false
+
+  validation {
+    condition     = endswith(var.lambda_zip_path, ".zip") && fileexists(var.lambda_zip_path)
+    error_message = "The lambda_zip_path must name an existing .zip file; build it first with `make package`."
+  }
+}
+
+variable "lambda_function_settings" {
+  description = "Per-function overrides of memory (MB) and timeout (s), keyed by ingest, transform, aggregate or api. Unset values keep the defaults (ingest 256/60, transform 1024/120, aggregate 1024/300, api 256/10)."
+  type = map(object({
+    memory_size = optional(number)
+    timeout     = optional(number)
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.lambda_function_settings) : contains(["ingest", "transform", "aggregate", "api"], name)])
+    error_message = "The lambda_function_settings keys must be among ingest, transform, aggregate and api."
+  }
+
+  validation {
+    condition = alltrue([
+      for s in values(var.lambda_function_settings) :
+      s.memory_size == null ? true : (s.memory_size >= 128 && s.memory_size <= 10240 && floor(s.memory_size) == s.memory_size)
+    ])
+    error_message = "Each memory_size must be a whole number of MB from 128 to 10240."
+  }
+
+  validation {
+    condition = alltrue([
+      for s in values(var.lambda_function_settings) :
+      s.timeout == null ? true : (s.timeout >= 1 && s.timeout <= 900 && floor(s.timeout) == s.timeout)
+    ])
+    error_message = "Each timeout must be a whole number of seconds from 1 to 900."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL passed to every function (Powertools logger level)."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "The log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every function's CloudWatch log group, in days (one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 14
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+################################################################################
+# Bronze lifecycle
+################################################################################
+
+variable "bronze_ia_transition_days" {
+  description = "Days after creation when bronze objects move to STANDARD_IA (S3 requires at least 30)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.bronze_ia_transition_days >= 30 && floor(var.bronze_ia_transition_days) == var.bronze_ia_transition_days
+    error_message = "The bronze_ia_transition_days must be a whole number of at least 30 (the STANDARD_IA minimum)."
+  }
+}
+
+variable "bronze_expiration_days" {
+  description = "Days after creation when bronze objects expire. Must be greater than bronze_ia_transition_days (checked at plan time)."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.bronze_expiration_days >= 1 && floor(var.bronze_expiration_days) == var.bronze_expiration_days
+    error_message = "The bronze_expiration_days must be a positive whole number."
+  }
+}
+
+################################################################################
+# Ingest: Kinesis event source mapping
+################################################################################
+
+variable "ingest_batch_size" {
+  description = "Maximum records per ingest invocation (1 to 10000)."
+  type        = number
+  default     = 500
+  nullable    = false
+
+  validation {
+    condition     = var.ingest_batch_size >= 1 && var.ingest_batch_size <= 10000 && floor(var.ingest_batch_size) == var.ingest_batch_size
+    error_message = "The ingest_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "ingest_batching_window_seconds" {
+  description = "Maximum time, in seconds, the event source mapping gathers records before invoking ingest (0 to 300)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.ingest_batching_window_seconds >= 0 && var.ingest_batching_window_seconds <= 300 && floor(var.ingest_batching_window_seconds) == var.ingest_batching_window_seconds
+    error_message = "The ingest_batching_window_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "ingest_maximum_retry_attempts" {
+  description = "Retries of a failing batch before it goes to the DLQ (0 to 10000). Unbounded retries (-1) are not allowed: a poison record would block its shard."
+  type        = number
+  default     = 3
+  nullable    = false
+
+  validation {
+    condition     = var.ingest_maximum_retry_attempts >= 0 && var.ingest_maximum_retry_attempts <= 10000 && floor(var.ingest_maximum_retry_attempts) == var.ingest_maximum_retry_attempts
+    error_message = "The ingest_maximum_retry_attempts must be a whole number from 0 to 10000."
+  }
+}
+
+variable "ingest_maximum_record_age_seconds" {
+  description = "Records older than this, in seconds, are sent to the DLQ instead of being processed (60 to 604800)."
+  type        = number
+  default     = 3600
+  nullable    = false
+
+  validation {
+    condition     = var.ingest_maximum_record_age_seconds >= 60 && var.ingest_maximum_record_age_seconds <= 604800 && floor(var.ingest_maximum_record_age_seconds) == var.ingest_maximum_record_age_seconds
+    error_message = "The ingest_maximum_record_age_seconds must be a whole number from 60 to 604800."
+  }
+}
+
+variable "ingest_starting_position" {
+  description = "Where the event source mapping starts reading the stream: TRIM_HORIZON (oldest record) or LATEST."
+  type        = string
+  default     = "TRIM_HORIZON"
+  nullable    = false
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.ingest_starting_position)
+    error_message = "The ingest_starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+################################################################################
+# Aggregate schedule and API
+################################################################################
+
+variable "aggregate_schedule_expression" {
+  description = "EventBridge schedule of the aggregate function: rate(...) or cron(...)."
+  type        = string
+  default     = "rate(5 minutes)"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.aggregate_schedule_expression))
+    error_message = "The aggregate_schedule_expression must be rate(<n> <unit>) (e.g. \"rate(5 minutes)\", \"rate(1 hour)\") or a six-field cron(...) expression."
+  }
+}
+
+variable "aggregate_schedule_enabled" {
+  description = "Whether the aggregate schedule rule is ENABLED (true) or DISABLED (false)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "api_authorization_type" {
+  description = "Authorization of the api Function URL in prod: AWS_IAM (callers need lambda:InvokeFunctionUrl and lambda:InvokeFunction) or NONE (public). Local always uses NONE. A public URL created since October 2025 also needs lambda:InvokeFunction with the InvokedViaFunctionUrl condition, which hashicorp/aws 5.x cannot express: prefer AWS_IAM."
+  type        = string
+  default     = "AWS_IAM"
+  nullable    = false
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.api_authorization_type)
+    error_message = "The api_authorization_type must be NONE or AWS_IAM."
+  }
+}
