@@ -152,7 +152,12 @@ class EmbeddedAWS:
         )
 
     def invoke_function(self, function: Any, event: Any) -> InvocationResult:
-        return self.runtime.invoke(self.spec_for(function), function.code_bytes or b"", event)
+        result = self.runtime.invoke(self.spec_for(function), function.code_bytes or b"", event)
+        if not result.ok:  # the full trace is in the function's log group
+            error = result.json() or {}
+            log.warning("%s failed: %s: %s", function.function_name, error.get("errorType"),
+                        str(error.get("errorMessage"))[:500])
+        return result
 
     def invoke_by_arn(self, function_arn: str, event: Any) -> InvocationResult | None:
         function = self.lambda_function(function_arn)

@@ -92,7 +92,8 @@ def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 1
         last = condition()
         if progress:
             progress(last)
-        if last:
+        reached = (not last.empty) if hasattr(last, "empty") else bool(last)  # DataFrames have no truth value
+        if reached:
             return last
         time.sleep(interval)
     raise TimeoutError(f"not reached within {timeout:.0f}s (last value: {last!r})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import platform
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the emulator's runtime helpers live beside tools/
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels work there too.
@@ -36,8 +38,6 @@ PRUNE_GLOBS = (
     "pyarrow/**/*.cc",
     "pyarrow/*flight*",
     "pyarrow/libarrow_flight*",
-    "pyarrow/*substrait*",
-    "pyarrow/libarrow_substrait*",
     "pyarrow/*gandiva*",
     "pyarrow/libgandiva*",
     "pyarrow/libparquet*.a",
@@ -98,6 +98,29 @@ def build_zip(code_dir: Path, deps_dir: Path, output: Path) -> tuple[int, int]:
     return unzipped, output.stat().st_size
 
 
+HANDLERS = ("ingest", "transform", "aggregate", "api")
+
+
+def smoke_import(zip_path: Path, python: str) -> str | None:
+    """Imports every handler from the unzipped artifact the way Lambda would (isolated, no host
+    site-packages; boto3 only from the runtime dir). Returns an error text, or None when all import."""
+    import tempfile
+
+    from embedded_aws.runtime import prepare_runtime_libs
+
+    with tempfile.TemporaryDirectory(prefix="lambda-smoke-") as tmp:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(Path(tmp) / "task")
+        runtime_libs = prepare_runtime_libs(Path(tmp) / "runtime")
+        imports = "; ".join(f"import pipeline.handlers.{name}" for name in HANDLERS)
+        result = subprocess.run(
+            [python, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(Path(tmp) / 'task')!r}, {str(runtime_libs)!r}]; {imports}"],
+            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "TZ": ":UTC", "AWS_DEFAULT_REGION": "us-east-1",
+                                                 "BRONZE_BUCKET": "smoke", "TABLE_NAME": "smoke"},
+        )
+        return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "lambda.zip")
@@ -116,6 +139,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unzipped size {unzipped} bytes exceeds Lambda's limit of {LAMBDA_UNZIPPED_LIMIT} bytes",
               file=sys.stderr)
         return 1
+    # The Linux wheels only load on Linux x86_64; elsewhere the emulator or AWS will tell.
+    if platform.system() == "Linux" and platform.machine() == "x86_64":
+        from embedded_aws.runtime import RuntimeNotAvailable, find_python
+
+        try:
+            python = find_python(f"python{args.python_version}")
+        except RuntimeNotAvailable as exc:
+            print(f"package: import check skipped ({exc})")
+            return 0
+        error = smoke_import(args.output, python)
+        if error:
+            print(f"error: a handler does not import from the package: {error}", file=sys.stderr)
+            return 1
+        print(f"package: all {len(HANDLERS)} handlers import from the unzipped package (isolated python{args.python_version})")
     return 0
 
 
