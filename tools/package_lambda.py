@@ -130,7 +130,15 @@ def main(argv: list[str] | None = None) -> int:
 
     deps_dir = ROOT / "build" / f"lambda-deps-py{args.python_version}"
     install_dependencies(args.requirements, deps_dir, args.python_version)
-    unzipped, zipped = build_zip(ROOT / "lambdas" / "pipeline", deps_dir, args.output)
+    code_dir = ROOT / "lambdas" / "pipeline"
+    inputs = hashlib.sha256((deps_dir / ".requirements.sha256").read_bytes())
+    for name, path in sorted(_entries(code_dir)):
+        inputs.update(name.encode() + b"\0" + path.read_bytes())
+    stamp = args.output.parent / (args.output.name + ".inputs")
+    if args.output.exists() and stamp.exists() and stamp.read_text() == inputs.hexdigest():
+        print(f"package: {args.output.relative_to(ROOT)} is up to date")
+        return 0
+    unzipped, zipped = build_zip(code_dir, deps_dir, args.output)
     sha = hashlib.sha256(args.output.read_bytes()).hexdigest()
     (args.output.parent / (args.output.name + ".sha256")).write_text(sha + "\n")
     print(f"package: {args.output.relative_to(ROOT)}  zipped {zipped / 1e6:.1f} MB, unzipped {unzipped / 1e6:.1f} MB "
@@ -153,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: a handler does not import from the package: {error}", file=sys.stderr)
             return 1
         print(f"package: all {len(HANDLERS)} handlers import from the unzipped package (isolated python{args.python_version})")
+    stamp.write_text(inputs.hexdigest())
     return 0
 
 
