@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 import boto3
+from lake_table import create_lake_table
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -49,15 +50,7 @@ def aws(monkeypatch):
         for bucket in (SILVER, GOLD):
             s3.create_bucket(Bucket=bucket)
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lake_table(dynamodb, TABLE)
         yield s3, store.TableStore(dynamodb, TABLE)
 
 

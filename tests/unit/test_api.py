@@ -8,6 +8,7 @@ import os
 from decimal import Decimal
 
 import boto3
+from lake_table import create_lake_table
 import botocore.client
 import pytest
 from moto import mock_aws
@@ -79,15 +80,7 @@ def table(monkeypatch, operations):
     monkeypatch.setattr(api_handler, "_table", None)
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lake_table(client, TABLE)
         table = store.TableStore(client, TABLE)
         seed(table)
         operations.clear()

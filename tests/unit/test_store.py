@@ -7,6 +7,7 @@ import os
 from decimal import Decimal
 
 import boto3
+from lake_table import create_lake_table
 import pytest
 from moto import mock_aws
 
@@ -27,15 +28,7 @@ def table(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lake_table(client, TABLE)
         yield store.TableStore(client, TABLE)
 
 

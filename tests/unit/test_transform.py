@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+from lake_table import create_lake_table
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -446,15 +447,7 @@ def transform_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         s3.create_bucket(Bucket=BRONZE)
         s3.create_bucket(Bucket=SILVER)
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lake_table(dynamodb, TABLE)
         yield Aws(s3, boto3.resource("dynamodb").Table(TABLE))
     transform._s3_client.cache_clear()
     transform._dynamodb_client.cache_clear()
