@@ -40,10 +40,10 @@ TERRAFORM := terraform
 endif
 
 .PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate \
-        test test-unit test-terraform test-e2e demo bench fmt lint clean
+        test test-unit test-emulator test-terraform test-e2e demo bench fmt lint clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(EMULATOR)" "$(ENVIRONMENT)"
 
 $(VENV)/.installed: pyproject.toml
@@ -99,7 +99,7 @@ package: setup ## Build build/lambda.zip (code + Linux x86_64 / py3.12 dependenc
 	@echo "==> packaging the Lambda artifact"
 	@$(PY) tools/package_lambda.py --output $(LAMBDA_ZIP)
 
-tf-init: setup
+tf-init: setup ## terraform init (tflocal locally), offline through the provider mirror when there is one
 	@test -d .terraform || { echo "==> terraform init"; $(TERRAFORM) init -input=false >/dev/null; }
 
 deploy: package tf-init ## Apply the stack (tflocal against the emulator; ENVIRONMENT=prod: terraform on real AWS)
@@ -127,8 +127,11 @@ demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENT
 	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
 	    --setup-started $$started
 
-test-unit: setup ## Unit tests (no emulator): handlers with moto in-process, simulator, emulator pieces
+test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
 	@$(PY) -m pytest tests/unit -q
+
+test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
+	@$(PY) -m pytest tests/emulator -q
 
 test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local and prod plans)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
@@ -139,8 +142,9 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 test-e2e: package ## End to end: fresh embedded emulator on a free port, tflocal apply, simulator, assertions, destroy
 	@$(PY) -m pytest tests/e2e -q -m e2e
 
-test: setup ## The whole suite: unit, terraform, end to end (what CI runs)
+test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI runs)
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-emulator
 	@$(MAKE) --no-print-directory test-terraform
 	@$(MAKE) --no-print-directory test-e2e
 
