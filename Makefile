@@ -47,7 +47,7 @@ help: ## Show this help
 	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(EMULATOR)" "$(ENVIRONMENT)"
 
 $(VENV)/.installed: pyproject.toml
-	@echo "==> setting up $(VENV) (Python 3.12)"
+	@echo "==> setting up $(VENV) with Python 3.12 (about a minute the first time)"
 	@test -x $(PY) || "$$(tools/find_python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
