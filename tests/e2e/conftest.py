@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import boto3
@@ -59,3 +60,11 @@ def stack(aws_env, lambda_zip, tmp_path_factory):
     started = time.monotonic()
     local_stack.destroy_stack(aws_env, lambda_zip, workdir)
     record_timing("tflocal_destroy", time.monotonic() - started)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Shows the measured phases (also in build/e2e-timings.json)."""
+    if TIMINGS.exists():
+        terminalreporter.write_sep("-", "end-to-end timings (seconds)")
+        for name, seconds in json.loads(TIMINGS.read_text()).items():
+            terminalreporter.write_line(f"{name:<28}{seconds:>8}")
