@@ -50,7 +50,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "==> setting up $(VENV) with Python 3.12 (about a minute the first time)"
 	@test -x $(PY) || "$$(tools/find_python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
 	@touch $@
 
 setup: $(VENV)/.installed $(TFRC) ## Create .venv with all dependencies and the Terraform CLI config
