@@ -154,5 +154,9 @@ bench: package ## Benchmark: seconds for EVENTS (default 10000) simulated events
 fmt: setup ## Format Terraform
 	@terraform fmt -recursive
 
+lint: setup ## ruff over the Python code, terraform fmt -check
+	@$(PY) -m ruff check .
+	@terraform fmt -check -recursive
+
 clean: ## Remove build outputs, Terraform working files and the emulator's state
 	@rm -rf $(BUILD) .terraform terraform.tfstate terraform.tfstate.backup localstack_providers_override.tf $(STATE_DIR)

@@ -130,10 +130,10 @@ def status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embedded_aws", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", 4566)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    parser.add_argument("--max-concurrency", type=int, default=int(os.environ.get("EMBEDDED_AWS_MAX_CONCURRENCY", 2)),
+    parser.add_argument("--max-concurrency", type=int, default=int(os.environ.get("EMBEDDED_AWS_MAX_CONCURRENCY", "2")),
                         help="warm workers per function version (default 2)")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds `up` waits for health")
     sub = parser.add_subparsers(dest="command", required=True)

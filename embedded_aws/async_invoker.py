@@ -15,7 +15,7 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,9 +37,9 @@ class AsyncEvent:
 
 
 class AsyncInvoker:
-    def __init__(self, emulator: "EmbeddedAWS", threads: int = 2) -> None:
+    def __init__(self, emulator: EmbeddedAWS, threads: int = 2) -> None:
         self.emulator = emulator
-        self.queue: "queue.Queue[AsyncEvent | None]" = queue.Queue()
+        self.queue: queue.Queue[AsyncEvent | None] = queue.Queue()
         delays = os.environ.get("EMBEDDED_AWS_ASYNC_RETRY_DELAYS", "1,2")
         self.retry_delays = [float(d) for d in delays.split(",") if d.strip()] or [1.0]
         self._threads = [threading.Thread(target=self._run, daemon=True, name=f"async-{i}") for i in range(threads)]
@@ -127,7 +127,7 @@ class AsyncInvoker:
         if destination:
             self.emulator.send_to_destination(destination, {
                 "version": "1.0",
-                "timestamp": datetime.now(timezone.utc).isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(),
                 "requestContext": {
                     "requestId": event.request_id,
                     "functionArn": event.function_arn,

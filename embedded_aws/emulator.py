@@ -16,8 +16,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.serving import make_server
@@ -56,7 +57,7 @@ class EmbeddedAWS:
         self._server_thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "EmbeddedAWS":
+    def start(self) -> EmbeddedAWS:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
         hooks.install(self)
@@ -119,10 +120,12 @@ class EmbeddedAWS:
         backends = (
             [lambda_backends[account_id][region]] if account_id and region else list(self._lambda_backends())
         )
+        from moto.awslambda.exceptions import UnknownFunctionException
+
         for backend in backends:
             try:
                 return backend.get_function(function_arn_or_name)
-            except Exception:
+            except UnknownFunctionException:
                 continue
         return None
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from urllib.parse import quote_plus, unquote_plus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus, unquote_plus
 
 import moto
 import moto.events.notifications as events_notifications
@@ -70,10 +70,10 @@ def check_hook_points() -> list[str]:
     return problems
 
 
-_active: dict[str, "EmbeddedAWS"] = {}
+_active: dict[str, EmbeddedAWS] = {}
 
 
-def install(emulator: "EmbeddedAWS") -> None:
+def install(emulator: EmbeddedAWS) -> None:
     """Points moto's Lambda execution paths at the emulator (the latest one started in-process)."""
     already_installed = "emulator" in _active
     _active["emulator"] = emulator
@@ -86,7 +86,7 @@ def install(emulator: "EmbeddedAWS") -> None:
 
 
 def _install_replacements() -> None:
-    def emulator_now() -> "EmbeddedAWS":
+    def emulator_now() -> EmbeddedAWS:
         return _active["emulator"]
 
     def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:

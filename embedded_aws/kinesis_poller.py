@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,11 +39,11 @@ class PendingBatch:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ShardConsumer(threading.Thread):
-    def __init__(self, emulator: "EmbeddedAWS", esm: Any, stream: Any, shard: Any) -> None:
+    def __init__(self, emulator: EmbeddedAWS, esm: Any, stream: Any, shard: Any) -> None:
         super().__init__(daemon=True, name=f"kinesis-{shard.shard_id}-{esm.uuid[:8]}")
         self.emulator = emulator
         self.esm = esm
@@ -247,7 +247,7 @@ class ShardConsumer(threading.Thread):
 class KinesisPoller(threading.Thread):
     """Discovers Kinesis event source mappings and their shards, and runs a consumer for each."""
 
-    def __init__(self, emulator: "EmbeddedAWS") -> None:
+    def __init__(self, emulator: EmbeddedAWS) -> None:
         super().__init__(daemon=True, name="kinesis-poller")
         self.emulator = emulator
         self.consumers: dict[tuple[str, str], ShardConsumer] = {}

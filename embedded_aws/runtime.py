@@ -25,9 +25,10 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("embedded_aws.runtime")
 
@@ -160,7 +161,7 @@ class _Worker:
     spec: FunctionSpec
     process: subprocess.Popen
     log_stream: str
-    replies: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    replies: queue.Queue[str | None] = field(default_factory=queue.Queue)
     current_log: list[str] = field(default_factory=list)
 
     @property

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def rate_seconds(expression: str) -> int | None:
 
 
 class Scheduler(threading.Thread):
-    def __init__(self, emulator: "EmbeddedAWS", tick_seconds: float = 1.0) -> None:
+    def __init__(self, emulator: EmbeddedAWS, tick_seconds: float = 1.0) -> None:
         super().__init__(daemon=True, name="scheduler")
         self.emulator = emulator
         self.tick_seconds = tick_seconds
@@ -87,7 +87,7 @@ class Scheduler(threading.Thread):
                     "detail-type": "Scheduled Event",
                     "source": "aws.events",
                     "account": account_id,
-                    "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": region,
                     "resources": [rule.arn],
                     "detail": {},

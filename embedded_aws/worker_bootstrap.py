@@ -62,7 +62,7 @@ def main() -> None:
     # Keep the reply channel private, then point fd 1 at the log pipe so print() ends up in logs.
     reply = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the worker
     sys.path[:0] = [code_dir, runtime_lib_dir]
     os.chdir(code_dir)
 
@@ -70,7 +70,7 @@ def main() -> None:
     init_error: dict | None = None
     try:
         handler = _load_handler(os.environ["_HANDLER"])
-    except Exception as exc:  # reported on every invoke, as Lambda does for init failures
+    except Exception as exc:  # noqa: BLE001 - reported on every invoke, as Lambda does for init failures
         error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
         init_error = _error(exc, error_type)
         print(f"[ERROR] {error_type}: {exc}", file=sys.stderr, flush=True)
@@ -91,7 +91,7 @@ def main() -> None:
                 encoded = json.dumps(
                     {"request_id": request_id, "ok": False, "error": _error(exc, "Runtime.MarshalError")}
                 )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a handler error is the invocation's result
             traceback.print_exc()
             encoded = json.dumps({"request_id": request_id, "ok": False, "error": _error(exc)})
         sys.stdout.flush()

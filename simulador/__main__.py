@@ -174,7 +174,7 @@ def run_tail(args: argparse.Namespace) -> int:
         print(f"stopped: {records_read} records read", file=sys.stderr)
         return 0
     except BrokenPipeError:  # e.g. piped into head: the reader is gone, nothing more to say
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout until exit
         return 0
     print(f"{records_read} records read", file=sys.stderr)
     return 0

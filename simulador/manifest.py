@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID, OutgoingRecord
 from simulador.producer import SentRecord
@@ -120,7 +120,7 @@ class ManifestWriter:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "ManifestWriter":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

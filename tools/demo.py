@@ -21,7 +21,15 @@ import boto3
 import pandas as pd
 
 from simulador.manifest import read_manifest
-from tools.lake_reader import expected_gold, gold_frame, iter_keys, quarantined_records, read_jsonl_gz, silver_frame, wait_until
+from tools.lake_reader import (
+    expected_gold,
+    gold_frame,
+    iter_keys,
+    quarantined_records,
+    read_jsonl_gz,
+    silver_frame,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

@@ -12,7 +12,8 @@ import io
 import json
 import time
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from pipeline import schema
@@ -160,7 +161,7 @@ def kpi_day(latest: Mapping[str, Any]) -> str | None:
     except ValueError:
         return None
     if instant.tzinfo is not None:
-        instant = instant.astimezone(dt.timezone.utc)
+        instant = instant.astimezone(dt.UTC)
     return instant.date().isoformat()
 
 

@@ -35,9 +35,9 @@ def _hour_path(arrival: float | dt.datetime) -> str:
     if isinstance(arrival, dt.datetime):
         if arrival.tzinfo is None:
             raise ValueError("arrival time must be timezone-aware")
-        instant = arrival.astimezone(dt.timezone.utc)
+        instant = arrival.astimezone(dt.UTC)
     else:
-        instant = dt.datetime.fromtimestamp(float(arrival), tz=dt.timezone.utc)
+        instant = dt.datetime.fromtimestamp(float(arrival), tz=dt.UTC)
     return f"dt={instant:%Y-%m-%d}/hour={instant:%H}"
 
 

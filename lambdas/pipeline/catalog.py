@@ -23,7 +23,7 @@ _serializer = TypeSerializer()
 def format_written_at(instant: dt.datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("written_at must be timezone-aware")
-    return instant.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return instant.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def catalog_item(
@@ -88,7 +88,7 @@ def record_silver_file(
         source_object=source_object,
         duplicates_dropped=duplicates_dropped,
         quarantined=quarantined,
-        written_at=written_at or dt.datetime.now(dt.timezone.utc),
+        written_at=written_at or dt.datetime.now(dt.UTC),
         schema_version=schema_version,
     )
     if table_name is None:

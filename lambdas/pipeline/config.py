@@ -25,7 +25,7 @@ class Settings:
     table_name: str | None
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             bronze_bucket=_required("BRONZE_BUCKET"),
             silver_bucket=os.environ.get("SILVER_BUCKET") or None,

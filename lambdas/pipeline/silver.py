@@ -24,7 +24,7 @@ import uuid
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -142,7 +142,7 @@ def parse_stream_object(data: bytes) -> ParsedRows:
             read_options=pa_json.ReadOptions(use_threads=False),
             parse_options=pa_json.ParseOptions(explicit_schema=_STREAM_READ_SCHEMA, unexpected_field_behavior="error"),
         )
-    except Exception:  # any reader error (bad JSON, bad UTF-8, wrong types): isolate line by line
+    except Exception:  # noqa: BLE001 - any reader error (bad JSON, bad UTF-8, wrong types): isolate line by line
         return _parse_stream_lines(text)
     return ParsedRows(_as_string_table(table))
 
@@ -206,7 +206,7 @@ def parse_csv_upload(data: bytes) -> ParsedRows:
                 quoted_strings_can_be_null=False,
             ),
         )
-    except Exception as exc:  # not UTF-8, empty, unbalanced quotes...: the file as a whole
+    except Exception as exc:  # noqa: BLE001 - not UTF-8, empty, unbalanced quotes...: the file as a whole
         return _whole_object_rejected(f"unreadable CSV: {exc}")
 
     names = table.column_names
@@ -382,7 +382,7 @@ def derive_event_id(timestamp: datetime, indicador: str, pais: str, valor: float
     Built from normalised values (UTC instant, shortest float repr), so the same observation
     written differently (`+00:00` or `Z`, `1.50` or `1.5`) gets the same id and de-duplicates.
     """
-    instant = timestamp.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    instant = timestamp.astimezone(UTC).isoformat(timespec="microseconds")
     name = "\x1f".join((instant, indicador, pais, repr(float(valor)), fuente))
     return str(uuid.uuid5(DERIVED_EVENT_ID_NAMESPACE, name))
 
@@ -393,7 +393,7 @@ def _fill_derived_event_ids(table: pa.Table) -> pa.Table:
         return table
     missing = pc.is_null(event_ids).to_pylist()
     # Naive UTC to Python: converting zoned timestamps would need a time zone database.
-    instants = [value.replace(tzinfo=timezone.utc) for value in _utc_wall_clock(table["timestamp"]).to_pylist()]
+    instants = [value.replace(tzinfo=UTC) for value in _utc_wall_clock(table["timestamp"]).to_pylist()]
     rows = table.select(["indicador", "pais", "valor", "fuente"]).to_pylist()
     filled = [
         derive_event_id(instant, **row) if is_missing else current

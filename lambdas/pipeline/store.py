@@ -16,9 +16,10 @@ import datetime as dt
 import hashlib
 import math
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -57,14 +58,14 @@ def kpi_pk(pais: str, indicador: str) -> str:
     return f"{KPI_PK_PREFIX}{pais}#{indicador}"
 
 
-def to_dynamo_number(value: float | int | Decimal) -> Decimal:
+def to_dynamo_number(value: float | Decimal) -> Decimal:
     """A finite number as a Decimal DynamoDB accepts; ValueError otherwise.
 
     ``str(float)`` is the shortest repr that round-trips, so the stored value reads back as the
     same float.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{value!r} is not a number")  # noqa: TRY004 - callers handle bad data as ValueError
     number = value if isinstance(value, Decimal) else Decimal(str(value))
     if not number.is_finite():
         raise ValueError(f"{value!r} is not finite; DynamoDB stores only finite numbers")
@@ -77,7 +78,7 @@ def format_timestamp(value: dt.datetime) -> str:
     """UTC ISO-8601 with microseconds and offset: fixed width, so strings sort like the instants."""
     if value.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def kpi_item(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,8 +141,8 @@ def catalog_lower_bound(watermark_value: str, lookback: dt.timedelta = DEFAULT_C
     except ValueError:
         raise ValueError(f"watermark {watermark_value!r} does not start with an ISO timestamp") from None
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.timezone.utc)
-    bound = instant.astimezone(dt.timezone.utc) - lookback
+        instant = instant.replace(tzinfo=dt.UTC)
+    bound = instant.astimezone(dt.UTC) - lookback
     return bound.strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -236,7 +237,7 @@ class TableStore:
             "pk": WATERMARK_PK,
             "sk": name,
             "value": watermark.value,
-            "updated_at": format_timestamp(dt.datetime.now(dt.timezone.utc)),
+            "updated_at": format_timestamp(dt.datetime.now(dt.UTC)),
         }
         if watermark.recent:  # a DynamoDB set cannot be empty
             item["recent"] = set(watermark.recent)

@@ -126,7 +126,7 @@ def _timestamp(value: Any) -> str:
     except ValueError:  # right shape, impossible date such as month 13
         raise _Invalid("timestamp is not an ISO-8601 date-time with offset") from None
     try:
-        utc = instant.astimezone(dt.timezone.utc)
+        utc = instant.astimezone(dt.UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         raise _Invalid("timestamp is out of range") from None
     return utc.isoformat(timespec="microseconds")

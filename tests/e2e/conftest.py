@@ -8,8 +8,8 @@ import time
 
 import boto3
 import pytest
-
 from e2e_support import TIMINGS, record_timing
+
 from tools import local_stack
 
 

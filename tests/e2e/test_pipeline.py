@@ -16,6 +16,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from e2e_support import ROOT, record_timing, run
 
 from simulador.manifest import read_manifest
 from tools.lake_reader import (
@@ -26,8 +27,6 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
-
-from e2e_support import ROOT, record_timing, run
 
 pytestmark = pytest.mark.e2e
 

@@ -42,7 +42,7 @@ def wait_for(condition, timeout=30.0, interval=0.2):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met within %.0fs" % timeout)
+    raise AssertionError(f"condition not met within {timeout:.0f}s")
 
 
 def read_batches(s3, bucket):

@@ -10,19 +10,18 @@ import uuid
 from decimal import Decimal
 
 import boto3
-from lake_table import create_lake_table
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from lake_table import create_lake_table
 from moto import mock_aws
-
 from pipeline import schema, store
 from pipeline.handlers import aggregate
 
 TABLE = "datalake-table"
 SILVER = "datalake-silver"
 GOLD = "datalake-gold"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class LambdaContext:
@@ -238,7 +237,7 @@ def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> Non
 
 
 def test_malformed_catalog_item_is_skipped(aws) -> None:
-    s3, table = aws
+    _, table = aws
     table.client.put_item(
         TableName=TABLE,
         Item={"pk": {"S": "CATALOG"}, "sk": {"S": "2026-11-22T12:00:00+00:00#junk"}, "partition": {"S": "nope"}},

@@ -8,16 +8,15 @@ import os
 from decimal import Decimal
 
 import boto3
-from lake_table import create_lake_table
 import botocore.client
 import pytest
+from lake_table import create_lake_table
 from moto import mock_aws
-
 from pipeline import api, store
 from pipeline.handlers import api as api_handler
 
 TABLE = "datalake-table"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class LambdaContext:

@@ -12,11 +12,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from pipeline import gold, schema
 
 DAY = "2026-11-22"
-BASE = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+BASE = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 
 
 def events_table(rows: list[dict]) -> pa.Table:

@@ -19,7 +19,7 @@ from pipeline.handlers import ingest
 BUCKET = "test-bronze"
 SHARD = "shardId-000000000000"
 # 2026-11-22T10:15:30Z as epoch seconds: approximateArrivalTimestamp
-ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.timezone.utc).timestamp()
+ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC).timestamp()
 
 
 def make_event_dict(event_id: str, valor: float = 1.5, pais: str = "ARG") -> dict[str, Any]:

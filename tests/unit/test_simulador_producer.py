@@ -182,7 +182,7 @@ def test_bounded_attempts_raise_naming_the_failed_count():
     sent, progress = [], []
     with pytest.raises(DeliveryError) as raised:
         for item in iter_send(stub, "s", records, max_attempts=4, sleep=lambda s: None, on_progress=progress.append):
-            sent.append(item)
+            sent.append(item)  # noqa: PERF402 - the loop must run inside pytest.raises
     error = raised.value
     assert (error.failed, error.batch_size, error.attempts) == (2, 5, 4)
     assert "2 of 5 records" in str(error) and "ProvisionedThroughputExceededException" in str(error)

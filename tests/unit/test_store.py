@@ -7,14 +7,13 @@ import os
 from decimal import Decimal
 
 import boto3
-from lake_table import create_lake_table
 import pytest
+from lake_table import create_lake_table
 from moto import mock_aws
-
 from pipeline import store
 
 TABLE = "datalake-test"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
-from lake_table import create_lake_table
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lake_table import create_lake_table
 from moto import mock_aws
 from pipeline import bronze, catalog, schema, silver
 from pipeline.handlers import transform
@@ -173,7 +173,7 @@ def test_valid_row_is_typed_as_event_schema() -> None:
     assert checked.valid.schema == schema.EVENT_SCHEMA
     (row,) = checked.valid.to_pylist()
     assert row["event_id"] == ID[1]
-    assert row["timestamp"] == dt.datetime(2026, 11, 23, 4, 15, 30, 500000, tzinfo=dt.timezone.utc)
+    assert row["timestamp"] == dt.datetime(2026, 11, 23, 4, 15, 30, 500000, tzinfo=dt.UTC)
     assert row["valor"] == 1.5 and row["schema_version"] == 1
 
 
@@ -247,7 +247,7 @@ def test_csv_rows_without_event_id_get_a_deterministic_content_id() -> None:
     assert ids[0] == ids[1] != ids[2]  # same observation spelled differently -> same id
     assert first.valid["schema_version"].to_pylist() == [1, 1, 1]
     assert ids[0] == silver.derive_event_id(
-        dt.datetime(2026, 11, 22, 9, tzinfo=dt.timezone.utc), "PIB", "ARG", 1.5, "carga_csv"
+        dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC), "PIB", "ARG", 1.5, "carga_csv"
     )
 
 

@@ -114,9 +114,11 @@ def test_zulu_suffix_is_accepted() -> None:
         (encode(with_field("fuente", "x" * 65)), "fuente is longer than 64 characters"),
         (encode(with_field("fuente", ["simulador"])), "fuente is not a string"),
         (
-            b'{"event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b", "schema_version": 1, '
-            b'"timestamp": "2026-11-22T10:15:30Z", "indicador": "PIB", "pais": "ARG", "valor": 1, '
-            b'"fuente": "\\ud800"}',
+            (
+                b'{"event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b", "schema_version": 1, '
+                b'"timestamp": "2026-11-22T10:15:30Z", "indicador": "PIB", "pais": "ARG", "valor": 1, '
+                b'"fuente": "\\ud800"}'
+            ),
             "fuente is not valid Unicode",
         ),
     ],

@@ -9,7 +9,8 @@ reruns and overlaps are idempotent.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import boto3
 import pyarrow as pa
@@ -124,7 +125,7 @@ def run_aggregate(
     for partition in sorted(partitions):
         try:
             kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition)
-        except Exception:  # noqa: BLE001 - one bad partition must not stop the others
+        except Exception:
             logger.exception("partition failed", extra={"partition": partition.name})
             failed.append(partition.name)
             continue
@@ -142,9 +143,10 @@ def run_aggregate(
         raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")
 
     watermark = store.next_watermark(stored, (item["sk"] for item in queried), lookback)
-    if watermark is not None and watermark != stored:
-        if not table.put_watermark(watermark, overwrite=watermark_unreadable):
-            logger.warning("a newer watermark is already stored; keeping it")
+    if watermark is not None and watermark != stored and not table.put_watermark(
+        watermark, overwrite=watermark_unreadable
+    ):
+        logger.warning("a newer watermark is already stored; keeping it")
     summary = {
         "partitions": len(partitions),
         "gold_files": gold_files,
