@@ -42,8 +42,7 @@ class EmbeddedAWS:
                  max_concurrency: int = 2) -> None:
         self.host = host
         self.port = port
-        public_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "") else host
-        self.endpoint_url = f"http://{public_host}:{port}"
+        self.endpoint_url = self._endpoint()
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.started_at = time.time()
@@ -65,8 +64,7 @@ class EmbeddedAWS:
         self._server = make_server(self.host, self.port, self._wsgi(moto_app), threaded=True,
                                    request_handler=MotoRequestHandler)
         self.port = self._server.server_port  # resolves port 0 to the one the OS chose
-        public_host = "localhost" if self.host in ("0.0.0.0", "127.0.0.1", "") else self.host
-        self.endpoint_url = f"http://{public_host}:{self.port}"
+        self.endpoint_url = self._endpoint()
         self.runtime.endpoint_url = self.endpoint_url
         self._server_thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="http")
         self._server_thread.start()
@@ -75,6 +73,10 @@ class EmbeddedAWS:
         self.scheduler.start()
         log.info("embedded AWS emulator listening on %s", self.endpoint_url)
         return self
+
+    def _endpoint(self) -> str:
+        public_host = "localhost" if self.host in ("0.0.0.0", "127.0.0.1", "") else self.host
+        return f"http://{public_host}:{self.port}"
 
     def stop(self) -> None:
         self.scheduler.stopped.set()

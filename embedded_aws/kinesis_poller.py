@@ -54,6 +54,7 @@ class ShardConsumer(threading.Thread):
         self.pending: deque[PendingBatch] = deque()
         self.invocations = 0
         self.records_delivered = 0
+        self.last_function_error: str | None = None  # for the on-failure record's responseContext
 
     def _initial_checkpoint(self) -> int:
         position = (self.esm.starting_position or "TRIM_HORIZON").upper()
@@ -173,9 +174,9 @@ class ShardConsumer(threading.Thread):
             self._commit(batch.records[:first_failed])
             batch.records = batch.records[first_failed:]
             batch.attempts += 1
-            self._last_error = {"statusCode": 200, "functionError": None}
+            self.last_function_error = None
         else:
-            self._last_error = {"statusCode": 200, "functionError": "Unhandled"}
+            self.last_function_error = "Unhandled"
             if self.esm.bisect_on_error and len(batch.records) > 1:
                 middle = len(batch.records) // 2
                 self.pending.popleft()
@@ -206,7 +207,7 @@ class ShardConsumer(threading.Thread):
             "responseContext": {
                 "statusCode": 200,
                 "executedVersion": "$LATEST",
-                "functionError": getattr(self, "_last_error", {}).get("functionError") or "",
+                "functionError": self.last_function_error or "",
             },
             "version": "1.0",
             "timestamp": _iso(time.time()),
