@@ -107,7 +107,7 @@ locals {
         },
         {
           sid       = "WriteCatalog"
-          actions   = ["dynamodb:PutItem"]
+          actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"] # catalog items; partition leases (put/delete)
           resources = [aws_dynamodb_table.lake.arn]
         },
       ]

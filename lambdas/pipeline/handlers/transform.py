@@ -5,8 +5,8 @@ write one Parquet file per partition, the rejected rows to quarantine, and a cat
 file. Every output key is derived from the source object, so a retry (AWS errors raise and the
 asynchronous invoke retries) or a reprocessing overwrites instead of duplicating.
 
-Known limit: two different objects holding the same event, processed at the same moment, can
-both miss each other's file; the gold step de-duplicates by event_id again.
+Two objects holding the same event can be transformed at the same moment; a short per-partition
+lease (pipeline.locks) makes the read-de-duplicate-write step of a partition one at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import bronze, catalog, silver
 from pipeline.config import Settings
+from pipeline.locks import PartitionLock
 
 logger = Logger()
 
@@ -86,33 +87,49 @@ def process_object(settings: Settings, source_bucket: str, source_key: str) -> d
             extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)},
         )
 
+    lock = PartitionLock(_dynamodb_client(), table_name)
     for part in result.partitions:
-        target_key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
-        known = silver.existing_event_ids(s3, silver_bucket, part.prefix, exclude_key=target_key)
-        if known.unreadable:
-            logger.error("unreadable silver files skipped for de-duplication", extra={"keys": known.unreadable})
-        rows, already_in_silver = silver.drop_known_event_ids(part.table, known.event_ids)
-        duplicates = part.duplicates_dropped + already_in_silver
-        summary["duplicates_dropped"] += already_in_silver
-        if rows.num_rows == 0:
-            logger.info("partition has no new events", extra={"partition": part.partition, "key": source_key})
-            continue
-        body = silver.encode_silver_parquet(rows)
-        s3.put_object(Bucket=silver_bucket, Key=target_key, Body=body, ContentType="application/vnd.apache.parquet")
-        catalog.record_silver_file(
-            _dynamodb_client(),
-            table_name=table_name,
-            silver_key=target_key,
-            partition=part.partition,
-            rows=rows.num_rows,
-            size_bytes=len(body),
-            source_object=result.source_object,
-            duplicates_dropped=duplicates,
-            quarantined=len(result.quarantine),
-        )
-        summary["rows_written"] += rows.num_rows
-        summary["files"].append(target_key)
+        with lock.hold(part.partition):
+            _write_partition(s3, silver_bucket, table_name, part, result, source_bucket, source_key, summary)
     return summary
+
+
+def _write_partition(
+    s3: Any,
+    silver_bucket: str,
+    table_name: str,
+    part: silver.PartitionRows,
+    result: silver.ObjectTransform,
+    source_bucket: str,
+    source_key: str,
+    summary: dict[str, Any],
+) -> None:
+    """De-duplicate one partition's rows against silver, write its file and catalog item."""
+    target_key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
+    known = silver.existing_event_ids(s3, silver_bucket, part.prefix, exclude_key=target_key)
+    if known.unreadable:
+        logger.error("unreadable silver files skipped for de-duplication", extra={"keys": known.unreadable})
+    rows, already_in_silver = silver.drop_known_event_ids(part.table, known.event_ids)
+    duplicates = part.duplicates_dropped + already_in_silver
+    summary["duplicates_dropped"] += already_in_silver
+    if rows.num_rows == 0:
+        logger.info("partition has no new events", extra={"partition": part.partition, "key": source_key})
+        return
+    body = silver.encode_silver_parquet(rows)
+    s3.put_object(Bucket=silver_bucket, Key=target_key, Body=body, ContentType="application/vnd.apache.parquet")
+    catalog.record_silver_file(
+        _dynamodb_client(),
+        table_name=table_name,
+        silver_key=target_key,
+        partition=part.partition,
+        rows=rows.num_rows,
+        size_bytes=len(body),
+        source_object=result.source_object,
+        duplicates_dropped=duplicates,
+        quarantined=len(result.quarantine),
+    )
+    summary["rows_written"] += rows.num_rows
+    summary["files"].append(target_key)
 
 
 @logger.inject_lambda_context
