@@ -1,0 +1,57 @@
+"""The artifact builder: deterministic zips, the right layout, nothing the runtime already has."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+
+from tools import package_lambda
+
+
+def make_tree(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_same_sources_give_the_same_bytes_whatever_the_file_times(tmp_path):
+    code = tmp_path / "pipeline"
+    deps = tmp_path / "deps"
+    make_tree(code, {"__init__.py": "", "handlers/ingest.py": "def handler(e, c): return e\n"})
+    make_tree(deps, {"pyarrow/__init__.py": "", "pyarrow/lib.so": "binary", ".requirements.sha256": "x"})
+    first = tmp_path / "a.zip"
+    package_lambda.build_zip(code, deps, first)
+    for path in list(code.rglob("*")) + list(deps.rglob("*")):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "x.pyc").write_bytes(b"cache")
+    second = tmp_path / "b.zip"
+    package_lambda.build_zip(code, deps, second)
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+
+
+def test_layout_is_code_under_its_package_and_dependencies_at_the_root(tmp_path):
+    code = tmp_path / "pipeline"
+    deps = tmp_path / "deps"
+    make_tree(code, {"__init__.py": "", "handlers/api.py": ""})
+    make_tree(deps, {"aws_lambda_powertools/__init__.py": "", "pyarrow/lib.so": "x", ".requirements.sha256": "x"})
+    output = tmp_path / "lambda.zip"
+    unzipped, zipped = package_lambda.build_zip(code, deps, output)
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+        modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
+    assert names == sorted(names)
+    assert set(names) == {"pipeline/__init__.py", "pipeline/handlers/api.py", "aws_lambda_powertools/__init__.py",
+                          "pyarrow/lib.so"}
+    assert modes["pyarrow/lib.so"] == 0o755 and modes["pipeline/handlers/api.py"] == 0o644
+    assert unzipped == len("x")  # the stamp file is not packaged
+    assert zipped == output.stat().st_size
+
+
+def test_runtime_provided_packages_are_not_bundled():
+    assert {"boto3", "botocore"} <= set(package_lambda.PROVIDED_BY_RUNTIME)
+    requirements = (package_lambda.ROOT / "lambdas" / "requirements.txt").read_text()
+    assert "boto3" not in [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()
+                           if line and not line.startswith("#")]
