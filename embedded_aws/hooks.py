@@ -11,6 +11,9 @@ Hook points, and why each one is replaced:
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
 - KinesisResponse.create_stream: moto drops CreateStream's Tags, so every plan after the first
   apply would show a tag change.
+
+Also relied on: a shard's sequence numbers are consecutive integers (Shard.put_record), which the
+Kinesis poller uses to read a batch by key; tests/emulator/test_event_sources.py covers it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import moto
 import moto.events.notifications as events_notifications
 import moto.s3.notifications as s3_notifications
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction
+from moto.kinesis.models import Shard
 from moto.kinesis.responses import KinesisResponse
 
 if TYPE_CHECKING:
@@ -63,6 +67,8 @@ def check_hook_points() -> list[str]:
         missing = [p for p in params if p not in actual]
         if missing:
             problems.append(f"{owner.__name__}.{name} lost parameters {missing} (now {actual})")
+    if "sequence_number = last_sequence_number + 1" not in inspect.getsource(Shard.put_record):
+        problems.append("kinesis Shard.put_record no longer numbers records consecutively")
     source = inspect.getsource(LambdaFunction.__init__)
     for attribute in MODEL_ATTRIBUTES[LambdaFunction]:
         if f"self.{attribute}" not in source and not hasattr(LambdaFunction, attribute):

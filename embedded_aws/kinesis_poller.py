@@ -65,26 +65,30 @@ class ShardConsumer(threading.Thread):
         return 0
 
     # -- reading --------------------------------------------------------------------------------
-    def _available(self) -> list[Any]:
-        # list() of the keys is atomic under the GIL, so moto's concurrent puts cannot break it.
-        records = self.shard.records
-        keys = [k for k in list(records.keys()) if k > self.checkpoint]
-        return [records[k] for k in keys]
+    def _available(self, limit: int) -> list[Any]:
+        """Up to `limit` records after the checkpoint. moto numbers a shard's records 1, 2, 3, …,
+        so they are looked up by key: a poll costs one batch, not a copy of the whole shard."""
+        records, found = self.shard.records, []
+        key = self.checkpoint + 1
+        while len(found) < limit and (record := records.get(key)) is not None:
+            found.append(record)
+            key += 1
+        return found
 
     def records_behind(self) -> int:
         """Records after the checkpoint (pending retries included)."""
-        return len(self._available())
+        return max(0, self.shard.get_max_sequence_number() - self.checkpoint)
 
     def _next_batch(self) -> list[Any] | None:
         batch_size = int(self.esm.batch_size or 100)
         window = float(self.esm.max_batch_window or 0)
         first_seen = None
         while not self.stopped.is_set():
-            available = self._available()
+            available = self._available(batch_size)
             if available:
                 first_seen = first_seen or time.monotonic()
                 if len(available) >= batch_size or time.monotonic() - first_seen >= window:
-                    return self._limit_payload(available[:batch_size])
+                    return self._limit_payload(available)
                 time.sleep(min(0.05, window))
             else:
                 time.sleep(IDLE_POLL_SECONDS)
