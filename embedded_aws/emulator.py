@@ -47,7 +47,7 @@ class EmbeddedAWS:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.started_at = time.time()
         self._log_lock = threading.Lock()
-        self._sha_cache: dict[int, tuple[bytes, str]] = {}
+        self._code_digests: dict[str, tuple[bytes, str]] = {}  # function ARN -> (its zip, sha256)
         self.runtime = LambdaRuntime(self.state_dir, self.endpoint_url, self._write_logs, max_concurrency)
         self.async_invoker = AsyncInvoker(self)
         self.kinesis_poller = KinesisPoller(self)
@@ -132,12 +132,13 @@ class EmbeddedAWS:
         return None
 
     # -- invoking -------------------------------------------------------------------------------
-    def _code_sha(self, code: bytes) -> str:
-        cached = self._sha_cache.get(id(code))
+    def _code_sha(self, function_arn: str, code: bytes) -> str:
+        """sha256 of a function's zip, hashed once per deployment (one entry per function)."""
+        cached = self._code_digests.get(function_arn)
         if cached and cached[0] is code:
             return cached[1]
         digest = hashlib.sha256(code).hexdigest()
-        self._sha_cache[id(code)] = (code, digest)
+        self._code_digests[function_arn] = (code, digest)
         return digest
 
     def spec_for(self, function: Any) -> FunctionSpec:
@@ -151,7 +152,7 @@ class EmbeddedAWS:
             timeout_seconds=float(function.timeout or 3),
             memory_size=int(function.memory_size or 128),
             environment=tuple(sorted((k, str(v)) for k, v in (function.environment_vars or {}).items())),
-            code_sha256=self._code_sha(code),
+            code_sha256=self._code_sha(function.function_arn, code),
             account_id=function.account_id,
             region=function.region,
         )
