@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from lake_table import create_lake_table
+from lambda_context import FakeLambdaContext
 from moto import mock_aws
 from pipeline import schema, store
 from pipeline.handlers import aggregate
@@ -22,13 +23,6 @@ TABLE = "datalake-table"
 SILVER = "datalake-silver"
 GOLD = "datalake-gold"
 UTC = dt.UTC
-
-
-class LambdaContext:
-    function_name = "aggregate"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:aggregate"
-    aws_request_id = "req-1"
 
 
 @pytest.fixture
@@ -119,7 +113,7 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
         written_at="2026-11-22T12:02:00.000000+00:00",
     )
 
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result == {"partitions": 2, "gold_files": 2, "gold_rows": 3, "latest_updated": 3, "watermark": last_sk}
     pib = read_gold(s3, "PIB", "2026-11-22")
@@ -145,7 +139,7 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
 
     # Nothing new in the catalog: nothing is done, the watermark stays.
     before = s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"]
-    again = aggregate.handler({}, LambdaContext())
+    again = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert again == {"partitions": 0, "gold_files": 0, "gold_rows": 0, "latest_updated": 0, "watermark": last_sk}
     assert s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"] == before
 
@@ -153,14 +147,14 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
 def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
     s3, table = aws
     write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("CHL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
-    aggregate.handler({}, LambdaContext())
+    aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     newer = write_silver(
         s3, table, "PIB", "2026-11-22", "stream/b",
         [event("CHL", 3.0, at(10), event_id="e-new"), event("MEX", 4.0, at(11))],
         "2026-11-22T12:30:00.000000+00:00",
     )
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 2, "latest_updated": 2, "watermark": newer}
     assert gold_keys(s3) == ["kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet"]
@@ -172,27 +166,27 @@ def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
 def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
     s3, table = aws
     first = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("COL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
-    aggregate.handler({}, LambdaContext())
+    aggregate.handler({}, FakeLambdaContext("aggregate"))
     # A slow transform commits an item stamped before the watermark.
     write_silver(s3, table, "Desempleo", "2026-11-22", "stream/slow", [event("COL", 8.0, at(7))], "2026-11-22T11:55:00.000000+00:00")
 
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result["partitions"] == 1 and result["gold_files"] == 1
     assert result["watermark"] == first
     assert table.get_kpi("COL", "Desempleo", "2026-11-22")["count"] == 1
     # And it is not picked up again.
-    assert aggregate.handler({}, LambdaContext())["partitions"] == 0
+    assert aggregate.handler({}, FakeLambdaContext("aggregate"))["partitions"] == 0
 
 
 def test_older_values_never_overwrite_latest(aws) -> None:
     s3, table = aws
     write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10), event_id="new")], "2026-11-22T12:00:00.000000+00:00")
-    aggregate.handler({}, LambdaContext())
+    aggregate.handler({}, FakeLambdaContext("aggregate"))
     # An event of an earlier day arrives later.
     write_silver(s3, table, "PIB", "2026-11-20", "uploads/old.csv", [event("ARG", 1.0, at(10, day=20), event_id="old")], "2026-11-22T12:30:00.000000+00:00")
 
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result["gold_files"] == 1 and result["latest_updated"] == 0
     assert table.get_latest("ARG", "PIB")["event_id"] == "new"
@@ -203,10 +197,10 @@ def test_full_refresh_recomputes_everything(aws) -> None:
     s3, table = aws
     write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
     write_silver(s3, table, "PIB", "2026-11-21", "stream/b", [event("ARG", 4.0, at(10, day=21))], "2026-11-22T12:01:00.000000+00:00")
-    aggregate.handler({}, LambdaContext())
+    aggregate.handler({}, FakeLambdaContext("aggregate"))
     s3.delete_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-21/kpis.parquet")
 
-    result = aggregate.handler({"full_refresh": True}, LambdaContext())
+    result = aggregate.handler({"full_refresh": True}, FakeLambdaContext("aggregate"))
 
     assert result["partitions"] == 2 and result["gold_files"] == 2
     assert len(gold_keys(s3)) == 2
@@ -214,11 +208,11 @@ def test_full_refresh_recomputes_everything(aws) -> None:
 
 def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
     scheduled = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-    assert aggregate.handler(scheduled, LambdaContext())["partitions"] == 0
+    assert aggregate.handler(scheduled, FakeLambdaContext("aggregate"))["partitions"] == 0
     with pytest.raises(aggregate.InvalidAggregateRequest, match="full_refresh"):
-        aggregate.handler({"full_refresh": "yes"}, LambdaContext())
+        aggregate.handler({"full_refresh": "yes"}, FakeLambdaContext("aggregate"))
     with pytest.raises(aggregate.InvalidAggregateRequest, match="JSON object"):
-        aggregate.handler(["x"], LambdaContext())
+        aggregate.handler(["x"], FakeLambdaContext("aggregate"))
 
 
 def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> None:
@@ -228,7 +222,7 @@ def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> Non
     write_silver(s3, table, "Inflacion", "2026-11-22", "stream/b", [event("ARG", 2.0, at(10))], "2026-11-22T12:01:00.000000+00:00")
 
     with pytest.raises(aggregate.AggregateError, match="indicador=PIB/dt=2026-11-22"):
-        aggregate.handler({}, LambdaContext())
+        aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     # The healthy partition was written; the watermark did not move, so the bad one is retried.
     assert gold_keys(s3) == ["kpis_diarios/indicador=Inflacion/dt=2026-11-22/kpis.parquet"]
@@ -242,7 +236,7 @@ def test_malformed_catalog_item_is_skipped(aws) -> None:
         TableName=TABLE,
         Item={"pk": {"S": "CATALOG"}, "sk": {"S": "2026-11-22T12:00:00+00:00#junk"}, "partition": {"S": "nope"}},
     )
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert result["partitions"] == 0 and result["watermark"] == "2026-11-22T12:00:00+00:00#junk"
 
 
@@ -250,7 +244,7 @@ def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
     s3, table = aws
     table.put_watermark(store.Watermark("zzz-not-a-time"), overwrite=True)
     sk = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert result["gold_files"] == 1 and result["watermark"] == sk
     assert table.get_watermark().value == sk
 
@@ -284,7 +278,7 @@ def test_reads_what_transform_writes(aws) -> None:
         source_object="stream/x.jsonl.gz",
     )
 
-    result = aggregate.handler({}, LambdaContext())
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 1, "latest_updated": 1, "watermark": item["sk"]}
     assert table.get_latest("MEX", "TasaInteres")["event_id"] == "e-mex"

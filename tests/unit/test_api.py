@@ -11,19 +11,13 @@ import boto3
 import botocore.client
 import pytest
 from lake_table import create_lake_table
+from lambda_context import FakeLambdaContext
 from moto import mock_aws
 from pipeline import api, store
 from pipeline.handlers import api as api_handler
 
 TABLE = "datalake-table"
 UTC = dt.UTC
-
-
-class LambdaContext:
-    function_name = "api"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-    aws_request_id = "req-1"
 
 
 def url_event(path: str, method: str = "GET") -> dict:
@@ -108,7 +102,7 @@ def seed(table: store.TableStore) -> None:
 
 
 def call(path: str, method: str = "GET") -> tuple[int, dict, dict]:
-    response = api_handler.handler(url_event(path, method), LambdaContext())
+    response = api_handler.handler(url_event(path, method), FakeLambdaContext("api"))
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"]), response["headers"]
 

@@ -7,11 +7,11 @@ import datetime as dt
 import gzip
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from lambda_context import FakeLambdaContext
 from moto import mock_aws
 from pipeline import bronze
 from pipeline.handlers import ingest
@@ -93,21 +93,6 @@ def test_jsonl_line_with_lone_surrogate_is_escaped_not_fatal() -> None:
 
 # --- handler -----------------------------------------------------------------------------------
 
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "ingest"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "test-request"
-    log_group_name: str = "/aws/lambda/ingest"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def kinesis_record(sequence_number: str, data: bytes, partition_key: str = "ARG", arrival: float = ARRIVAL) -> dict:
     return {
         "kinesis": {
@@ -177,7 +162,7 @@ def test_valid_records_go_to_bronze_bad_ones_to_quarantine_and_nothing_fails(ing
     s3 = ingest_env
     s3.create_bucket(Bucket=BUCKET)
 
-    response = ingest.handler(mixed_batch(), FakeLambdaContext())
+    response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
 
     assert response == {"batchItemFailures": []}
     bronze_key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-101-105.jsonl.gz"
@@ -210,9 +195,9 @@ def test_valid_records_go_to_bronze_bad_ones_to_quarantine_and_nothing_fails(ing
 def test_redelivered_batch_writes_identical_objects(ingest_env: Any) -> None:
     s3 = ingest_env
     s3.create_bucket(Bucket=BUCKET)
-    ingest.handler(mixed_batch(), FakeLambdaContext())
+    ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     first = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in all_keys(s3)}
-    ingest.handler(mixed_batch(), FakeLambdaContext())
+    ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     second = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in all_keys(s3)}
     assert first == second and len(first) == 2
 
@@ -221,7 +206,7 @@ def test_all_valid_batch_writes_no_quarantine_object(ingest_env: Any) -> None:
     s3 = ingest_env
     s3.create_bucket(Bucket=BUCKET)
     event = {"Records": [kinesis_record(str(n), json.dumps(make_event_dict(IDS[n])).encode()) for n in range(3)]}
-    assert ingest.handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert ingest.handler(event, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
     assert all_keys(s3) == ["stream/dt=2026-11-22/hour=10/shardId-000000000000-0-2.jsonl.gz"]
 
 
@@ -229,7 +214,7 @@ def test_all_invalid_batch_writes_only_quarantine(ingest_env: Any) -> None:
     s3 = ingest_env
     s3.create_bucket(Bucket=BUCKET)
     event = {"Records": [kinesis_record("7", b"null"), kinesis_record("8", b"{}")]}
-    assert ingest.handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert ingest.handler(event, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
     (key,) = all_keys(s3)
     assert key.startswith("quarantine/ingest/")
     assert [line["reason"] for line in read_gzip_lines(s3, key)] == [
@@ -243,7 +228,7 @@ def test_undecodable_base64_is_quarantined_as_delivered(ingest_env: Any) -> None
     s3.create_bucket(Bucket=BUCKET)
     record = kinesis_record("9", b"")
     record["kinesis"]["data"] = "abc"  # incorrect padding
-    assert ingest.handler({"Records": [record]}, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert ingest.handler({"Records": [record]}, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
     (key,) = all_keys(s3)
     (line,) = read_gzip_lines(s3, key)
     assert line["reason"] == "record data is not base64"
@@ -252,7 +237,7 @@ def test_undecodable_base64_is_quarantined_as_delivered(ingest_env: Any) -> None
 
 def test_failed_s3_writes_report_every_record_of_the_object(ingest_env: Any) -> None:
     # No bucket: both writes fail, so every record is reported, in batch order.
-    response = ingest.handler(mixed_batch(), FakeLambdaContext())
+    response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     assert response == {"batchItemFailures": [{"itemIdentifier": seq} for seq in ["101", "102", "103", "104", "105"]]}
 
 
@@ -265,10 +250,10 @@ def test_only_records_of_the_failed_object_are_reported(ingest_env: Any, monkeyp
         return False if key.startswith("quarantine/") else real_put(bucket, key, rows)
 
     monkeypatch.setattr(ingest, "_put_gzip_jsonl", fail_quarantine)
-    response = ingest.handler(mixed_batch(), FakeLambdaContext())
+    response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     assert response == {"batchItemFailures": [{"itemIdentifier": seq} for seq in ["102", "103", "104"]]}
     assert [key.split("/")[0] for key in all_keys(s3)] == ["stream"]
 
 
 def test_empty_event_reports_nothing(ingest_env: Any) -> None:
-    assert ingest.handler({"Records": []}, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert ingest.handler({"Records": []}, FakeLambdaContext("ingest")) == {"batchItemFailures": []}

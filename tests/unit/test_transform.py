@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lake_table import create_lake_table
+from lambda_context import FakeLambdaContext
 from moto import mock_aws
 from pipeline import bronze, catalog, schema, silver
 from pipeline.handlers import transform
@@ -401,21 +402,6 @@ def test_catalog_item_shape() -> None:
 
 # --- handler -----------------------------------------------------------------------------------
 
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "transform"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:transform"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "test-request"
-    log_group_name: str = "/aws/lambda/transform"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @dataclass
 class Aws:
     s3: Any
@@ -500,8 +486,8 @@ def test_event_in_two_bronze_objects_lands_in_silver_once(transform_aws: Aws) ->
     put(transform_aws, first_key, stream_bytes(event(ID[1]), event(ID[2]), event(ID[3])))
     put(transform_aws, second_key, stream_bytes(event(ID[2]), event(ID[3]), event(ID[4]), event(ID[4])))
 
-    first = transform.handler(s3_event(first_key), FakeLambdaContext())
-    second = transform.handler(s3_event(second_key), FakeLambdaContext())
+    first = transform.handler(s3_event(first_key), FakeLambdaContext("transform"))
+    second = transform.handler(s3_event(second_key), FakeLambdaContext("transform"))
 
     assert first["rows_written"] == 3 and first["duplicates_dropped"] == 0
     assert second == {
@@ -516,7 +502,7 @@ def test_event_in_two_bronze_objects_lands_in_silver_once(transform_aws: Aws) ->
     assert silver_event_ids(transform_aws) == [ID[1], ID[2], ID[3], ID[4]]
 
     # Processing the first object again does not count its own file as "already there".
-    again = transform.handler(s3_event(first_key), FakeLambdaContext())
+    again = transform.handler(s3_event(first_key), FakeLambdaContext("transform"))
     assert again["rows_written"] == 3 and again["duplicates_dropped"] == 0
     assert silver_event_ids(transform_aws) == [ID[1], ID[2], ID[3], ID[4]]
 
@@ -528,9 +514,9 @@ def test_reprocessing_the_same_object_is_idempotent(transform_aws: Aws) -> None:
         key,
         stream_bytes(event(ID[1]), event(ID[2], indicador="Inflacion", timestamp="2026-11-23T00:00:00Z")),
     )
-    first = transform.handler(s3_event(key), FakeLambdaContext())
+    first = transform.handler(s3_event(key), FakeLambdaContext("transform"))
     files_after_first = silver_files(transform_aws)
-    second = transform.handler(s3_event(key), FakeLambdaContext())
+    second = transform.handler(s3_event(key), FakeLambdaContext("transform"))
 
     assert first == second
     assert sorted(first["files"]) == sorted(files_after_first)
@@ -541,7 +527,7 @@ def test_reprocessing_the_same_object_is_idempotent(transform_aws: Aws) -> None:
 def test_catalog_item_is_written_per_silver_file(transform_aws: Aws) -> None:
     key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-1-2.jsonl.gz"
     put(transform_aws, key, stream_bytes(event(ID[1]), event(ID[1]), event(ID[2])))
-    summary = transform.handler(s3_event(key), FakeLambdaContext())
+    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
 
     (item,) = catalog_items(transform_aws)
     (silver_key,) = summary["files"]
@@ -568,7 +554,7 @@ def test_csv_upload_with_a_bad_row_writes_good_rows_and_quarantines_the_rest(tra
     ).encode()
     put(transform_aws, key, body)
 
-    summary = transform.handler(s3_event(key), FakeLambdaContext())
+    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
 
     assert summary["rows_in"] == 4 and summary["rows_written"] == 2 and summary["quarantined"] == 2
     assert len(summary["files"]) == 2
@@ -585,7 +571,7 @@ def test_csv_upload_with_a_bad_row_writes_good_rows_and_quarantines_the_rest(tra
 
     # Uploading the same rows again under another name adds nothing: derived ids match.
     put(transform_aws, "uploads/copia.csv", body)
-    copy = transform.handler(s3_event("uploads/copia.csv"), FakeLambdaContext())
+    copy = transform.handler(s3_event("uploads/copia.csv"), FakeLambdaContext("transform"))
     assert copy["rows_written"] == 0 and copy["duplicates_dropped"] == 2 and copy["files"] == []
     assert len(silver_event_ids(transform_aws)) == 2
 
@@ -593,7 +579,7 @@ def test_csv_upload_with_a_bad_row_writes_good_rows_and_quarantines_the_rest(tra
 def test_malformed_object_is_quarantined_whole(transform_aws: Aws) -> None:
     key = "stream/dt=2026-11-22/hour=10/broken.jsonl.gz"
     put(transform_aws, key, b"definitely not gzip")
-    summary = transform.handler(s3_event(key), FakeLambdaContext())
+    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
     assert summary["quarantined"] == 1 and summary["files"] == [] and summary["rows_written"] == 0
     (line,) = bronze.decode_jsonl_gz(
         transform_aws.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
@@ -604,7 +590,7 @@ def test_malformed_object_is_quarantined_whole(transform_aws: Aws) -> None:
 
 def test_other_keys_and_vanished_objects_are_skipped(transform_aws: Aws) -> None:
     summary = transform.handler(
-        s3_event("uploads/readme.txt", "stream/dt=2026-11-22/hour=10/gone.jsonl.gz"), FakeLambdaContext()
+        s3_event("uploads/readme.txt", "stream/dt=2026-11-22/hour=10/gone.jsonl.gz"), FakeLambdaContext("transform")
     )
     assert summary == {
         "objects": 0,
@@ -622,7 +608,7 @@ def test_aws_errors_raise_so_the_invocation_is_retried(transform_aws: Aws) -> No
     put(transform_aws, key, stream_bytes(event(ID[1])))
     transform_aws.s3.delete_bucket(Bucket=SILVER)
     with pytest.raises(transform_aws.s3.exceptions.NoSuchBucket):
-        transform.handler(s3_event(key), FakeLambdaContext())
+        transform.handler(s3_event(key), FakeLambdaContext("transform"))
 
 
 def test_existing_event_ids_skips_own_file_and_unreadable_files(transform_aws: Aws) -> None:
