@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from lake_table import create_lake_table
 from lambda_context import FakeLambdaContext
 from moto import mock_aws
-from pipeline import bronze, catalog, schema, silver
+from pipeline import bronze, catalog, decode, schema, silver
 from pipeline.handlers import transform
 from pipeline.validation import validate_event
 
@@ -79,7 +79,7 @@ def one_row(**overrides: str | None) -> pa.Table:
 
 
 def test_stream_object_parses_to_string_columns() -> None:
-    parsed = silver.parse_stream_object(stream_bytes(event(ID[1]), event(ID[2], valor=2.0)))
+    parsed = decode.parse_stream_object(stream_bytes(event(ID[1]), event(ID[2], valor=2.0)))
     assert parsed.table.schema.names == list(schema.EVENT_FIELDS)
     assert all(field.type == pa.string() for field in parsed.table.schema)
     assert parsed.table["valor"].to_pylist() == ["1.5", "2"]
@@ -97,7 +97,7 @@ def test_bad_lines_are_isolated_instead_of_failing_the_object() -> None:
             json.dumps(event(ID[3])).encode(),
         ]
     )
-    parsed = silver.parse_stream_object(gzip.compress(text))
+    parsed = decode.parse_stream_object(gzip.compress(text))
     assert parsed.table["event_id"].to_pylist() == [ID[1], ID[3]]
     assert parsed.rejected == [
         {"reason": "invalid JSON", "row": {"line": 2, "text": "{not json"}},
@@ -108,14 +108,14 @@ def test_bad_lines_are_isolated_instead_of_failing_the_object() -> None:
 
 
 def test_not_gzip_rejects_the_whole_object() -> None:
-    parsed = silver.parse_stream_object(b'{"event_id": 1}\n')
+    parsed = decode.parse_stream_object(b'{"event_id": 1}\n')
     assert parsed.table.num_rows == 0 and parsed.rows_in == 0
     assert len(parsed.rejected) == 1
     assert parsed.rejected[0]["row"] is None and parsed.rejected[0]["reason"].startswith("not gzip")
 
 
 def test_empty_stream_object_has_no_rows() -> None:
-    parsed = silver.parse_stream_object(gzip.compress(b""))
+    parsed = decode.parse_stream_object(gzip.compress(b""))
     assert parsed.table.num_rows == 0 and parsed.rejected == []
 
 
@@ -130,7 +130,7 @@ def test_csv_upload_parses_trims_and_reports_rows_with_wrong_cell_count() -> Non
         + "too,few\n"
         + '2026-11-22T09:00:00+00:00,PIB,BRA,2,"multi\nline"\n'
     ).encode()
-    parsed = silver.parse_csv_upload(data)
+    parsed = decode.parse_csv_upload(data)
     assert parsed.table["indicador"].to_pylist() == ["PIB", "PIB"]  # BOM dropped from the header, cells trimmed
     assert parsed.table["fuente"].to_pylist() == ["carga_csv", "multi\nline"]
     assert parsed.table["event_id"].to_pylist() == [None, None]
@@ -148,7 +148,7 @@ def test_csv_upload_parses_trims_and_reports_rows_with_wrong_cell_count() -> Non
     ],
 )
 def test_unreadable_csv_rejects_the_whole_object(data: bytes, reason: str | None) -> None:
-    parsed = silver.parse_csv_upload(data)
+    parsed = decode.parse_csv_upload(data)
     assert parsed.table.num_rows == 0
     (rejected,) = parsed.rejected
     assert rejected["row"] is None
@@ -159,7 +159,7 @@ def test_unreadable_csv_rejects_the_whole_object(data: bytes, reason: str | None
 
 
 def test_csv_extra_columns_are_reported() -> None:
-    parsed = silver.parse_csv_upload(
+    parsed = decode.parse_csv_upload(
         b"timestamp,indicador,pais,valor,fuente,nota\n2026-11-22T09:00:00Z,PIB,ARG,1,x,hola\n"
     )
     assert parsed.ignored_columns == ["nota"] and parsed.table.num_rows == 1
@@ -169,7 +169,7 @@ def test_csv_extra_columns_are_reported() -> None:
 
 
 def test_valid_row_is_typed_as_event_schema() -> None:
-    checked = silver.validate_rows(one_row(event_id=ID[1].upper(), timestamp="2026-11-22T23:15:30.5-05:00"))
+    checked = decode.validate_rows(one_row(event_id=ID[1].upper(), timestamp="2026-11-22T23:15:30.5-05:00"))
     assert checked.rejected == []
     assert checked.valid.schema == schema.EVENT_SCHEMA
     (row,) = checked.valid.to_pylist()
@@ -208,7 +208,7 @@ def test_valid_row_is_typed_as_event_schema() -> None:
     ],
 )
 def test_row_reasons(overrides: dict[str, str | None], reason: str) -> None:
-    checked = silver.validate_rows(one_row(**overrides))
+    checked = decode.validate_rows(one_row(**overrides))
     assert checked.valid.num_rows == 0
     (rejected,) = checked.rejected
     assert rejected["reason"] == reason
@@ -225,7 +225,7 @@ def test_bad_rows_do_not_affect_good_rows_next_to_them() -> None:
         valor=["1", "2", "1" + "0" * 400],
         fuente=["a", "b", "c"],
     )
-    checked = silver.validate_rows(table)
+    checked = decode.validate_rows(table)
     assert checked.valid["event_id"].to_pylist() == [ID[1]]
     assert [item["reason"] for item in checked.rejected] == [
         "timestamp is not an ISO-8601 date-time with offset",
@@ -241,13 +241,13 @@ def test_csv_rows_without_event_id_get_a_deterministic_content_id() -> None:
         valor=["1.50", "1.5", "1.5"],
         fuente=["carga_csv"] * 3,
     )
-    first = silver.validate_rows(table, derive_missing_event_ids=True)
-    again = silver.validate_rows(table, derive_missing_event_ids=True)
+    first = decode.validate_rows(table, derive_missing_event_ids=True)
+    again = decode.validate_rows(table, derive_missing_event_ids=True)
     ids = first.valid["event_id"].to_pylist()
     assert ids == again.valid["event_id"].to_pylist()
     assert ids[0] == ids[1] != ids[2]  # same observation spelled differently -> same id
     assert first.valid["schema_version"].to_pylist() == [1, 1, 1]
-    assert ids[0] == silver.derive_event_id(
+    assert ids[0] == decode.derive_event_id(
         dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC), "PIB", "ARG", 1.5, "carga_csv"
     )
 
@@ -261,7 +261,7 @@ def test_csv_event_id_column_is_used_when_filled() -> None:
         valor=["1", "2"],
         fuente=["x"] * 2,
     )
-    ids = silver.validate_rows(table, derive_missing_event_ids=True).valid["event_id"].to_pylist()
+    ids = decode.validate_rows(table, derive_missing_event_ids=True).valid["event_id"].to_pylist()
     assert ids[0] == ID[4] and ids[1] not in ID
 
 
@@ -306,7 +306,7 @@ def test_transform_accepts_a_stream_line_exactly_when_ingest_does(name: str, dat
 
 
 def typed(*events: dict[str, Any]) -> pa.Table:
-    checked = silver.validate_rows(silver.parse_stream_object(stream_bytes(*events)).table)
+    checked = decode.validate_rows(decode.parse_stream_object(stream_bytes(*events)).table)
     assert checked.rejected == []
     return checked.valid
 
@@ -362,10 +362,10 @@ def test_parquet_has_the_silver_file_schema_zstd_and_is_deterministic() -> None:
 
 
 def test_transform_object_rejects_keys_it_does_not_handle() -> None:
-    assert silver.source_kind("stream/x.jsonl.gz") is silver.SourceKind.STREAM
-    assert silver.source_kind("uploads/a/B.CSV") is silver.SourceKind.UPLOAD
-    assert silver.source_kind("uploads/a.xlsx") is None
-    assert silver.source_kind("quarantine/transform/uploads/a.csv.jsonl.gz") is None
+    assert decode.source_kind("stream/x.jsonl.gz") is decode.SourceKind.STREAM
+    assert decode.source_kind("uploads/a/B.CSV") is decode.SourceKind.UPLOAD
+    assert decode.source_kind("uploads/a.xlsx") is None
+    assert decode.source_kind("quarantine/transform/uploads/a.csv.jsonl.gz") is None
     with pytest.raises(ValueError):
         silver.transform_object(b"", BRONZE, "other/x.csv")
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import bronze, catalog, silver
+from pipeline import bronze, catalog, decode, silver
 from pipeline.config import Settings
 from pipeline.locks import PartitionLock
 
@@ -141,7 +141,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for record in S3Event(event).records:
         source_bucket = record.s3.bucket.name
         source_key = unquote_plus(record.s3.get_object.key)  # keys arrive URL-encoded
-        if silver.source_kind(source_key) is None:
+        if decode.source_kind(source_key) is None:
             logger.info("key ignored: not stream/….jsonl.gz nor uploads/….csv", extra={"key": source_key})
             total["skipped"] += 1
             continue
