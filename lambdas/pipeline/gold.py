@@ -5,9 +5,8 @@ Pure functions over Arrow tables and bytes; the aggregate handler does the S3 an
 Rules worth knowing:
 - A partition is one silver folder, ``indicador=<I>/dt=<YYYY-MM-DD>``; its gold output is one
   file, ``kpis_diarios/indicador=<I>/dt=<D>/kpis.parquet``, always rewritten whole.
-- Events are de-duplicated by ``event_id`` across the files of a partition (the same event can
-  reach silver twice, e.g. through the stream and a CSV upload); the first occurrence in file
-  listing order is kept.
+- A partition's events are read with silver's read rule (``silver.merge_on_read``): one row per
+  ``event_id`` even while the files still hold copies (before compaction).
 - ``stddev`` is the sample standard deviation (ddof=1), null when a group has one event.
 - The "last" value of a group is the event with the latest ``timestamp``; among events with the
   same timestamp the greatest ``event_id`` wins, so the result does not depend on input order.
@@ -25,12 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import schema
+from pipeline import schema, silver
 
-SILVER_EVENTS_PREFIX = "events/"
+SILVER_EVENTS_PREFIX = silver.SILVER_EVENTS_PREFIX
 GOLD_KPIS_PREFIX = "kpis_diarios/"
 GOLD_FILE_NAME = "kpis.parquet"
-PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION = silver.PARQUET_COMPRESSION
 
 # Columns read from a silver file; indicador and dt come from the path.
 SILVER_READ_SCHEMA = pa.schema(
@@ -55,10 +54,6 @@ _PARTITION_PATTERN = re.compile(r"^indicador=(?P<indicador>[^/=]+)/dt=(?P<dt>[^/
 _SILVER_KEY_PATTERN = re.compile(
     r"^" + re.escape(SILVER_EVENTS_PREFIX) + r"(?P<partition>indicador=[^/]+/dt=[^/]+)/[^/]+$"
 )
-
-
-class SilverDataError(ValueError):
-    """A silver file cannot be read or does not hold the expected columns."""
 
 
 @dataclass(frozen=True, order=True)
@@ -119,29 +114,6 @@ def partition_of_catalog_item(item: Mapping[str, object]) -> Partition:
     raise ValueError("catalog item has neither a partition nor a silver_key attribute")
 
 
-def read_silver_file(data: bytes, source: str) -> pa.Table:
-    """Decode one silver Parquet file into SILVER_READ_SCHEMA columns.
-
-    ``source`` (the object key) only names the file in error messages.
-    """
-    try:
-        table = pq.read_table(pa.BufferReader(data))
-    except (pa.ArrowException, OSError) as exc:
-        raise SilverDataError(f"silver file {source} is not readable Parquet: {exc}") from exc
-    missing = [name for name in SILVER_READ_SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise SilverDataError(f"silver file {source} lacks columns {missing}")
-    table = table.select(SILVER_READ_SCHEMA.names)
-    for name in SILVER_READ_SCHEMA.names:
-        nulls = table.column(name).null_count
-        if nulls:
-            raise SilverDataError(f"silver file {source} has {nulls} null values in required column {name}")
-    try:
-        return table.cast(SILVER_READ_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
-        raise SilverDataError(f"silver file {source} has columns of unexpected types: {exc}") from exc
-
-
 def with_partition_columns(table: pa.Table, partition: Partition) -> pa.Table:
     """Add back the Hive partition columns that silver keeps only in the path."""
     rows = table.num_rows
@@ -150,22 +122,13 @@ def with_partition_columns(table: pa.Table, partition: Partition) -> pa.Table:
     ).append_column(pa.field("dt", pa.string(), nullable=False), pa.array([partition.dt] * rows, pa.string()))
 
 
-def partition_events(files: Iterable[pa.Table], partition: Partition) -> pa.Table:
-    """All events of a partition: silver file tables concatenated, de-duplicated, with partition columns."""
-    tables = list(files)
-    events = pa.concat_tables(tables) if tables else SILVER_READ_SCHEMA.empty_table()
-    return with_partition_columns(deduplicate_events(events), partition)
-
-
-def deduplicate_events(table: pa.Table) -> pa.Table:
-    """Keep the first row of each ``event_id`` (input order), preserving the order of kept rows."""
-    if table.num_rows == 0:
-        return table
-    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    first_rows = indexed.group_by("event_id").aggregate([("__row", "min")]).column("__row_min")
-    if len(first_rows) == table.num_rows:
-        return table
-    return table.take(pc.take(first_rows, pc.sort_indices(first_rows)))
+def partition_events(files: Iterable[tuple[str, pa.Table]], partition: Partition) -> pa.Table:
+    """All events of a partition from its `(silver key, file table)` pairs, as the read rule
+    (silver.merge_on_read) gives them, with the partition columns."""
+    events, _ = silver.merge_on_read(files)
+    if events.num_rows == 0:
+        events = SILVER_READ_SCHEMA.empty_table()
+    return with_partition_columns(events.select(SILVER_READ_SCHEMA.names).cast(SILVER_READ_SCHEMA), partition)
 
 
 def daily_kpis(events: pa.Table) -> pa.Table:

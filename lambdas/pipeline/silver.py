@@ -30,6 +30,15 @@ SILVER_EVENTS_PREFIX = "events/"
 PARQUET_SUFFIX = ".parquet"
 PARQUET_COMPRESSION = "zstd"
 
+# A silver file's name starts with a letter saying where its rows came from. The read rule keeps
+# the copy from the file that sorts first, so the letters also rank the sources: c < s < u.
+FILE_LETTER = {SourceKind.STREAM: "s", SourceKind.UPLOAD: "u"}
+COMPACTED_LETTER = "c"
+
+
+class SilverDataError(ValueError):
+    """A silver file cannot be read or does not hold the expected columns."""
+
 
 # --- 3. de-duplication and partitioning ----------------------------------------------------------
 
@@ -70,11 +79,46 @@ def partition_prefix(indicador: str, day: str) -> str:
     return f"{SILVER_EVENTS_PREFIX}{partition_name(indicador, day)}/"
 
 
-def silver_key(indicador: str, day: str, source_bucket: str, source_key: str) -> str:
-    """`events/indicador=<I>/dt=<D>/part-<sha256("bucket/key")[:16]>.parquet`: one file per
-    source object and partition, the same every time that object is processed."""
+def partition_of_silver_key(key: str) -> str:
+    """`events/indicador=<I>/dt=<D>/<file>` -> `indicador=<I>/dt=<D>`."""
+    if not key.startswith(SILVER_EVENTS_PREFIX) or key.count("/") != 3:
+        raise ValueError(f"{key!r} is not a silver file key")
+    return key[len(SILVER_EVENTS_PREFIX) :].rsplit("/", 1)[0]
+
+
+def file_stem(source_bucket: str, source_key: str) -> str:
+    """The name every silver file of one source object starts with: its kind's letter and a digest
+    of `bucket/key`, the same every time that object is processed."""
+    kind = source_kind(source_key)
+    if kind is None:
+        raise ValueError(f"{source_key!r} is not a source the transform handles")
     digest = sha256(f"{source_bucket}/{source_key}".encode()).hexdigest()[:16]
-    return f"{partition_prefix(indicador, day)}part-{digest}{PARQUET_SUFFIX}"
+    return f"{FILE_LETTER[kind]}-{digest}"
+
+
+def silver_key(indicador: str, day: str, source_bucket: str, source_key: str) -> str:
+    """`events/indicador=<I>/dt=<D>/<s|u>-<sha256("bucket/key")[:16]>.parquet`: one file per
+    source object and partition, the same every time that object is processed."""
+    return f"{partition_prefix(indicador, day)}{file_stem(source_bucket, source_key)}{PARQUET_SUFFIX}"
+
+
+def compacted_key(prefix: str, input_keys: Iterable[str]) -> str:
+    """`<partition prefix>c-<digest of the sorted input keys>.parquet`: compacting the same files
+    again gives the same name, so a retried compaction overwrites its own output."""
+    digest = sha256("\n".join(sorted(input_keys)).encode()).hexdigest()[:16]
+    return f"{prefix}{COMPACTED_LETTER}-{digest}{PARQUET_SUFFIX}"
+
+
+def file_letter(key: str) -> str:
+    """`c`, `s` or `u` for a silver file key (its name's first letter), else ''."""
+    name = key.rsplit("/", 1)[-1]
+    return name[0] if len(name) > 2 and name[1] == "-" and name.endswith(PARQUET_SUFFIX) else ""
+
+
+def is_compactable(key: str) -> bool:
+    """Stream-side files (compacted or from a stream object): their sources never change, so they
+    can be merged. Upload files are not: a re-upload must find and replace exactly its own rows."""
+    return file_letter(key) in (COMPACTED_LETTER, FILE_LETTER[SourceKind.STREAM])
 
 
 def _event_days(table: pa.Table) -> pa.Array:
@@ -107,62 +151,62 @@ def split_by_partition(table: pa.Table, dropped_duplicates: pa.Table | None = No
     return partitions
 
 
-def drop_known_event_ids(
-    table: pa.Table, known_event_ids: pa.Array | pa.ChunkedArray | Iterable[str]
-) -> tuple[pa.Table, int]:
-    """Remove rows whose event_id is already in silver; returns (rows kept, rows dropped)."""
-    if isinstance(known_event_ids, pa.ChunkedArray):
-        known = known_event_ids.combine_chunks()
-    elif isinstance(known_event_ids, pa.Array):
-        known = known_event_ids
-    else:
-        known = pa.array(list(known_event_ids), pa.string())
-    if len(known) == 0 or table.num_rows == 0:
-        return table, 0
-    already = pc.fill_null(pc.is_in(table["event_id"], value_set=known.cast(pa.string())), False)
-    kept = table.filter(pc.invert(already))
-    return kept, table.num_rows - kept.num_rows
+# --- 4. the read rule (merge on read) ---------------------------------------------------------------
 
 
-# --- 4. reading silver (I/O) --------------------------------------------------------------------
+def merge_on_read(files: Iterable[tuple[str, pa.Table]]) -> tuple[pa.Table, int]:
+    """The events of one partition as every reader must see them, from `(key, table)` pairs.
 
-
-@dataclass
-class KnownEventIds:
-    event_ids: pa.Array
-    files_read: int
-    unreadable: list[str]
-
-
-def existing_event_ids(s3: Any, bucket: str, prefix: str, exclude_key: str | None = None) -> KnownEventIds:
-    """The event_ids stored under a silver partition prefix, except in `exclude_key` (the file
-    this source object is about to overwrite, whose rows must not count as already there).
-
-    Whole files are downloaded (they are small) and only the event_id column is decoded. An
-    unreadable file is skipped and reported rather than blocking every later write to its
-    partition; the gold step de-duplicates again.
+    A partition may hold the same event in several files until compaction (a re-sent event, an
+    overlapping redelivery, an upload repeating streamed events). One row per event_id is kept:
+    the one from the file whose key sorts first. File names start with `c-`, `s-` or `u-`, so a
+    stream-side copy wins over an upload's copy. Returns (events, copies hidden).
     """
-    chunks: list[pa.Array] = []
-    files_read = 0
-    unreadable: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            key = item["Key"]
-            if key == exclude_key or not key.endswith(PARQUET_SUFFIX):
-                continue
-            try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            except s3.exceptions.NoSuchKey:  # deleted since the listing
-                continue
-            try:
-                column = pq.read_table(pa.BufferReader(body), columns=["event_id"])["event_id"]
-            except (pa.ArrowException, OSError, KeyError):
-                unreadable.append(key)
-                continue
-            chunks.extend(column.cast(pa.string()).chunks)
-            files_read += 1
-    event_ids = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
-    return KnownEventIds(event_ids, files_read, unreadable)
+    ordered = sorted(files, key=lambda item: item[0])
+    tables = [table for _, table in ordered]
+    if not tables:
+        return schema.SILVER_FILE_SCHEMA.empty_table(), 0
+    events, hidden = drop_duplicate_event_ids(pa.concat_tables(tables, promote_options="default"))
+    return events, hidden.num_rows
+
+
+@dataclass(frozen=True)
+class CompactionPlan:
+    """Which files of a partition to merge into `output_key` (then delete)."""
+
+    inputs: tuple[str, ...]
+    output_key: str
+
+
+def plan_compaction(prefix: str, keys: Iterable[str], min_files: int = 2) -> CompactionPlan | None:
+    """Merge the partition's stream-side files once there are `min_files` of them; None otherwise."""
+    inputs = tuple(sorted(key for key in keys if is_compactable(key)))
+    if len(inputs) < min_files:
+        return None
+    return CompactionPlan(inputs, compacted_key(prefix, inputs))
+
+
+def decode_silver_parquet(data: bytes, source: str) -> pa.Table:
+    """A silver file as schema.SILVER_FILE_SCHEMA; SilverDataError when it is not one.
+
+    `source` only names the file in the error message.
+    """
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise SilverDataError(f"silver file {source} is not readable Parquet: {exc}") from exc
+    missing = [name for name in schema.SILVER_FILE_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise SilverDataError(f"silver file {source} lacks columns {missing}")
+    table = table.select(schema.SILVER_FILE_SCHEMA.names)
+    for name in schema.SILVER_FILE_SCHEMA.names:
+        nulls = table.column(name).null_count
+        if nulls:
+            raise SilverDataError(f"silver file {source} has {nulls} null values in required column {name}")
+    try:
+        return table.cast(schema.SILVER_FILE_SCHEMA)
+    except (pa.ArrowException, ValueError) as exc:
+        raise SilverDataError(f"silver file {source} has columns of unexpected types: {exc}") from exc
 
 
 # --- 5. writing ----------------------------------------------------------------------------------
@@ -170,10 +214,8 @@ def existing_event_ids(s3: Any, bucket: str, prefix: str, exclude_key: str | Non
 
 def encode_silver_parquet(table: pa.Table) -> bytes:
     """One partition's events as Parquet (zstd) in schema.SILVER_FILE_SCHEMA: the partition
-    column indicador lives in the path only."""
-    file_table = pa.Table.from_arrays(
-        [table[name] for name in schema.SILVER_FILE_SCHEMA.names], schema=schema.SILVER_FILE_SCHEMA
-    )
+    column indicador lives in the path only. Same rows, same bytes."""
+    file_table = table.select(schema.SILVER_FILE_SCHEMA.names).cast(schema.SILVER_FILE_SCHEMA)
     sink = pa.BufferOutputStream()
     pq.write_table(file_table, sink, compression=PARQUET_COMPRESSION)
     return sink.getvalue().to_pybytes()

@@ -6,22 +6,14 @@ import datetime as dt
 import gzip
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lake_table import create_lake_table
-from lambda_context import FakeLambdaContext
-from moto import mock_aws
 from pipeline import bronze, catalog, decode, schema, silver
-from pipeline.handlers import transform
 from pipeline.validation import validate_event
 
 BRONZE = "test-bronze"
@@ -335,19 +327,41 @@ def test_split_by_partition_uses_indicador_and_utc_day() -> None:
     assert parts[1].prefix == "events/indicador=PIB/dt=2026-11-22/"
 
 
-def test_silver_key_is_deterministic_per_source_object() -> None:
+def test_silver_key_is_deterministic_per_source_object_and_names_its_kind() -> None:
     key = silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/a.jsonl.gz")
     assert key == silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/a.jsonl.gz")
-    assert key.startswith("events/indicador=PIB/dt=2026-11-22/part-") and key.endswith(".parquet")
-    assert len(key.rsplit("part-", 1)[1]) == len("0123456789abcdef.parquet")
+    assert key.startswith("events/indicador=PIB/dt=2026-11-22/s-") and key.endswith(".parquet")
+    assert len(key.rsplit("s-", 1)[1]) == len("0123456789abcdef.parquet")
     assert key != silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/b.jsonl.gz")
+    upload = silver.silver_key("PIB", "2026-11-22", BRONZE, "uploads/a.csv")
+    assert upload.startswith("events/indicador=PIB/dt=2026-11-22/u-")
+    assert silver.partition_of_silver_key(upload) == "indicador=PIB/dt=2026-11-22"
+    assert [silver.file_letter(k) for k in (key, upload, "events/x/c-1.parquet", "events/x/y.txt")] == ["s", "u", "c", ""]
 
 
-def test_drop_known_event_ids() -> None:
-    table = typed(event(ID[1]), event(ID[2]), event(ID[3]))
-    kept, dropped = silver.drop_known_event_ids(table, pa.array([ID[2], ID[7]]))
-    assert kept["event_id"].to_pylist() == [ID[1], ID[3]] and dropped == 1
-    assert silver.drop_known_event_ids(table, [])[1] == 0
+def test_read_rule_keeps_one_row_per_event_from_the_first_file_in_key_order() -> None:
+    prefix = silver.partition_prefix("PIB", "2026-11-22")
+    from_upload = typed(event(ID[1], valor=10.0), event(ID[2], valor=20.0))
+    from_stream = typed(event(ID[1], valor=1.0))
+    compacted = typed(event(ID[3], valor=3.0), event(ID[1], valor=1.0))
+    files = [(prefix + "u-1.parquet", from_upload), (prefix + "s-2.parquet", from_stream), (prefix + "c-3.parquet", compacted)]
+    events, hidden = silver.merge_on_read(files)
+    by_id = dict(zip(events["event_id"].to_pylist(), events["valor"].to_pylist(), strict=True))
+    assert by_id == {ID[1]: 1.0, ID[2]: 20.0, ID[3]: 3.0} and hidden == 2
+    # Same result in any input order.
+    again, _ = silver.merge_on_read(reversed(files))
+    assert sorted(again["event_id"].to_pylist()) == sorted(events["event_id"].to_pylist())
+
+
+def test_compaction_plan_takes_stream_side_files_only() -> None:
+    prefix = silver.partition_prefix("PIB", "2026-11-22")
+    keys = [prefix + name for name in ("u-1.parquet", "s-2.parquet", "c-0.parquet", "s-1.parquet", "notes.txt")]
+    plan = silver.plan_compaction(prefix, keys)
+    assert plan is not None
+    assert plan.inputs == (prefix + "c-0.parquet", prefix + "s-1.parquet", prefix + "s-2.parquet")
+    assert plan.output_key.startswith(prefix + "c-") and plan.output_key not in plan.inputs
+    assert plan == silver.plan_compaction(prefix, reversed(keys))  # deterministic name
+    assert silver.plan_compaction(prefix, [prefix + "c-0.parquet", prefix + "u-1.parquet"]) is None
 
 
 def test_parquet_has_the_silver_file_schema_zstd_and_is_deterministic() -> None:
@@ -400,240 +414,3 @@ def test_catalog_item_shape() -> None:
     }
 
 
-# --- handler -----------------------------------------------------------------------------------
-
-@dataclass
-class Aws:
-    s3: Any
-    dynamodb: Any
-
-
-@pytest.fixture
-def transform_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """moto S3 (bronze, silver) and DynamoDB (pk/sk table) with fake credentials."""
-    for name in (
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("BRONZE_BUCKET", BRONZE)
-    monkeypatch.setenv("SILVER_BUCKET", SILVER)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "transform-test")
-    transform._s3_client.cache_clear()
-    transform._dynamodb_client.cache_clear()
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BRONZE)
-        s3.create_bucket(Bucket=SILVER)
-        dynamodb = boto3.client("dynamodb")
-        create_lake_table(dynamodb, TABLE)
-        yield Aws(s3, boto3.resource("dynamodb").Table(TABLE))
-    transform._s3_client.cache_clear()
-    transform._dynamodb_client.cache_clear()
-
-
-def s3_event(*keys: str, bucket: str = BRONZE) -> dict:
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-22T10:16:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "bronze-created",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key), "size": 1, "sequencer": "0"},
-                },
-            }
-            for key in keys
-        ]
-    }
-
-
-def put(aws: Aws, key: str, body: bytes) -> None:
-    aws.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
-
-
-def silver_files(aws: Aws) -> dict[str, bytes]:
-    listing = aws.s3.list_objects_v2(Bucket=SILVER).get("Contents", [])
-    return {item["Key"]: aws.s3.get_object(Bucket=SILVER, Key=item["Key"])["Body"].read() for item in listing}
-
-
-def silver_event_ids(aws: Aws) -> list[str]:
-    ids: list[str] = []
-    for data in silver_files(aws).values():
-        ids.extend(pq.read_table(io.BytesIO(data))["event_id"].to_pylist())
-    return sorted(ids)
-
-
-def catalog_items(aws: Aws) -> list[dict]:
-    return aws.dynamodb.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "CATALOG"})["Items"]
-
-
-def test_event_in_two_bronze_objects_lands_in_silver_once(transform_aws: Aws) -> None:
-    first_key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-1-3.jsonl.gz"
-    second_key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-2-4.jsonl.gz"  # a redelivery overlap
-    put(transform_aws, first_key, stream_bytes(event(ID[1]), event(ID[2]), event(ID[3])))
-    put(transform_aws, second_key, stream_bytes(event(ID[2]), event(ID[3]), event(ID[4]), event(ID[4])))
-
-    first = transform.handler(s3_event(first_key), FakeLambdaContext("transform"))
-    second = transform.handler(s3_event(second_key), FakeLambdaContext("transform"))
-
-    assert first["rows_written"] == 3 and first["duplicates_dropped"] == 0
-    assert second == {
-        "objects": 1,
-        "skipped": 0,
-        "rows_in": 4,
-        "rows_written": 1,
-        "duplicates_dropped": 3,  # ID[4] twice inside the object, ID[2] and ID[3] already in silver
-        "quarantined": 0,
-        "files": [silver.silver_key("PIB", "2026-11-22", BRONZE, second_key)],
-    }
-    assert silver_event_ids(transform_aws) == [ID[1], ID[2], ID[3], ID[4]]
-
-    # Processing the first object again does not count its own file as "already there".
-    again = transform.handler(s3_event(first_key), FakeLambdaContext("transform"))
-    assert again["rows_written"] == 3 and again["duplicates_dropped"] == 0
-    assert silver_event_ids(transform_aws) == [ID[1], ID[2], ID[3], ID[4]]
-
-
-def test_reprocessing_the_same_object_is_idempotent(transform_aws: Aws) -> None:
-    key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-1-2.jsonl.gz"
-    put(
-        transform_aws,
-        key,
-        stream_bytes(event(ID[1]), event(ID[2], indicador="Inflacion", timestamp="2026-11-23T00:00:00Z")),
-    )
-    first = transform.handler(s3_event(key), FakeLambdaContext("transform"))
-    files_after_first = silver_files(transform_aws)
-    second = transform.handler(s3_event(key), FakeLambdaContext("transform"))
-
-    assert first == second
-    assert sorted(first["files"]) == sorted(files_after_first)
-    assert silver_files(transform_aws) == files_after_first  # same keys, same bytes
-    assert silver_event_ids(transform_aws) == [ID[1], ID[2]]
-
-
-def test_catalog_item_is_written_per_silver_file(transform_aws: Aws) -> None:
-    key = "stream/dt=2026-11-22/hour=10/shardId-000000000000-1-2.jsonl.gz"
-    put(transform_aws, key, stream_bytes(event(ID[1]), event(ID[1]), event(ID[2])))
-    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
-
-    (item,) = catalog_items(transform_aws)
-    (silver_key,) = summary["files"]
-    assert item["silver_key"] == silver_key
-    assert item["sk"] == f"{item['written_at']}#{silver_key}"
-    assert dt.datetime.fromisoformat(item["written_at"]).utcoffset() == dt.timedelta(0)
-    assert item["partition"] == "indicador=PIB/dt=2026-11-22"
-    assert item["rows"] == 2
-    assert item["bytes"] == len(silver_files(transform_aws)[silver_key])
-    assert item["schema_version"] == 1
-    assert item["source_object"] == f"s3://{BRONZE}/{key}"
-    assert item["duplicates_dropped"] == 1
-    assert item["quarantined"] == 0
-
-
-def test_csv_upload_with_a_bad_row_writes_good_rows_and_quarantines_the_rest(transform_aws: Aws) -> None:
-    key = "uploads/carga inicial+2026.csv"  # arrives URL-encoded in the event
-    body = (
-        CSV_HEADER
-        + "2026-11-22T09:00:00+00:00,PIB,ARG,1.52,carga_csv\n"
-        + "2026-11-22T09:00:00+00:00,Inflacion,ARG,118.7,carga_csv\n"
-        + "2026-11-22T09:00:00+00:00,PIB,XXX,1.0,carga_csv\n"
-        + "2026-11-22T09:00:00+00:00,PIB\n"
-    ).encode()
-    put(transform_aws, key, body)
-
-    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
-
-    assert summary["rows_in"] == 4 and summary["rows_written"] == 2 and summary["quarantined"] == 2
-    assert len(summary["files"]) == 2
-    stored = pq.read_table(io.BytesIO(silver_files(transform_aws)[silver.silver_key("PIB", "2026-11-22", BRONZE, key)]))
-    assert stored["valor"].to_pylist() == [1.52] and stored["pais"].to_pylist() == ["ARG"]
-
-    quarantine = bronze.decode_jsonl_gz(
-        transform_aws.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
-    )
-    assert [line["reason"] for line in quarantine] == ["CSV row has 2 columns, expected 5", "unknown pais: XXX"]
-    assert all(line["source_object"] == f"s3://{BRONZE}/{key}" for line in quarantine)
-    assert quarantine[1]["row"]["pais"] == "XXX"
-    assert {item["quarantined"] for item in catalog_items(transform_aws)} == {2}
-
-    # Uploading the same rows again under another name adds nothing: derived ids match.
-    put(transform_aws, "uploads/copia.csv", body)
-    copy = transform.handler(s3_event("uploads/copia.csv"), FakeLambdaContext("transform"))
-    assert copy["rows_written"] == 0 and copy["duplicates_dropped"] == 2 and copy["files"] == []
-    assert len(silver_event_ids(transform_aws)) == 2
-
-
-def test_malformed_object_is_quarantined_whole(transform_aws: Aws) -> None:
-    key = "stream/dt=2026-11-22/hour=10/broken.jsonl.gz"
-    put(transform_aws, key, b"definitely not gzip")
-    summary = transform.handler(s3_event(key), FakeLambdaContext("transform"))
-    assert summary["quarantined"] == 1 and summary["files"] == [] and summary["rows_written"] == 0
-    (line,) = bronze.decode_jsonl_gz(
-        transform_aws.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
-    )
-    assert line["reason"].startswith("not gzip") and line["row"] is None
-    assert silver_files(transform_aws) == {} and catalog_items(transform_aws) == []
-
-
-def test_other_keys_and_vanished_objects_are_skipped(transform_aws: Aws) -> None:
-    summary = transform.handler(
-        s3_event("uploads/readme.txt", "stream/dt=2026-11-22/hour=10/gone.jsonl.gz"), FakeLambdaContext("transform")
-    )
-    assert summary == {
-        "objects": 0,
-        "skipped": 2,
-        "rows_in": 0,
-        "rows_written": 0,
-        "duplicates_dropped": 0,
-        "quarantined": 0,
-        "files": [],
-    }
-
-
-def test_aws_errors_raise_so_the_invocation_is_retried(transform_aws: Aws) -> None:
-    key = "stream/dt=2026-11-22/hour=10/x.jsonl.gz"
-    put(transform_aws, key, stream_bytes(event(ID[1])))
-    transform_aws.s3.delete_bucket(Bucket=SILVER)
-    with pytest.raises(transform_aws.s3.exceptions.NoSuchBucket):
-        transform.handler(s3_event(key), FakeLambdaContext("transform"))
-
-
-def test_existing_event_ids_skips_own_file_and_unreadable_files(transform_aws: Aws) -> None:
-    prefix = silver.partition_prefix("PIB", "2026-11-22")
-    transform_aws.s3.put_object(
-        Bucket=SILVER, Key=prefix + "part-a.parquet", Body=silver.encode_silver_parquet(typed(event(ID[1])))
-    )
-    transform_aws.s3.put_object(
-        Bucket=SILVER, Key=prefix + "part-own.parquet", Body=silver.encode_silver_parquet(typed(event(ID[2])))
-    )
-    transform_aws.s3.put_object(Bucket=SILVER, Key=prefix + "part-bad.parquet", Body=b"not parquet")
-    transform_aws.s3.put_object(Bucket=SILVER, Key=prefix + "notes.txt", Body=b"ignored")
-    known = silver.existing_event_ids(transform_aws.s3, SILVER, prefix, exclude_key=prefix + "part-own.parquet")
-    assert known.event_ids.to_pylist() == [ID[1]]
-    assert known.files_read == 1 and known.unreadable == [prefix + "part-bad.parquet"]
-
-
-def test_record_silver_file_with_table_resource(transform_aws: Aws) -> None:
-    item = catalog.record_silver_file(
-        transform_aws.dynamodb,
-        silver_key="events/indicador=PIB/dt=2026-11-22/part-x.parquet",
-        partition="indicador=PIB/dt=2026-11-22",
-        rows=5,
-        size_bytes=10,
-        source_object="s3://b/uploads/x.csv",
-    )
-    (stored,) = catalog_items(transform_aws)
-    assert stored == item and stored["rows"] == 5 and stored["duplicates_dropped"] == 0

@@ -16,7 +16,7 @@ import boto3
 import pyarrow as pa
 from aws_lambda_powertools import Logger
 
-from pipeline import gold, store
+from pipeline import gold, silver, store
 from pipeline.config import Settings
 
 logger = Logger()
@@ -52,19 +52,66 @@ def list_silver_keys(s3: Any, bucket: str, partition: gold.Partition) -> list[st
     return sorted(keys)
 
 
+class PartitionChanged(RuntimeError):
+    """Files kept vanishing while a partition was read (concurrent compactions); retry later."""
+
+
+def read_partition_files(s3: Any, bucket: str, partition: gold.Partition, attempts: int = 3) -> list[tuple[str, Any]]:
+    """`(key, table)` for every silver file of the partition. A file deleted between the listing
+    and its read (a concurrent compaction merged it) restarts the read from a new listing."""
+    for _ in range(attempts):
+        files = []
+        try:
+            for key in list_silver_keys(s3, bucket, partition):
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                files.append((key, silver.decode_silver_parquet(body, source=f"s3://{bucket}/{key}")))
+        except s3.exceptions.NoSuchKey:
+            continue
+        return files
+    raise PartitionChanged(f"files of {partition.name} kept changing while being read")
+
+
+def compact_partition(s3: Any, bucket: str, partition: gold.Partition, files: list[tuple[str, Any]]) -> int:
+    """Merge the partition's stream-side files into one (silver.plan_compaction), then delete them.
+
+    The merged file is written before any input is deleted, so every event stays readable; the
+    read rule hides the copies in between. Returns how many files were merged (0: none).
+    """
+    plan = silver.plan_compaction(partition.silver_prefix, (key for key, _ in files))
+    if plan is None:
+        return 0
+    inputs = [(key, table) for key, table in files if key in plan.inputs]
+    merged, hidden = silver.merge_on_read(inputs)
+    merged = merged.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
+    s3.put_object(
+        Bucket=bucket, Key=plan.output_key, Body=silver.encode_silver_parquet(merged), ContentType=PARQUET_CONTENT_TYPE
+    )
+    for key in plan.inputs:
+        s3.delete_object(Bucket=bucket, Key=key)
+    logger.info(
+        "partition compacted",
+        extra={
+            "partition": partition.name,
+            "files": len(plan.inputs),
+            "rows": merged.num_rows,
+            "copies_removed": hidden,
+        },
+    )
+    return len(plan.inputs)
+
+
 def aggregate_partition(
     s3: Any, table: store.TableStore, silver_bucket: str, gold_bucket: str, partition: gold.Partition
 ) -> pa.Table:
-    """Rewrite the gold file and KPI items of one partition; returns its KPI rows."""
-    files = []
-    for key in list_silver_keys(s3, silver_bucket, partition):
-        body = s3.get_object(Bucket=silver_bucket, Key=key)["Body"].read()
-        files.append(gold.read_silver_file(body, source=f"s3://{silver_bucket}/{key}"))
+    """Rewrite the gold file and KPI items of one partition, then compact its silver files;
+    returns its KPI rows."""
+    files = read_partition_files(s3, silver_bucket, partition)
     kpis = gold.daily_kpis(gold.partition_events(files, partition))
     if kpis.num_rows == 0:
         # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
         logger.warning("partition has no silver events", extra={"partition": partition.name})
         s3.delete_object(Bucket=gold_bucket, Key=partition.gold_key)
+        compact_partition(s3, silver_bucket, partition, files)
         return kpis
     # Convert before writing anything, so a value DynamoDB cannot hold fails the partition cleanly.
     kpi_items = [store.kpi_item(row) for row in kpis.to_pylist()]
@@ -75,6 +122,7 @@ def aggregate_partition(
         ContentType=PARQUET_CONTENT_TYPE,
     )
     table.put_kpis(kpi_items)
+    compact_partition(s3, silver_bucket, partition, files)
     return kpis
 
 
@@ -135,16 +183,16 @@ def run_aggregate(
         logger.info("partition aggregated", extra={"partition": partition.name, "rows": kpis.num_rows})
 
     all_kpis = pa.concat_tables(computed) if computed else gold.KPI_SCHEMA.empty_table()
-    latest_updated = sum(
-        table.upsert_latest(store.latest_item(row)) for row in gold.newest_per_series(all_kpis)
-    )
+    latest_updated = sum(table.upsert_latest(store.latest_item(row)) for row in gold.newest_per_series(all_kpis))
 
     if failed:
         raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")
 
     watermark = store.next_watermark(stored, (item["sk"] for item in queried), lookback)
-    if watermark is not None and watermark != stored and not table.put_watermark(
-        watermark, overwrite=watermark_unreadable
+    if (
+        watermark is not None
+        and watermark != stored
+        and not table.put_watermark(watermark, overwrite=watermark_unreadable)
     ):
         logger.warning("a newer watermark is already stored; keeping it")
     summary = {

@@ -1,12 +1,17 @@
 """Bronze -> silver. S3 ObjectCreated on stream/ and uploads/ (asynchronous invoke).
 
-Per object: read it, run the pure steps of pipeline.silver, drop events already in silver,
-write one Parquet file per partition, the rejected rows to quarantine, and a catalog item per
-file. Every output key is derived from the source object, so a retry (AWS errors raise and the
-asynchronous invoke retries) or a reprocessing overwrites instead of duplicating.
+Per object: read it, run the pure steps of pipeline.silver, write one Parquet file per partition,
+the rejected rows to quarantine, and a catalog item per file. Nothing already in silver is read,
+so landing an object costs the same however much its partitions hold (docs/DESIGN.md, "Exactly
+once"). Every output key is derived from the source object, so a retry or a reprocessing
+overwrites instead of duplicating; copies of an event in other objects are settled by the read
+rule (silver.merge_on_read) and removed from the files by compaction (aggregate).
 
-Two objects holding the same event can be transformed at the same moment; a short per-partition
-lease (pipeline.locks) makes the read-de-duplicate-write step of a partition one at a time.
+An upload is applied in turns (pipeline.upload_ledger): a re-upload replaces exactly what the
+previous version of that key wrote, including partitions it no longer touches.
+
+Errors of AWS calls raise: the asynchronous invoke retries, then parks the event in the
+transform's on-failure queue for `make redrive`. Bad data never raises: it is quarantined.
 """
 
 from __future__ import annotations
@@ -22,9 +27,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import bronze, catalog, decode, silver
 from pipeline.config import Settings
-from pipeline.locks import PartitionLock
+from pipeline.upload_ledger import UploadLedger, stale_partitions
 
 logger = Logger()
+
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+# An upload's lease outlives the invocation by this much, so a killed turn frees it soon after.
+LEASE_MARGIN_SECONDS = 30.0
 
 
 @functools.cache
@@ -47,96 +56,135 @@ def _empty_summary() -> dict[str, Any]:
         "duplicates_dropped": 0,
         "quarantined": 0,
         "files": [],
+        "files_removed": [],
     }
 
 
-def process_object(settings: Settings, source_bucket: str, source_key: str) -> dict[str, Any]:
-    """Transform one bronze object; returns its summary (same keys as the handler's)."""
-    s3 = _s3_client()
-    silver_bucket = settings.require("silver_bucket")
-    table_name = settings.require("table_name")
-    summary = _empty_summary()
-
+def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
+    """(body, ETag) of the object's current version; None when it no longer exists."""
     try:
-        data = s3.get_object(Bucket=source_bucket, Key=source_key)["Body"].read()
+        response = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
         # Deleted before we got to it: a retry cannot help, and there is nothing to lose.
-        logger.warning("source object no longer exists", extra={"bucket": source_bucket, "key": source_key})
-        summary["skipped"] = 1
-        return summary
+        logger.warning("source object no longer exists", extra={"bucket": bucket, "key": key})
+        return None
+    return response["Body"].read(), response["ETag"]
 
+
+def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silver.ObjectTransform) -> None:
+    quarantine_key = bronze.transform_quarantine_key(source_key)
+    if not result.quarantine:
+        if decode.source_kind(source_key) is decode.SourceKind.UPLOAD:
+            # A corrected re-upload: the previous version's rejects no longer apply.
+            s3.delete_object(Bucket=settings.bronze_bucket, Key=quarantine_key)
+        return
+    s3.put_object(
+        Bucket=settings.bronze_bucket,
+        Key=quarantine_key,
+        Body=bronze.encode_jsonl_gz(result.quarantine),
+        ContentType="application/x-ndjson",
+        ContentEncoding="gzip",
+    )
+    logger.warning(
+        "rows quarantined", extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)}
+    )
+
+
+def land_object(
+    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, data: bytes
+) -> dict[str, Any]:
+    """Write one source object's silver files, quarantine and catalog items; returns its summary."""
+    silver_bucket = settings.require("silver_bucket")
+    table_name = settings.require("table_name")
     result = silver.transform_object(data, source_bucket, source_key)
-    summary["objects"] = 1
-    summary["rows_in"] = result.rows_in
-    summary["duplicates_dropped"] = result.duplicates_dropped
-    summary["quarantined"] = len(result.quarantine)
+    summary = _empty_summary()
+    summary.update(
+        objects=1,
+        rows_in=result.rows_in,
+        duplicates_dropped=result.duplicates_dropped,
+        quarantined=len(result.quarantine),
+    )
     if result.ignored_columns:
         logger.warning("CSV columns ignored", extra={"key": source_key, "columns": result.ignored_columns})
-
-    if result.quarantine:
-        quarantine_key = bronze.transform_quarantine_key(source_key)
-        s3.put_object(
-            Bucket=settings.bronze_bucket,
-            Key=quarantine_key,
-            Body=bronze.encode_jsonl_gz(result.quarantine),
-            ContentType="application/x-ndjson",
-            ContentEncoding="gzip",
-        )
-        logger.warning(
-            "rows quarantined",
-            extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)},
-        )
-
-    lock = PartitionLock(_dynamodb_client(), table_name)
+    _write_quarantine(s3, settings, source_key, result)
     for part in result.partitions:
-        with lock.hold(part.partition):
-            _write_partition(s3, silver_bucket, table_name, part, result, source_bucket, source_key, summary)
+        key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
+        body = silver.encode_silver_parquet(part.table)
+        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+        catalog.record_silver_file(
+            dynamodb,
+            table_name=table_name,
+            silver_key=key,
+            partition=part.partition,
+            rows=part.table.num_rows,
+            size_bytes=len(body),
+            source_object=result.source_object,
+            duplicates_dropped=part.duplicates_dropped,
+            quarantined=len(result.quarantine),
+        )
+        summary["rows_written"] += part.table.num_rows
+        summary["files"].append(key)
     return summary
 
 
-def _write_partition(
-    s3: Any,
-    silver_bucket: str,
-    table_name: str,
-    part: silver.PartitionRows,
-    result: silver.ObjectTransform,
-    source_bucket: str,
-    source_key: str,
-    summary: dict[str, Any],
-) -> None:
-    """De-duplicate one partition's rows against silver, write its file and catalog item."""
-    target_key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
-    known = silver.existing_event_ids(s3, silver_bucket, part.prefix, exclude_key=target_key)
-    if known.unreadable:
-        logger.error("unreadable silver files skipped for de-duplication", extra={"keys": known.unreadable})
-    rows, already_in_silver = silver.drop_known_event_ids(part.table, known.event_ids)
-    duplicates = part.duplicates_dropped + already_in_silver
-    summary["duplicates_dropped"] += already_in_silver
-    if rows.num_rows == 0:
-        logger.info("partition has no new events", extra={"partition": part.partition, "key": source_key})
-        return
-    body = silver.encode_silver_parquet(rows)
-    s3.put_object(Bucket=silver_bucket, Key=target_key, Body=body, ContentType="application/vnd.apache.parquet")
-    catalog.record_silver_file(
-        _dynamodb_client(),
-        table_name=table_name,
-        silver_key=target_key,
-        partition=part.partition,
-        rows=rows.num_rows,
-        size_bytes=len(body),
-        source_object=result.source_object,
-        duplicates_dropped=duplicates,
-        quarantined=len(result.quarantine),
-    )
-    summary["rows_written"] += rows.num_rows
-    summary["files"].append(target_key)
+def remove_partitions(
+    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, partitions: list[str]
+) -> list[str]:
+    """Delete this source's files in `partitions`; a catalog item each tells aggregate to recompute."""
+    silver_bucket = settings.require("silver_bucket")
+    stem = silver.file_stem(source_bucket, source_key)
+    removed = []
+    for partition in partitions:
+        key = f"{silver.SILVER_EVENTS_PREFIX}{partition}/{stem}{silver.PARQUET_SUFFIX}"
+        s3.delete_object(Bucket=silver_bucket, Key=key)
+        catalog.record_silver_file(
+            dynamodb,
+            table_name=settings.require("table_name"),
+            silver_key=key,
+            partition=partition,
+            rows=0,
+            size_bytes=0,
+            source_object=f"s3://{source_bucket}/{source_key}",
+        )
+        removed.append(key)
+    return removed
+
+
+def process_object(
+    settings: Settings, source_bucket: str, source_key: str, lease_seconds: float = 150.0
+) -> dict[str, Any]:
+    """Transform one bronze object; returns its summary (same keys as the handler's)."""
+    s3, dynamodb = _s3_client(), _dynamodb_client()
+    if decode.source_kind(source_key) is not decode.SourceKind.UPLOAD:
+        source = _read_source(s3, source_bucket, source_key)
+        if source is None:
+            return {**_empty_summary(), "skipped": 1}
+        return land_object(s3, dynamodb, settings, source_bucket, source_key, source[0])
+
+    ledger = UploadLedger(dynamodb, settings.require("table_name"))
+    with ledger.turn(f"{source_bucket}/{source_key}", lease_seconds) as lease:
+        source = _read_source(s3, source_bucket, source_key)
+        if source is None:
+            return {**_empty_summary(), "skipped": 1}
+        data, version = source
+        if version == lease.applied_version:
+            logger.info("upload already applied", extra={"key": source_key, "version": version})
+            return {**_empty_summary(), "skipped": 1}
+        summary = land_object(s3, dynamodb, settings, source_bucket, source_key, data)
+        written = [silver.partition_of_silver_key(key) for key in summary["files"]]
+        stale = stale_partitions(lease.partitions, written)
+        summary["files_removed"] = remove_partitions(s3, dynamodb, settings, source_bucket, source_key, stale)
+        ledger.commit(lease, version, written)
+    return summary
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{objects, skipped, rows_in, rows_written, duplicates_dropped, quarantined, files}`
-    summed over the event's records (`files`: silver keys written)."""
+    """Returns `{objects, skipped, rows_in, rows_written, duplicates_dropped, quarantined, files,
+    files_removed}` summed over the event's records (`files`: silver keys written; `files_removed`:
+    silver keys of a previous upload version that the new one no longer has)."""
     settings = Settings.from_env()
+    lease_seconds = context.get_remaining_time_in_millis() / 1000 + LEASE_MARGIN_SECONDS
     total = _empty_summary()
     for record in S3Event(event).records:
         source_bucket = record.s3.bucket.name
@@ -145,7 +193,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.info("key ignored: not stream/….jsonl.gz nor uploads/….csv", extra={"key": source_key})
             total["skipped"] += 1
             continue
-        summary = process_object(settings, source_bucket, source_key)
+        summary = process_object(settings, source_bucket, source_key, lease_seconds)
         logger.info("object transformed", extra={"key": source_key, **summary})
         for name, value in summary.items():
             total[name] = total[name] + value

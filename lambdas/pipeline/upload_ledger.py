@@ -1,0 +1,159 @@
+"""What each CSV upload contributed to silver, so a re-upload replaces exactly that.
+
+One DynamoDB item per upload (pk "UPLOAD", sk "<bucket>/<key>"): the version applied last (its
+ETag), the silver partitions it wrote, and a short lease. The lease makes the transforms of one
+upload key take turns: each turn reads the key's *current* content, so whatever order duplicate
+or overlapping notifications arrive in, the last turn leaves silver matching the last upload.
+Its cost does not depend on how much silver holds: one item per upload, touched three times.
+
+The partition list is stored gzip-compressed (a CSV spanning years of days stays far below
+DynamoDB's 400 KB item limit). The lease lives in `lease_until`, not in the table's TTL attribute,
+which would delete the whole item.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+UPLOAD_PK = "UPLOAD"
+
+
+class UploadBusy(RuntimeError):
+    """Another invocation is applying this upload for longer than we could wait; retry later."""
+
+
+class LeaseLost(RuntimeError):
+    """Our lease expired and another invocation took the upload: this turn's result is not committed."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held turn on one upload, with what the previous turn committed."""
+
+    source: str
+    owner: str
+    applied_version: str | None
+    partitions: frozenset[str]
+
+
+def encode_partitions(partitions: Iterable[str]) -> bytes:
+    return gzip.compress("\n".join(sorted(set(partitions))).encode("utf-8"), mtime=0)
+
+
+def decode_partitions(data: bytes | None) -> frozenset[str]:
+    if not data:
+        return frozenset()
+    text = gzip.decompress(bytes(data)).decode("utf-8")
+    return frozenset(line for line in text.split("\n") if line)
+
+
+def stale_partitions(previous: Iterable[str], current: Iterable[str]) -> list[str]:
+    """Partitions the previous version of an upload wrote and the current one does not."""
+    return sorted(set(previous) - set(current))
+
+
+class UploadLedger:
+    def __init__(
+        self,
+        dynamodb_client: Any,
+        table_name: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = dynamodb_client
+        self.table_name = table_name
+        self.clock = clock
+        self.sleep = sleep
+
+    def _key(self, source: str) -> dict[str, Any]:
+        return {"pk": {"S": UPLOAD_PK}, "sk": {"S": source}}
+
+    def try_acquire(self, source: str, lease_seconds: float) -> Lease | None:
+        owner = uuid.uuid4().hex
+        now = self.clock()
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(source),
+                UpdateExpression="SET lease_owner = :owner, lease_until = :until",
+                ConditionExpression="attribute_not_exists(lease_owner) OR lease_until < :now",
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":until": {"N": str(int(now + lease_seconds) + 1)},
+                    ":now": {"N": str(int(now))},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        item = response["Attributes"]
+        return Lease(
+            source=source,
+            owner=owner,
+            applied_version=item.get("applied_version", {}).get("S"),
+            partitions=decode_partitions(item.get("silver_partitions", {}).get("B")),
+        )
+
+    def commit(self, lease: Lease, version: str, partitions: Iterable[str]) -> None:
+        """Record what this turn wrote and end the lease; LeaseLost if the lease is no longer ours."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(lease.source),
+                UpdateExpression=(
+                    "SET applied_version = :version, silver_partitions = :partitions REMOVE lease_owner, lease_until"
+                ),
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={
+                    ":version": {"S": version},
+                    ":partitions": {"B": encode_partitions(partitions)},
+                    ":owner": {"S": lease.owner},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LeaseLost(f"lease on {lease.source} expired before the commit") from None
+            raise
+
+    def release(self, lease: Lease) -> None:
+        """End the lease without recording anything (the turn failed or had nothing to do)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(lease.source),
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":owner": {"S": lease.owner}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    @contextmanager
+    def turn(self, source: str, lease_seconds: float, wait_seconds: float = 30.0) -> Iterator[Lease]:
+        """Hold the upload's lease for the block; it is released if the block raises (or does not
+        commit). Waits up to `wait_seconds` for another turn to end, then raises UploadBusy."""
+        deadline = self.clock() + wait_seconds
+        delay = 0.05
+        while (lease := self.try_acquire(source, lease_seconds)) is None:
+            if self.clock() >= deadline:
+                raise UploadBusy(f"upload {source} stayed busy for {wait_seconds:.0f}s")
+            self.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+        try:
+            yield lease
+        finally:
+            # After a commit the lease is gone and this is a no-op (conditional on the owner).
+            self.release(lease)

@@ -1,0 +1,374 @@
+"""Every event in silver exactly once: the transform handler and the aggregate's compaction against
+moto, one test per way the same thing can arrive twice, late, concurrently or half-done.
+
+"Read" below means the documented read path (silver.merge_on_read per partition); "files" means
+what the Parquet files physically hold.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from lake_table import create_lake_table
+from lambda_context import FakeLambdaContext
+from moto import mock_aws
+from pipeline import bronze, gold, silver, store
+from pipeline.handlers import aggregate, transform
+
+BRONZE = "test-bronze"
+SILVER = "test-silver"
+GOLD = "test-gold"
+TABLE = "test-table"
+DAY = "2026-11-22"
+
+ID = [f"00000000-0000-4000-8000-{n:012d}" for n in range(20)]
+CSV_HEADER = "event_id,timestamp,indicador,pais,valor,fuente\n"
+
+
+def event(event_id: str, *, day: str = DAY, indicador: str = "PIB", valor: float = 1.5) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "schema_version": 1,
+        "timestamp": f"{day}T10:15:30.123456+00:00",
+        "indicador": indicador,
+        "pais": "ARG",
+        "valor": valor,
+        "fuente": "simulador",
+    }
+
+
+def csv_row(event_id: str, *, day: str = DAY, indicador: str = "PIB", valor: float = 1.5) -> str:
+    return f"{event_id},{day}T10:15:30.123456+00:00,{indicador},ARG,{valor},carga_csv\n"
+
+
+def stream_key(first: int, last: int) -> str:
+    return f"stream/dt={DAY}/hour=10/shardId-000000000000-{first}-{last}.jsonl.gz"
+
+
+@dataclass
+class Aws:
+    s3: Any
+    dynamodb: Any
+
+
+@pytest.fixture
+def lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """moto S3 (bronze, silver, gold) and the pk/sk table, with the transform's environment."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("BRONZE_BUCKET", BRONZE)
+    monkeypatch.setenv("SILVER_BUCKET", SILVER)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "transform-test")
+    transform._s3_client.cache_clear()
+    transform._dynamodb_client.cache_clear()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in (BRONZE, SILVER, GOLD):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=BRONZE, VersioningConfiguration={"Status": "Enabled"})
+        dynamodb = boto3.client("dynamodb")
+        create_lake_table(dynamodb, TABLE)
+        yield Aws(s3, dynamodb)
+    transform._s3_client.cache_clear()
+    transform._dynamodb_client.cache_clear()
+
+
+def s3_event(*keys: str) -> dict:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": BRONZE}, "object": {"key": quote_plus(key), "size": 1}},
+            }
+            for key in keys
+        ]
+    }
+
+
+def land(lake: Aws, key: str, body: bytes | None = None) -> dict:
+    """Put `body` at `key` in bronze (when given) and run the transform on its notification."""
+    if body is not None:
+        lake.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
+    return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+
+
+def silver_files(lake: Aws) -> dict[str, bytes]:
+    keys = [item["Key"] for item in lake.s3.list_objects_v2(Bucket=SILVER).get("Contents", [])]
+    return {key: lake.s3.get_object(Bucket=SILVER, Key=key)["Body"].read() for key in keys}
+
+
+def file_counts(lake: Aws) -> Counter:
+    """How many times each event_id is held by the files."""
+    counts: Counter = Counter()
+    for data in silver_files(lake).values():
+        counts.update(pq.read_table(io.BytesIO(data))["event_id"].to_pylist())
+    return counts
+
+
+def read(lake: Aws) -> dict[str, tuple[str, float]]:
+    """The read path: per partition, silver.merge_on_read; event_id -> (partition, valor).
+    Fails if the read path ever shows an event twice."""
+    by_partition: dict[str, list] = {}
+    for key, data in silver_files(lake).items():
+        table = silver.decode_silver_parquet(data, key)
+        by_partition.setdefault(silver.partition_of_silver_key(key), []).append((key, table))
+    seen: dict[str, tuple[str, float]] = {}
+    for partition, files in by_partition.items():
+        events, _ = silver.merge_on_read(files)
+        for event_id, valor in zip(events["event_id"].to_pylist(), events["valor"].to_pylist(), strict=True):
+            assert event_id not in seen, f"{event_id} read twice"
+            seen[event_id] = (partition, valor)
+    return seen
+
+
+def compact_all(lake: Aws) -> None:
+    """What the aggregate does to every partition after recomputing it."""
+    table = store.TableStore(lake.dynamodb, TABLE)
+    partitions = {gold.partition_of_silver_key(key) for key in silver_files(lake)}
+    for partition in sorted(partitions):
+        aggregate.aggregate_partition(lake.s3, table, SILVER, GOLD, partition)
+
+
+PIB = f"indicador=PIB/dt={DAY}"
+
+
+# --- stream path ----------------------------------------------------------------------------------
+
+
+def test_esm_redelivery_of_a_batch_overwrites_its_own_files(lake: Aws) -> None:
+    key = stream_key(1, 3)
+    body = bronze.encode_jsonl_gz([event(ID[1]), event(ID[2], indicador="Inflacion"), event(ID[3])])
+    first = land(lake, key, body)
+    files_before = silver_files(lake)
+    again = land(lake, key, body)  # ingest rewrote the same key with the same bytes
+    assert first == again and silver_files(lake) == files_before
+    assert set(read(lake)) == {ID[1], ID[2], ID[3]}
+    assert max(file_counts(lake).values()) == 1
+
+
+def test_bisected_redelivery_overlapping_an_earlier_object_is_read_once_then_held_once(lake: Aws) -> None:
+    land(lake, stream_key(1, 4), bronze.encode_jsonl_gz([event(ID[n]) for n in (1, 2, 3, 4)]))
+    land(lake, stream_key(3, 4), bronze.encode_jsonl_gz([event(ID[n]) for n in (3, 4)]))
+    assert file_counts(lake)[ID[3]] == 2  # before compaction the files hold the copy...
+    assert set(read(lake)) == {ID[1], ID[2], ID[3], ID[4]}  # ...the read path never shows it
+    compact_all(lake)
+    assert set(file_counts(lake).values()) == {1}
+    assert set(read(lake)) == {ID[1], ID[2], ID[3], ID[4]}
+
+
+def test_duplicate_s3_notifications_in_one_invocation_and_across_invocations(lake: Aws) -> None:
+    key = stream_key(1, 2)
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
+    both = transform.handler(s3_event(key, key), FakeLambdaContext("transform"))
+    later = land(lake, key)
+    assert both["rows_written"] == 4 and later["rows_written"] == 2  # rewrites, not additions
+    assert len(silver_files(lake)) == 1 and file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
+
+
+def test_producer_resending_events_in_later_batches(lake: Aws) -> None:
+    land(lake, stream_key(1, 2), bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
+    land(lake, stream_key(3, 5), bronze.encode_jsonl_gz([event(ID[2]), event(ID[3]), event(ID[3])]))
+    land(lake, stream_key(6, 6), bronze.encode_jsonl_gz([event(ID[1])]))
+    assert set(read(lake)) == {ID[1], ID[2], ID[3]}
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
+    (key,) = silver_files(lake)
+    assert silver.file_letter(key) == "c"
+
+
+def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Aws) -> None:
+    # Eight objects, overlapping two by two, all landing in the same partition concurrently.
+    bodies = {stream_key(n, n + 1): bronze.encode_jsonl_gz([event(ID[n]), event(ID[n + 1])]) for n in range(1, 9)}
+    for key, body in bodies.items():
+        lake.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
+    start = threading.Barrier(len(bodies))
+
+    def run(key: str) -> dict:
+        start.wait()
+        return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        results = list(pool.map(run, bodies))
+    assert all(result["rows_written"] == 2 for result in results)
+    assert set(read(lake)) == {ID[n] for n in range(1, 10)}
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[n]: 1 for n in range(1, 10)})
+
+
+def test_transform_killed_midway_leaves_no_copy_and_its_retry_completes(lake: Aws, monkeypatch) -> None:
+    key = stream_key(1, 3)
+    body = bronze.encode_jsonl_gz([event(ID[1]), event(ID[2], indicador="Inflacion"), event(ID[3], day="2026-11-23")])
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
+    real_put = transform._s3_client().put_object
+    silver_puts = []
+
+    def dies_on_second_silver_file(**kwargs: Any) -> Any:
+        if kwargs["Bucket"] == SILVER:
+            silver_puts.append(kwargs["Key"])
+            if len(silver_puts) == 2:
+                raise RuntimeError("killed")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(transform._s3_client(), "put_object", dies_on_second_silver_file)
+    with pytest.raises(RuntimeError, match="killed"):
+        land(lake, key)
+    assert len(read(lake)) == 1  # half landed: nothing twice, the rest still to come
+    monkeypatch.setattr(transform._s3_client(), "put_object", real_put)
+    land(lake, key)  # the asynchronous retry
+    assert set(read(lake)) == {ID[1], ID[2], ID[3]} and max(file_counts(lake).values()) == 1
+
+
+# --- uploads --------------------------------------------------------------------------------------
+
+
+def test_reupload_with_rows_changed_moved_and_removed_replaces_that_uploads_rows(lake: Aws) -> None:
+    key = "uploads/correcciones.csv"
+    land(
+        lake,
+        key,
+        (CSV_HEADER + csv_row(ID[1], valor=1.0) + csv_row(ID[2]) + csv_row(ID[3], day="2026-11-21")).encode(),
+    )
+    assert set(read(lake)) == {ID[1], ID[2], ID[3]}
+
+    # v2: ID[1] corrected, ID[2] moved to another day, ID[3] removed (its partition now empty).
+    summary = land(lake, key, (CSV_HEADER + csv_row(ID[1], valor=2.0) + csv_row(ID[2], day="2026-11-24")).encode())
+
+    assert read(lake) == {ID[1]: (PIB, 2.0), ID[2]: ("indicador=PIB/dt=2026-11-24", 1.5)}
+    assert sorted(silver.partition_of_silver_key(k) for k in summary["files_removed"]) == [
+        "indicador=PIB/dt=2026-11-21"
+    ]
+    assert max(file_counts(lake).values()) == 1
+    # The removal reaches gold: a catalog item points the aggregate at the emptied partition.
+    catalog = store.TableStore(lake.dynamodb, TABLE).query_catalog()
+    assert any(item["partition"] == "indicador=PIB/dt=2026-11-21" and item["rows"] == 0 for item in catalog)
+
+
+def test_reupload_notifications_out_of_order_end_with_the_last_upload(lake: Aws) -> None:
+    key = "uploads/lote.csv"
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1], valor=1.0)).encode())
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[2], valor=2.0)).encode())
+    # v2's notification first, then the late one for v1: each turn reads the key's current content.
+    land(lake, key)
+    late = land(lake, key)
+    assert late["skipped"] == 1  # already applied
+    assert set(read(lake)) == {ID[2]}
+
+
+def test_same_upload_transformed_twice_at_once_takes_turns(lake: Aws) -> None:
+    key = "uploads/doble.csv"
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2])).encode())
+    start = threading.Barrier(2)
+
+    def run(_: int) -> dict:
+        start.wait()
+        return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, range(2)))
+    assert sorted(result["skipped"] for result in results) == [0, 1]
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
+
+
+def test_event_by_stream_and_by_csv_is_read_once_and_survives_a_reupload_without_it(lake: Aws) -> None:
+    # Defect: X came by the stream, was dropped as a duplicate of the CSV's X, then the CSV was
+    # re-uploaded without X, and X was gone. Each source now keeps its own rows.
+    land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1], valor=7.0)]))
+    key = "uploads/historico.csv"
+    land(lake, key, (CSV_HEADER + csv_row(ID[1], valor=7.0) + csv_row(ID[2])).encode())
+    assert read(lake) == {ID[1]: (PIB, 7.0), ID[2]: (PIB, 1.5)}
+
+    land(lake, key, (CSV_HEADER + csv_row(ID[2])).encode())
+    assert set(read(lake)) == {ID[1], ID[2]}
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
+
+
+def test_event_by_csv_first_then_by_stream_is_read_once_with_the_streams_copy(lake: Aws) -> None:
+    land(lake, "uploads/a.csv", (CSV_HEADER + csv_row(ID[1], valor=9.0)).encode())
+    land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1], valor=7.0)]))
+    assert read(lake) == {ID[1]: (PIB, 7.0)}  # stream-side files rank before upload files
+
+
+def test_compaction_keeps_events_written_while_it_ran(lake: Aws) -> None:
+    land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
+    land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
+    partition = gold.Partition("PIB", DAY)
+    files = aggregate.read_partition_files(lake.s3, SILVER, partition)
+    land(lake, stream_key(3, 3), bronze.encode_jsonl_gz([event(ID[3])]))  # lands mid-compaction
+    assert aggregate.compact_partition(lake.s3, SILVER, partition, files) == 2
+    assert set(read(lake)) == {ID[1], ID[2], ID[3]}
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
+
+
+# --- handler basics -------------------------------------------------------------------------------
+
+
+def test_catalog_item_is_written_per_silver_file(lake: Aws) -> None:
+    key = stream_key(1, 3)
+    summary = land(lake, key, bronze.encode_jsonl_gz([event(ID[1]), event(ID[1]), event(ID[2])]))
+    (item,) = store.TableStore(lake.dynamodb, TABLE).query_catalog()
+    (silver_key,) = summary["files"]
+    assert item["silver_key"] == silver_key and item["sk"] == f"{item['written_at']}#{silver_key}"
+    assert item["partition"] == PIB and item["rows"] == 2 and item["duplicates_dropped"] == 1
+    assert item["bytes"] == len(silver_files(lake)[silver_key])
+    assert item["source_object"] == f"s3://{BRONZE}/{key}" and item["quarantined"] == 0
+
+
+def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake: Aws) -> None:
+    key = "uploads/carga inicial+2026.csv"  # arrives URL-encoded in the event
+    quarantine_key = f"quarantine/transform/{key}.jsonl.gz"
+    body = CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], indicador="Inflacion") + f"{ID[3]},x,PIB,ARG,1,c\n"
+    summary = land(lake, key, (body + "2026-11-22T09:00:00+00:00,PIB\n").encode())
+    assert summary["rows_in"] == 4 and summary["rows_written"] == 2 and summary["quarantined"] == 2
+    lines = bronze.decode_jsonl_gz(lake.s3.get_object(Bucket=BRONZE, Key=quarantine_key)["Body"].read())
+    assert [line["reason"] for line in lines] == [
+        "CSV row has 2 columns, expected 6",
+        "timestamp is not an ISO-8601 date-time with offset",
+    ]
+    assert all(line["source_object"] == f"s3://{BRONZE}/{key}" for line in lines)
+
+    land(lake, key, (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], indicador="Inflacion")).encode())
+    assert "Contents" not in lake.s3.list_objects_v2(Bucket=BRONZE, Prefix="quarantine/")
+    assert set(read(lake)) == {ID[1], ID[2]}
+
+
+def test_malformed_object_is_quarantined_whole(lake: Aws) -> None:
+    key = stream_key(9, 9)
+    summary = land(lake, key, b"definitely not gzip")
+    assert summary["quarantined"] == 1 and summary["files"] == [] and summary["rows_written"] == 0
+    (line,) = bronze.decode_jsonl_gz(
+        lake.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
+    )
+    assert line["reason"].startswith("not gzip") and line["row"] is None
+    assert silver_files(lake) == {}
+
+
+def test_other_keys_and_vanished_objects_are_skipped(lake: Aws) -> None:
+    summary = transform.handler(
+        s3_event("uploads/readme.txt", stream_key(1, 1), "uploads/gone.csv"), FakeLambdaContext("transform")
+    )
+    assert summary["skipped"] == 3 and summary["objects"] == 0 and summary["files"] == []
+
+
+def test_aws_errors_raise_so_the_invocation_is_retried(lake: Aws) -> None:
+    key = stream_key(1, 1)
+    lake.s3.put_object(Bucket=BRONZE, Key=key, Body=bronze.encode_jsonl_gz([event(ID[1])]))
+    lake.s3.delete_bucket(Bucket=SILVER)
+    with pytest.raises(lake.s3.exceptions.NoSuchBucket):
+        land(lake, key)

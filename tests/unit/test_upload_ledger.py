@@ -1,0 +1,79 @@
+"""pipeline.upload_ledger: turns on one upload, what they commit, and a killed turn's lease."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from lake_table import create_lake_table
+from moto import mock_aws
+from pipeline.upload_ledger import LeaseLost, UploadBusy, UploadLedger, decode_partitions, encode_partitions
+
+TABLE = "ledger-test"
+SOURCE = "bronze/uploads/a.csv"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        create_lake_table(client, TABLE)
+        yield client
+
+
+def test_partitions_round_trip_compressed() -> None:
+    partitions = {f"indicador=PIB/dt=2000-01-{day:02d}" for day in range(1, 29)}
+    data = encode_partitions(partitions)
+    assert decode_partitions(data) == partitions and len(data) < 200
+    assert decode_partitions(None) == frozenset()
+
+
+def test_a_committed_turn_is_what_the_next_turn_sees(dynamodb) -> None:
+    ledger = UploadLedger(dynamodb, TABLE)
+    with ledger.turn(SOURCE, lease_seconds=60) as first:
+        assert first.applied_version is None and first.partitions == frozenset()
+        ledger.commit(first, '"etag-1"', ["indicador=PIB/dt=2026-11-22"])
+    with ledger.turn(SOURCE, lease_seconds=60) as second:
+        assert second.applied_version == '"etag-1"'
+        assert second.partitions == {"indicador=PIB/dt=2026-11-22"}
+
+
+def test_a_second_turn_waits_then_gives_up_while_the_first_holds_the_lease(dynamodb) -> None:
+    clock = FakeClock()
+    ledger = UploadLedger(dynamodb, TABLE, clock=clock, sleep=clock.sleep)
+    with (
+        ledger.turn(SOURCE, lease_seconds=120),
+        pytest.raises(UploadBusy),
+        ledger.turn(SOURCE, lease_seconds=120, wait_seconds=10),
+    ):
+        pass
+
+
+def test_a_killed_turns_lease_expires_and_its_late_commit_is_refused(dynamodb) -> None:
+    clock = FakeClock()
+    ledger = UploadLedger(dynamodb, TABLE, clock=clock, sleep=clock.sleep)
+    killed = ledger.try_acquire(SOURCE, lease_seconds=60)  # never released: the process died
+    assert killed is not None
+    assert ledger.try_acquire(SOURCE, lease_seconds=60) is None
+    clock.now += 62
+    successor = ledger.try_acquire(SOURCE, lease_seconds=60)
+    assert successor is not None
+    with pytest.raises(LeaseLost):
+        ledger.commit(killed, '"stale"', [])
+    ledger.commit(successor, '"etag-2"', [])
+    with ledger.turn(SOURCE, lease_seconds=60) as after:
+        assert after.applied_version == '"etag-2"'
