@@ -62,8 +62,21 @@ def _parquet_frame(s3: Any, bucket: str, prefix: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def silver_frame(s3: Any, bucket: str) -> pd.DataFrame:
+def silver_file_frame(s3: Any, bucket: str) -> pd.DataFrame:
+    """Every row of every silver file, copies included (what the files physically hold)."""
     return _parquet_frame(s3, bucket, "events/")
+
+
+def silver_frame(s3: Any, bucket: str) -> pd.DataFrame:
+    """Silver events as every reader must see them (docs/DESIGN.md, "Reading silver"): one row
+    per event_id, the copy from the file whose name sorts first (compacted `c-`, then stream `s-`,
+    then upload `u-` files)."""
+    frame = silver_file_frame(s3, bucket)
+    if frame.empty:
+        return frame
+    frame["_file"] = frame["_key"].str.rsplit("/", n=1).str[-1]
+    ranked = frame.sort_values(["_file", "_key"], kind="stable")
+    return ranked.drop_duplicates("event_id", keep="first").drop(columns="_file").reset_index(drop=True)
 
 
 def gold_frame(s3: Any, bucket: str) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from tools.lake_reader import (
     expected_gold,
     gold_frame,
     quarantined_records,
+    silver_file_frame,
     silver_frame,
     wait_until,
 )
@@ -144,6 +145,15 @@ def _latest_per_key(sent) -> pd.DataFrame:
     events = pd.DataFrame(sent["valid"]).drop_duplicates("event_id")
     events["ts"] = pd.to_datetime(events["timestamp"], utc=True, format="ISO8601")
     return events.sort_values(["ts", "event_id"]).groupby(["pais", "indicador"]).tail(1)
+
+
+def test_after_the_aggregate_the_silver_files_hold_each_event_once(stack, aws, sent):
+    # The aggregate compacts every partition it recomputed (the previous test ran it): the copies
+    # the simulator's re-sent events left in separate files are gone from the files themselves.
+    files = silver_file_frame(aws("s3"), stack["silver_bucket"])
+    simulator_rows = files[files["fuente"] == "simulador"]
+    assert set(simulator_rows["event_id"]) == {e["event_id"] for e in sent["valid"]}
+    assert not simulator_rows["event_id"].duplicated().any()
 
 
 def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
