@@ -11,6 +11,9 @@ Hook points, and why each one is replaced:
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
 - KinesisResponse.create_stream: moto drops CreateStream's Tags, so every plan after the first
   apply would show a tag change.
+- FakeDeleteMarker.dispose (added): deleting a key whose versions include a delete marker calls
+  dispose() on every version, and delete markers have none, so force_destroy of a versioned bucket
+  where objects were deleted (silver, after compaction) fails with a 500 and `destroy` hangs.
 
 Also relied on: a shard's sequence numbers are consecutive integers (Shard.put_record), which the
 Kinesis poller uses to read a batch by key; tests/emulator/test_event_sources.py covers it.
@@ -29,6 +32,7 @@ import moto.s3.notifications as s3_notifications
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction
 from moto.kinesis.models import Shard
 from moto.kinesis.responses import KinesisResponse
+from moto.s3.models import FakeDeleteMarker
 
 if TYPE_CHECKING:
     from embedded_aws.emulator import EmbeddedAWS
@@ -146,6 +150,8 @@ def _install_replacements() -> None:
         return result
 
     KinesisResponse.create_stream = create_stream_with_tags
+    if not hasattr(FakeDeleteMarker, "dispose"):  # a delete marker holds no data to release
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None
     LambdaFunction.invoke = invoke
     LambdaFunction._invoke_lambda = invoke_lambda
     LambdaBackend.send_kinesis_message = send_kinesis_message

@@ -70,12 +70,13 @@ def build_package() -> Path:
     return zip_path
 
 
-def apply_stack(env: dict, lambda_zip: Path, workdir: Path) -> dict:
+def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None) -> dict:
     for path in ROOT.glob("*.tf"):
         shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     run([TFLOCAL, "init", "-input=false"], env, cwd=workdir)
-    run([TFLOCAL, "apply", "-input=false", "-auto-approve", "-var", f"lambda_zip_path={lambda_zip}"], env, cwd=workdir)
+    variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
+    run([TFLOCAL, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
     outputs = json.loads(run([TFLOCAL, "output", "-json"], env, cwd=workdir).stdout)
     return {name: value["value"] for name, value in outputs.items()}
 
