@@ -72,7 +72,9 @@ def build_package() -> Path:
 
 def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None) -> dict:
     for path in ROOT.glob("*.tf"):
-        shutil.copy(path, workdir)
+        # tflocal writes its override next to the user's own `tflocal apply`; a copy makes it refuse.
+        if path.name != "localstack_providers_override.tf":
+            shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     run([TFLOCAL, "init", "-input=false"], env, cwd=workdir)
     variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
