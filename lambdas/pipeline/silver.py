@@ -170,6 +170,14 @@ def merge_on_read(files: Iterable[tuple[str, pa.Table]]) -> tuple[pa.Table, int]
     return events, hidden.num_rows
 
 
+def without_events(table: pa.Table, event_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """The rows of `table` whose event_id is not in `event_ids`."""
+    if table.num_rows == 0 or len(event_ids) == 0:
+        return table
+    ids = event_ids.combine_chunks() if isinstance(event_ids, pa.ChunkedArray) else event_ids
+    return table.filter(pc.invert(pc.is_in(table["event_id"], value_set=ids)))
+
+
 @dataclass(frozen=True)
 class CompactionPlan:
     """Which files of a partition to merge into `output_key` (then delete)."""

@@ -1,9 +1,11 @@
 """What each CSV upload contributed to silver, so a re-upload replaces exactly that.
 
-One DynamoDB item per upload (pk "UPLOAD", sk "<bucket>/<key>"): the version applied last (its
-ETag), the silver partitions it wrote, and a short lease. The lease makes the transforms of one
+One DynamoDB item per upload (pk "UPLOAD", sk: the upload's silver file stem `u-<hash>`, see
+silver.file_stem; `source_object` names the upload): the version applied last (its ETag), the
+silver partitions it wrote, and a short lease. The lease makes the transforms of one
 upload key take turns: each turn reads the key's *current* content, so whatever order duplicate
 or overlapping notifications arrive in, the last turn leaves silver matching the last upload.
+Compaction takes a turn too before it trims an upload's file (aggregate).
 Its cost does not depend on how much silver holds: one item per upload, touched three times.
 
 The partition list is stored gzip-compressed (a CSV spanning years of days stays far below
@@ -78,20 +80,25 @@ class UploadLedger:
     def _key(self, source: str) -> dict[str, Any]:
         return {"pk": {"S": UPLOAD_PK}, "sk": {"S": source}}
 
-    def try_acquire(self, source: str, lease_seconds: float) -> Lease | None:
+    def try_acquire(self, source: str, lease_seconds: float, source_object: str | None = None) -> Lease | None:
         owner = uuid.uuid4().hex
         now = self.clock()
+        update = "SET lease_owner = :owner, lease_until = :until"
+        values = {
+            ":owner": {"S": owner},
+            ":until": {"N": str(int(now + lease_seconds) + 1)},
+            ":now": {"N": str(int(now))},
+        }
+        if source_object:
+            update += ", source_object = :source_object"
+            values[":source_object"] = {"S": source_object}
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(source),
-                UpdateExpression="SET lease_owner = :owner, lease_until = :until",
+                UpdateExpression=update,
                 ConditionExpression="attribute_not_exists(lease_owner) OR lease_until < :now",
-                ExpressionAttributeValues={
-                    ":owner": {"S": owner},
-                    ":until": {"N": str(int(now + lease_seconds) + 1)},
-                    ":now": {"N": str(int(now))},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
@@ -142,12 +149,14 @@ class UploadLedger:
                 raise
 
     @contextmanager
-    def turn(self, source: str, lease_seconds: float, wait_seconds: float = 30.0) -> Iterator[Lease]:
+    def turn(
+        self, source: str, lease_seconds: float, wait_seconds: float = 30.0, source_object: str | None = None
+    ) -> Iterator[Lease]:
         """Hold the upload's lease for the block; it is released if the block raises (or does not
         commit). Waits up to `wait_seconds` for another turn to end, then raises UploadBusy."""
         deadline = self.clock() + wait_seconds
         delay = 0.05
-        while (lease := self.try_acquire(source, lease_seconds)) is None:
+        while (lease := self.try_acquire(source, lease_seconds, source_object)) is None:
             if self.clock() >= deadline:
                 raise UploadBusy(f"upload {source} stayed busy for {wait_seconds:.0f}s")
             self.sleep(delay * (1 + random.random()))

@@ -372,3 +372,32 @@ def test_aws_errors_raise_so_the_invocation_is_retried(lake: Aws) -> None:
     lake.s3.delete_bucket(Bucket=SILVER)
     with pytest.raises(lake.s3.exceptions.NoSuchBucket):
         land(lake, key)
+
+
+def test_compaction_trims_an_uploads_copies_of_streamed_events_and_reuploads_still_replace(lake: Aws) -> None:
+    land(lake, stream_key(1, 2), bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
+    key = "uploads/respaldo.csv"
+    body = (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2]) + csv_row(ID[3])).encode()
+    land(lake, key, body)
+    assert file_counts(lake) == Counter({ID[1]: 2, ID[2]: 2, ID[3]: 1})
+
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
+    upload_file = silver.silver_key("PIB", DAY, BRONZE, key)
+    assert pq.read_table(io.BytesIO(silver_files(lake)[upload_file]))["event_id"].to_pylist() == [ID[3]]
+
+    # A duplicate notification of the same version changes nothing (already applied)...
+    assert land(lake, key)["skipped"] == 1
+    # ...a new version replaces the upload's rows as usual, and the stream's events stay.
+    land(lake, key, (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[4])).encode())
+    assert set(read(lake)) == {ID[1], ID[2], ID[4]}
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[4]: 1})
+
+
+def test_an_upload_whose_rows_are_all_streamed_loses_its_file_but_not_its_events(lake: Aws) -> None:
+    land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
+    land(lake, "uploads/igual.csv", (CSV_HEADER + csv_row(ID[1])).encode())
+    compact_all(lake)
+    assert [silver.file_letter(key) for key in silver_files(lake)] == ["s"]
+    assert set(read(lake)) == {ID[1]}

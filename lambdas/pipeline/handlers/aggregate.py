@@ -16,8 +16,9 @@ import boto3
 import pyarrow as pa
 from aws_lambda_powertools import Logger
 
-from pipeline import gold, silver, store
+from pipeline import decode, gold, silver, store
 from pipeline.config import Settings
+from pipeline.upload_ledger import UploadBusy, UploadLedger
 
 logger = Logger()
 
@@ -71,33 +72,68 @@ def read_partition_files(s3: Any, bucket: str, partition: gold.Partition, attemp
     raise PartitionChanged(f"files of {partition.name} kept changing while being read")
 
 
-def compact_partition(s3: Any, bucket: str, partition: gold.Partition, files: list[tuple[str, Any]]) -> int:
-    """Merge the partition's stream-side files into one (silver.plan_compaction), then delete them.
+def compact_partition(
+    s3: Any, bucket: str, partition: gold.Partition, files: list[tuple[str, Any]], ledger: UploadLedger | None = None
+) -> int:
+    """Merge the partition's stream-side files into one (silver.plan_compaction), then delete them;
+    with a `ledger`, also trim from upload files the events the stream side holds.
 
     The merged file is written before any input is deleted, so every event stays readable; the
     read rule hides the copies in between. Returns how many files were merged (0: none).
     """
     plan = silver.plan_compaction(partition.silver_prefix, (key for key, _ in files))
-    if plan is None:
-        return 0
-    inputs = [(key, table) for key, table in files if key in plan.inputs]
-    merged, hidden = silver.merge_on_read(inputs)
-    merged = merged.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
-    s3.put_object(
-        Bucket=bucket, Key=plan.output_key, Body=silver.encode_silver_parquet(merged), ContentType=PARQUET_CONTENT_TYPE
-    )
-    for key in plan.inputs:
-        s3.delete_object(Bucket=bucket, Key=key)
-    logger.info(
-        "partition compacted",
-        extra={
-            "partition": partition.name,
-            "files": len(plan.inputs),
-            "rows": merged.num_rows,
-            "copies_removed": hidden,
-        },
-    )
-    return len(plan.inputs)
+    stream_side = [(key, table) for key, table in files if silver.is_compactable(key)]
+    merged, hidden = silver.merge_on_read(stream_side)
+    if plan is not None:
+        merged = merged.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
+        body = silver.encode_silver_parquet(merged)
+        s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+        for key in plan.inputs:
+            s3.delete_object(Bucket=bucket, Key=key)
+        logger.info(
+            "partition compacted",
+            extra={
+                "partition": partition.name,
+                "files": len(plan.inputs),
+                "rows": merged.num_rows,
+                "copies_removed": hidden,
+            },
+        )
+    if ledger is not None and merged.num_rows:
+        trim_upload_files(s3, bucket, files, merged["event_id"], ledger)
+    return len(plan.inputs) if plan else 0
+
+
+def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream_ids: Any, ledger: UploadLedger) -> int:
+    """Remove from each upload file the events that stream-side files hold (the read rule shows the
+    stream's copy anyway). Safe because stream-side rows never leave silver; done in the upload's
+    turn, on the file as it is now, so it never undoes a re-upload. Returns files changed."""
+    changed = 0
+    for key, table in files:
+        if silver.file_letter(key) != silver.FILE_LETTER[decode.SourceKind.UPLOAD]:
+            continue
+        if silver.without_events(table, stream_ids).num_rows == table.num_rows:
+            continue
+        stem = key.rsplit("/", 1)[-1].removesuffix(silver.PARQUET_SUFFIX)
+        try:
+            with ledger.turn(stem, lease_seconds=60, wait_seconds=5):
+                try:
+                    current = silver.decode_silver_parquet(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), key)
+                except s3.exceptions.NoSuchKey:
+                    continue  # the re-upload moved away from this partition
+                kept = silver.without_events(current, stream_ids)
+                if kept.num_rows == current.num_rows:
+                    continue
+                if kept.num_rows == 0:
+                    s3.delete_object(Bucket=bucket, Key=key)
+                else:
+                    body = silver.encode_silver_parquet(kept)
+                    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+                changed += 1
+                logger.info("upload file trimmed", extra={"key": key, "rows_removed": current.num_rows - kept.num_rows})
+        except UploadBusy:
+            logger.info("upload busy; its file is trimmed at a later run", extra={"key": key})
+    return changed
 
 
 def aggregate_partition(
@@ -111,10 +147,10 @@ def aggregate_partition(
         # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
         logger.warning("partition has no silver events", extra={"partition": partition.name})
         s3.delete_object(Bucket=gold_bucket, Key=partition.gold_key)
-        compact_partition(s3, silver_bucket, partition, files)
+        compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
         return kpis
-    # Convert before writing anything, so a value DynamoDB cannot hold fails the partition cleanly.
-    kpi_items = [store.kpi_item(row) for row in kpis.to_pylist()]
+    # Converted before writing anything; a value DynamoDB cannot hold becomes null (see _storable).
+    kpi_items = [_storable(store.storable_kpi_item(row)) for row in kpis.to_pylist()]
     s3.put_object(
         Bucket=gold_bucket,
         Key=partition.gold_key,
@@ -122,8 +158,19 @@ def aggregate_partition(
         ContentType=PARQUET_CONTENT_TYPE,
     )
     table.put_kpis(kpi_items)
-    compact_partition(s3, silver_bucket, partition, files)
+    compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
     return kpis
+
+
+def _storable(converted: store.StorableItem) -> dict[str, Any]:
+    """The item to write. A value DynamoDB cannot hold is written as null with a warning: raising
+    instead would fail every later run on the same silver data."""
+    if converted.nulled:
+        logger.warning(
+            "values DynamoDB cannot store were written as null",
+            extra={"pk": converted.item["pk"], "sk": converted.item["sk"], "nulled": converted.nulled},
+        )
+    return converted.item
 
 
 def run_aggregate(
@@ -183,7 +230,9 @@ def run_aggregate(
         logger.info("partition aggregated", extra={"partition": partition.name, "rows": kpis.num_rows})
 
     all_kpis = pa.concat_tables(computed) if computed else gold.KPI_SCHEMA.empty_table()
-    latest_updated = sum(table.upsert_latest(store.latest_item(row)) for row in gold.newest_per_series(all_kpis))
+    latest_updated = sum(
+        table.upsert_latest(_storable(store.storable_latest_item(row))) for row in gold.newest_per_series(all_kpis)
+    )
 
     if failed:
         raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")

@@ -162,7 +162,8 @@ def process_object(
         return land_object(s3, dynamodb, settings, source_bucket, source_key, source[0])
 
     ledger = UploadLedger(dynamodb, settings.require("table_name"))
-    with ledger.turn(f"{source_bucket}/{source_key}", lease_seconds) as lease:
+    stem = silver.file_stem(source_bucket, source_key)
+    with ledger.turn(stem, lease_seconds, source_object=f"s3://{source_bucket}/{source_key}") as lease:
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
             return {**_empty_summary(), "skipped": 1}
