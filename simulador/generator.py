@@ -16,18 +16,39 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from simulador.reference_data import ReferenceData, Series
+from simulador.reference_data import DATA_DIR, ReferenceData, ReferenceDataError, Series
 
-SCHEMA_VERSION = 1
+# The contract comes from datos/event_schema.json, which is generated from the pipeline's
+# contract module (the simulator is a separate program and does not import the Lambda code).
+EVENT_SCHEMA_PATH = DATA_DIR / "event_schema.json"
+
+
+def load_event_schema(path: Path = EVENT_SCHEMA_PATH) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReferenceDataError(f"cannot read the event contract {path}: {error}") from error
+
+
+_CONTRACT = load_event_schema()
+SCHEMA_VERSION: int = _CONTRACT["properties"]["schema_version"]["const"]
+EVENT_FIELDS: tuple[str, ...] = tuple(_CONTRACT["required"])
+CONTRACT_PAISES: tuple[str, ...] = tuple(_CONTRACT["properties"]["pais"]["enum"])
+CONTRACT_INDICADORES: tuple[str, ...] = tuple(_CONTRACT["properties"]["indicador"]["enum"])
+FUENTE_MAX_LENGTH: int = _CONTRACT["properties"]["fuente"]["maxLength"]
+
 FUENTE = "simulador"
+if not 0 < len(FUENTE) <= FUENTE_MAX_LENGTH:
+    raise ReferenceDataError(f"fuente {FUENTE!r} breaks the contract's maxLength {FUENTE_MAX_LENGTH}")
 VALUE_DECIMALS = 2  # every indicator is a percentage; two decimals is what agencies publish
-EVENT_FIELDS = ("event_id", "schema_version", "timestamp", "indicador", "pais", "valor", "fuente")
 
 MALFORMED_KINDS = ("invalid_json", "missing_field", "unknown_pais", "non_numeric_valor", "non_utf8")
 MALFORMED_PARTITION_KEY = "malformed"  # for malformed records whose pais cannot be read
-UNKNOWN_PAISES = ("PER", "URY", "VEN", "arg")  # "arg": codes are case-sensitive
+# Codes outside the contract's set; "arg": codes are case-sensitive.
+UNKNOWN_PAISES = tuple(code for code in ("PER", "URY", "VEN", "arg") if code not in CONTRACT_PAISES)
 NON_NUMERIC_VALORES = ("n/d", "doce", "12,5", None)
 DUPLICATE_WINDOW = 100  # a duplicate re-sends one of the last N valid events, like a producer retry
 
@@ -45,6 +66,10 @@ class OutgoingRecord:
     partition_key: str
     event: dict[str, Any] | None = None  # the event as sent (valid and duplicate records)
     malformed_kind: str | None = None  # one of MALFORMED_KINDS (malformed records)
+
+
+def _contract_pairs() -> set[tuple[str, str]]:
+    return {(pais, indicador) for pais in CONTRACT_PAISES for indicador in CONTRACT_INDICADORES}
 
 
 def utc_now_iso() -> str:
@@ -148,6 +173,9 @@ def iter_records(
     id_factory: Callable[[], str] = new_event_id,
 ) -> Iterator[OutgoingRecord]:
     """Lazily build the records of one run, so that timestamps are taken when each record is sent."""
+    outside = sorted({(s.pais, s.indicador) for s in reference.series} - _contract_pairs())
+    if outside:
+        raise ReferenceDataError(f"series outside the event contract's pais/indicador sets: {outside}")
     plan_rng = random.Random(f"{seed}:plan")
     malformed_rng = random.Random(f"{seed}:malformed")
     observations = iter_observations(reference.series, seed)

@@ -1,21 +1,25 @@
-"""Bronze bytes -> rows checked against the event contract (docs/DESIGN.md).
+"""Bronze bytes -> rows checked against the event contract (pipeline.contract).
 
 1. parse: `parse_stream_object` (gzip JSON lines from ingest) or `parse_csv_upload` (CSV in
-   uploads/) -> a table of string columns named like the event fields, plus rejected rows;
+   uploads/) -> a table with a column per event field, plus rejected rows;
 2. `validate_rows`: the event contract column-wise with pyarrow.compute -> rows typed as
    schema.EVENT_SCHEMA, plus rejected rows each with a reason.
 
-Malformed input never raises: it comes back as rejected rows with a reason.
+Nothing here raises on any input bytes: malformed input comes back as rejected rows with a
+reason. Speed comes from checking whole columns at once; only rows that fail a column check are
+looked at one by one (pipeline.contract.check_row), which also words their reason, so the
+reasons are the ingest validator's by construction.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import enum
 import gzip
 import io
+import re
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from pipeline import bronze, schema
+from pipeline import bronze, contract, schema
 from pipeline.validation import validate_event
 
 CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "indicador", "pais", "valor", "fuente")
@@ -35,28 +39,23 @@ CSV_OPTIONAL_COLUMNS: tuple[str, ...] = ("event_id", "schema_version")
 # give re-uploaded rows new ids and defeat de-duplication.
 DERIVED_EVENT_ID_NAMESPACE = uuid.UUID("6f0d3c52-8f7a-5b0e-9a51-3f1c2b7d9e40")
 
+# Columns of a parsed CSV upload: text, as written.
 _STRING_SCHEMA = pa.schema([pa.field(name, pa.string()) for name in schema.EVENT_FIELDS])
-# What ingest writes. A file that does not fit (other types, unknown fields, a line longer than
-# a block) fails the fast reader and is re-read line by line.
-_STREAM_READ_SCHEMA = pa.schema(
+# Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip).
+STREAM_COLUMNS_SCHEMA = pa.schema(
     [
-        pa.field("event_id", pa.string()),
-        pa.field("schema_version", pa.int64()),
-        pa.field("timestamp", pa.string()),
-        pa.field("indicador", pa.string()),
-        pa.field("pais", pa.string()),
-        pa.field("valor", pa.float64()),
-        pa.field("fuente", pa.string()),
+        pa.field(name, pa.int64() if name == "schema_version" else pa.float64() if name == "valor" else pa.string())
+        for name in schema.EVENT_FIELDS
     ]
 )
-
-_EVENT_ID_RE = f"^(?:{schema.EVENT_ID_PATTERN})$"
-_TIMESTAMP_RE = f"^(?:{schema.TIMESTAMP_PATTERN})$"
-_TIMESTAMP_WITHOUT_OFFSET_RE = f"^(?:{schema.TIMESTAMP_WITHOUT_OFFSET_PATTERN})$"
-_INTEGER_RE = r"^[+-]?[0-9]+$"
-_NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
-_NON_FINITE_RE = r"(?i)^[+-]?(?:nan|inf|infinity)$"
-_SHOWN_VALUE_MAX = 40
+_TIMESTAMP_TYPE = schema.EVENT_SCHEMA.field("timestamp").type
+_JSON_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=1 << 20)
+_JSON_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=STREAM_COLUMNS_SCHEMA, unexpected_field_behavior="error")
+# A line that is blank or starts with JSON whitespace: the fast reader's rows would no longer be
+# one per line (blank lines give none), so such objects are read line by line.
+_LINE_NOT_STARTING_AN_OBJECT = re.compile(rb"\n[\n\r \t]")
+# JSON whitespace: blank stream lines are skipped, as Arrow's reader skips them.
+_JSON_WHITESPACE = b" \t\r"
 
 
 class SourceKind(enum.Enum):
@@ -78,8 +77,10 @@ def source_kind(key: str) -> SourceKind | None:
 
 @dataclass
 class ParsedRows:
-    """String columns `schema.EVENT_FIELDS` (nulls where absent) and rows rejected while parsing.
+    """A column per event field (nulls where absent) and rows rejected while parsing.
 
+    Columns are text (`_STRING_SCHEMA`) for CSV uploads; for stream objects they follow
+    `STREAM_COLUMNS_SCHEMA` (schema_version int64, valor float64, the rest text).
     `rejected` items are `{"reason", "row"}`; `row` is None when the whole object was unreadable.
     `ignored_columns` lists CSV columns that are not event fields (reported, not stored).
     """
@@ -93,69 +94,62 @@ class ParsedRows:
         return self.table.num_rows + sum(1 for item in self.rejected if item["row"] is not None)
 
 
-def _empty_strings() -> pa.Table:
-    return _STRING_SCHEMA.empty_table()
+def _whole_object_rejected(reason: str, columns: pa.Schema = _STRING_SCHEMA) -> ParsedRows:
+    return ParsedRows(columns.empty_table(), [{"reason": reason, "row": None}])
 
 
-def _whole_object_rejected(reason: str) -> ParsedRows:
-    return ParsedRows(_empty_strings(), [{"reason": reason, "row": None}])
-
-
-def _as_string_table(table: pa.Table) -> pa.Table:
-    columns = []
-    for name in schema.EVENT_FIELDS:
-        if name in table.column_names:
-            columns.append(pc.cast(table[name], pa.string()))
-        else:
-            columns.append(pa.nulls(table.num_rows, pa.string()))
-    return pa.Table.from_arrays(columns, schema=_STRING_SCHEMA)
-
-
-def parse_stream_object(data: bytes) -> ParsedRows:
+def parse_stream_object(data: bytes, now: dt.datetime | None = None) -> ParsedRows:
     """Gzip JSON lines, as ingest writes them.
 
-    Arrow's JSON reader fails the whole file on one bad line, so when it fails the lines are
-    re-read one by one with the ingest validator, which isolates the bad lines with a reason.
+    The fast path is Arrow's JSON reader with the stream schema. It is trusted only when its
+    rows are exactly the lines and hold every field, as in every object ingest writes; any
+    other object (a bad line, a null, a blank line...) is re-read line by line with the ingest
+    validator, which isolates the bad lines with their reason. `now` bounds future timestamps
+    on that path (default: the current time).
     """
     try:
         text = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        return _whole_object_rejected(f"not gzip: {exc}")
-    if not text.strip():
-        return ParsedRows(_empty_strings())
+    except Exception as exc:  # noqa: BLE001 - not gzip, truncated, corrupt: the object as a whole
+        return _whole_object_rejected(f"not gzip: {exc}", STREAM_COLUMNS_SCHEMA)
+    if not text or text.isspace():
+        return ParsedRows(STREAM_COLUMNS_SCHEMA.empty_table())
+    table = _read_json_lines(text)
+    if table is None:
+        return _parse_stream_lines(text, contract.utc_now() if now is None else now)
+    return ParsedRows(table)
+
+
+def _read_json_lines(text: bytes) -> pa.Table | None:
+    """The lines as a table when Arrow reads them to exactly one complete row each; else None."""
+    # A first line not starting with "{" (a BOM, blanks) or a later one: see _LINE_NOT_STARTING_AN_OBJECT.
+    if not text.startswith(b"{") or _LINE_NOT_STARTING_AN_OBJECT.search(text):
+        return None
     try:
-        table = pa_json.read_json(
-            io.BytesIO(text),
-            read_options=pa_json.ReadOptions(use_threads=False),
-            parse_options=pa_json.ParseOptions(explicit_schema=_STREAM_READ_SCHEMA, unexpected_field_behavior="error"),
-        )
-    except Exception:  # noqa: BLE001 - any reader error (bad JSON, bad UTF-8, wrong types): isolate line by line
-        return _parse_stream_lines(text)
-    return ParsedRows(_as_string_table(table))
+        table = pa_json.read_json(io.BytesIO(text), read_options=_JSON_READ_OPTIONS, parse_options=_JSON_PARSE_OPTIONS)
+        # Arrow does not check that strings are UTF-8; Python (the ingest validator) does.
+        table.validate(full=True)
+    except Exception:  # noqa: BLE001 - any reader error (bad JSON, wrong types, duplicate keys...)
+        return None
+    lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+    # Two objects on one line make two rows; a null or absent field must be told apart by the
+    # ingest validator ("missing field" or "... is not a string").
+    if table.num_rows != lines or any(column.null_count for column in table.columns):
+        return None
+    return table
 
 
-def _parse_stream_lines(text: bytes) -> ParsedRows:
+def _parse_stream_lines(text: bytes, now: dt.datetime) -> ParsedRows:
     events: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for number, line in enumerate(text.split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
-        if not line.strip():
+        if not line.strip(_JSON_WHITESPACE):
             continue
-        result = validate_event(line)
+        result = validate_event(line, now)
         if result.event is not None:
             events.append(result.event)
         else:
-            rejected.append({"reason": result.reason, "row": _line_row(number, line)})
-    columns = {
-        name: pa.array([None if e[name] is None else _as_text(e[name]) for e in events], pa.string())
-        for name in schema.EVENT_FIELDS
-    }
-    return ParsedRows(pa.table(columns, schema=_STRING_SCHEMA), rejected)
-
-
-def _as_text(value: Any) -> str:
-    # repr of a float is the shortest text that reads back as the same double.
-    return value if isinstance(value, str) else repr(value)
+            rejected.append({"reason": result.reason, "row": _line_row(number, line.rstrip(b"\r"))})
+    return ParsedRows(pa.Table.from_pylist(events, schema=STREAM_COLUMNS_SCHEMA), rejected)
 
 
 def _line_row(number: int | None, line: bytes) -> dict[str, Any]:
@@ -170,6 +164,11 @@ def parse_csv_upload(data: bytes) -> ParsedRows:
     schema_version). Values are trimmed; an empty event_id or schema_version counts as absent.
     Rows with the wrong number of cells are rejected one by one; an unreadable file as a whole.
     """
+    try:
+        # Checked first: Arrow would fail too, but only after handing undecodable rows to reject_row.
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _whole_object_rejected(f"unreadable CSV: not UTF-8 ({exc})")
     bad_rows: list[dict[str, Any]] = []
 
     def reject_row(row: Any) -> str:
@@ -228,139 +227,177 @@ class CheckedRows:
     rejected: list[dict[str, Any]]
 
 
-class _Reasons:
-    """The first failing rule per row, kept as a string array (null = no problem so far)."""
-
-    def __init__(self, length: int) -> None:
-        self.array: pa.Array = pa.nulls(length, pa.string())
-
-    def flag(self, mask: Any, reason: Any) -> None:
-        mask = pc.fill_null(mask, False)
-        self.array = pc.if_else(pc.and_(mask, pc.is_null(self.array)), reason, self.array)
+_EVENT_ID_RE = f"^(?:{contract.EVENT_ID_PATTERN})$"
+_TIMESTAMP_RE = f"^(?:{contract.TIMESTAMP_PATTERN})$"
+_NUMBER_TEXT_RE = f"^(?:{contract.NUMBER_TEXT_PATTERN})$"
+_INDICADORES = pa.array(contract.INDICADORES, pa.string())
+_PAISES = pa.array(contract.PAISES, pa.string())
 
 
-def _cast_or_null(values: Any, target: pa.DataType) -> pa.Array:
-    """Cast, turning each value that does not convert into null instead of failing them all."""
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+def _event_columns(table: pa.Table) -> pa.Table:
+    """Every event field, in order: absent ones as nulls, numbers kept as numbers, the rest text."""
+    columns = []
+    for name in schema.EVENT_FIELDS:
+        if name not in table.column_names:
+            columns.append(pa.nulls(table.num_rows, pa.string()))
+            continue
+        column = table[name]
+        if name == "schema_version" and pa.types.is_integer(column.type):
+            columns.append(pc.cast(column, pa.int64()))
+        elif name == "valor" and (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+            columns.append(pc.cast(column, pa.float64()))
+        else:
+            columns.append(pc.cast(column, pa.string()))
+    return pa.Table.from_arrays(columns, names=list(schema.EVENT_FIELDS)).combine_chunks()
+
+
+def _cast_each(values: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+    """Cast, turning each value that does not convert into null instead of failing them all.
+
+    A failing cast is split in halves until the failing values are alone: a few bad values in
+    a large column cost a few dozen casts, never a Python loop over the good ones.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     try:
         return pc.cast(values, target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    converted = []
-    for value in values:
-        try:
-            converted.append(pc.cast(pa.array([value.as_py()], values.type), target)[0].as_py())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            converted.append(None)
-    return pa.array(converted, target)
+    except Exception:  # noqa: BLE001 - whatever Arrow raises for a value it cannot convert
+        if len(values) <= 1:
+            return pa.nulls(len(values), target)
+    middle = len(values) // 2
+    return pa.concat_arrays([_cast_each(values.slice(0, middle), target), _cast_each(values.slice(middle), target)])
 
 
-def _shown(values: Any) -> Any:
-    long = pc.greater(pc.utf8_length(values), _SHOWN_VALUE_MAX)
-    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(values, 0, _SHOWN_VALUE_MAX), "…", "")
-    return pc.if_else(long, cut, values)
+def _only_where(mask: Any, values: Any) -> Any:
+    return pc.if_else(mask, values, pa.scalar(None, values.type))
 
 
-def validate_rows(table: pa.Table, *, derive_missing_event_ids: bool = False) -> CheckedRows:
-    """The event contract on a table of string columns (see `ParsedRows`).
+def _all(*masks: Any) -> Any:
+    result = masks[0]
+    for mask in masks[1:]:
+        result = pc.and_(result, mask)
+    return pc.fill_null(result, False)
 
-    Same rules and reasons as pipeline.validation; per row only the first failing rule (in
-    field order) is reported. With `derive_missing_event_ids` (CSV uploads) a null event_id gets
-    a UUID5 of the row's content and a null schema_version means the current version.
+
+def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any, dict[str, Any]]:
+    """(rows that pass every column check, typed columns for them).
+
+    Each check is exact on what it passes: a passing row is valid by pipeline.contract. A row
+    that fails may still be valid (a CSV schema_version written "01"); contract.check_row decides.
     """
-    table = _as_string_table(table)
-    reasons = _Reasons(table.num_rows)
-
-    def present(name: str) -> Any:
-        column = table[name]
-        reasons.flag(pc.is_null(column), f"missing field: {name}")
-        return column
-
-    # event_id
     event_id = table["event_id"]
-    if not derive_missing_event_ids:
-        present("event_id")
-    reasons.flag(pc.invert(pc.match_substring_regex(event_id, _EVENT_ID_RE)), "event_id is not a UUID")
-    event_id = pc.utf8_lower(event_id)
+    event_id_ok = pc.match_substring_regex(event_id, _EVENT_ID_RE)
+    version = table["schema_version"]
+    version_ok = pc.equal(version, contract.SCHEMA_VERSION if pa.types.is_integer(version.type) else "1")
+    if upload:  # absent event_id: derived later; absent schema_version: the current one
+        event_id_ok = pc.or_kleene(pc.is_null(event_id), event_id_ok)
+        version_ok = pc.or_kleene(pc.is_null(version), version_ok)
 
-    # schema_version
-    version_text = table["schema_version"]
-    if derive_missing_event_ids:
-        version_text = pc.fill_null(version_text, str(schema.SCHEMA_VERSION))
+    timestamp_text = table["timestamp"]
+    well_formed = pc.fill_null(pc.match_substring_regex(timestamp_text, _TIMESTAMP_RE), False)
+    timestamp = _cast_each(_only_where(well_formed, timestamp_text), _TIMESTAMP_TYPE)
+    timestamp_ok = pc.and_(
+        pc.greater_equal(timestamp, pa.scalar(contract.TIMESTAMP_MIN, _TIMESTAMP_TYPE)),
+        pc.less_equal(timestamp, pa.scalar(contract.timestamp_max(now), _TIMESTAMP_TYPE)),
+    )
+
+    valor = table["valor"]
+    if not pa.types.is_floating(valor.type):
+        is_number = pc.fill_null(pc.match_substring_regex(valor, _NUMBER_TEXT_RE), False)
+        valor = _cast_each(_only_where(is_number, valor), pa.float64())
+    magnitude = pc.abs(valor)
+    valor_ok = pc.or_(
+        pc.equal(magnitude, 0.0),
+        pc.and_(
+            pc.greater_equal(magnitude, contract.VALOR_MIN_MAGNITUDE),
+            pc.less_equal(magnitude, contract.VALOR_MAX_MAGNITUDE),
+        ),
+    )  # NaN compares false everywhere, infinities fail the upper bound
+
+    fuente = table["fuente"]
+    fuente_ok = pc.and_(
+        pc.less_equal(pc.utf8_length(fuente), contract.FUENTE_MAX_LENGTH),
+        pc.not_equal(pc.utf8_trim(fuente, characters=contract.WHITESPACE), ""),
+    )
+    passed = _all(
+        event_id_ok,
+        version_ok,
+        timestamp_ok,
+        pc.is_in(table["indicador"], value_set=_INDICADORES),
+        pc.is_in(table["pais"], value_set=_PAISES),
+        valor_ok,
+        fuente_ok,
+    )
+    typed = {
+        # Valid ids are ASCII: the cheaper ASCII lower-casing is exact for them.
+        "event_id": pc.ascii_lower(event_id),
+        "timestamp": timestamp,
+        "valor": pc.add(valor, 0.0),  # one zero: -0.0 becomes 0.0, as in contract.check_valor
+    }
+    return passed, typed
+
+
+def validate_rows(
+    table: pa.Table, *, derive_missing_event_ids: bool = False, now: dt.datetime | None = None
+) -> CheckedRows:
+    """The event contract on a parsed table (see `ParsedRows`): rows typed as EVENT_SCHEMA, and
+    the others with the reason pipeline.contract gives (the first failing rule in contract order).
+
+    With `derive_missing_event_ids` (CSV uploads) a null event_id gets a UUID5 of the row's
+    content and a null schema_version means the current version. `now` (default: the current
+    time) bounds future timestamps.
+    """
+    now = contract.utc_now() if now is None else now
+    table = _event_columns(table)
+    if table.num_rows == 0:
+        return CheckedRows(schema.EVENT_SCHEMA.empty_table(), [])
+    passed, typed = _typed_columns(table, now, derive_missing_event_ids)
+    valid = _passed_rows(table, passed, typed)
+    if valid.num_rows == table.num_rows:
+        checked = CheckedRows(valid, [])
     else:
-        present("schema_version")
-    is_integer = pc.match_substring_regex(version_text, _INTEGER_RE)
-    reasons.flag(pc.invert(is_integer), "schema_version is not an integer")
-    version = _cast_or_null(pc.if_else(is_integer, version_text, pa.scalar(None, pa.string())), pa.int64())
-    reasons.flag(
-        pc.not_equal(pc.fill_null(version, -1), schema.SCHEMA_VERSION),
-        pc.binary_join_element_wise("unsupported schema_version: ", _shown(version_text), ""),
-    )
+        checked = _recheck_failed_rows(table, passed, valid, now, derive_missing_event_ids)
+    if derive_missing_event_ids:
+        checked.valid = _fill_derived_event_ids(checked.valid)
+    return checked
 
-    # timestamp
-    timestamp_text = present("timestamp")
-    well_formed = pc.match_substring_regex(timestamp_text, _TIMESTAMP_RE)
-    reasons.flag(
-        pc.and_(pc.invert(well_formed), pc.match_substring_regex(timestamp_text, _TIMESTAMP_WITHOUT_OFFSET_RE)),
-        "timestamp has no timezone",
-    )
-    reasons.flag(pc.invert(well_formed), "timestamp is not an ISO-8601 date-time with offset")
-    timestamp = _cast_or_null(
-        pc.if_else(well_formed, timestamp_text, pa.scalar(None, pa.string())),
-        schema.EVENT_SCHEMA.field("timestamp").type,
-    )
-    # Right shape, impossible value (month 13, 25:00...).
-    reasons.flag(pc.is_null(timestamp), "timestamp is not an ISO-8601 date-time with offset")
-    year = pc.year(utc_wall_clock(timestamp))
-    reasons.flag(pc.or_(pc.less(year, 1), pc.greater(year, 9999)), "timestamp is out of range")
 
-    # indicador, pais
-    for name, allowed in (("indicador", schema.INDICADORES), ("pais", schema.PAISES)):
-        values = present(name)
-        known = pc.is_in(values, value_set=pa.array(allowed, pa.string()))
-        reasons.flag(pc.invert(known), pc.binary_join_element_wise(f"unknown {name}: ", _shown(values), ""))
-
-    # valor
-    valor_text = present("valor")
-    is_number = pc.match_substring_regex(valor_text, _NUMBER_RE)
-    reasons.flag(pc.match_substring_regex(valor_text, _NON_FINITE_RE), "valor is not a finite number")
-    reasons.flag(pc.invert(is_number), "valor is not a number")
-    valor = _cast_or_null(pc.if_else(is_number, valor_text, pa.scalar(None, pa.string())), pa.float64())
-    reasons.flag(pc.is_null(valor), "valor is not a number")
-    reasons.flag(pc.invert(pc.is_finite(valor)), "valor is not a finite number")
-
-    # fuente
-    fuente = present("fuente")
-    reasons.flag(pc.equal(pc.utf8_trim_whitespace(fuente), ""), "fuente is empty")
-    reasons.flag(
-        pc.greater(pc.utf8_length(fuente), schema.FUENTE_MAX_LENGTH),
-        f"fuente is longer than {schema.FUENTE_MAX_LENGTH} characters",
-    )
-
-    is_valid = pc.is_null(reasons.array)
-    typed = pa.Table.from_arrays(
+def _passed_rows(table: pa.Table, passed: Any, typed: dict[str, Any]) -> pa.Table:
+    version = table["schema_version"].filter(passed)
+    if not pa.types.is_integer(version.type):  # text "1", or null in an upload: the current version
+        version = pc.fill_null(pc.cast(version, pa.int64()), contract.SCHEMA_VERSION)
+    return pa.Table.from_arrays(
         [
-            event_id,
-            pc.cast(version, pa.int16(), safe=False),
-            timestamp,
-            table["indicador"],
-            table["pais"],
-            valor,
-            fuente,
+            typed["event_id"].filter(passed),
+            pc.cast(version, pa.int16()),
+            typed["timestamp"].filter(passed),
+            table["indicador"].filter(passed),
+            table["pais"].filter(passed),
+            typed["valor"].filter(passed),
+            table["fuente"].filter(passed),
         ],
         schema=schema.EVENT_SCHEMA,
-    ).filter(is_valid)
-    if derive_missing_event_ids:
-        typed = _fill_derived_event_ids(typed)
+    )
 
-    is_invalid = pc.invert(is_valid)
-    rejected = [
-        {"reason": reason, "row": row}
-        for reason, row in zip(
-            reasons.array.filter(is_invalid).to_pylist(), table.filter(is_invalid).to_pylist(), strict=True
-        )
-    ]
-    return CheckedRows(typed, rejected)
+
+def _recheck_failed_rows(table: pa.Table, passed: Any, valid: pa.Table, now: dt.datetime, upload: bool) -> CheckedRows:
+    """Rows that failed a column check, one by one: the reason, or (rarely) a valid row spelled
+    in a way the column checks do not take (schema_version "+1"), kept in its place."""
+    failed_at = pc.indices_nonzero(pc.invert(passed))
+    rescued: list[dict[str, Any]] = []
+    rescued_at: list[int] = []
+    rejected: list[dict[str, Any]] = []
+    for index, row in zip(failed_at.to_pylist(), table.take(failed_at).to_pylist(), strict=True):
+        try:
+            rescued.append(contract.check_row(row, now, upload=upload))
+            rescued_at.append(index)
+        except contract.Invalid as invalid:
+            rejected.append({"reason": str(invalid), "row": row})
+    if rescued:
+        positions = pa.concat_arrays([pc.indices_nonzero(passed), pa.array(rescued_at, pa.uint64())])
+        merged = pa.concat_tables([valid, pa.Table.from_pylist(rescued, schema=schema.EVENT_SCHEMA)])
+        valid = merged.take(pc.sort_indices(positions))
+    return CheckedRows(valid, rejected)
 
 
 def derive_event_id(timestamp: datetime, indicador: str, pais: str, valor: float, fuente: str) -> str:

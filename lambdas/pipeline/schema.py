@@ -1,28 +1,38 @@
-"""The event contract (schema version 1): reference sets and Arrow schemas.
+"""Arrow schemas of the lake, and the contract's names most modules need.
 
-docs/DESIGN.md describes it; datos/event_schema.json is the same contract as JSON Schema.
+The event contract itself (fields, reference sets, patterns, ranges, reasons) is defined once in
+pipeline.contract; the names below are re-exported from there for convenience.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-
-INDICADORES: tuple[str, ...] = ("PIB", "Inflacion", "Desempleo", "TasaInteres")
-PAISES: tuple[str, ...] = ("ARG", "BRA", "CHL", "MEX", "COL")
-
-FUENTE_MAX_LENGTH = 64
-
-EVENT_FIELDS: tuple[str, ...] = (
-    "event_id",
-    "schema_version",
-    "timestamp",
-    "indicador",
-    "pais",
-    "valor",
-    "fuente",
+from pipeline.contract import (
+    EVENT_FIELDS,
+    EVENT_ID_PATTERN,
+    FUENTE_MAX_LENGTH,
+    INDICADORES,
+    PAISES,
+    SCHEMA_VERSION,
+    TIMESTAMP_PATTERN,
+    TIMESTAMP_WITHOUT_OFFSET_PATTERN,
 )
+
+__all__ = [
+    "EVENT_FIELDS",
+    "EVENT_ID_PATTERN",
+    "EVENT_SCHEMA",
+    "FUENTE_MAX_LENGTH",
+    "GOLD_SCHEMA",
+    "INDICADORES",
+    "PAISES",
+    "SCHEMA_VERSION",
+    "SILVER_FILE_SCHEMA",
+    "SILVER_PARTITION_COLUMNS",
+    "TIMESTAMP_PATTERN",
+    "TIMESTAMP_WITHOUT_OFFSET_PATTERN",
+]
 
 # Typed event as it lives in silver (before Hive partition columns are split off).
 EVENT_SCHEMA = pa.schema(
@@ -54,11 +64,3 @@ GOLD_SCHEMA = pa.schema(
         pa.field("last_timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
-
-# Text rules shared by ingest (Python `re`, with fullmatch) and transform (Arrow/RE2, anchored
-# with ^(?:...)$). Unanchored, and [0-9] rather than \d, so both engines read them the same way.
-# They match the patterns in datos/event_schema.json.
-EVENT_ID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
-# The same shape without the offset: lets a validator say "has no timezone" instead of "malformed".
-TIMESTAMP_WITHOUT_OFFSET_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"

@@ -36,6 +36,7 @@ MAX_RECENT_DIGESTS = 5000
 # DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.99E+125.
 _DYNAMO_MAX_ADJUSTED_EXPONENT = 125
 _DYNAMO_MIN_ADJUSTED_EXPONENT = -130
+_DYNAMO_MAX_DIGITS = 38
 _BATCH_WRITE_LIMIT = 25
 _BATCH_WRITE_ATTEMPTS = 8
 
@@ -71,6 +72,9 @@ def to_dynamo_number(value: float | Decimal) -> Decimal:
         raise ValueError(f"{value!r} is not finite; DynamoDB stores only finite numbers")
     if number and not (_DYNAMO_MIN_ADJUSTED_EXPONENT <= number.adjusted() <= _DYNAMO_MAX_ADJUSTED_EXPONENT):
         raise ValueError(f"{value!r} is outside the range of a DynamoDB number")
+    significant = len(bytes(number.as_tuple().digits).rstrip(b"\x00"))  # trailing zeros cost nothing
+    if significant > _DYNAMO_MAX_DIGITS:
+        raise ValueError(f"{value!r} has more than {_DYNAMO_MAX_DIGITS} significant digits")
     return number
 
 
@@ -82,7 +86,34 @@ def format_timestamp(value: dt.datetime) -> str:
 
 
 def kpi_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    """KPI item for one (pais, indicador, dt) row of ``gold.daily_kpis``."""
+    """KPI item for one (pais, indicador, dt) row of ``gold.daily_kpis``; ValueError when a value
+    does not fit a DynamoDB number (see `storable_kpi_item`)."""
+    return _kpi_item(row, lambda _name, value: to_dynamo_number(value))
+
+
+@dataclass(frozen=True)
+class StorableItem:
+    """An item DynamoDB accepts, and the number attributes written as null because DynamoDB
+    cannot hold their value (attribute -> why), for the caller to log."""
+
+    item: dict[str, Any]
+    nulled: dict[str, str]
+
+
+def _with_unstorable_numbers_as_null(row: Mapping[str, Any], build: Any) -> StorableItem:
+    nulled: dict[str, str] = {}
+
+    def number_or_null(name: str, value: Any) -> Decimal | None:
+        try:
+            return to_dynamo_number(value)
+        except ValueError as exc:
+            nulled[name] = str(exc)
+            return None
+
+    return StorableItem(build(row, number_or_null), nulled)
+
+
+def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
     stddev = row["stddev"]
     if isinstance(stddev, float) and math.isnan(stddev):
         stddev = None
@@ -90,27 +121,42 @@ def kpi_item(row: Mapping[str, Any]) -> dict[str, Any]:
         "pk": kpi_pk(row["pais"], row["indicador"]),
         "sk": row["dt"],
         "count": int(row["count"]),
-        "mean": to_dynamo_number(row["mean"]),
-        "min": to_dynamo_number(row["min"]),
-        "max": to_dynamo_number(row["max"]),
-        "stddev": None if stddev is None else to_dynamo_number(stddev),
-        "last_valor": to_dynamo_number(row["last_valor"]),
+        "mean": number("mean", row["mean"]),
+        "min": number("min", row["min"]),
+        "max": number("max", row["max"]),
+        "stddev": None if stddev is None else number("stddev", stddev),
+        "last_valor": number("last_valor", row["last_valor"]),
         "last_timestamp": format_timestamp(row["last_timestamp"]),
     }
 
 
-def latest_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    """LATEST item from a ``gold.daily_kpis`` row (its last event)."""
+def storable_kpi_item(row: Mapping[str, Any]) -> StorableItem:
+    """`kpi_item`, except that a value DynamoDB cannot hold is written as null instead of
+    raising: one such value must not stop every later aggregate run."""
+    return _with_unstorable_numbers_as_null(row, _kpi_item)
+
+
+def _latest_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
     return {
         "pk": LATEST_PK,
         "sk": latest_sk(row["pais"], row["indicador"]),
         "pais": row["pais"],
         "indicador": row["indicador"],
-        "valor": to_dynamo_number(row["last_valor"]),
+        "valor": number("valor", row["last_valor"]),
         "timestamp": format_timestamp(row["last_timestamp"]),
         "event_id": row["last_event_id"],
         "fuente": row["last_fuente"],
     }
+
+
+def storable_latest_item(row: Mapping[str, Any]) -> StorableItem:
+    """`latest_item`, with the same null fallback as `storable_kpi_item`."""
+    return _with_unstorable_numbers_as_null(row, _latest_item)
+
+
+def latest_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """LATEST item from a ``gold.daily_kpis`` row (its last event)."""
+    return _latest_item(row, lambda _name, value: to_dynamo_number(value))
 
 
 # --- watermark bookkeeping (pure) ---------------------------------------------------------------

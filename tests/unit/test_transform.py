@@ -70,11 +70,12 @@ def one_row(**overrides: str | None) -> pa.Table:
 # --- parsing -----------------------------------------------------------------------------------
 
 
-def test_stream_object_parses_to_string_columns() -> None:
-    parsed = decode.parse_stream_object(stream_bytes(event(ID[1]), event(ID[2], valor=2.0)))
+def test_stream_object_parses_to_event_columns_keeping_numbers() -> None:
+    parsed = decode.parse_stream_object(stream_bytes(event(ID[1]), event(ID[2], valor=2)))
+    assert parsed.table.schema == decode.STREAM_COLUMNS_SCHEMA
     assert parsed.table.schema.names == list(schema.EVENT_FIELDS)
-    assert all(field.type == pa.string() for field in parsed.table.schema)
-    assert parsed.table["valor"].to_pylist() == ["1.5", "2"]
+    assert parsed.table["valor"].to_pylist() == [1.5, 2.0]
+    assert parsed.table["schema_version"].to_pylist() == [1, 1]
     assert parsed.rejected == [] and parsed.rows_in == 2
 
 
@@ -183,7 +184,11 @@ def test_valid_row_is_typed_as_event_schema() -> None:
         ({"timestamp": "2026-11-22T10:15:30"}, "timestamp has no timezone"),
         ({"timestamp": "yesterday"}, "timestamp is not an ISO-8601 date-time with offset"),
         ({"timestamp": "2026-02-30T10:15:30Z"}, "timestamp is not an ISO-8601 date-time with offset"),
-        ({"timestamp": "0000-01-01T00:00:00Z"}, "timestamp is out of range"),
+        ({"timestamp": "0000-01-01T00:00:00Z"}, "timestamp is not an ISO-8601 date-time with offset"),  # no year 0
+        ({"timestamp": "1899-12-31T23:59:59Z"}, "timestamp is out of range"),
+        ({"timestamp": "1900-01-01T00:30:00+01:00"}, "timestamp is out of range"),  # 1899 in UTC
+        ({"timestamp": "9999-12-31T23:59:59Z"}, "timestamp is out of range"),
+        ({"timestamp": "2026-11-22T10:15:30+24:00"}, "timestamp is not an ISO-8601 date-time with offset"),
         ({"indicador": "GDP"}, "unknown indicador: GDP"),
         ({"pais": "XXX"}, "unknown pais: XXX"),
         ({"pais": "Y" * 50}, "unknown pais: " + "Y" * 40 + "…"),
@@ -193,10 +198,14 @@ def test_valid_row_is_typed_as_event_schema() -> None:
         ({"valor": "NaN"}, "valor is not a finite number"),
         ({"valor": "-inf"}, "valor is not a finite number"),
         ({"valor": "1e999"}, "valor is not a finite number"),
+        ({"valor": "1e200"}, "valor is outside the accepted range (0 or 1e-100 <= |valor| <= 1e+100)"),
+        ({"valor": "-5e-324"}, "valor is outside the accepted range (0 or 1e-100 <= |valor| <= 1e+100)"),
+        ({"fuente": "\u3000\x1c"}, "fuente is empty"),
         ({"fuente": ""}, "fuente is empty"),
         ({"fuente": "x" * 65}, "fuente is longer than 64 characters"),
-        # Several problems: the first in field order is reported.
+        # Several problems: missing fields first, then the first in field order.
         ({"pais": "XXX", "valor": "abc", "timestamp": "2026-11-22T10:15:30"}, "timestamp has no timezone"),
+        ({"event_id": "nope", "pais": None, "fuente": None}, "missing fields: pais, fuente"),
     ],
 )
 def test_row_reasons(overrides: dict[str, str | None], reason: str) -> None:

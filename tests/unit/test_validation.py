@@ -10,8 +10,11 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline import schema
+from pipeline import contract, schema
 from pipeline.validation import ValidationResult, validate_event
+
+# The processing time of the property tests, so that they do not depend on the clock.
+NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 VALID_EVENT = {
     "event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b",
@@ -98,6 +101,13 @@ def test_zulu_suffix_is_accepted() -> None:
             "timestamp is not an ISO-8601 date-time with offset",
         ),
         (encode(with_field("timestamp", "0001-01-01T00:00:00+01:00")), "timestamp is out of range"),
+        (encode(with_field("timestamp", "1899-12-31T23:59:59.999999Z")), "timestamp is out of range"),
+        (encode(with_field("timestamp", "9999-12-31T23:59:59Z")), "timestamp is out of range"),
+        (
+            encode(with_field("timestamp", "2026-11-22T10:15:30+00:60")),
+            "timestamp is not an ISO-8601 date-time with offset",
+        ),
+        (encode(with_field("timestamp", "2026-11-22T10:15:60Z")), "timestamp is not an ISO-8601 date-time with offset"),
         (encode(with_field("indicador", "GDP")), "unknown indicador: GDP"),
         (encode(with_field("indicador", None)), "indicador is not a string"),
         (encode(with_field("pais", "XXX")), "unknown pais: XXX"),
@@ -109,6 +119,11 @@ def test_zulu_suffix_is_accepted() -> None:
         (encode(with_field("valor", math.nan)), "valor is not a finite number"),  # json.dumps writes NaN
         (encode(with_field("valor", -math.inf)), "valor is not a finite number"),
         (encode(with_field("valor", 10**400)), "valor is not a finite number"),
+        (encode(with_field("valor", 1e200)), contract.VALOR_OUT_OF_RANGE),
+        (encode(with_field("valor", -(10**101))), contract.VALOR_OUT_OF_RANGE),
+        (encode(with_field("valor", 5e-324)), contract.VALOR_OUT_OF_RANGE),
+        (encode(with_field("valor", -1e-101)), contract.VALOR_OUT_OF_RANGE),
+        (encode(with_field("fuente", "\u2003\t")), "fuente is empty"),
         (encode(with_field("fuente", "")), "fuente is empty"),
         (encode(with_field("fuente", "   ")), "fuente is empty"),
         (encode(with_field("fuente", "x" * 65)), "fuente is longer than 64 characters"),
@@ -133,6 +148,26 @@ def test_fuente_of_exactly_max_length_is_valid() -> None:
     assert validate_event(encode(with_field("fuente", "x" * schema.FUENTE_MAX_LENGTH))).is_valid
 
 
+@pytest.mark.parametrize("valor", [0, -0.0, 1e-100, -1e-100, 1e100, -1e100, 10**100, 1e-400])
+def test_valor_range_bounds_are_inclusive_and_zero_is_accepted(valor: float) -> None:
+    result = validate_event(encode(with_field("valor", valor)))
+    assert result.event is not None, result.reason
+    assert math.copysign(1.0, result.event["valor"]) == 1.0 or result.event["valor"] != 0  # one zero
+
+
+def test_timestamp_range_follows_the_processing_time() -> None:
+    now = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+    at_limit = encode(with_field("timestamp", "2026-11-23T10:00:00Z"))
+    just_after = encode(with_field("timestamp", "2026-11-23T10:00:00.000001Z"))
+    assert validate_event(at_limit, now=now).is_valid
+    assert validate_event(just_after, now=now).reason == "timestamp is out of range"
+    assert validate_event(just_after, now=now + dt.timedelta(microseconds=1)).is_valid
+    assert validate_event(encode(with_field("timestamp", "1900-01-01T00:00:00Z")), now=now).is_valid
+    assert validate_event(encode(with_field("timestamp", "1900-01-01T00:59:59+01:00")), now=now).reason == (
+        "timestamp is out of range"
+    )
+
+
 # --- properties -------------------------------------------------------------------------------
 
 json_values = st.recursive(
@@ -146,7 +181,13 @@ fixed_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
     lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
 )
 aware_datetimes = st.datetimes(
-    min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=fixed_offsets
+    min_value=dt.datetime(1900, 1, 2), max_value=dt.datetime(2099, 12, 31), timezones=fixed_offsets
+)
+accepted_valores = (
+    st.just(0.0)
+    | st.floats(min_value=contract.VALOR_MIN_MAGNITUDE, max_value=contract.VALOR_MAX_MAGNITUDE)
+    | st.floats(min_value=-contract.VALOR_MAX_MAGNITUDE, max_value=-contract.VALOR_MIN_MAGNITUDE)
+    | st.integers(-(10**15), 10**15)
 )
 
 valid_events = st.fixed_dictionaries(
@@ -156,8 +197,8 @@ valid_events = st.fixed_dictionaries(
         "timestamp": aware_datetimes.map(lambda value: value.isoformat()),
         "indicador": st.sampled_from(schema.INDICADORES),
         "pais": st.sampled_from(schema.PAISES),
-        "valor": st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**15), 10**15),
-        "fuente": st.text(min_size=1, max_size=64).filter(str.strip),
+        "valor": accepted_valores,
+        "fuente": st.text(min_size=1, max_size=64).filter(lambda text: text.strip(contract.WHITESPACE)),
     }
 )
 
@@ -183,7 +224,7 @@ def test_never_raises_on_arbitrary_json_objects(document: dict) -> None:
 
 @given(valid_events)
 def test_valid_events_pass_and_keep_the_instant(event: dict) -> None:
-    result = validate_event(encode(event))
+    result = validate_event(encode(event), now=NOW)
     assert result.event is not None, result.reason
     normalised = result.event
     assert normalised["timestamp"].endswith("+00:00")
@@ -191,7 +232,7 @@ def test_valid_events_pass_and_keep_the_instant(event: dict) -> None:
     assert normalised["valor"] == float(event["valor"])
     assert uuid.UUID(normalised["event_id"]) == uuid.UUID(event["event_id"])
     # Normalising is idempotent.
-    assert validate_event(encode(normalised)).event == normalised
+    assert validate_event(encode(normalised), now=NOW).event == normalised
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
@@ -200,7 +241,7 @@ def test_one_mutated_field_is_rejected_with_that_field_named(
     event: dict, name: str, value: object, delete: bool
 ) -> None:
     mutated = {key: val for key, val in event.items() if key != name} if delete else {**event, name: value}
-    result = validate_event(json.dumps(mutated).encode("utf-8", "surrogatepass"))
+    result = validate_event(json.dumps(mutated).encode("utf-8", "surrogatepass"), now=NOW)
     assert_well_formed(result)
     if delete:
         assert result.reason == f"missing field: {name}"
@@ -209,4 +250,5 @@ def test_one_mutated_field_is_rejected_with_that_field_named(
     else:
         # A mutation can land on another valid value (e.g. a valid float for valor).
         assert result.event is not None
-        assert all(result.event[key] == validate_event(encode(event)).event[key] for key in event if key != name)
+        original = validate_event(encode(event), now=NOW).event
+        assert all(result.event[key] == original[key] for key in event if key != name)
