@@ -39,7 +39,7 @@ else
 TERRAFORM := terraform
 endif
 
-.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate \
+.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive \
         test test-unit test-emulator test-terraform test-e2e demo bench fmt lint clean
 
 help: ## Show this help
@@ -122,6 +122,9 @@ tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LAT
 aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
 	@$(PY) -m tools.invoke_aggregate "$$($(TERRAFORM) output -json function_names | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["aggregate"])')"
 
+redrive: setup ## Re-drive what the ingest and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
+	@$(TERRAFORM) output -json | $(PY) -m tools.redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+
 demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS, aggregate, API, summary
 	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
 	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
@@ -148,8 +151,10 @@ test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI r
 	@$(MAKE) --no-print-directory test-terraform
 	@$(MAKE) --no-print-directory test-e2e
 
-bench: package ## Benchmark: seconds for EVENTS (default 10000) simulated events to reach bronze on the embedded emulator
-	@$(PY) -m tools.bench_bronze --events $(EVENTS)
+BENCH_EVENTS ?= 1000000
+BENCH_ARGS  ?=
+bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silver, trickle lag, flatness, cost, transform core (~30 min)
+	@$(PY) -m tools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
 
 fmt: setup ## Format Terraform
 	@terraform fmt -recursive

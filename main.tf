@@ -21,6 +21,7 @@ locals {
   stream_name    = "${local.prefix}-events"
   table_name     = "${local.prefix}-lake"
   dlq_name       = "${local.prefix}-ingest-dlq"
+  transform_dlq  = "${local.prefix}-transform-dlq"
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
@@ -96,19 +97,29 @@ locals {
           resources = ["${local.bucket_arns["bronze"]}/quarantine/*"]
         },
         {
-          sid       = "ListSilver"
-          actions   = ["s3:ListBucket"]
-          resources = [local.bucket_arns["silver"]]
+          # A corrected re-upload clears the quarantine of its previous version.
+          sid       = "ClearUploadQuarantine"
+          actions   = ["s3:DeleteObject"]
+          resources = ["${local.bucket_arns["bronze"]}/quarantine/transform/uploads/*"]
         },
         {
-          sid       = "ReadWriteSilverEvents"
-          actions   = ["s3:GetObject", "s3:PutObject"]
+          # Delete: a re-upload removes its files from partitions it no longer touches.
+          # No ListBucket and no reads of silver: landing never looks at what is stored.
+          sid       = "WriteSilverEvents"
+          actions   = ["s3:PutObject", "s3:DeleteObject"]
           resources = ["${local.bucket_arns["silver"]}/events/*"]
         },
         {
-          sid       = "WriteCatalog"
-          actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"] # catalog items; partition leases (put/delete)
+          # PutItem: catalog items; UpdateItem: the upload ledger (turns and what each upload wrote).
+          sid       = "WriteCatalogAndUploadLedger"
+          actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
           resources = [aws_dynamodb_table.lake.arn]
+        },
+        {
+          # Lambda sends the on-failure record of a failed asynchronous invocation with this role.
+          sid       = "SendToTransformDlq"
+          actions   = ["sqs:SendMessage"]
+          resources = [aws_sqs_queue.transform_dlq.arn]
         },
       ]
       allowed_triggers = {
@@ -133,8 +144,9 @@ locals {
           resources = [local.bucket_arns["silver"]]
         },
         {
-          sid       = "ReadSilverEvents"
-          actions   = ["s3:GetObject"]
+          # Put/Delete: compaction merges a partition's stream-side files into one.
+          sid       = "ReadAndCompactSilverEvents"
+          actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
           resources = ["${local.bucket_arns["silver"]}/events/*"]
         },
         {
@@ -292,6 +304,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
   }
 }
 
+# Compaction replaces many small silver files by one; with versioning on, the replaced files
+# would be kept as noncurrent versions forever. A week is long enough to undo a bad compaction.
+resource "aws_s3_bucket_lifecycle_configuration" "silver" {
+  bucket = aws_s3_bucket.this["silver"].id
+
+  rule {
+    id     = "silver-expire-replaced-files"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
 resource "aws_s3_object" "lambda_zip" {
   bucket      = aws_s3_bucket.this["artifacts"].id
   key         = local.lambda_zip_key
@@ -345,6 +380,14 @@ resource "aws_dynamodb_table" "lake" {
 
 resource "aws_sqs_queue" "ingest_dlq" {
   name                      = local.dlq_name
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum
+  sqs_managed_sse_enabled   = true
+}
+
+# S3 notifications invoke transform asynchronously: what still fails after Lambda's retries is
+# parked here (Lambda's on-failure record, with the S3 event as requestPayload) for `make redrive`.
+resource "aws_sqs_queue" "transform_dlq" {
+  name                      = local.transform_dlq
   message_retention_seconds = 1209600 # 14 days, the SQS maximum
   sqs_managed_sse_enabled   = true
 }
@@ -426,6 +469,21 @@ resource "aws_s3_bucket_notification" "bronze" {
   }
 
   # S3 tests the destination when the notification is saved: the permission must exist.
+  depends_on = [module.lambda]
+}
+
+resource "aws_lambda_function_event_invoke_config" "transform" {
+  function_name                = module.lambda["transform"].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = var.transform_maximum_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.transform_dlq.arn
+    }
+  }
+
+  # Lambda checks that the role may send to the destination when the config is saved.
   depends_on = [module.lambda]
 }
 

@@ -39,8 +39,13 @@ output "table_name" {
 }
 
 output "dlq_url" {
-  description = "URL of the SQS queue receiving ingest batches that exhausted their retries."
+  description = "URL of the ingest DLQ: Kinesis batches that exhausted their retries (Lambda's on-failure record with KinesisBatchInfo). `make redrive` re-drives them."
   value       = aws_sqs_queue.ingest_dlq.url
+}
+
+output "transform_dlq_url" {
+  description = "URL of the transform DLQ: S3 events whose asynchronous transform invocation failed after its retries (Lambda's on-failure record, the event in requestPayload). `make redrive` re-drives them."
+  value       = aws_sqs_queue.transform_dlq.url
 }
 
 output "function_names" {

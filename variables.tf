@@ -243,6 +243,22 @@ variable "ingest_starting_position" {
 }
 
 ################################################################################
+# Transform: asynchronous invocations from S3
+################################################################################
+
+variable "transform_maximum_event_age_seconds" {
+  description = "How long, in seconds, Lambda keeps retrying an S3 event for transform before it sends the event to the transform DLQ (60 to 21600)."
+  type        = number
+  default     = 21600
+  nullable    = false
+
+  validation {
+    condition     = var.transform_maximum_event_age_seconds >= 60 && var.transform_maximum_event_age_seconds <= 21600 && floor(var.transform_maximum_event_age_seconds) == var.transform_maximum_event_age_seconds
+    error_message = "The transform_maximum_event_age_seconds must be a whole number from 60 to 21600."
+  }
+}
+
+################################################################################
 # Aggregate schedule and API
 ################################################################################
 

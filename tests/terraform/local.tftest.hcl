@@ -185,6 +185,63 @@ run "event_source_mapping" {
   }
 }
 
+run "transform_failures_are_parked_in_their_dlq" {
+  command = plan
+
+  # The mock gives every queue the same ARN; a distinct one shows which queue each reference names.
+  override_resource {
+    target          = aws_sqs_queue.transform_dlq
+    override_during = plan
+    values = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/mock-transform-dlq"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.transform_dlq.name == "econ-lake-local-transform-dlq" &&
+      aws_sqs_queue.transform_dlq.message_retention_seconds == 1209600 &&
+      aws_sqs_queue.transform_dlq.sqs_managed_sse_enabled
+    )
+    error_message = "The transform DLQ must be <prefix>-transform-dlq, keep messages 14 days and use SQS-managed SSE."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function_event_invoke_config.transform.function_name == module.lambda["transform"].function_name &&
+      aws_lambda_function_event_invoke_config.transform.maximum_retry_attempts == 2 &&
+      aws_lambda_function_event_invoke_config.transform.maximum_event_age_in_seconds == 21600
+    )
+    error_message = "transform's asynchronous invocations must retry twice, for up to 6 hours by default."
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.transform.destination_config[0].on_failure[0].destination == "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
+    error_message = "Failed asynchronous transform invocations must go to the transform DLQ."
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(module.lambda["transform"].role_policy_json).Statement : st.Resource
+      if contains(flatten([st.Action]), "sqs:SendMessage")
+    ] == [["arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"]]
+    error_message = "transform may send to the transform DLQ only (Lambda writes the on-failure record with its role)."
+  }
+
+  assert {
+    condition = !contains(flatten([
+      for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Resource
+    ]), "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq")
+    error_message = "ingest must not be able to send to the transform DLQ."
+  }
+
+  assert {
+    condition     = output.transform_dlq_url == "https://sqs.us-east-1.amazonaws.com/123456789012/mock-transform-dlq"
+    error_message = "transform_dlq_url must expose the transform DLQ's URL."
+  }
+}
+
 run "functions_and_least_privilege" {
   command = plan
 

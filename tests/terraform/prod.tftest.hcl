@@ -123,6 +123,39 @@ run "api_url_requires_iam_by_default" {
   }
 }
 
+run "transform_failures_are_parked_in_their_dlq" {
+  command = plan
+
+  override_resource {
+    target          = aws_sqs_queue.transform_dlq
+    override_during = plan
+    values = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
+    }
+  }
+
+  assert {
+    condition     = aws_sqs_queue.transform_dlq.name == "econ-lake-prod-transform-dlq" && aws_sqs_queue.transform_dlq.sqs_managed_sse_enabled
+    error_message = "The prod transform DLQ must be econ-lake-prod-transform-dlq with SQS-managed SSE."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function_event_invoke_config.transform.maximum_retry_attempts == 2 &&
+      aws_lambda_function_event_invoke_config.transform.destination_config[0].on_failure[0].destination == "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
+    )
+    error_message = "transform's failed asynchronous invocations must go to the transform DLQ after 2 retries."
+  }
+
+  assert {
+    condition = [
+      for st in jsondecode(module.lambda["transform"].role_policy_json).Statement : st.Resource
+      if contains(flatten([st.Action]), "sqs:SendMessage")
+    ] == [["arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"]]
+    error_message = "transform may send to the transform DLQ only."
+  }
+}
+
 run "functions_log_to_their_groups" {
   command = plan
 

@@ -29,6 +29,16 @@ run "rejects_unbounded_retries" {
   expect_failures = [var.ingest_maximum_retry_attempts]
 }
 
+run "rejects_transform_event_age_out_of_range" {
+  command = plan
+
+  variables {
+    transform_maximum_event_age_seconds = 30
+  }
+
+  expect_failures = [var.transform_maximum_event_age_seconds]
+}
+
 run "rejects_bad_schedule" {
   command = plan
 
