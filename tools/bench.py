@@ -69,23 +69,46 @@ def log(message: str) -> None:
 # --- reading what the pipeline did ------------------------------------------------------------------
 
 
-def catalog_items(dynamodb: Any, table: str) -> list[dict]:
-    items = []
-    for page in dynamodb.get_paginator("query").paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "CATALOG"}},
-    ):
-        for item in page["Items"]:
-            items.append(
-                {
-                    "silver_key": item["silver_key"]["S"],
-                    "rows": int(item["rows"]["N"]),
-                    "written_at": dt.datetime.fromisoformat(item["written_at"]["S"]),
-                    "source_object": item["source_object"]["S"],
-                }
-            )
-    return items
+def _catalog_item(item: dict) -> dict:
+    return {
+        "sk": item["sk"]["S"],
+        "silver_key": item["silver_key"]["S"],
+        "rows": int(item["rows"]["N"]),
+        "written_at": dt.datetime.fromisoformat(item["written_at"]["S"]),
+        "source_object": item["source_object"]["S"],
+    }
+
+
+class CatalogFollower:
+    """Follows the CATALOG items as they are written, querying only the recent end each time
+    (a full query per poll would itself load the emulator more and more as the catalog grows).
+
+    Sort keys start with the writer's clock; an item can be committed a little after a later one,
+    so each poll re-reads `LOOKBACK` behind the newest key seen.
+    """
+
+    LOOKBACK = dt.timedelta(seconds=60)
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self.dynamodb, self.table = dynamodb, table
+        self.items: dict[str, dict] = {}
+        self.newest: dt.datetime | None = None
+
+    def poll(self) -> list[dict]:
+        values: dict[str, Any] = {":pk": {"S": "CATALOG"}}
+        condition = "pk = :pk"
+        if self.newest is not None:
+            condition += " AND sk > :after"
+            values[":after"] = {"S": (self.newest - self.LOOKBACK).isoformat(timespec="microseconds")}
+        for page in self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression=condition, ExpressionAttributeValues=values
+        ):
+            for raw in page["Items"]:
+                item = _catalog_item(raw)
+                self.items[item["sk"]] = item
+                if self.newest is None or item["written_at"] > self.newest:
+                    self.newest = item["written_at"]
+        return list(self.items.values())
 
 
 def lambda_durations(logs: Any, function_name: str, since_ms: int) -> list[float]:
@@ -151,8 +174,10 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
     sender = threading.Thread(target=send, args=(env, outputs["stream_name"], events, 0, manifest))
     sender.start()
 
+    follower = CatalogFollower(dynamodb, table)
+
     def landed() -> list[dict] | None:
-        items = catalog_items(dynamodb, table)
+        items = follower.poll()
         rows = sum(item["rows"] for item in items)
         print(f"\r  silver rows {rows:,}/{events:,}  ({time.monotonic() - started:.0f}s)   ", end="", flush=True)
         return items if rows >= events and not sender.is_alive() else None
@@ -270,7 +295,8 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
     count = int(rate * seconds)
     manifest = workdir / "trickle.jsonl"
-    known_sources = {item["source_object"] for item in catalog_items(dynamodb, outputs["table_name"])}
+    follower = CatalogFollower(dynamodb, outputs["table_name"])
+    known_sources = {item["source_object"] for item in follower.poll()}
     bronze_before = count_keys(s3, outputs["bronze_bucket"], "stream/")
     log(f"trickle: {rate:g} events/s for {seconds:.0f}s ({count:,} events) …")
     started = time.monotonic()
@@ -279,7 +305,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     backlog = []
     while sender.is_alive():
         time.sleep(10)
-        landed = {item["source_object"] for item in catalog_items(dynamodb, outputs["table_name"])} - known_sources
+        landed = {item["source_object"] for item in follower.poll()} - known_sources
         pending = count_keys(s3, outputs["bronze_bucket"], "stream/") - bronze_before - len(landed)
         backlog.append((round(time.monotonic() - started), pending))
         print(f"\r  {time.monotonic() - started:.0f}s: transform backlog {pending} objects   ", end="", flush=True)
@@ -295,11 +321,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
                 sent_at[entry["event_id"]] = dt.datetime.fromisoformat(entry["timestamp"])
 
     def all_landed() -> list[dict] | None:
-        items = [
-            item
-            for item in catalog_items(dynamodb, outputs["table_name"])
-            if item["source_object"] not in known_sources
-        ]
+        items = [item for item in follower.poll() if item["source_object"] not in known_sources]
         return items if sum(item["rows"] for item in items) >= len(expected) else None
 
     items = wait_until(all_landed, timeout=600, interval=1)
