@@ -111,6 +111,15 @@ class CatalogFollower:
         return list(self.items.values())
 
 
+def rows_by_file(items: list[dict]) -> int:
+    """Rows in silver per the catalog: a file written twice (a redelivered object) counts once."""
+    latest: dict[str, dict] = {}
+    for item in items:
+        if item["silver_key"] not in latest or item["written_at"] > latest[item["silver_key"]]["written_at"]:
+            latest[item["silver_key"]] = item
+    return sum(item["rows"] for item in latest.values())
+
+
 def lambda_durations(logs: Any, function_name: str, since_ms: int) -> list[float]:
     """Durations (ms) from the REPORT lines the runtime writes to the function's log group."""
     durations = []
@@ -178,7 +187,7 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
 
     def landed() -> list[dict] | None:
         items = follower.poll()
-        rows = sum(item["rows"] for item in items)
+        rows = rows_by_file(items)
         print(f"\r  silver rows {rows:,}/{events:,}  ({time.monotonic() - started:.0f}s)   ", end="", flush=True)
         return items if rows >= events and not sender.is_alive() else None
 
@@ -322,7 +331,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
 
     def all_landed() -> list[dict] | None:
         items = [item for item in follower.poll() if item["source_object"] not in known_sources]
-        return items if sum(item["rows"] for item in items) >= len(expected) else None
+        return items if rows_by_file(items) >= len(expected) else None
 
     items = wait_until(all_landed, timeout=600, interval=1)
     settled_after_sender = time.monotonic() - sender_done
