@@ -7,6 +7,7 @@ what the Parquet files physically hold.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import threading
 from collections import Counter
@@ -17,12 +18,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from lake_table import create_lake_table
 from lambda_context import FakeLambdaContext
 from moto import mock_aws
-from pipeline import bronze, gold, silver, store
+from pipeline import bronze, catalog, gold, silver, store
 from pipeline.handlers import aggregate, transform
 
 BRONZE = "test-bronze"
@@ -401,3 +403,58 @@ def test_an_upload_whose_rows_are_all_streamed_loses_its_file_but_not_its_events
     compact_all(lake)
     assert [silver.file_letter(key) for key in silver_files(lake)] == ["s"]
     assert set(read(lake)) == {ID[1]}
+
+
+# --- the hostile-input defects of the issue ----------------------------------------------------------
+
+
+def test_csv_with_an_impossible_date_and_a_time_before_year_one_is_quarantined_not_lost(lake: Aws) -> None:
+    key = "uploads/fechas.csv"
+    body = (
+        "timestamp,indicador,pais,valor,fuente\n"
+        "2026-13-40T00:00:00+00:00,PIB,ARG,1,x\n"
+        "0001-01-01T00:00:00+01:00,PIB,ARG,1,x\n"
+        "2026-11-22T10:00:00+00:00,PIB,ARG,1,x\n"
+    )
+    summary = land(lake, key, body.encode())
+    assert summary["rows_written"] == 1 and summary["quarantined"] == 2
+    lines = bronze.decode_jsonl_gz(
+        lake.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
+    )
+    assert [line["reason"] for line in lines] == [
+        "timestamp is not an ISO-8601 date-time with offset",
+        "timestamp is out of range",
+    ]
+
+
+def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Aws) -> None:
+    # The contract now rejects such values; a file written before it (or by hand) must still not
+    # stop gold and LATEST for good.
+    typed = pa.table(
+        {
+            "event_id": [ID[1], ID[2]],
+            "schema_version": pa.array([1, 1], pa.int16()),
+            "timestamp": pa.array([dt.datetime(2026, 11, 22, 10, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
+            "indicador": ["PIB", "PIB"],
+            "pais": ["ARG", "ARG"],
+            "valor": [1e200, 5e-324],
+            "fuente": ["legado", "legado"],
+        }
+    )
+    key = f"events/{PIB}/s-0000000000000000.parquet"
+    lake.s3.put_object(Bucket=SILVER, Key=key, Body=silver.encode_silver_parquet(typed))
+    catalog.record_silver_file(
+        lake.dynamodb,
+        table_name=TABLE,
+        silver_key=key,
+        partition=PIB,
+        rows=2,
+        size_bytes=1,
+        source_object="s3://legacy",
+    )
+    table = store.TableStore(lake.dynamodb, TABLE)
+    first = aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    assert first["gold_rows"] == 1 and first["watermark"] is not None
+    assert table.get_kpi("ARG", "PIB", DAY)["count"] == 2
+    again = aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)  # the next run is not stuck either
+    assert again["partitions"] == 0
