@@ -2,9 +2,14 @@
 
 The caller gets its answer at once; a small pool of threads runs the queued events. A failed event
 is retried MaximumRetryAttempts times (the function's event invoke config, default 2 as in
-Lambda) and then sent to the config's OnFailure destination, or logged as dropped. Lambda waits
-about one and two minutes between attempts; here the delays are EMBEDDED_AWS_ASYNC_RETRY_DELAYS
-seconds (default "1,2") so that local runs stay short.
+Lambda) and then sent to the config's OnFailure destination with Lambda's standard on-failure
+record (condition RetriesExhausted), or logged as dropped. An event older than the config's
+MaximumEventAgeInSeconds (default 6 hours) is not tried again (condition EventAgeExceeded). Lambda
+waits about one and two minutes between attempts; here the delays are
+EMBEDDED_AWS_ASYNC_RETRY_DELAYS seconds (default "1,2") so that local runs stay short.
+
+moto stores every PutFunctionEventInvokeConfig (and Update) by appending it to the function's
+list, so the newest entry is the one in force.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("embedded_aws.async")
 
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_EVENT_AGE_SECONDS = 21600
 
 
 @dataclass
@@ -34,6 +41,8 @@ class AsyncEvent:
     payload: Any
     attempt: int = 0
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received_at: float = field(default_factory=time.time)
+    last_result: Any = None  # InvocationResult of the last failed attempt
 
 
 class AsyncInvoker:
@@ -69,19 +78,23 @@ class AsyncInvoker:
             "failed": self.failed,
         }
 
+    @staticmethod
+    def _invoke_config(function: Any) -> dict:
+        """The event invoke config in force: the newest one stored (moto appends each Put)."""
+        configs = getattr(function, "event_invoke_config", None) or []
+        return dict(getattr(configs[-1], "config", None) or {}) if configs else {}
+
     def _max_retries(self, function: Any) -> int:
-        for config in getattr(function, "event_invoke_config", None) or []:
-            value = getattr(config, "config", {}).get("MaximumRetryAttempts")
-            if value is not None:
-                return int(value)
-        return DEFAULT_MAX_RETRIES
+        value = self._invoke_config(function).get("MaximumRetryAttempts")
+        return DEFAULT_MAX_RETRIES if value is None else int(value)
+
+    def _max_event_age(self, function: Any) -> float:
+        value = self._invoke_config(function).get("MaximumEventAgeInSeconds")
+        return float(DEFAULT_MAX_EVENT_AGE_SECONDS if value is None else value)
 
     def _on_failure_destination(self, function: Any) -> str | None:
-        for config in getattr(function, "event_invoke_config", None) or []:
-            destination = (getattr(config, "config", {}).get("DestinationConfig") or {}).get("OnFailure") or {}
-            if destination.get("Destination"):
-                return destination["Destination"]
-        return None
+        destination = (self._invoke_config(function).get("DestinationConfig") or {}).get("OnFailure") or {}
+        return destination.get("Destination") or None
 
     def _run(self) -> None:
         while True:
@@ -104,11 +117,15 @@ class AsyncInvoker:
             log.warning("async event for missing function %s dropped", event.function_arn)
             self.failed += 1
             return
+        if time.time() - event.received_at > self._max_event_age(function):
+            self._give_up(function, event, "EventAgeExceeded", event.last_result)
+            return
         result = self.emulator.invoke_function(function, event.payload)
         event.attempt += 1
         if result.ok:
             self.completed += 1
             return
+        event.last_result = result
         max_retries = self._max_retries(function)
         if event.attempt <= max_retries:
             delay = self.retry_delays[min(event.attempt - 1, len(self.retry_delays) - 1)]
@@ -120,24 +137,34 @@ class AsyncInvoker:
             timer.daemon = True
             timer.start()
             return
+        self._give_up(function, event, "RetriesExhausted", result)
+
+    def _give_up(self, function: Any, event: AsyncEvent, condition: str, result: Any) -> None:
+        """Lambda's on-failure record to the destination, or a logged drop when there is none."""
         self.failed += 1
         destination = self._on_failure_destination(function)
-        log.error("%s failed %d times (%s); %s", function.function_name, event.attempt, result.error_type,
+        log.error("%s: giving up after %d attempts (%s, %s); %s", function.function_name, event.attempt, condition,
+                  result.error_type if result is not None else "not retried",
                   f"sent to {destination}" if destination else "event dropped (no on-failure destination)")
-        if destination:
-            self.emulator.send_to_destination(destination, {
-                "version": "1.0",
-                "timestamp": datetime.now(UTC).isoformat(),
-                "requestContext": {
-                    "requestId": event.request_id,
-                    "functionArn": event.function_arn,
-                    "condition": "RetriesExhausted",
-                    "approximateInvokeCount": event.attempt,
-                },
-                "requestPayload": event.payload,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": result.json(),
-            })
+        if not destination:
+            return
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": event.request_id,
+                "functionArn": event.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": event.attempt,
+            },
+            "requestPayload": event.payload,
+        }
+        if result is not None:  # the last attempt's response
+            record["responseContext"] = {
+                "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled",
+            }
+            record["responsePayload"] = result.json()
+        self.emulator.send_to_destination(destination, record)
 
     def _requeue(self, event: AsyncEvent) -> None:
         with self._lock:

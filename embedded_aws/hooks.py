@@ -1,5 +1,5 @@
 """The only place that reaches into moto's internals. moto is pinned exactly (pyproject.toml);
-tests/unit/test_emulator_hooks.py fails loudly when an upgrade moves or reshapes a hook point.
+tests/emulator/test_emulator_hooks.py fails loudly when an upgrade moves or reshapes a hook point.
 
 Hook points, and why each one is replaced:
 - LambdaFunction.invoke / _invoke_lambda: moto runs code only in Docker; we run it in warm workers,
@@ -57,13 +57,18 @@ MODEL_ATTRIBUTES = {
 }
 
 
+# moto's own attributes that install() replaced, so that the check below inspects moto, not the
+# replacements, whether or not an emulator was already started in this process.
+_ORIGINALS: dict[tuple[Any, str], Any] = {}
+
+
 def check_hook_points() -> list[str]:
     """Problems that would break the emulator with the installed moto (empty when all is well)."""
     problems = []
     if moto.__version__ != PINNED_MOTO_VERSION:
         problems.append(f"moto {moto.__version__} installed, hooks written for {PINNED_MOTO_VERSION}")
     for owner, name, params in HOOK_POINTS:
-        target = getattr(owner, name, None)
+        target = _ORIGINALS.get((owner, name), getattr(owner, name, None))
         if target is None:
             problems.append(f"{getattr(owner, '__name__', owner)}.{name} no longer exists")
             continue
@@ -149,12 +154,17 @@ def _install_replacements() -> None:
             self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
         return result
 
-    KinesisResponse.create_stream = create_stream_with_tags
     if not hasattr(FakeDeleteMarker, "dispose"):  # a delete marker holds no data to release
         FakeDeleteMarker.dispose = lambda self, garbage=False: None
-    LambdaFunction.invoke = invoke
-    LambdaFunction._invoke_lambda = invoke_lambda
-    LambdaBackend.send_kinesis_message = send_kinesis_message
-    s3_notifications._invoke_awslambda = s3_invoke_awslambda
-    events_notifications._invoke_lambda = events_invoke_lambda
-    FunctionUrlConfig.__init__ = url_config_init
+    replacements = {
+        (KinesisResponse, "create_stream"): create_stream_with_tags,
+        (LambdaFunction, "invoke"): invoke,
+        (LambdaFunction, "_invoke_lambda"): invoke_lambda,
+        (LambdaBackend, "send_kinesis_message"): send_kinesis_message,
+        (s3_notifications, "_invoke_awslambda"): s3_invoke_awslambda,
+        (events_notifications, "_invoke_lambda"): events_invoke_lambda,
+        (FunctionUrlConfig, "__init__"): url_config_init,
+    }
+    for (owner, name), replacement in replacements.items():
+        _ORIGINALS.setdefault((owner, name), getattr(owner, name))
+        setattr(owner, name, replacement)

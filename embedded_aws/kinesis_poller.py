@@ -257,6 +257,7 @@ class KinesisPoller(threading.Thread):
         self.emulator = emulator
         self.consumers: dict[tuple[str, str], ShardConsumer] = {}
         self.stopped = threading.Event()
+        self._lock = threading.Lock()  # consumers changes in this thread and is read from others
 
     def run(self) -> None:
         while not self.stopped.wait(0.25):
@@ -282,19 +283,28 @@ class KinesisPoller(threading.Thread):
                 live.add(key)
                 if key not in self.consumers:
                     consumer = ShardConsumer(self.emulator, esm, stream, shard)
-                    self.consumers[key] = consumer
+                    with self._lock:
+                        self.consumers[key] = consumer
                     consumer.start()
                     log.info("consuming %s %s for %s", stream_name, shard.shard_id, esm.function_arn)
-        for key in [k for k in self.consumers if k not in live]:
-            self.consumers.pop(key).stopped.set()
+        with self._lock:
+            gone = [self.consumers.pop(k) for k in [k for k in self.consumers if k not in live]]
+        for consumer in gone:
+            consumer.stopped.set()
+
+    def shard_consumers(self, stream_arn: str | None = None) -> list[ShardConsumer]:
+        """The running consumers, of one stream or of all."""
+        with self._lock:
+            consumers = list(self.consumers.values())
+        return [c for c in consumers if stream_arn is None or c.stream.arn == stream_arn]
 
     def stop(self) -> None:
         self.stopped.set()
-        for consumer in self.consumers.values():
+        for consumer in self.shard_consumers():
             consumer.stopped.set()
 
     def stats(self) -> dict:
-        consumers = list(self.consumers.values())
+        consumers = self.shard_consumers()
         return {
             "shard_consumers": len(consumers),
             "records_behind": sum(c.records_behind() for c in consumers),

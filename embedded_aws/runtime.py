@@ -38,6 +38,16 @@ RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dat
 
 LogSink = Callable[["FunctionSpec", str, list[tuple[int, str]]], None]  # (function, log stream, [(ms, line)])
 
+# Lambda gives a function's init (importing the handler module) its own 10 s, apart from the
+# function's timeout. An init that takes longer goes on inside the invocation, on the function's
+# timeout (Lambda re-runs it there).
+INIT_TIMEOUT_SECONDS = float(os.environ.get("EMBEDDED_AWS_INIT_TIMEOUT", "10"))
+# A safety bound only: the end-of-logs line is written before the reply, so it is already in the
+# log pipe when the reply arrives. Waiting on it never takes long unless the log sink is stuck.
+LOG_DRAIN_SECONDS = 30.0
+# After a worker is killed: its pipe ends at once, unless a process it started still holds it.
+STOPPED_LOG_DRAIN_SECONDS = 2.0
+
 
 class RuntimeNotAvailable(RuntimeError):
     """The function's runtime cannot run on this machine (missing interpreter, non-Python runtime)."""
@@ -156,13 +166,17 @@ class WorkerTimedOut(RuntimeError):
     pass
 
 
-@dataclass
+@dataclass(eq=False)
 class _Worker:
     spec: FunctionSpec
     process: subprocess.Popen
     log_stream: str
+    log_marker: str  # starts the line that ends an invocation's output on the log pipe
     replies: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    # Request ids whose output has been forwarded in full; None when the log pipe closed.
+    logs_done: queue.Queue[str | None] = field(default_factory=queue.Queue)
     current_log: list[str] = field(default_factory=list)
+    ready: bool = False  # init (the handler module's import) finished
 
     @property
     def alive(self) -> bool:
@@ -193,6 +207,7 @@ class LambdaRuntime:
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._all: dict[str, list[_Worker]] = {}
         self._pythons: dict[str, str] = {}
+        self._pythons_lock = threading.Lock()
 
     # -- public -------------------------------------------------------------------------------
     def invoke(self, spec: FunctionSpec, code_bytes: bytes, event: Any) -> InvocationResult:
@@ -207,20 +222,21 @@ class LambdaRuntime:
                 worker = self._checkout(spec, code_bytes)
             except (RuntimeNotAvailable, OSError, zipfile.BadZipFile) as exc:
                 return self._failure(request_id, started, "Runtime.InvalidEntrypoint", f"cannot start function: {exc}")
-            self._emit(worker, f"START RequestId: {request_id} Version: {spec.version}")
             try:
+                self._init(worker)
+                self._emit(worker, f"START RequestId: {request_id} Version: {spec.version}")
                 reply = self._call(worker, request_id, event)
                 result = self._result_from_reply(request_id, started, reply)
                 self._checkin(worker)
             except WorkerTimedOut:
-                worker.kill()
+                self._discard(worker)
                 result = self._failure(
                     request_id, started, "Sandbox.Timedout",
                     f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
                     f"Task timed out after {spec.timeout_seconds:.2f} seconds",
                 )
             except WorkerDied as exc:
-                worker.kill()
+                self._discard(worker)
                 result = self._failure(request_id, started, "Runtime.ExitError", str(exc))
             self._emit(worker, f"END RequestId: {request_id}")
             self._emit(
@@ -232,12 +248,16 @@ class LambdaRuntime:
             return result
 
     def retire(self, function_arn: str, keep_key: str | None = None) -> None:
-        """Stops the workers of other versions of a function (its code or configuration changed)."""
+        """Stops the workers of other versions of a function (its code or configuration changed).
+
+        Idle workers stop now. A worker in the middle of an invocation finishes it, as in Lambda,
+        and stops at check-in (its version is no longer in the pool)."""
         with self._lock:
             for key in [k for k in self._all if k.startswith(function_arn + ":") and k != keep_key]:
-                for worker in self._all.pop(key):
+                idle = self._idle.pop(key, [])
+                self._all.pop(key)
+                for worker in idle:
                     worker.kill()
-                self._idle.pop(key, None)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -253,9 +273,10 @@ class LambdaRuntime:
 
     # -- internals ----------------------------------------------------------------------------
     def _python_for(self, runtime: str) -> str:
-        if runtime not in self._pythons:
-            self._pythons[runtime] = find_python(runtime)
-        return self._pythons[runtime]
+        with self._pythons_lock:  # one probe per runtime, even when the first invocations arrive together
+            if runtime not in self._pythons:
+                self._pythons[runtime] = find_python(runtime)
+            return self._pythons[runtime]
 
     def _slot(self, spec: FunctionSpec) -> threading.BoundedSemaphore:
         self._python_for(spec.runtime)  # fail before queueing when the runtime is missing
@@ -280,8 +301,18 @@ class LambdaRuntime:
 
     def _checkin(self, worker: _Worker) -> None:
         with self._lock:
-            if worker.alive and worker.spec.pool_key in self._all:
+            if worker.alive and any(w is worker for w in self._all.get(worker.spec.pool_key, [])):
                 self._idle.setdefault(worker.spec.pool_key, []).append(worker)
+                return
+        worker.kill()  # its version was retired while it ran
+
+    def _discard(self, worker: _Worker) -> None:
+        """Stops a worker that timed out or died, after forwarding the last of its output."""
+        worker.kill()
+        self._wait_for_logs(worker, None, STOPPED_LOG_DRAIN_SECONDS)
+        with self._lock:
+            workers = self._all.get(worker.spec.pool_key, [])
+            workers[:] = [w for w in workers if w is not worker]
 
     def _spawn(self, spec: FunctionSpec, code_bytes: bytes) -> _Worker:
         code_dir = extract_code(code_bytes, spec.code_sha256, self.code_cache)
@@ -314,8 +345,9 @@ class LambdaRuntime:
         # Like LocalStack, point every SDK call in the function back at the emulator.
         env["AWS_ENDPOINT_URL"] = self.endpoint_url
         python = self._python_for(spec.runtime)
+        log_marker = f"\x1e[embedded_aws end of invocation output {uuid.uuid4().hex}] "
         process = subprocess.Popen(
-            [python, "-I", "-S", "-u", str(BOOTSTRAP), str(code_dir), str(self.runtime_libs)],
+            [python, "-I", "-S", "-u", str(BOOTSTRAP), str(code_dir), str(self.runtime_libs), log_marker],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -326,11 +358,27 @@ class LambdaRuntime:
             errors="replace",
             bufsize=1,
         )
-        worker = _Worker(spec=spec, process=process, log_stream=log_stream)
+        worker = _Worker(spec=spec, process=process, log_stream=log_stream, log_marker=log_marker)
         threading.Thread(target=self._pump_replies, args=(worker,), daemon=True).start()
         threading.Thread(target=self._pump_logs, args=(worker,), daemon=True).start()
         log.info("started worker pid=%s for %s (%s)", process.pid, spec.function_name, spec.runtime)
         return worker
+
+    def _init(self, worker: _Worker) -> None:
+        """Waits for a new worker's init (the handler module's import), which does not count
+        against the function's timeout, up to Lambda's init limit."""
+        deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
+        while not worker.ready and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = worker.replies.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                raise WorkerDied(f"worker exited with code {worker.process.wait()} during init")
+            worker.ready = bool(json.loads(line).get("ready"))
+        if not worker.ready:
+            log.warning("%s: init still running after %.0fs; it goes on within the invocation's timeout",
+                        worker.spec.function_name, INIT_TIMEOUT_SECONDS)
 
     def _call(self, worker: _Worker, request_id: str, event: Any) -> dict:
         deadline = time.time() + worker.spec.timeout_seconds
@@ -351,8 +399,31 @@ class LambdaRuntime:
             if line is None:
                 raise WorkerDied(f"worker exited with code {worker.process.wait()} during the invocation")
             reply = json.loads(line)
-            if reply.get("request_id") == request_id:
+            if reply.get("ready"):  # an init that outlived INIT_TIMEOUT_SECONDS finished
+                worker.ready = True
+            elif reply.get("request_id") == request_id:
+                # The output travels on its own pipe: the invocation (its log tail, END, REPORT)
+                # is complete once every line it printed has been forwarded.
+                self._wait_for_logs(worker, request_id)
                 return reply
+
+    @staticmethod
+    def _wait_for_logs(worker: _Worker, request_id: str | None, timeout: float = LOG_DRAIN_SECONDS) -> None:
+        """Until the log pump has forwarded the output of `request_id` (None: all of it, up to
+        the pipe's end)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                done = worker.logs_done.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if done is None:
+                worker.logs_done.put(None)  # the pipe stays closed for any later wait
+                return
+            if done == request_id:
+                return
+        log.warning("%s: output of %s not forwarded after %.0fs", worker.spec.function_name,
+                    request_id or "the stopped worker", timeout)
 
     def _result_from_reply(self, request_id: str, started: float, reply: dict) -> InvocationResult:
         duration = (time.monotonic() - started) * 1000
@@ -373,7 +444,12 @@ class LambdaRuntime:
 
     def _pump_logs(self, worker: _Worker) -> None:
         for line in worker.process.stderr:
-            self._emit(worker, line.rstrip("\n"))
+            text, marked, request_id = line.rstrip("\n").partition(worker.log_marker)
+            if text or not marked:  # a partial line the handler left before the marker is a line too
+                self._emit(worker, text)
+            if marked:
+                worker.logs_done.put(request_id)
+        worker.logs_done.put(None)
 
     def _emit(self, worker: _Worker, line: str) -> None:
         worker.current_log.append(line)

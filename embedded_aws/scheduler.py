@@ -43,6 +43,7 @@ class Scheduler(threading.Thread):
         self.fired = 0
         self._warned: set[str] = set()
         self.stopped = threading.Event()
+        self._lock = threading.Lock()  # tick() also runs from other threads (tests, tools)
 
     def run(self) -> None:
         while not self.stopped.wait(self.tick_seconds):
@@ -52,6 +53,10 @@ class Scheduler(threading.Thread):
                 log.exception("scheduler tick failed")
 
     def tick(self, now: float) -> None:
+        with self._lock:
+            self._tick(now)
+
+    def _tick(self, now: float) -> None:
         from moto.events.models import events_backends
 
         seen = set()

@@ -4,9 +4,13 @@ Started by embedded_aws.runtime with the function's own Python (python3.12 for r
 in isolated mode, so only the function's unzipped code and the runtime's boto3 are importable,
 as in Lambda. Stdlib only: this file must not import anything from the project.
 
-Protocol: one JSON request per line on stdin ({request_id, event, deadline_ms}); one JSON reply per
-line on the original stdout ({request_id, ok, payload | error}). The function's own stdout and
-stderr both go to the parent's log pipe, which forwards them to CloudWatch Logs.
+Protocol: once the handler module is imported (or failed to import), one {"ready": true} line on
+the original stdout, which ends the init phase. Then one JSON request per line on stdin
+({request_id, event, deadline_ms}); one JSON reply per line on the original stdout ({request_id,
+ok, payload | error}). The function's own stdout and stderr both go to the parent's log pipe, which
+forwards them to CloudWatch Logs. Before each reply, the log pipe gets a line with the end-of-logs
+marker (argv[3]) and the request id: the output and the reply travel on different pipes, so the
+parent waits for that line to know that it has every line of the invocation's output.
 """
 
 from __future__ import annotations
@@ -57,8 +61,21 @@ def _load_handler(spec: str):
         raise AttributeError(f"Handler '{function_name}' missing on module '{module_name}'") from None
 
 
+def _end_of_logs(marker: str | None, request_id: str) -> None:
+    """Flushes the function's output, then marks its end on the log pipe (fd 2)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed or replaced by the handler: nothing left to flush
+            pass
+    if marker:  # a raw write, after any partial line the handler left: the parent splits it off
+        os.write(2, f"{marker}{request_id}\n".encode())
+
+
 def main() -> None:
     code_dir, runtime_lib_dir = sys.argv[1], sys.argv[2]
+    log_marker = sys.argv[3] if len(sys.argv) > 3 else None  # None: started by an older runtime.py
     # Keep the reply channel private, then point fd 1 at the log pipe so print() ends up in logs.
     reply = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
@@ -74,11 +91,13 @@ def main() -> None:
         error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
         init_error = _error(exc, error_type)
         print(f"[ERROR] {error_type}: {exc}", file=sys.stderr, flush=True)
+    reply.write(json.dumps({"ready": True}) + "\n")  # end of the init phase
 
     for line in sys.stdin:
         request = json.loads(line)
         request_id = request["request_id"]
         if init_error is not None:
+            _end_of_logs(log_marker, request_id)
             reply.write(json.dumps({"request_id": request_id, "ok": False, "error": init_error}) + "\n")
             continue
         os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{request_id[:8]}-{request_id.replace('-', '')[:24]}"
@@ -94,8 +113,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - a handler error is the invocation's result
             traceback.print_exc()
             encoded = json.dumps({"request_id": request_id, "ok": False, "error": _error(exc)})
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _end_of_logs(log_marker, request_id)
         reply.write(encoded + "\n")
 
 

@@ -72,6 +72,23 @@ def test_timeout_kills_the_worker_and_reports_it(aws, deploy_function):
     assert "Task timed out after 1.00 seconds" in error["errorMessage"]
 
 
+def test_init_does_not_count_against_the_function_timeout(aws, deploy_function):
+    # As in Lambda, the module's import (a cold start, slow on a loaded machine) has its own limit.
+    name = deploy_function(
+        """
+        import time
+        time.sleep(3)
+        def handler(event, context):
+            return {"remaining_ms": context.get_remaining_time_in_millis()}
+        """,
+        timeout=2,
+    )
+    response = aws("lambda").invoke(FunctionName=name, Payload=b"{}")
+    body = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, body
+    assert 0 < body["remaining_ms"] <= 2_000
+
+
 def test_workers_stay_warm_between_invocations(aws, deploy_function):
     name = deploy_function(
         """

@@ -99,7 +99,7 @@ def test_batches_respect_batch_size_and_shard_order(aws, stream_with_mapping):
         assert seqs == sorted(seqs)
 
 
-def test_partial_batch_failure_retries_from_the_first_failed_record(aws, stream_with_mapping):
+def test_partial_batch_failure_retries_from_the_first_failed_record(emulator, aws, stream_with_mapping):
     setup = stream_with_mapping(batch_size=10, environment={"FAIL": "r4"})
     kinesis, s3 = aws("kinesis"), aws("s3")
     put(kinesis, setup["stream"], [f"r{i}" for i in range(10)])
@@ -107,7 +107,9 @@ def test_partial_batch_failure_retries_from_the_first_failed_record(aws, stream_
     assert batches[0]["data"] == [f"r{i}" for i in range(10)]
     # r0..r3 were checkpointed; the retry starts at the failed record.
     assert batches[1]["data"] == [f"r{i}" for i in range(4, 10)]
-    time.sleep(0.5)
+    # Once every record is checkpointed the mapping invokes no more: exactly those two batches.
+    consumers = wait_for(lambda: emulator.kinesis_poller.shard_consumers(setup["stream_arn"]))
+    wait_for(lambda: all(c.records_behind() == 0 for c in consumers))
     assert len(read_batches(s3, setup["bucket"])) == 2
 
 
@@ -129,12 +131,14 @@ def test_bisect_isolates_a_poison_record_and_the_dlq_gets_the_failure_record(aws
 
 
 def test_batching_window_gathers_records_before_invoking(aws, stream_with_mapping):
-    setup = stream_with_mapping(batch_size=100, window=2)
+    # The window (from the poller's first sight of a record) must outlast the five puts below,
+    # about 0.5 s, with room for a loaded machine.
+    setup = stream_with_mapping(batch_size=100, window=4)
     kinesis, s3 = aws("kinesis"), aws("s3")
-    for i in range(5):
+    for i in range(5):  # a trickle: one record at a time
         put(kinesis, setup["stream"], [f"w{i}"])
         time.sleep(0.1)
-    batches = wait_for(lambda: read_batches(s3, setup["bucket"]), timeout=10)
+    batches = wait_for(lambda: read_batches(s3, setup["bucket"]))
     assert batches[0]["data"] == [f"w{i}" for i in range(5)]
 
 
@@ -142,13 +146,20 @@ def test_s3_notification_runs_the_function_asynchronously(aws, deploy_function):
     s3 = aws("s3")
     bucket = f"notify-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
+    # The test writes `released` only after its PutObject has returned: a function run inside
+    # that PutObject would wait for it in vain and record so.
     name = deploy_function(
         """
-        import boto3, os
+        import boto3, os, time
         from urllib.parse import unquote_plus
         def handler(event, context):
+            s3, bucket = boto3.client("s3"), os.environ["BUCKET"]
             key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
-            boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key="seen/" + key, Body=b"")
+            released = False
+            while not released and context.get_remaining_time_in_millis() > 2000:
+                released = s3.list_objects_v2(Bucket=bucket, Prefix="released").get("KeyCount", 0) > 0
+                time.sleep(0 if released else 0.05)
+            s3.put_object(Bucket=bucket, Key="seen/" + key, Body=b"after" if released else b"inside PutObject")
         """,
         environment={"BUCKET": bucket},
     )
@@ -160,11 +171,12 @@ def test_s3_notification_runs_the_function_asynchronously(aws, deploy_function):
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
         }]},
     )
-    started = time.time()
     s3.put_object(Bucket=bucket, Key="in/my file.csv", Body=b"x")
-    assert time.time() - started < 2  # the caller does not wait for the function
+    s3.put_object(Bucket=bucket, Key="released", Body=b"")  # outside the "in/" filter: no event
     wait_for(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="seen/").get("KeyCount", 0) == 1)
     assert s3.list_objects_v2(Bucket=bucket, Prefix="seen/")["Contents"][0]["Key"] == "seen/in/my file.csv"
+    # The caller did not wait for the function: it finished after the caller's PutObject returned.
+    assert s3.get_object(Bucket=bucket, Key="seen/in/my file.csv")["Body"].read() == b"after"
 
 
 def test_rate_schedule_fires_the_target(emulator, aws, deploy_function):
@@ -182,12 +194,15 @@ def test_rate_schedule_fires_the_target(emulator, aws, deploy_function):
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     events = aws("events")
     rule = f"rule-{uuid.uuid4().hex[:6]}"
-    events.put_rule(Name=rule, ScheduleExpression="rate(1 minute)", State="ENABLED")
+    rule_arn = events.put_rule(Name=rule, ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
     events.put_targets(Rule=rule, Targets=[{"Id": "1", "Arn": function_arn}])
     now = time.time()
-    emulator.scheduler.tick(now)  # first sighting: due one period later
-    emulator.scheduler.tick(now + 61)
-    fired = wait_for(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 1, timeout=10)
+    # First sighting (here, or already in the scheduler's own thread): due one period later.
+    emulator.scheduler.tick(now)
+    due = emulator.scheduler.next_run[rule_arn]
+    assert due > now  # not fired on first sight
+    emulator.scheduler.tick(due)
+    fired = wait_for(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 1)
     assert fired
     event = json.loads(s3.get_object(Bucket=bucket, Key="fired.json")["Body"].read())
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
