@@ -11,6 +11,10 @@ Hook points, and why each one is replaced:
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
 - KinesisResponse.create_stream: moto drops CreateStream's Tags, so every plan after the first
   apply would show a tag change.
+- Shard.get_max_sequence_number / get_min_sequence_number: moto builds a list of every record's
+  key to take the last (or first) one, once per PutRecord, so sending N records costs O(N²)
+  (a million events took minutes per 100,000 near the end). The replacements read the ends of the
+  ordered dict directly.
 - FakeDeleteMarker.dispose (added): deleting a key whose versions include a delete marker calls
   dispose() on every version, and delete markers have none, so force_destroy of a versioned bucket
   where objects were deleted (silver, after compaction) fails with a 500 and `destroy` hangs.
@@ -48,6 +52,8 @@ HOOK_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (events_notifications, "_invoke_lambda", ("account_id", "fn_arn", "event")),
     (FunctionUrlConfig, "__init__", ("self", "function", "config")),
     (KinesisResponse, "create_stream", ("self",)),
+    (Shard, "get_max_sequence_number", ("self",)),
+    (Shard, "get_min_sequence_number", ("self",)),
 )
 # Attributes of moto models that the emulator reads.
 MODEL_ATTRIBUTES = {
@@ -156,7 +162,15 @@ def _install_replacements() -> None:
 
     if not hasattr(FakeDeleteMarker, "dispose"):  # a delete marker holds no data to release
         FakeDeleteMarker.dispose = lambda self, garbage=False: None
+    def last_sequence_number(self: Shard) -> int:
+        return next(reversed(self.records)) if self.records else 0
+
+    def first_sequence_number(self: Shard) -> int:
+        return next(iter(self.records)) if self.records else 0
+
     replacements = {
+        (Shard, "get_max_sequence_number"): last_sequence_number,
+        (Shard, "get_min_sequence_number"): first_sequence_number,
         (KinesisResponse, "create_stream"): create_stream_with_tags,
         (LambdaFunction, "invoke"): invoke,
         (LambdaFunction, "_invoke_lambda"): invoke_lambda,
