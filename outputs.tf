@@ -57,3 +57,28 @@ output "api_url" {
   description = "Function URL of the api function."
   value       = aws_lambda_function_url.api.function_url
 }
+
+output "glue_database" {
+  description = "Glue database of the lake's Athena tables (events, kpis_diarios); null in local."
+  value       = one(aws_glue_catalog_database.lake[*].name)
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup to query the lake with (its results location, encryption and scan limit are enforced); null in local."
+  value       = one(aws_athena_workgroup.lake[*].name)
+}
+
+output "athena_results_bucket" {
+  description = "Bucket holding the Athena workgroup's query results (expire after athena_results_expiration_days); null in local."
+  value       = one(aws_s3_bucket.athena_results[*].bucket)
+}
+
+output "athena_events_exactly_once_query_id" {
+  description = "Id of the saved Athena query that creates the events_exactly_once view (the read rule); null in local."
+  value       = one(aws_athena_named_query.events_exactly_once[*].id)
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic that CloudWatch alarms and the monthly budget notify; null in local."
+  value       = local.alarm_topic_arn
+}

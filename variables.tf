@@ -292,3 +292,82 @@ variable "api_authorization_type" {
     error_message = "The api_authorization_type must be NONE or AWS_IAM."
   }
 }
+
+################################################################################
+# Analytics (prod only): Glue catalog and Athena
+################################################################################
+
+variable "lake_projection_start_date" {
+  description = "First day (yyyy-MM-dd) of the dt partitions Athena projects for the Glue tables; the range ends tomorrow (NOW+1DAYS). Events of earlier days stay in the lake but are invisible to Athena, and a query without a dt filter lists every projected day, so keep it close to the oldest data."
+  type        = string
+  default     = "2020-01-01"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", var.lake_projection_start_date)) && can(formatdate("YYYY", "${var.lake_projection_start_date}T00:00:00Z"))
+    error_message = "The lake_projection_start_date must be a real date written yyyy-MM-dd, e.g. \"2020-01-01\"."
+  }
+}
+
+variable "athena_bytes_scanned_cutoff_mb" {
+  description = "Athena cancels a query of the workgroup once it has scanned this many MB (at least 10, Athena's minimum). Athena bills $5 per TB scanned, so the default 1024 MB caps a query at about half a cent."
+  type        = number
+  default     = 1024
+  nullable    = false
+
+  validation {
+    condition     = var.athena_bytes_scanned_cutoff_mb >= 10 && floor(var.athena_bytes_scanned_cutoff_mb) == var.athena_bytes_scanned_cutoff_mb
+    error_message = "The athena_bytes_scanned_cutoff_mb must be a whole number of at least 10."
+  }
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days after which Athena query results expire from the results bucket (1 to 365)."
+  type        = number
+  default     = 7
+  nullable    = false
+
+  validation {
+    condition     = var.athena_results_expiration_days >= 1 && var.athena_results_expiration_days <= 365 && floor(var.athena_results_expiration_days) == var.athena_results_expiration_days
+    error_message = "The athena_results_expiration_days must be a whole number from 1 to 365."
+  }
+}
+
+################################################################################
+# Alarms and cost guard (prod only)
+################################################################################
+
+variable "alarm_email" {
+  description = "Email address subscribed to the alarm topic (CloudWatch alarms and budget alerts). AWS sends a confirmation link first. null (the default): no subscription; subscribe to the topic (output alarm_topic_arn) yourself."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "The alarm_email must be an email address such as \"ops@example.com\", or null."
+  }
+}
+
+variable "monthly_budget_usd" {
+  description = "Monthly AWS Budget for the account, in USD: the topic is notified when actual or forecasted cost of the month exceeds it."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.monthly_budget_usd > 0
+    error_message = "The monthly_budget_usd must be greater than 0."
+  }
+}
+
+variable "iterator_age_alarm_seconds" {
+  description = "The ingest iterator-age alarm fires when the oldest record ingest reads has waited longer than this, in seconds, for 5 minutes in a row. Must be less than ingest_maximum_record_age_seconds (checked at plan time)."
+  type        = number
+  default     = 600
+  nullable    = false
+
+  validation {
+    condition     = var.iterator_age_alarm_seconds >= 60 && var.iterator_age_alarm_seconds <= 604800 && floor(var.iterator_age_alarm_seconds) == var.iterator_age_alarm_seconds
+    error_message = "The iterator_age_alarm_seconds must be a whole number from 60 to 604800."
+  }
+}

@@ -376,3 +376,52 @@ run "schedule_can_be_disabled" {
     error_message = "aggregate_schedule_enabled = false must disable the rule."
   }
 }
+
+run "no_glue_athena_alarms_or_budget_in_local" {
+  command = plan
+
+  # LocalStack community and the embedded emulator have no Glue, Athena or Budgets.
+  assert {
+    condition = (
+      length(aws_glue_catalog_database.lake) == 0 &&
+      length(aws_glue_catalog_table.events) == 0 &&
+      length(aws_glue_catalog_table.kpis_diarios) == 0 &&
+      length(aws_athena_workgroup.lake) == 0 &&
+      length(aws_athena_named_query.events_exactly_once) == 0 &&
+      length(aws_s3_bucket.athena_results) == 0 &&
+      length(aws_kms_key.athena_results) == 0
+    )
+    error_message = "Glue and Athena resources must not exist in local."
+  }
+
+  assert {
+    condition = (
+      length(aws_sns_topic.alarms) == 0 &&
+      length(aws_kms_key.alarms) == 0 &&
+      length(aws_sns_topic_subscription.alarm_email) == 0 &&
+      length(aws_cloudwatch_metric_alarm.ingest_iterator_age) == 0 &&
+      length(aws_cloudwatch_metric_alarm.dlq_not_empty) == 0 &&
+      length(aws_cloudwatch_metric_alarm.lambda) == 0 &&
+      length(aws_budgets_budget.monthly) == 0
+    )
+    error_message = "Alarms, the alarm topic and the budget must not exist in local."
+  }
+
+  assert {
+    condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null
+    error_message = "The prod-only outputs must be null in local."
+  }
+}
+
+run "alarm_email_is_ignored_in_local" {
+  command = plan
+
+  variables {
+    alarm_email = "ops@example.com"
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.alarm_email) == 0
+    error_message = "No subscription in local, even with alarm_email."
+  }
+}

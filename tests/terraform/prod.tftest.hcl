@@ -183,3 +183,281 @@ run "public_api_when_requested" {
     error_message = "A public URL needs the lambda:InvokeFunctionUrl permission for principal *."
   }
 }
+
+run "glue_tables_project_the_lake_partitions" {
+  command = plan
+
+  assert {
+    condition     = aws_glue_catalog_database.lake[0].name == "econ_lake_prod"
+    error_message = "The Glue database must be <project>_<environment> (no dashes, for Athena)."
+  }
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.events[0].database_name == "econ_lake_prod" &&
+      aws_glue_catalog_table.events[0].table_type == "EXTERNAL_TABLE" &&
+      aws_glue_catalog_table.events[0].storage_descriptor[0].location == "s3://econ-lake-prod-silver-123456789012/events/" &&
+      aws_glue_catalog_table.events[0].parameters["storage.location.template"] == "s3://econ-lake-prod-silver-123456789012/events/indicador=$${indicador}/dt=$${dt}/"
+    )
+    error_message = "The events table must read silver events/ with the indicador=/dt= layout."
+  }
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.kpis_diarios[0].database_name == "econ_lake_prod" &&
+      aws_glue_catalog_table.kpis_diarios[0].storage_descriptor[0].location == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/" &&
+      aws_glue_catalog_table.kpis_diarios[0].parameters["storage.location.template"] == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
+    )
+    error_message = "The kpis_diarios table must read gold kpis_diarios/ with the indicador=/dt= layout."
+  }
+
+  assert {
+    condition = alltrue([
+      for t in [aws_glue_catalog_table.events[0], aws_glue_catalog_table.kpis_diarios[0]] :
+      t.parameters["projection.enabled"] == "true" &&
+      t.parameters["projection.indicador.type"] == "enum" &&
+      t.parameters["projection.indicador.values"] == "PIB,Inflacion,Desempleo,TasaInteres" &&
+      t.parameters["projection.dt.type"] == "date" &&
+      t.parameters["projection.dt.format"] == "yyyy-MM-dd" &&
+      t.parameters["projection.dt.range"] == "2020-01-01,NOW+1DAYS" &&
+      [for k in t.partition_keys : "${k.name}:${k.type}"] == ["indicador:string", "dt:string"]
+    ])
+    error_message = "Both tables need partition projection: indicador (enum of datos/indicadores.csv) and dt (date, yyyy-MM-dd)."
+  }
+
+  assert {
+    condition = alltrue([
+      for t in [aws_glue_catalog_table.events[0], aws_glue_catalog_table.kpis_diarios[0]] :
+      t.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" &&
+      t.storage_descriptor[0].input_format == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    ])
+    error_message = "Both tables are Parquet."
+  }
+
+  assert {
+    condition = [for c in aws_glue_catalog_table.events[0].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
+      "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
+    ]
+    error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
+  }
+
+  assert {
+    condition = [for c in aws_glue_catalog_table.kpis_diarios[0].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
+      "pais:string", "count:bigint", "mean:double", "min:double", "max:double", "stddev:double", "last_valor:double", "last_timestamp:timestamp",
+    ]
+    error_message = "The kpis_diarios columns must follow pipeline.schema.GOLD_SCHEMA."
+  }
+
+  assert {
+    condition     = strcontains(aws_glue_catalog_table.events[0].description, "read rule")
+    error_message = "The events table must tell readers to apply the read rule."
+  }
+
+  assert {
+    condition = (
+      aws_athena_named_query.events_exactly_once[0].name == "events_exactly_once" &&
+      aws_athena_named_query.events_exactly_once[0].database == "econ_lake_prod" &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "CREATE OR REPLACE VIEW events_exactly_once") &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY event_id ORDER BY regexp_extract(\"$path\", '[^/]+$')") &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "WHERE copy_rank = 1")
+    )
+    error_message = "The saved query events_exactly_once must create the view with the read rule (rank copies by file name)."
+  }
+
+  assert {
+    condition     = output.glue_database == "econ_lake_prod"
+    error_message = "glue_database must expose the database name."
+  }
+}
+
+run "athena_workgroup_has_its_own_results_bucket" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_athena_workgroup.lake[0].name == "econ-lake-prod-lake" &&
+      aws_athena_workgroup.lake[0].configuration[0].enforce_workgroup_configuration &&
+      aws_athena_workgroup.lake[0].configuration[0].bytes_scanned_cutoff_per_query == 1073741824 &&
+      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].output_location == "s3://econ-lake-prod-athena-results-123456789012/results/"
+    )
+    error_message = "The workgroup must enforce its configuration, cut queries off at 1 GB and write to its results bucket."
+  }
+
+  assert {
+    condition = (
+      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].encryption_configuration[0].encryption_option == "SSE_KMS" &&
+      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    )
+    error_message = "Query results must be encrypted with the results key."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket.athena_results[0].bucket == "econ-lake-prod-athena-results-123456789012" &&
+      aws_s3_bucket_versioning.athena_results[0].versioning_configuration[0].status == "Enabled" &&
+      one(aws_s3_bucket_server_side_encryption_configuration.athena_results[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
+      aws_kms_key.athena_results[0].enable_key_rotation
+    )
+    error_message = "The results bucket must be versioned and SSE-KMS encrypted with a rotated key."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.athena_results[0].block_public_acls &&
+      aws_s3_bucket_public_access_block.athena_results[0].block_public_policy &&
+      aws_s3_bucket_public_access_block.athena_results[0].ignore_public_acls &&
+      aws_s3_bucket_public_access_block.athena_results[0].restrict_public_buckets
+    )
+    error_message = "The results bucket must block all public access."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Effect == "Deny" &&
+      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      length(jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Resource) == 2
+    )
+    error_message = "The results bucket must deny every non-TLS request."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].status == "Enabled" &&
+      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].expiration[0].days == 7
+    )
+    error_message = "Query results must expire after athena_results_expiration_days (7)."
+  }
+
+  assert {
+    condition     = output.athena_workgroup == "econ-lake-prod-lake" && output.athena_results_bucket == "econ-lake-prod-athena-results-123456789012"
+    error_message = "athena_workgroup and athena_results_bucket must be exposed."
+  }
+}
+
+run "alarms_notify_the_encrypted_topic" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_sns_topic.alarms[0].name == "econ-lake-prod-alarms" &&
+      aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
+      aws_kms_key.alarms[0].enable_key_rotation
+    )
+    error_message = "The alarm topic must be encrypted with its own (rotated) KMS key."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.Service, [])
+    ])) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
+    error_message = "CloudWatch and Budgets must be able to use the topic's key."
+  }
+
+  assert {
+    condition = toset([
+      for st in jsondecode(aws_sns_topic_policy.alarms[0].policy).Statement : st.Principal.Service
+      if try(st.Principal.Service, null) != null && st.Action == "sns:Publish"
+    ]) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
+    error_message = "CloudWatch alarms and Budgets must be allowed to publish to the topic."
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.alarm_email) == 0
+    error_message = "No email subscription without alarm_email."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].metric_name == "IteratorAge" &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].dimensions == tomap({ FunctionName = "econ-lake-prod-ingest" }) &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].threshold == 600000 &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].comparison_operator == "GreaterThanThreshold"
+    )
+    error_message = "The iterator-age alarm must watch ingest's maximum IteratorAge (600 s = 600000 ms by default)."
+  }
+
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["QueueName"]}/${a.comparison_operator}/${a.threshold}"
+      } == {
+      ingest    = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-ingest-dlq/GreaterThanThreshold/0"
+      transform = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-transform-dlq/GreaterThanThreshold/0"
+    }
+    error_message = "Each DLQ needs an alarm on ApproximateNumberOfMessagesVisible > 0."
+  }
+
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.lambda : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["FunctionName"]}/${a.threshold}"
+      } == merge([
+        for fn in ["ingest", "transform", "aggregate", "api"] : {
+          "${fn}-errors"    = "AWS/Lambda/Errors/Sum/econ-lake-prod-${fn}/0"
+          "${fn}-throttles" = "AWS/Lambda/Throttles/Sum/econ-lake-prod-${fn}/0"
+        }
+    ]...)
+    error_message = "Every function needs an Errors and a Throttles alarm on its own FunctionName."
+  }
+
+  assert {
+    condition = alltrue([
+      for a in concat(aws_cloudwatch_metric_alarm.ingest_iterator_age, values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.lambda)) :
+      a.actions_enabled &&
+      a.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
+      a.ok_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
+      a.treat_missing_data == "notBreaching"
+    ])
+    error_message = "Every alarm must notify the topic when it fires and when it clears, and treat missing data as not breaching."
+  }
+
+  assert {
+    condition     = output.alarm_topic_arn == "arn:aws:sns:us-east-1:123456789012:mock-alarms"
+    error_message = "alarm_topic_arn must expose the topic."
+  }
+}
+
+run "alarm_email_subscribes_to_the_topic" {
+  command = plan
+
+  variables {
+    alarm_email = "ops@example.com"
+  }
+
+  assert {
+    condition = (
+      aws_sns_topic_subscription.alarm_email[0].protocol == "email" &&
+      aws_sns_topic_subscription.alarm_email[0].endpoint == "ops@example.com" &&
+      aws_sns_topic_subscription.alarm_email[0].topic_arn == "arn:aws:sns:us-east-1:123456789012:mock-alarms"
+    )
+    error_message = "alarm_email must be subscribed to the alarm topic."
+  }
+}
+
+run "monthly_budget_alerts_the_topic" {
+  command = plan
+
+  variables {
+    monthly_budget_usd = 75
+  }
+
+  assert {
+    condition = (
+      aws_budgets_budget.monthly[0].name == "econ-lake-prod-monthly-cost" &&
+      aws_budgets_budget.monthly[0].budget_type == "COST" &&
+      aws_budgets_budget.monthly[0].time_unit == "MONTHLY" &&
+      aws_budgets_budget.monthly[0].limit_amount == "75.00" &&
+      aws_budgets_budget.monthly[0].limit_unit == "USD"
+    )
+    error_message = "The budget must be a monthly COST budget of monthly_budget_usd."
+  }
+
+  assert {
+    condition = toset([
+      for n in aws_budgets_budget.monthly[0].notification :
+      "${n.notification_type}/${n.comparison_operator}/${n.threshold}/${n.threshold_type}"
+      if n.subscriber_sns_topic_arns == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"])
+    ]) == toset(["ACTUAL/GREATER_THAN/100/PERCENTAGE", "FORECASTED/GREATER_THAN/100/PERCENTAGE"])
+    error_message = "The budget must notify the topic when actual or forecasted cost exceeds it."
+  }
+}

@@ -111,3 +111,54 @@ run "rejects_unknown_function_settings_key" {
 
   expect_failures = [var.lambda_function_settings]
 }
+
+run "rejects_bad_alarm_email" {
+  command = plan
+
+  variables {
+    alarm_email = "not-an-email"
+  }
+
+  expect_failures = [var.alarm_email]
+}
+
+run "rejects_non_positive_budget" {
+  command = plan
+
+  variables {
+    monthly_budget_usd = 0
+  }
+
+  expect_failures = [var.monthly_budget_usd]
+}
+
+run "rejects_bad_projection_start_date" {
+  command = plan
+
+  variables {
+    lake_projection_start_date = "2020-02-30"
+  }
+
+  expect_failures = [var.lake_projection_start_date]
+}
+
+run "rejects_athena_cutoff_below_minimum" {
+  command = plan
+
+  variables {
+    athena_bytes_scanned_cutoff_mb = 5
+  }
+
+  expect_failures = [var.athena_bytes_scanned_cutoff_mb]
+}
+
+run "rejects_iterator_age_alarm_past_record_age" {
+  command = plan
+
+  variables {
+    environment                = "prod"
+    iterator_age_alarm_seconds = 3600
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.ingest_iterator_age]
+}

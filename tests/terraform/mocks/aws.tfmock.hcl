@@ -87,3 +87,55 @@ mock_resource "aws_lambda_function_url" {
     function_url = "https://mock.lambda-url.us-east-1.on.aws/"
   }
 }
+
+# Analytics and monitoring (prod only: analytics.tf, monitoring.tf).
+
+mock_data "aws_partition" {
+  defaults = {
+    partition  = "aws"
+    dns_suffix = "amazonaws.com"
+  }
+}
+
+mock_resource "aws_kms_key" {
+  defaults = {
+    arn    = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    key_id = "00000000-0000-0000-0000-000000000000"
+  }
+}
+
+mock_resource "aws_sns_topic" {
+  defaults = {
+    arn = "arn:aws:sns:us-east-1:123456789012:mock-alarms"
+  }
+}
+
+mock_resource "aws_glue_catalog_database" {
+  defaults = {
+    arn = "arn:aws:glue:us-east-1:123456789012:database/mock"
+  }
+}
+
+mock_resource "aws_glue_catalog_table" {
+  defaults = {
+    arn = "arn:aws:glue:us-east-1:123456789012:table/mock/mock"
+  }
+}
+
+mock_resource "aws_athena_workgroup" {
+  defaults = {
+    arn = "arn:aws:athena:us-east-1:123456789012:workgroup/mock"
+  }
+}
+
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = {
+    arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:mock"
+  }
+}
+
+mock_resource "aws_budgets_budget" {
+  defaults = {
+    arn = "arn:aws:budgets::123456789012:budget/mock"
+  }
+}

@@ -1,0 +1,351 @@
+################################################################################
+# Analytics (prod only): a Glue catalog over silver and gold with partition projection (no
+# crawler, no partitions to register), and an Athena workgroup with its own results bucket.
+# LocalStack community and the embedded emulator have neither Glue nor Athena: locally the same
+# questions go through DuckDB (`make query`).
+################################################################################
+
+data "aws_partition" "current" {
+  count = local.is_local ? 0 : 1
+}
+
+locals {
+  analytics_count = local.is_local ? 0 : 1
+
+  # Shared with monitoring.tf (policies need ARNs built before the resources exist).
+  account_id = one(data.aws_caller_identity.current[*].account_id)
+  partition  = one(data.aws_partition.current[*].partition)
+
+  # The indicadores of the reference data (the list the event contract is checked against).
+  # try(): the throw-away copies that apply the local stack hold only *.tf and modules/; prod
+  # needs the file and says so (precondition on the events table).
+  lake_indicadores = try([for row in csvdecode(file("${path.module}/datos/indicadores.csv")) : row.indicador], [])
+
+  # Hive partitions indicador=<I>/dt=<YYYY-MM-DD> of docs/DESIGN.md ("Object layout"), projected.
+  # The range ends a day ahead: the contract accepts timestamps up to 1 day of clock skew.
+  lake_partition_keys = [
+    { name = "indicador", type = "string", comment = "Partition: one of datos/indicadores.csv." },
+    { name = "dt", type = "string", comment = "Partition: UTC day of the event timestamp, yyyy-MM-dd." },
+  ]
+  lake_partition_projection = {
+    "projection.enabled"          = "true"
+    "projection.indicador.type"   = "enum"
+    "projection.indicador.values" = join(",", local.lake_indicadores)
+    "projection.dt.type"          = "date"
+    "projection.dt.format"        = "yyyy-MM-dd"
+    "projection.dt.range"         = "${var.lake_projection_start_date},NOW+1DAYS"
+    "projection.dt.interval"      = "1"
+    "projection.dt.interval.unit" = "DAYS"
+  }
+
+  # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA.
+  silver_columns = [
+    { name = "event_id", type = "string", comment = "UUID, the de-duplication key (not unique across files: see the read rule)." },
+    { name = "schema_version", type = "smallint", comment = "Event schema version (int16)." },
+    { name = "timestamp", type = "timestamp", comment = "Event time, UTC (Parquet timestamp us, UTC)." },
+    { name = "pais", type = "string", comment = "Country code (datos/paises.csv)." },
+    { name = "valor", type = "double", comment = "Indicator value." },
+    { name = "fuente", type = "string", comment = "Source of the value." },
+  ]
+  gold_columns = [
+    { name = "pais", type = "string", comment = "Country code." },
+    { name = "count", type = "bigint", comment = "Events of the day (each event once)." },
+    { name = "mean", type = "double", comment = "Mean of valor." },
+    { name = "min", type = "double", comment = "Minimum of valor." },
+    { name = "max", type = "double", comment = "Maximum of valor." },
+    { name = "stddev", type = "double", comment = "Sample standard deviation of valor; null with a single event." },
+    { name = "last_valor", type = "double", comment = "valor of the day's latest event." },
+    { name = "last_timestamp", type = "timestamp", comment = "Timestamp of the day's latest event, UTC." },
+  ]
+
+  glue_database_name    = replace(local.prefix, "-", "_") # Athena names: no dashes
+  athena_results_bucket = "${local.prefix}-athena-results${local.bucket_suffix}"
+
+  # The read rule of docs/DESIGN.md ("Reading"), in Athena SQL: one row per event_id, the copy
+  # from the file whose name sorts first ("$path" is the object's S3 URI).
+  # No leading SQL comment: Athena decides how to run a statement from its first keyword.
+  events_exactly_once_sql = <<-SQL
+    CREATE OR REPLACE VIEW events_exactly_once AS
+    SELECT event_id, schema_version, "timestamp", indicador, pais, valor, fuente, dt
+    FROM (
+      SELECT *, row_number() OVER (
+        PARTITION BY event_id ORDER BY regexp_extract("$path", '[^/]+$')
+      ) AS copy_rank
+      FROM events
+    )
+    WHERE copy_rank = 1
+  SQL
+}
+
+################################################################################
+# Glue catalog: database, silver events, gold daily KPIs
+################################################################################
+
+resource "aws_glue_catalog_database" "lake" {
+  count = local.analytics_count
+
+  name        = local.glue_database_name
+  description = "${local.prefix} lake: silver events and gold daily KPIs (Parquet, partition projection). Query through the ${local.prefix}-lake Athena workgroup."
+}
+
+resource "aws_glue_catalog_table" "events" {
+  count = local.analytics_count
+
+  name          = "events"
+  database_name = aws_glue_catalog_database.lake[0].name
+  description   = "Silver events, one Parquet file per source object and partition. Files may hold copies of an event until the next compaction (one aggregate period): apply the read rule of docs/DESIGN.md (\"Reading\"), e.g. through the events_exactly_once view (saved query of the same name)."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.lake_partition_projection, {
+    EXTERNAL                    = "TRUE"
+    classification              = "parquet"
+    "storage.location.template" = "s3://${aws_s3_bucket.this["silver"].bucket}/events/indicador=$${indicador}/dt=$${dt}/"
+  })
+
+  dynamic "partition_keys" {
+    for_each = local.lake_partition_keys
+
+    content {
+      name    = partition_keys.value.name
+      type    = partition_keys.value.type
+      comment = partition_keys.value.comment
+    }
+  }
+
+  storage_descriptor {
+    location      = "s3://${aws_s3_bucket.this["silver"].bucket}/events/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters            = { "serialization.format" = "1" }
+    }
+
+    dynamic "columns" {
+      for_each = local.silver_columns
+
+      content {
+        name    = columns.value.name
+        type    = columns.value.type
+        comment = columns.value.comment
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.lake_indicadores) > 0
+      error_message = "datos/indicadores.csv must sit next to the root module: the indicador partition values are read from it."
+    }
+  }
+}
+
+resource "aws_glue_catalog_table" "kpis_diarios" {
+  count = local.analytics_count
+
+  name          = "kpis_diarios"
+  database_name = aws_glue_catalog_database.lake[0].name
+  description   = "Gold daily KPIs per country, one file per (indicador, dt) partition, rewritten by each aggregate run. Computed from silver with the read rule, so each event counts once."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.lake_partition_projection, {
+    EXTERNAL                    = "TRUE"
+    classification              = "parquet"
+    "storage.location.template" = "s3://${aws_s3_bucket.this["gold"].bucket}/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
+  })
+
+  dynamic "partition_keys" {
+    for_each = local.lake_partition_keys
+
+    content {
+      name    = partition_keys.value.name
+      type    = partition_keys.value.type
+      comment = partition_keys.value.comment
+    }
+  }
+
+  storage_descriptor {
+    location      = "s3://${aws_s3_bucket.this["gold"].bucket}/kpis_diarios/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters            = { "serialization.format" = "1" }
+    }
+
+    dynamic "columns" {
+      for_each = local.gold_columns
+
+      content {
+        name    = columns.value.name
+        type    = columns.value.type
+        comment = columns.value.comment
+      }
+    }
+  }
+}
+
+################################################################################
+# Athena: results bucket (own key), workgroup, the read rule as a saved query
+################################################################################
+
+resource "aws_kms_key" "athena_results" {
+  count = local.analytics_count
+
+  description             = "${local.prefix}: encrypts Athena query results (${local.athena_results_bucket}). Callers need kms:GenerateDataKey and kms:Decrypt on it through IAM."
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # The default key policy: the account administers the key and grants its use through IAM.
+        Sid       = "EnableIamPoliciesOfThisAccount"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
+resource "aws_s3_bucket" "athena_results" {
+  count = local.analytics_count
+
+  #checkov:skip=CKV_AWS_144:Query results are a disposable cache; cross-region replication would only double their cost.
+  #checkov:skip=CKV_AWS_18:Athena query results need no server access log; the workgroup keeps the query history.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes events of query results.
+  bucket = local.athena_results_bucket
+  # Query results are a cache that expires anyway: destroying the workgroup may take them along.
+  force_destroy = true
+
+  tags = { layer = "athena-results" }
+}
+
+resource "aws_s3_bucket_versioning" "athena_results" {
+  count = local.analytics_count
+
+  bucket = aws_s3_bucket.athena_results[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
+  count = local.analytics_count
+
+  bucket = aws_s3_bucket.athena_results[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.athena_results[0].arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "athena_results" {
+  count = local.analytics_count
+
+  bucket                  = aws_s3_bucket.athena_results[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_policy" "athena_results_tls_only" {
+  count = local.analytics_count
+
+  bucket = aws_s3_bucket.athena_results[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.athena_results[0].arn, "${aws_s3_bucket.athena_results[0].arn}/*"]
+        Condition = {
+          Bool = { "aws:SecureTransport" = "false" }
+        }
+      },
+    ]
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.athena_results]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
+  count = local.analytics_count
+
+  bucket = aws_s3_bucket.athena_results[0].id
+
+  rule {
+    id     = "expire-query-results"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.athena_results_expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.athena_results]
+}
+
+resource "aws_athena_workgroup" "lake" {
+  count = local.analytics_count
+
+  name        = "${local.prefix}-lake"
+  description = "Queries over the ${local.prefix} lake (Glue database ${local.glue_database_name}). Results in ${local.athena_results_bucket}, at most ${var.athena_bytes_scanned_cutoff_mb} MB scanned per query."
+  state       = "ENABLED"
+  # Its saved queries are managed here; query history must not block a destroy.
+  force_destroy = true
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.athena_bytes_scanned_cutoff_mb * 1048576
+
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
+
+    result_configuration {
+      output_location       = "s3://${aws_s3_bucket.athena_results[0].bucket}/results/"
+      expected_bucket_owner = local.account_id
+
+      encryption_configuration {
+        encryption_option = "SSE_KMS"
+        kms_key_arn       = aws_kms_key.athena_results[0].arn
+      }
+    }
+  }
+}
+
+resource "aws_athena_named_query" "events_exactly_once" {
+  count = local.analytics_count
+
+  name        = "events_exactly_once"
+  description = "Creates the events_exactly_once view: silver events with the read rule of docs/DESIGN.md (\"Reading\") applied, one row per event_id from the file whose name sorts first. Run once after the first apply, then: select count(*) as n from events_exactly_once"
+  database    = aws_glue_catalog_database.lake[0].name
+  workgroup   = aws_athena_workgroup.lake[0].id
+  query       = local.events_exactly_once_sql
+}

@@ -1,0 +1,234 @@
+################################################################################
+# Alarms and cost guard (prod only): CloudWatch alarms and a monthly AWS Budget, all notifying
+# one KMS-encrypted SNS topic (plus an optional email). The emulators have no Budgets and do not
+# evaluate alarms.
+################################################################################
+
+locals {
+  monitoring_count = local.is_local ? 0 : 1
+  alarm_topic_arn  = one(aws_sns_topic.alarms[*].arn)
+
+  # Depth of each DLQ; a message there is work `make redrive` has to finish.
+  dlq_alarm_queues = local.is_local ? {} : {
+    ingest    = aws_sqs_queue.ingest_dlq.name
+    transform = aws_sqs_queue.transform_dlq.name
+  }
+
+  # Errors and Throttles of every function of module.lambda.
+  lambda_alarms = local.is_local ? {} : {
+    for pair in setproduct(keys(local.functions), ["Errors", "Throttles"]) :
+    "${pair[0]}-${lower(pair[1])}" => { function = pair[0], metric = pair[1] }
+  }
+}
+
+################################################################################
+# Topic: KMS-encrypted with its own key (CloudWatch and Budgets cannot use the AWS-managed
+# aws/sns key), publishable by this account's alarms and budgets only
+################################################################################
+
+resource "aws_kms_key" "alarms" {
+  count = local.monitoring_count
+
+  description             = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # The default key policy: the account administers the key and grants its use through IAM.
+        Sid       = "EnableIamPoliciesOfThisAccount"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # Publishing to an encrypted topic needs a data key of the topic's key.
+        Sid       = "AllowAlarmAndBudgetPublishers"
+        Effect    = "Allow"
+        Principal = { Service = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
+resource "aws_sns_topic" "alarms" {
+  count = local.monitoring_count
+
+  name              = "${local.prefix}-alarms"
+  display_name      = "${local.prefix} alarms"
+  kms_master_key_id = aws_kms_key.alarms[0].arn
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count = local.monitoring_count
+
+  arn = aws_sns_topic.alarms[0].arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # What the default topic policy grants the owner account (a policy set here replaces it).
+        Sid       = "OwnerAccountManagesTopic"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action = [
+          "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
+          "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish",
+        ]
+        Resource = aws_sns_topic.alarms[0].arn
+      },
+      {
+        Sid       = "CloudWatchAlarmsOfThisAccountPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${var.aws_region}:${local.account_id}:alarm:*" }
+        }
+      },
+      {
+        Sid       = "BudgetsOfThisAccountPublish"
+        Effect    = "Allow"
+        Principal = { Service = "budgets.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:budgets::${local.account_id}:*" }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = !local.is_local && var.alarm_email != null ? 1 : 0
+
+  # AWS mails a confirmation link first: nothing is delivered until it is clicked.
+  topic_arn = aws_sns_topic.alarms[0].arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+################################################################################
+# CloudWatch alarms (each notifies the topic when it fires and when it clears)
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "ingest_iterator_age" {
+  count = local.monitoring_count
+
+  alarm_name        = "${local.prefix}-ingest-iterator-age"
+  alarm_description = "ingest is falling behind the stream: its oldest record was older than ${var.iterator_age_alarm_seconds} s for 5 minutes. Past ${var.ingest_maximum_record_age_seconds} s records go to the ingest DLQ unprocessed; past the stream retention they are lost."
+
+  namespace   = "AWS/Lambda"
+  metric_name = "IteratorAge"
+  dimensions  = { FunctionName = module.lambda["ingest"].function_name }
+  statistic   = "Maximum"
+  period      = 60
+
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.iterator_age_alarm_seconds * 1000 # the metric is in milliseconds
+  # No datapoint: no records were read in that minute, so nothing is waiting.
+  treat_missing_data = "notBreaching"
+
+  actions_enabled = true
+  alarm_actions   = [local.alarm_topic_arn]
+  ok_actions      = [local.alarm_topic_arn]
+
+  lifecycle {
+    precondition {
+      condition     = var.iterator_age_alarm_seconds < var.ingest_maximum_record_age_seconds
+      error_message = "iterator_age_alarm_seconds must be less than ingest_maximum_record_age_seconds, or the alarm fires only after records were already sent to the DLQ."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  for_each = local.dlq_alarm_queues
+
+  alarm_name        = "${local.prefix}-${each.key}-dlq-not-empty"
+  alarm_description = "The ${each.key} DLQ (${each.value}) holds messages: ${each.key} failed after its retries. Read the function's log, fix the cause, then run `make redrive`. Messages are kept 14 days."
+
+  namespace   = "AWS/SQS"
+  metric_name = "ApproximateNumberOfMessagesVisible"
+  dimensions  = { QueueName = each.value }
+  statistic   = "Maximum"
+  period      = 300
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  # SQS reports every 5 minutes while a queue holds messages; no datapoint means it is empty.
+  treat_missing_data = "notBreaching"
+
+  actions_enabled = true
+  alarm_actions   = [local.alarm_topic_arn]
+  ok_actions      = [local.alarm_topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda" {
+  for_each = local.lambda_alarms
+
+  alarm_name        = "${module.lambda[each.value.function].function_name}-${lower(each.value.metric)}"
+  alarm_description = each.value.metric == "Errors" ? "${module.lambda[each.value.function].function_name} failed at least once in 5 minutes (${module.lambda[each.value.function].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule." : "${module.lambda[each.value.function].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
+
+  namespace   = "AWS/Lambda"
+  metric_name = each.value.metric
+  dimensions  = { FunctionName = module.lambda[each.value.function].function_name }
+  statistic   = "Sum"
+  period      = 300
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  # Lambda publishes no datapoint for a period without invocations.
+  treat_missing_data = "notBreaching"
+
+  actions_enabled = true
+  alarm_actions   = [local.alarm_topic_arn]
+  ok_actions      = [local.alarm_topic_arn]
+}
+
+################################################################################
+# Monthly cost budget (account-wide: Budgets are global, costs of every service count)
+################################################################################
+
+resource "aws_budgets_budget" "monthly" {
+  count = local.monitoring_count
+
+  name         = "${local.prefix}-monthly-cost"
+  budget_type  = "COST"
+  time_unit    = "MONTHLY"
+  limit_amount = format("%.2f", var.monthly_budget_usd)
+  limit_unit   = "USD"
+
+  # Actual spend past the budget, and a forecast that says it will be. Through the topic only, so
+  # alarm_email (subscribed to it) gets each alert once.
+  notification {
+    notification_type         = "ACTUAL"
+    comparison_operator       = "GREATER_THAN"
+    threshold                 = 100
+    threshold_type            = "PERCENTAGE"
+    subscriber_sns_topic_arns = [local.alarm_topic_arn]
+  }
+
+  notification {
+    notification_type         = "FORECASTED"
+    comparison_operator       = "GREATER_THAN"
+    threshold                 = 100
+    threshold_type            = "PERCENTAGE"
+    subscriber_sns_topic_arns = [local.alarm_topic_arn]
+  }
+
+  # Budgets checks that it may publish to the topic when the budget is saved.
+  depends_on = [aws_sns_topic_policy.alarms, aws_kms_key.alarms]
+}
