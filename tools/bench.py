@@ -258,11 +258,13 @@ def cost_per_million(
     durations = {name: lambda_durations(logs, functions[name], since_ms) for name in FUNCTION_MEMORY_MB}
     gb_seconds = {name: sum(ms) / 1000 * FUNCTION_MEMORY_MB[name] / 1024 for name, ms in durations.items()}
     invocations = {name: len(ms) for name, ms in durations.items()}
-    # Aggregate per run: list + read every silver file, write the compacted one, delete the inputs.
+    # Counted: bronze objects, silver files and quarantine objects written; invocations from REPORT
+    # lines. The aggregate run adds, per partition: one LIST (a page per 1,000 keys), a GET per
+    # silver file, a PUT for gold and one for the compacted file; DeleteObject is free.
     requests = {
         "s3_put": bronze_objects + silver_writes + quarantine_objects + 2 * partitions,
         "s3_get": bronze_objects + silver_writes,
-        "s3_list_delete": silver_writes + partitions,
+        "s3_list": partitions + silver_writes // 1000,
         "dynamodb_wru": silver_writes + 2 * partitions + 30,  # catalog items; KPI/LATEST/watermark
         "lambda_requests": sum(invocations.values()),
         "kinesis_put_units": events,
@@ -270,7 +272,7 @@ def cost_per_million(
     }
     shards = 2
     dollars = {
-        "s3": (requests["s3_put"] + requests["s3_list_delete"]) / 1000 * PRICES["s3_put_per_1000"]
+        "s3": (requests["s3_put"] + requests["s3_list"]) / 1000 * PRICES["s3_put_per_1000"]
         + requests["s3_get"] / 1000 * PRICES["s3_get_per_1000"],
         "dynamodb": requests["dynamodb_wru"] / MEGA * PRICES["dynamodb_wru_per_million"],
         "lambda": requests["lambda_requests"] / MEGA * PRICES["lambda_request_per_million"]
