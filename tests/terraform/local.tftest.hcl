@@ -158,7 +158,7 @@ run "event_source_mapping" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.ingest.starting_position == "TRIM_HORIZON" &&
-      aws_lambda_event_source_mapping.ingest.batch_size == 500 &&
+      aws_lambda_event_source_mapping.ingest.batch_size == 2000 &&
       aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 1 &&
       aws_lambda_event_source_mapping.ingest.parallelization_factor == 1
     )
