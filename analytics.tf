@@ -58,6 +58,20 @@ locals {
     { name = "last_timestamp", type = "timestamp", comment = "Timestamp of the day's latest event, UTC." },
   ]
 
+  # One Glue table per lake layer that Athena reads (silver events, gold daily KPIs).
+  lake_tables = {
+    events = {
+      location    = "s3://${local.bucket_names["silver"]}/events/"
+      columns     = local.silver_columns
+      description = "Silver events, one Parquet file per source object and partition. Files may hold copies of an event until the next compaction (one aggregate period): apply the read rule of docs/DESIGN.md (\"Reading\"), e.g. through the events_exactly_once view (saved query of the same name)."
+    }
+    kpis_diarios = {
+      location    = "s3://${local.bucket_names["gold"]}/kpis_diarios/"
+      columns     = local.gold_columns
+      description = "Gold daily KPIs per country, one file per (indicador, dt) partition, rewritten by each aggregate run. Computed from silver with the read rule, so each event counts once."
+    }
+  }
+
   glue_database_name    = replace(local.prefix, "-", "_") # Athena names: no dashes
   athena_results_bucket = "${local.prefix}-athena-results${local.bucket_suffix}"
 
@@ -88,18 +102,18 @@ resource "aws_glue_catalog_database" "lake" {
   description = "${local.prefix} lake: silver events and gold daily KPIs (Parquet, partition projection). Query through the ${local.prefix}-lake Athena workgroup."
 }
 
-resource "aws_glue_catalog_table" "events" {
-  count = local.analytics_count
+resource "aws_glue_catalog_table" "lake" {
+  for_each = local.is_local ? {} : local.lake_tables
 
-  name          = "events"
+  name          = each.key
   database_name = aws_glue_catalog_database.lake[0].name
-  description   = "Silver events, one Parquet file per source object and partition. Files may hold copies of an event until the next compaction (one aggregate period): apply the read rule of docs/DESIGN.md (\"Reading\"), e.g. through the events_exactly_once view (saved query of the same name)."
+  description   = each.value.description
   table_type    = "EXTERNAL_TABLE"
 
   parameters = merge(local.lake_partition_projection, {
     EXTERNAL                    = "TRUE"
     classification              = "parquet"
-    "storage.location.template" = "s3://${aws_s3_bucket.this["silver"].bucket}/events/indicador=$${indicador}/dt=$${dt}/"
+    "storage.location.template" = "${each.value.location}indicador=$${indicador}/dt=$${dt}/"
   })
 
   dynamic "partition_keys" {
@@ -113,7 +127,7 @@ resource "aws_glue_catalog_table" "events" {
   }
 
   storage_descriptor {
-    location      = "s3://${aws_s3_bucket.this["silver"].bucket}/events/"
+    location      = each.value.location
     input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
@@ -123,7 +137,7 @@ resource "aws_glue_catalog_table" "events" {
     }
 
     dynamic "columns" {
-      for_each = local.silver_columns
+      for_each = each.value.columns
 
       content {
         name    = columns.value.name
@@ -137,52 +151,6 @@ resource "aws_glue_catalog_table" "events" {
     precondition {
       condition     = length(local.lake_indicadores) > 0
       error_message = "datos/indicadores.csv must sit next to the root module: the indicador partition values are read from it."
-    }
-  }
-}
-
-resource "aws_glue_catalog_table" "kpis_diarios" {
-  count = local.analytics_count
-
-  name          = "kpis_diarios"
-  database_name = aws_glue_catalog_database.lake[0].name
-  description   = "Gold daily KPIs per country, one file per (indicador, dt) partition, rewritten by each aggregate run. Computed from silver with the read rule, so each event counts once."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = merge(local.lake_partition_projection, {
-    EXTERNAL                    = "TRUE"
-    classification              = "parquet"
-    "storage.location.template" = "s3://${aws_s3_bucket.this["gold"].bucket}/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
-  })
-
-  dynamic "partition_keys" {
-    for_each = local.lake_partition_keys
-
-    content {
-      name    = partition_keys.value.name
-      type    = partition_keys.value.type
-      comment = partition_keys.value.comment
-    }
-  }
-
-  storage_descriptor {
-    location      = "s3://${aws_s3_bucket.this["gold"].bucket}/kpis_diarios/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters            = { "serialization.format" = "1" }
-    }
-
-    dynamic "columns" {
-      for_each = local.gold_columns
-
-      content {
-        name    = columns.value.name
-        type    = columns.value.type
-        comment = columns.value.comment
-      }
     }
   }
 }

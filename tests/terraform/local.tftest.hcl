@@ -384,8 +384,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   assert {
     condition = (
       length(aws_glue_catalog_database.lake) == 0 &&
-      length(aws_glue_catalog_table.events) == 0 &&
-      length(aws_glue_catalog_table.kpis_diarios) == 0 &&
+      length(aws_glue_catalog_table.lake) == 0 &&
       length(aws_athena_workgroup.lake) == 0 &&
       length(aws_athena_named_query.events_exactly_once) == 0 &&
       length(aws_s3_bucket.athena_results) == 0 &&

@@ -194,26 +194,26 @@ run "glue_tables_project_the_lake_partitions" {
 
   assert {
     condition = (
-      aws_glue_catalog_table.events[0].database_name == "econ_lake_prod" &&
-      aws_glue_catalog_table.events[0].table_type == "EXTERNAL_TABLE" &&
-      aws_glue_catalog_table.events[0].storage_descriptor[0].location == "s3://econ-lake-prod-silver-123456789012/events/" &&
-      aws_glue_catalog_table.events[0].parameters["storage.location.template"] == "s3://econ-lake-prod-silver-123456789012/events/indicador=$${indicador}/dt=$${dt}/"
+      aws_glue_catalog_table.lake["events"].database_name == "econ_lake_prod" &&
+      aws_glue_catalog_table.lake["events"].table_type == "EXTERNAL_TABLE" &&
+      aws_glue_catalog_table.lake["events"].storage_descriptor[0].location == "s3://econ-lake-prod-silver-123456789012/events/" &&
+      aws_glue_catalog_table.lake["events"].parameters["storage.location.template"] == "s3://econ-lake-prod-silver-123456789012/events/indicador=$${indicador}/dt=$${dt}/"
     )
     error_message = "The events table must read silver events/ with the indicador=/dt= layout."
   }
 
   assert {
     condition = (
-      aws_glue_catalog_table.kpis_diarios[0].database_name == "econ_lake_prod" &&
-      aws_glue_catalog_table.kpis_diarios[0].storage_descriptor[0].location == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/" &&
-      aws_glue_catalog_table.kpis_diarios[0].parameters["storage.location.template"] == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
+      aws_glue_catalog_table.lake["kpis_diarios"].database_name == "econ_lake_prod" &&
+      aws_glue_catalog_table.lake["kpis_diarios"].storage_descriptor[0].location == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/" &&
+      aws_glue_catalog_table.lake["kpis_diarios"].parameters["storage.location.template"] == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
     )
     error_message = "The kpis_diarios table must read gold kpis_diarios/ with the indicador=/dt= layout."
   }
 
   assert {
     condition = alltrue([
-      for t in [aws_glue_catalog_table.events[0], aws_glue_catalog_table.kpis_diarios[0]] :
+      for t in [aws_glue_catalog_table.lake["events"], aws_glue_catalog_table.lake["kpis_diarios"]] :
       t.parameters["projection.enabled"] == "true" &&
       t.parameters["projection.indicador.type"] == "enum" &&
       t.parameters["projection.indicador.values"] == "PIB,Inflacion,Desempleo,TasaInteres" &&
@@ -227,7 +227,7 @@ run "glue_tables_project_the_lake_partitions" {
 
   assert {
     condition = alltrue([
-      for t in [aws_glue_catalog_table.events[0], aws_glue_catalog_table.kpis_diarios[0]] :
+      for t in [aws_glue_catalog_table.lake["events"], aws_glue_catalog_table.lake["kpis_diarios"]] :
       t.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" &&
       t.storage_descriptor[0].input_format == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     ])
@@ -235,21 +235,21 @@ run "glue_tables_project_the_lake_partitions" {
   }
 
   assert {
-    condition = [for c in aws_glue_catalog_table.events[0].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
+    condition = [for c in aws_glue_catalog_table.lake["events"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
     ]
     error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
   }
 
   assert {
-    condition = [for c in aws_glue_catalog_table.kpis_diarios[0].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
+    condition = [for c in aws_glue_catalog_table.lake["kpis_diarios"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "pais:string", "count:bigint", "mean:double", "min:double", "max:double", "stddev:double", "last_valor:double", "last_timestamp:timestamp",
     ]
     error_message = "The kpis_diarios columns must follow pipeline.schema.GOLD_SCHEMA."
   }
 
   assert {
-    condition     = strcontains(aws_glue_catalog_table.events[0].description, "read rule")
+    condition     = strcontains(aws_glue_catalog_table.lake["events"].description, "read rule")
     error_message = "The events table must tell readers to apply the read rule."
   }
 
