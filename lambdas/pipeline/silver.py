@@ -140,17 +140,25 @@ def split_by_partition(table: pa.Table, dropped_duplicates: pa.Table | None = No
             dropped_counts[(indicador, day)] = dropped_counts.get((indicador, day), 0) + 1
     if table.num_rows == 0:
         return []
-    days = _event_days(table)
-    keys = (
-        pa.table({"indicador": table["indicador"], "dt": days})
-        .group_by(["indicador", "dt"], use_threads=False)
-        .aggregate([])
+    # One sort by (partition, timestamp, event_id); each partition is then a contiguous slice.
+    keyed = table.append_column("__dt", _event_days(table))
+    keyed = keyed.sort_by(
+        [("indicador", "ascending"), ("__dt", "ascending"), ("timestamp", "ascending"), ("event_id", "ascending")]
     )
-    partitions = []
-    for indicador, day in sorted(zip(keys["indicador"].to_pylist(), keys["dt"].to_pylist(), strict=True)):
-        rows = table.filter(pc.and_(pc.equal(table["indicador"], indicador), pc.equal(days, day)))
-        rows = rows.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
-        partitions.append(PartitionRows(indicador, day, rows, dropped_counts.get((indicador, day), 0)))
+    counts = (
+        keyed.select(["indicador", "__dt"])
+        .group_by(["indicador", "__dt"], use_threads=False)
+        .aggregate([([], "count_all")])
+        .sort_by([("indicador", "ascending"), ("__dt", "ascending")])
+    )
+    rows = keyed.drop_columns(["__dt"])
+    partitions, offset = [], 0
+    for indicador, day, count in zip(
+        counts["indicador"].to_pylist(), counts["__dt"].to_pylist(), counts["count_all"].to_pylist(), strict=True
+    ):
+        part = rows.slice(offset, count)
+        partitions.append(PartitionRows(indicador, day, part, dropped_counts.get((indicador, day), 0)))
+        offset += count
     return partitions
 
 
