@@ -467,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trickle-rate", type=float, default=50)
     parser.add_argument("--trickle-seconds", type=float, default=600)
     parser.add_argument("--flatness-events", type=int, default=MEGA)
+    parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")
     parser.add_argument("--only", default="sustained,trickle,flatness,core", help="comma-separated figures to run")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
@@ -504,8 +505,12 @@ def main(argv: list[str] | None = None) -> int:
                 (workdir / "tf").mkdir()
                 log("tflocal apply (aggregate schedule off: the bench runs it itself) …")
                 outputs = local_stack.apply_stack(
-                    env, lambda_zip, workdir / "tf", extra_vars={"aggregate_schedule_enabled": "false"}
+                    env,
+                    lambda_zip,
+                    workdir / "tf",
+                    extra_vars={"aggregate_schedule_enabled": "false", **dict(v.split("=", 1) for v in args.tf_var)},
                 )
+                report["terraform_variables"] = args.tf_var
                 if "sustained" in wanted:
                     report["sustained"], report["cost"] = sustained(env, outputs, args.events, workdir)
                     ok = not (report["sustained"]["missing_in_silver"] or report["sustained"]["read_twice"])
