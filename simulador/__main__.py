@@ -7,12 +7,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from simulador import history
 from simulador.generator import iter_records, record_counts
 from simulador.manifest import ManifestWriter, build_summary, format_summary, write_summary
 from simulador.producer import DeliveryError, iter_send
@@ -96,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--duplicate-ratio", type=ratio, default=0.0, metavar="F",
         help="extra re-sends of already sent events with the same event_id, as a fraction of --count (default: 0.0)",
     )
+    send.add_argument(
+        "--days", type=positive_int, metavar="N",
+        help="history: spread the events over the N whole UTC days before today (seeded series with trend, "
+        "weekly and yearly waves, noise and the odd outlier) instead of stamping them now",
+    )
+    send.add_argument(
+        "--from", dest="history_from", metavar="DATE",
+        help="history: first day (YYYY-MM-DD) or instant (ISO-8601) of the window; with --to, or up to now",
+    )
+    send.add_argument(
+        "--to", dest="history_to", metavar="DATE", help="history: last day (YYYY-MM-DD, included) or instant"
+    )
     send.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     send.set_defaults(handler=run_send, command_parser=send)
 
@@ -122,8 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def history_window(args: argparse.Namespace) -> history.Window | None:
+    """The window of --days or --from/--to (checked against the contract's time range), or None."""
+    if args.days is not None and (args.history_from or args.history_to):
+        args.command_parser.error("use either --days or --from/--to")
+    if args.history_to and not args.history_from:
+        args.command_parser.error("--to needs --from")
+    now = datetime.now(UTC)
+    try:
+        if args.days is not None:
+            window = history.last_days(args.days, now)
+        elif args.history_from:
+            window = history.window_from_bounds(args.history_from, args.history_to, now)
+        else:
+            return None
+        history.check_window(window, now)
+    except ValueError as error:
+        args.command_parser.error(str(error))
+    return window
+
+
 def run_send(args: argparse.Namespace) -> int:
     reference = load_reference_data()
+    window = history_window(args)
     client = kinesis_client()
     client.describe_stream_summary(StreamName=args.stream)  # fail before touching the manifest
     total = sum(record_counts(args.count, args.duplicate_ratio, args.malformed_ratio).values())
@@ -133,7 +168,11 @@ def run_send(args: argparse.Namespace) -> int:
         seed=args.seed,
         duplicate_ratio=args.duplicate_ratio,
         malformed_ratio=args.malformed_ratio,
+        observations=history.iter_history(reference.series, args.seed, args.count, window) if window else None,
     )
+    if window:
+        print(f"history: {args.count} events from {window.start.isoformat()} to {window.end.isoformat()} "
+              f"({len(window.days())} days)", file=sys.stderr)
     started = time.monotonic()
     with (
         ManifestWriter(args.manifest) as manifest,

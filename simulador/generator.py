@@ -3,6 +3,7 @@
 Determinism: the same seed gives the same sequence of (pais, indicador, valor) for valid events, and
 the same placement of duplicates and malformed records. event_id (uuid4) and timestamp (now) are
 deliberately NOT seeded, so a re-run with the same seed never collides with an earlier run's ids.
+(With --days or --from/--to, simulador.history supplies seeded values and timestamps over past days.)
 Each concern has its own RNG, so changing --duplicate-ratio or --malformed-ratio leaves the valid
 sequence unchanged.
 """
@@ -171,19 +172,25 @@ def iter_records(
     malformed_ratio: float = 0.0,
     clock: Callable[[], str] = utc_now_iso,
     id_factory: Callable[[], str] = new_event_id,
+    observations: Iterator[tuple[str, str, float, str | None]] | None = None,
 ) -> Iterator[OutgoingRecord]:
-    """Lazily build the records of one run, so that timestamps are taken when each record is sent."""
+    """Lazily build the records of one run, so that timestamps are taken when each record is sent.
+
+    `observations` (pais, indicador, valor, timestamp), e.g. simulador.history.iter_history, replaces
+    the random walk and its "now" timestamps for the valid events."""
     outside = sorted({(s.pais, s.indicador) for s in reference.series} - _contract_pairs())
     if outside:
         raise ReferenceDataError(f"series outside the event contract's pais/indicador sets: {outside}")
     plan_rng = random.Random(f"{seed}:plan")
     malformed_rng = random.Random(f"{seed}:malformed")
-    observations = iter_observations(reference.series, seed)
+    if observations is None:
+        observations = ((pais, indicador, valor, None) for pais, indicador, valor in
+                        iter_observations(reference.series, seed))
     recent: deque[OutgoingRecord] = deque(maxlen=DUPLICATE_WINDOW)
     for kind in plan_kinds(count, duplicate_ratio, malformed_ratio, plan_rng):
         if kind == KIND_VALID:
-            pais, indicador, valor = next(observations)
-            event = make_event(pais, indicador, valor, event_id=id_factory(), timestamp=clock())
+            pais, indicador, valor, at = next(observations)
+            event = make_event(pais, indicador, valor, event_id=id_factory(), timestamp=at or clock())
             record = OutgoingRecord(KIND_VALID, encode_event(event), pais, event=event)
             recent.append(record)
             yield record

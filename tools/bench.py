@@ -310,6 +310,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     known_sources = {item["source_object"] for item in follower.poll()}
     bronze_before = count_keys(s3, outputs["bronze_bucket"], "stream/")
     log(f"trickle: {rate:g} events/s for {seconds:.0f}s ({count:,} events) …")
+    since_ms = int(time.time() * 1000)
     started = time.monotonic()
     sender = threading.Thread(target=send, args=(env, outputs["stream_name"], count, rate, manifest))
     sender.start()
@@ -361,6 +362,11 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
         "backlog_samples": backlog,
         "backlog_mean_first_third": round(statistics.mean(p for _, p in backlog[:third]), 1) if backlog else None,
         "backlog_mean_last_third": round(statistics.mean(p for _, p in backlog[-third:]), 1) if backlog else None,
+        # At a trickle every batching window becomes an object: the cost per event is dominated by
+        # per-object requests and by shard-hours, not by the events (aggregate runs not included).
+        "cost": cost_per_million(
+            s3, boto3.client("logs"), outputs, outputs["function_names"], items, len(expected), seconds, since_ms, {}
+        ),
     }
 
 

@@ -1,7 +1,7 @@
 """`make demo`: the whole pipeline in one command, with a summary table and build/demo-summary.json.
 
-Phases: setup (done by make before this runs), up, package, deploy, simulate, wait for the lake,
-aggregate, API. Each long phase shows progress; each is timed.
+Phases: setup (done by make before this runs), up, package, deploy, simulate (over --days past
+days), wait for the lake, aggregate, API, report (build/report.png). Each long phase shows progress; each is timed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import boto3
 import pandas as pd
 
 from simulador.manifest import read_manifest
+from tools.function_url import resolve_for_function
 from tools.lake_reader import (
     expected_gold,
     gold_frame,
@@ -60,12 +59,9 @@ def terraform_outputs() -> dict:
     return {name: value["value"] for name, value in json.loads(out).items()}
 
 
-def http_get(url: str) -> dict:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return {"status": response.status, "body": json.loads(response.read())}
-    except urllib.error.HTTPError as error:
-        return {"status": error.code, "body": json.loads(error.read() or b"null")}
+def http_get(api, path: str) -> dict:
+    status, body, _ = api.get_json(path)
+    return {"status": status, "body": body}
 
 
 def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[str, str]]) -> dict:
@@ -93,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--days", type=int, default=3, help="spread the events over the N days before today (0: now)")
     parser.add_argument("--emulator", default="auto")
     parser.add_argument("--port", default="4566")
     parser.add_argument("--setup-started", type=float, default=None, help="epoch seconds when make began setup")
@@ -112,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     phases.run("simulate", lambda: subprocess.run(
         [sys.executable, "-m", "simulador", "send", "--stream", outputs["stream_name"], "--count", str(args.events),
          "--seed", str(args.seed), "--malformed-ratio", "0.01", "--duplicate-ratio", "0.01",
-         "--manifest", str(manifest_path)], cwd=ROOT, check=True))
+         "--manifest", str(manifest_path), *(["--days", str(args.days)] if args.days > 0 else [])],
+        cwd=ROOT, check=True))
     entries = read_manifest(manifest_path)
     valid = [e for e in entries if e["kind"] in ("valid", "duplicate")]
     run_ids = {e["event_id"] for e in valid}
@@ -148,13 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     keys = ["pais", "indicador", "dt"]
     gold_rows = len(gold.merge(expected[keys], on=keys)) if len(gold) else 0
 
-    base = outputs["api_url"].rstrip("/")
+    # The same call on every emulator (tools/function_url.py): LocalStack's URL host needs DNS, so it
+    # is reached through AWS_ENDPOINT_URL with a Host header.
+    api = resolve_for_function(outputs["api_url"], outputs["function_names"]["api"])
     sample = valid[-1]
     api_sample = phases.run("api", lambda: {
-        "health": http_get(f"{base}/health"),
+        "health": http_get(api, "health"),
         f"/indicadores/{sample['pais']}/{sample['indicador']}": http_get(
-            f"{base}/indicadores/{sample['pais']}/{sample['indicador']}"),
+            api, f"indicadores/{sample['pais']}/{sample['indicador']}"),
     })
+    sample_path = f"indicadores/{sample['pais']}/{sample['indicador']}"
+    print(f"    the same from a shell: {api.curl(sample_path)}")
+
+    report_path = BUILD / "report.png"
+    phases.run("report", lambda: subprocess.run(
+        [sys.executable, "-m", "tools.report", "--terraform-outputs-json", json.dumps(outputs),
+         "--output", str(report_path)], cwd=ROOT, check=True))
 
     summary = {
         "events_sent": len(entries),
@@ -188,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{json.dumps(api_sample[sample_path]['body'])[:300]}")
     print(f"\n  summary written to {(BUILD / 'demo-summary.json').relative_to(ROOT)}; lake consistent: "
           f"{summary['consistent']}")
+    port = "" if str(args.port) == "4566" else f" EMULATOR_PORT={args.port}"
+    print(f"\n  report: {report_path.relative_to(ROOT)}   (make report{port} writes it again)")
+    print(f'  query the lake: make query{port} SQL="select count(*) as n from events"   '
+          f"(this run: {summary['unique_valid_events']} unique events; make query{port} alone opens a DuckDB shell)")
+    print(f"  stop the emulator: make down{port}")
     return 0 if summary["consistent"] else 1
 
 

@@ -70,19 +70,23 @@ def build_package() -> Path:
     return zip_path
 
 
-def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None) -> dict:
+def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None,
+                terraform: str = TFLOCAL) -> dict:
+    """`terraform` is tflocal for an emulator, plain `terraform` for real AWS (environment=prod)."""
     for path in ROOT.glob("*.tf"):
         # tflocal writes its override next to the user's own `tflocal apply`; a copy makes it refuse.
         if path.name != "localstack_providers_override.tf":
             shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
-    run([TFLOCAL, "init", "-input=false"], env, cwd=workdir)
+    shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
+    run([terraform, "init", "-input=false"], env, cwd=workdir)
     variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
-    run([TFLOCAL, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
-    outputs = json.loads(run([TFLOCAL, "output", "-json"], env, cwd=workdir).stdout)
+    run([terraform, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
+    outputs = json.loads(run([terraform, "output", "-json"], env, cwd=workdir).stdout)
     return {name: value["value"] for name, value in outputs.items()}
 
 
-def destroy_stack(env: dict, lambda_zip: Path, workdir: Path) -> None:
-    run([TFLOCAL, "destroy", "-input=false", "-auto-approve", "-var", f"lambda_zip_path={lambda_zip}"], env,
-        cwd=workdir)
+def destroy_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None,
+                  terraform: str = TFLOCAL) -> None:
+    variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
+    run([terraform, "destroy", "-input=false", "-auto-approve", *variables], env, cwd=workdir)

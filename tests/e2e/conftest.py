@@ -1,28 +1,43 @@
-"""End-to-end fixtures: a fresh embedded emulator on a free port and the stack applied with tflocal
-(in a temporary copy of the Terraform root, see tools/local_stack.py)."""
+"""End-to-end fixtures. By default: a fresh embedded emulator on a free port and the stack applied
+with tflocal (in a temporary copy of the Terraform root, see tools/local_stack.py). With
+E2E_ENDPOINT / E2E_ENVIRONMENT=prod / E2E_REUSE_STACK the same tests run against a running
+emulator or AWS (see e2e_support.py and the README, "Tests")."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import warnings
 
 import boto3
 import pytest
-from e2e_support import TIMINGS, record_timing
+from botocore.exceptions import ClientError
+from e2e_support import BUILD, TIMINGS, aws_environment, deployed_outputs, empty_bucket, record_timing, target_from_env
 
 from tools import local_stack
+from tools.lake_reader import wait_until
 
 
 @pytest.fixture(scope="session")
-def lambda_zip():
-    return local_stack.build_package()
+def target():
+    return target_from_env()
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
+def lambda_zip(target):
+    return None if target.reuse else local_stack.build_package()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory, target):
     if TIMINGS.exists():
         TIMINGS.unlink()
     started = time.monotonic()
+    if target.kind != "fresh":  # a running emulator or AWS: nothing to start or stop here
+        yield {"endpoint": target.endpoint, "state_dir": None}
+        record_timing("end_to_end_total", time.monotonic() - started)
+        return
     port = local_stack.free_port()
     state_dir = tmp_path_factory.mktemp("embedded-aws")
     endpoint = local_stack.start_emulator(port, state_dir)
@@ -32,8 +47,8 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def aws_env(emulator) -> dict:
-    return local_stack.local_env(emulator["endpoint"])
+def aws_env(emulator, target) -> dict:
+    return aws_environment(target, emulator["endpoint"])
 
 
 @pytest.fixture(scope="session")
@@ -46,24 +61,111 @@ def monkeypatch_session():
 def aws(aws_env, monkeypatch_session):
     """boto3 clients for the test process, configured only through the environment."""
     for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        monkeypatch_session.setenv(name, aws_env[name])
+        if name in aws_env:
+            monkeypatch_session.setenv(name, aws_env[name])
+        elif name == "AWS_ENDPOINT_URL":
+            monkeypatch_session.delenv(name, raising=False)  # prod: never an emulator
     return lambda service: boto3.client(service)
 
 
+def _schedule_rules(events, aggregate_arn: str) -> list[str]:
+    names, token = [], None
+    while True:
+        page = events.list_rule_names_by_target(TargetArn=aggregate_arn, **({"NextToken": token} if token else {}))
+        names += page.get("RuleNames", [])
+        token = page.get("NextToken")
+        if not token:
+            return names
+
+
 @pytest.fixture(scope="session")
-def stack(aws_env, lambda_zip, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("terraform")
+def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
+    """The deployed stack's outputs. The aggregate's schedule is off while the tests run: they invoke
+    the aggregate themselves, so nothing depends on when a schedule fires (LocalStack fires rate()
+    rules on cron boundaries)."""
+    if target.reuse:
+        outputs = deployed_outputs(target.tf_dir, aws_env)
+        if outputs.get("environment") != target.environment:
+            pytest.exit(f"the stack in {target.tf_dir} is environment={outputs.get('environment')}, "
+                        f"the suite targets {target.environment}", returncode=2)
+        _wait_for_mapping(aws, outputs, target)
+        yield from _with_schedule_paused(aws, outputs)
+        return
+    if target.kind == "aws":
+        # Kept (not a temporary directory) so a run that dies half-way can still be destroyed:
+        #   cd build/e2e-prod && terraform destroy -var environment=prod -var project=econ-e2e ...
+        workdir = BUILD / "e2e-prod"
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = tmp_path_factory.mktemp("terraform")
+    extra_vars = {"aggregate_schedule_enabled": "false"}
+    if target.kind == "aws":
+        extra_vars["environment"] = "prod"
+    if target.project:
+        extra_vars["project"] = target.project
     started = time.monotonic()
-    outputs = local_stack.apply_stack(aws_env, lambda_zip, workdir)
+    outputs = local_stack.apply_stack(aws_env, lambda_zip, workdir, extra_vars, terraform=target.terraform)
     record_timing("tflocal_init_and_apply", time.monotonic() - started)
-    yield outputs
-    started = time.monotonic()
-    local_stack.destroy_stack(aws_env, lambda_zip, workdir)
-    record_timing("tflocal_destroy", time.monotonic() - started)
+    try:
+        _wait_for_mapping(aws, outputs, target)
+        yield outputs
+    finally:
+        started = time.monotonic()
+        if target.kind == "aws":  # prod buckets are not force_destroy: empty them (every version) first
+            s3 = aws("s3")
+            for name in ("bronze_bucket", "silver_bucket", "gold_bucket", "artifacts_bucket"):
+                empty_bucket(s3, outputs[name])
+        local_stack.destroy_stack(aws_env, lambda_zip, workdir, extra_vars, terraform=target.terraform)
+        if target.kind == "aws":
+            shutil.rmtree(workdir, ignore_errors=True)
+        record_timing("tflocal_destroy", time.monotonic() - started)
+
+
+def _wait_for_mapping(aws, outputs: dict, target) -> None:
+    """AWS and LocalStack create event source mappings asynchronously ("Creating" -> "Enabled")."""
+    client = aws("lambda")
+
+    def enabled():
+        mappings = client.list_event_source_mappings(EventSourceArn=outputs["stream_arn"])["EventSourceMappings"]
+        states = [m.get("State", "Enabled") for m in mappings
+                  if m.get("FunctionArn", "").endswith(":" + outputs["function_names"]["ingest"])]
+        return states and all(s == "Enabled" for s in states)
+
+    wait_until(enabled, timeout=120 * target.timeout_scale, interval=2)
+
+
+def _with_schedule_paused(aws, outputs: dict):
+    events, client = aws("events"), aws("lambda")
+    arn = client.get_function(FunctionName=outputs["function_names"]["aggregate"])["Configuration"]["FunctionArn"]
+    try:
+        enabled = [name for name in _schedule_rules(events, arn)
+                   if events.describe_rule(Name=name).get("State") == "ENABLED"]
+    except ClientError as error:  # an emulator without ListRuleNamesByTarget: deploy with the schedule off
+        warnings.warn(f"could not pause the aggregate schedule ({error}); deploy with "
+                      "TF_VAR_aggregate_schedule_enabled=false", stacklevel=1)
+        enabled = []
+    for name in enabled:
+        events.disable_rule(Name=name)
+    try:
+        yield outputs
+    finally:
+        for name in enabled:
+            events.enable_rule(Name=name)
+
+
+def pytest_report_header(config):
+    try:
+        return f"e2e target: {target_from_env().describe()}"
+    except ValueError as error:
+        return f"e2e target: invalid settings: {error}"
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Shows the measured phases (also in build/e2e-timings.json)."""
+    """Shows where the suite ran and the measured phases (also in build/e2e-timings.json)."""
+    try:
+        terminalreporter.write_line(f"e2e target: {target_from_env().describe()}")
+    except ValueError as error:
+        terminalreporter.write_line(f"e2e target: invalid settings: {error}")
     if TIMINGS.exists():
         terminalreporter.write_sep("-", "end-to-end timings (seconds)")
         for name, seconds in json.loads(TIMINGS.read_text()).items():

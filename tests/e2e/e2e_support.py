@@ -1,13 +1,112 @@
-"""Shared helpers of the end-to-end tests."""
+"""Shared helpers of the end-to-end tests, and where they run.
+
+Where the suite runs is read from the environment (`make test-e2e` sets it from its variables):
+
+| variable | meaning |
+|---|---|
+| (none) | start a fresh embedded emulator on a free port, apply, test, destroy, stop it (the default) |
+| `E2E_ENDPOINT=http://localhost:P` | an emulator that is already running there (LocalStack or embedded); none is started |
+| `E2E_ENVIRONMENT=prod` | real AWS through the default credentials chain (`AWS_ENDPOINT_URL` is ignored) |
+| `E2E_REUSE_STACK=1` | do not apply: use the stack deployed from `E2E_TF_DIR` (default: the repo root), read with `terraform output -json`, and leave it in place |
+| `E2E_PROJECT` | project name of a stack the suite applies on a shared endpoint or on AWS (default `econ-e2e`, so it never collides with a stack you deployed yourself) |
+| `E2E_TIMEOUT_SCALE` | multiplies every wait (default 1 on a fresh embedded emulator, 3 elsewhere) |
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-from tools.local_stack import BUILD, ROOT, run  # noqa: F401  (re-exported for the tests)
+from tools.local_stack import BUILD, ROOT, TFLOCAL, run  # ROOT, run: re-exported for the tests
 
 TIMINGS = BUILD / "e2e-timings.json"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "fresh" (own embedded emulator), "endpoint" (a running emulator) or "aws"
+    endpoint: str | None  # None on AWS and, until it is started, for "fresh"
+    reuse: bool  # use an already deployed stack (never applied nor destroyed here)
+    tf_dir: Path  # where the reused stack's state is
+    project: str | None  # project name for a stack applied here (None: the default)
+
+    @property
+    def environment(self) -> str:
+        return "prod" if self.kind == "aws" else "local"
+
+    @property
+    def terraform(self) -> str:
+        return "terraform" if self.kind == "aws" else TFLOCAL
+
+    @property
+    def timeout_scale(self) -> float:
+        default = 1.0 if self.kind == "fresh" else 3.0
+        return float(os.environ.get("E2E_TIMEOUT_SCALE") or default)
+
+    def describe(self) -> str:
+        where = {"fresh": "a fresh embedded emulator the suite starts on a free port",
+                 "endpoint": f"the running emulator at {self.endpoint} (none started)",
+                 "aws": "real AWS (environment=prod)"}[self.kind]
+        stack = f"reused stack from {self.tf_dir}" if self.reuse else "stack applied and destroyed by the suite"
+        return f"{where}; {stack}"
+
+
+def target_from_env(environ: dict | None = None) -> Target:
+    environ = os.environ if environ is None else environ
+    endpoint = (environ.get("E2E_ENDPOINT") or "").strip().rstrip("/") or None
+    prod = (environ.get("E2E_ENVIRONMENT") or "local").strip() == "prod"
+    if prod and endpoint:
+        raise ValueError("E2E_ENVIRONMENT=prod runs against AWS: do not set E2E_ENDPOINT too")
+    reuse = _truthy(environ.get("E2E_REUSE_STACK"))
+    kind = "aws" if prod else "endpoint" if endpoint else "fresh"
+    if reuse and kind == "fresh":
+        raise ValueError("E2E_REUSE_STACK needs E2E_ENDPOINT (a running emulator) or E2E_ENVIRONMENT=prod")
+    project = None if kind == "fresh" else (environ.get("E2E_PROJECT") or "econ-e2e")
+    return Target(kind=kind, endpoint=endpoint, reuse=reuse,
+                  tf_dir=Path(environ.get("E2E_TF_DIR") or ROOT).resolve(), project=project)
+
+
+def aws_environment(target: Target, endpoint: str | None) -> dict:
+    """Environment for the tools the suite runs (terraform, the simulator) and for boto3."""
+    from tools.local_stack import local_env
+
+    if target.kind != "aws":
+        return local_env(endpoint)
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "S3_ENDPOINT")}
+    env.update({"DISABLE_DEPRECATION_NOTICE": "1", "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}"})
+    tfrc = BUILD / "terraform.tfrc"
+    if not tfrc.exists():
+        run(["sh", "tools/write_tf_cli_config.sh", str(tfrc)], env)
+    env["TF_CLI_CONFIG_FILE"] = str(tfrc)
+    return env
+
+
+def deployed_outputs(tf_dir: Path, env: dict) -> dict:
+    """Outputs of a stack deployed from `tf_dir` (reads its state; no provider call)."""
+    result = subprocess.run(["terraform", "output", "-json"], cwd=tf_dir, env=env, capture_output=True, text=True)
+    outputs = json.loads(result.stdout or "{}") if result.returncode == 0 else {}
+    if not outputs:
+        raise RuntimeError(f"E2E_REUSE_STACK: no deployed stack in {tf_dir} (`terraform output -json` gave nothing). "
+                           f"Deploy first (make deploy), or set E2E_TF_DIR.\n{result.stderr[-2000:]}")
+    return {name: value["value"] for name, value in outputs.items()}
+
+
+def empty_bucket(s3, bucket: str) -> None:
+    """Deletes every object version and delete marker (prod buckets are not force_destroy)."""
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for start in range(0, len(doomed), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
 
 
 def record_timing(name: str, seconds: float) -> None:

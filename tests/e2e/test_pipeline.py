@@ -1,4 +1,5 @@
-"""The whole pipeline on a fresh embedded emulator: simulator -> Kinesis -> ingest -> bronze ->
+"""The whole pipeline on one target (by default a fresh embedded emulator; E2E_ENDPOINT: a running
+emulator; E2E_ENVIRONMENT=prod: AWS; see e2e_support.py): simulator -> Kinesis -> ingest -> bronze ->
 transform -> silver -> aggregate -> gold + DynamoDB -> API, plus the CSV upload path.
 
 Tests run in file order and build on each other (one stack per session, as a user would have).
@@ -10,15 +11,14 @@ import json
 import math
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 
 import pandas as pd
 import pytest
-from e2e_support import ROOT, record_timing, run
+from e2e_support import ROOT, record_timing, run, target_from_env
 
 from simulador.manifest import read_manifest
+from tools.function_url import resolve_for_function
 from tools.lake_reader import (
     bronze_event_ids,
     expected_gold,
@@ -30,6 +30,7 @@ from tools.lake_reader import (
 )
 
 pytestmark = pytest.mark.e2e
+SCALE = target_from_env().timeout_scale  # longer waits on LocalStack and AWS (E2E_TIMEOUT_SCALE)
 
 EVENTS = 300
 SEED = 7
@@ -73,7 +74,7 @@ def test_every_valid_record_lands_in_bronze_exactly_once(stack, aws, sent):
     s3 = aws("s3")
     expected = Counter(e["event_id"] for e in sent["valid"])  # duplicates were sent twice, so twice in bronze
     counts = wait_until(lambda: (c := bronze_event_ids(s3, stack["bronze_bucket"])) == expected and c,
-                        timeout=120, interval=1)
+                        timeout=120 * SCALE, interval=1)
     record_timing("simulator_to_bronze", time.monotonic() - sent["sent_at"])
     assert counts == expected
 
@@ -87,7 +88,7 @@ def test_every_malformed_record_is_quarantined_with_a_reason(stack, aws, sent):
         return {(r["shard_id"], str(r["sequence_number"])): r for r in records
                 if (r["shard_id"], str(r["sequence_number"])) in wanted} or None
 
-    quarantined = wait_until(lambda: (q := found()) and len(q) == len(wanted) and q, timeout=60)
+    quarantined = wait_until(lambda: (q := found()) and len(q) == len(wanted) and q, timeout=60 * SCALE)
     assert set(quarantined) == wanted
     assert all(r["reason"] for r in quarantined.values())
     # Nothing valid was quarantined by ingest.
@@ -105,7 +106,7 @@ def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
         return frame[frame["fuente"] == "simulador"] if len(frame) else frame
 
     rows = wait_until(lambda: (f := simulator_rows()) is not None and len(f) and
-                      set(f["event_id"]) == expected_ids and f, timeout=120, interval=1)
+                      set(f["event_id"]) == expected_ids and f, timeout=120 * SCALE, interval=1)
     record_timing("simulator_to_silver", time.monotonic() - sent["sent_at"])
     assert len(rows) == len(expected_ids), "an event appears twice in silver"
     assert set(rows["event_id"]) == expected_ids
@@ -156,6 +157,21 @@ def test_after_the_aggregate_the_silver_files_hold_each_event_once(stack, aws, s
     assert not simulator_rows["event_id"].duplicated().any()
 
 
+def test_make_querys_views_show_the_lake_through_duckdb(stack, aws_env, sent):
+    # `make query` (tools.lake_sql) over the same buckets, through DuckDB's httpfs and the same endpoint setting.
+    def sql(statement: str) -> list[str]:
+        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold",
+                   stack["gold_bucket"], "--bronze", stack["bronze_bucket"], "--csv", "--sql", statement]
+        return run(command, aws_env).stdout.splitlines()[1:]
+
+    ids = Counter(sql("select event_id from events where fuente = 'simulador'"))
+    assert all(ids[e["event_id"]] == 1 for e in sent["valid"])
+    latest = {tuple(line.split(",")) for line in sql("select pais, indicador, event_id from latest "
+                                                      "where fuente = 'simulador'")}
+    assert {(r.pais, r.indicador, r.event_id) for r in _latest_per_key(sent).itertuples()} <= latest
+    assert int(sql("select count(*) from daily")[0]) >= len(expected_gold(pd.DataFrame(sent["valid"])))
+
+
 def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     dynamodb = aws("dynamodb")
     latest = _latest_per_key(sent)
@@ -166,22 +182,20 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
         assert item["event_id"]["S"] == row.event_id
 
 
-def _get(url: str) -> tuple[int, dict, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read()), response.headers["Content-Type"]
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), error.headers["Content-Type"]
+def test_api_answers_match_the_lake(stack, aws, sent):
+    # Reached the same way on every target (tools/function_url.py): as is on the embedded emulator
+    # and AWS (signed when the URL is AWS_IAM), through the endpoint with a Host header on LocalStack.
+    api = resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
 
+    def _get(path: str) -> tuple[int, dict, str]:
+        return api.get_json(path)
 
-def test_api_answers_match_the_lake(stack, sent):
-    base = stack["api_url"].rstrip("/")
-    status, body, content_type = _get(f"{base}/health")
+    status, body, content_type = _get("health")
     assert status == 200 and content_type.startswith("application/json")
-    status, body, _ = _get(f"{base}/indicadores")
+    status, body, _ = _get("indicadores")
     assert status == 200 and len(body["series"]) == len(_latest_per_key(sent))
     row = _latest_per_key(sent).iloc[0]
-    status, body, _ = _get(f"{base}/indicadores/{row.pais}/{row.indicador}")
+    status, body, _ = _get(f"indicadores/{row.pais}/{row.indicador}")
     assert status == 200
     assert body["latest"]["event_id"] == row.event_id
     assert body["latest"]["valor"] == pytest.approx(float(row.valor))
@@ -190,12 +204,12 @@ def test_api_answers_match_the_lake(stack, sent):
     same_day = events[(events.pais == row.pais) & (events.indicador == row.indicador)
                       & (pd.to_datetime(events.timestamp, utc=True, format="ISO8601").dt.strftime("%Y-%m-%d") == day)]
     assert body["kpis"]["count"] == len(same_day)
-    status, body, _ = _get(f"{base}/indicadores/{row.pais}")
+    status, body, _ = _get(f"indicadores/{row.pais}")
     assert status == 200 and {s["indicador"] for s in body["series"]} == set(
         _latest_per_key(sent).query("pais == @row.pais")["indicador"])
-    assert _get(f"{base}/indicadores/XXX")[0] == 400
-    assert _get(f"{base}/indicadores/ARG/NoExiste")[0] == 400
-    assert _get(f"{base}/indicadores/ARG/PIB/extra")[0] == 400
+    assert _get("indicadores/XXX")[0] == 400
+    assert _get("indicadores/ARG/NoExiste")[0] == 400
+    assert _get("indicadores/ARG/PIB/extra")[0] == 400
 
 
 def test_csv_upload_lands_in_silver(stack, aws):
@@ -210,8 +224,8 @@ def test_csv_upload_lands_in_silver(stack, aws):
         frame = silver_frame(s3, stack["silver_bucket"])
         return frame[frame["fuente"] == "carga_csv"] if len(frame) else None
 
-    rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60)
+    rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60 * SCALE)
     assert sorted(rows["valor"].astype(float)) == sorted(valid_rows["valor"].astype(float))
-    rejected = wait_until(lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30)
+    rejected = wait_until(lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30 * SCALE)
     assert len(rejected) == len(sample) - len(valid_rows)
     assert all(r["reason"] for r in rejected)

@@ -1,0 +1,482 @@
+"""`make query`: SQL over the lake with DuckDB, on the emulator or on AWS, offline.
+
+    python -m tools.lake_sql --terraform-outputs-json "$(tflocal output -json)" --sql "select count(*) from events"
+    python -m tools.lake_sql --silver econ-lake-local-silver --gold econ-lake-local-gold   # a shell
+
+Predefined views (docs/DESIGN.md, "Silver: landing, reading, compaction"):
+- `events`: silver through the read rule (one row per event_id, the copy from the file whose name
+  sorts first), with the Hive partition columns `indicador` and `dt`;
+- `daily`: gold `kpis_diarios`, one row per (pais, indicador, dt);
+- `latest`: one row per (pais, indicador), the newest event (latest timestamp, then greatest
+  event_id: gold's and the LATEST item's tie-break);
+- with a bronze location, `bronze_stream` (every record of bronze's stream objects, copies
+  included) and `quarantine` (stage, reason, file of every quarantined record).
+
+S3 is reached through DuckDB's httpfs extension, loaded from the `duckdb-extension-httpfs` package
+(pinned to the duckdb version in pyproject.toml). Extension auto-install and auto-load are off, so
+DuckDB never downloads anything. The endpoint follows the rest of the repo: AWS_ENDPOINT_URL (or
+AWS_ENDPOINT_URL_S3) means a local emulator (path-style, plain http unless the URL says https);
+without it, credentials come from boto3's default chain (profile, SSO, environment, role) and DuckDB
+talks to AWS. A location may also be a local directory, which the unit tests use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+import duckdb
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
+
+SILVER_GLOB = "events/*/*/*.parquet"
+GOLD_GLOB = "kpis_diarios/*/*/*.parquet"
+HIVE_TYPES = "{'indicador': VARCHAR, 'dt': DATE}"
+
+# Columns of each view, in order, with their types: the empty lake gets the same views, empty.
+EVENT_COLUMNS = {
+    "event_id": "VARCHAR",
+    "schema_version": "SMALLINT",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "indicador": "VARCHAR",
+    "pais": "VARCHAR",
+    "valor": "DOUBLE",
+    "fuente": "VARCHAR",
+    "dt": "DATE",
+}
+DAILY_COLUMNS = {
+    "pais": "VARCHAR",
+    "indicador": "VARCHAR",
+    "dt": "DATE",
+    "count": "BIGINT",
+    "mean": "DOUBLE",
+    "min": "DOUBLE",
+    "max": "DOUBLE",
+    "stddev": "DOUBLE",
+    "last_valor": "DOUBLE",
+    "last_timestamp": "TIMESTAMP WITH TIME ZONE",
+}
+LATEST_COLUMNS = ("pais", "indicador", "valor", "timestamp", "event_id", "fuente", "dt")
+# With a bronze location, two more views for pipeline health (raw JSON lines, gzip).
+BRONZE_STREAM_GLOB = "stream/*/*/*.jsonl.gz"
+QUARANTINE_GLOB = "quarantine/**/*.jsonl.gz"
+BRONZE_STREAM_COLUMNS = {
+    "event_id": "VARCHAR",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "indicador": "VARCHAR",
+    "pais": "VARCHAR",
+    "valor": "DOUBLE",
+    "arrival_dt": "DATE",
+    "file": "VARCHAR",
+}
+QUARANTINE_COLUMNS = {"stage": "VARCHAR", "reason": "VARCHAR", "file": "VARCHAR"}
+VIEWS = ("events", "daily", "latest")
+BRONZE_VIEWS = ("bronze_stream", "quarantine")
+
+DEFAULT_MAX_ROWS = 200
+
+
+class LakeSqlError(RuntimeError):
+    """The lake cannot be opened for SQL (no bucket names, the extension is missing, ...)."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where the layers are: `s3://bucket` URLs or local directories (no trailing slash)."""
+
+    silver: str
+    gold: str
+    bronze: str | None = None
+
+    @property
+    def locations(self) -> list[str]:
+        return [loc for loc in (self.silver, self.gold, self.bronze) if loc]
+
+    @property
+    def on_s3(self) -> bool:
+        return any(loc.startswith("s3://") for loc in self.locations)
+
+
+def location(value: str) -> str:
+    """A bucket name becomes `s3://name`; URLs and local directories stay as they are."""
+    value = value.strip().rstrip("/")
+    if "://" in value:
+        return value
+    if value.startswith((".", "/", "~")) or os.sep in value:
+        return str(Path(value).expanduser().resolve())
+    return f"s3://{value}"
+
+
+def lake_from_terraform_outputs(outputs: dict) -> Lake:
+    """Bucket names from `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
+    values = {name: (item["value"] if isinstance(item, dict) and "value" in item else item)
+              for name, item in outputs.items()}
+    missing = [name for name in ("silver_bucket", "gold_bucket") if not values.get(name)]
+    if missing:
+        raise LakeSqlError(
+            f"terraform outputs lack {', '.join(missing)}: deploy the stack first (make deploy), "
+            "or pass --silver and --gold"
+        )
+    bronze = values.get("bronze_bucket")
+    return Lake(location(values["silver_bucket"]), location(values["gold_bucket"]),
+                location(bronze) if bronze else None)
+
+
+# --- the connection ------------------------------------------------------------------------------
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs binary shipped by the duckdb-extension-httpfs package for this duckdb version."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError as error:
+        raise LakeSqlError("the duckdb-extension-httpfs package is missing: run `make setup`") from error
+    version = duckdb.__version__
+    path = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{version}" / "httpfs.duckdb_extension"
+    if not path.is_file():
+        shipped = sorted(p.parent.name for p in Path(duckdb_extension_httpfs.__file__).parent.rglob("*.duckdb_extension"))
+        raise LakeSqlError(
+            f"duckdb-extension-httpfs has no build for duckdb {version} (it ships {', '.join(shipped) or 'none'}): "
+            "pin both packages to the same version in pyproject.toml"
+        )
+    return path
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def s3_secret_sql(endpoint: str | None, credentials: tuple[str, str, str | None] | None, region: str) -> str:
+    """CREATE SECRET for the lake. `endpoint` (AWS_ENDPOINT_URL) set: a local emulator, path-style;
+    unset: AWS itself. `credentials` is (key id, secret, session token or None)."""
+    options = ["TYPE s3", f"REGION {_sql_string(region)}"]
+    if credentials:
+        key_id, secret, token = credentials
+        options += [f"KEY_ID {_sql_string(key_id)}", f"SECRET {_sql_string(secret)}"]
+        if token:
+            options.append(f"SESSION_TOKEN {_sql_string(token)}")
+    if endpoint:
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        if not parts.netloc:
+            raise LakeSqlError(f"cannot read a host from the endpoint {endpoint!r}")
+        options += [
+            f"ENDPOINT {_sql_string(parts.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if parts.scheme == 'https' else 'false'}",
+        ]
+    return f"CREATE OR REPLACE SECRET lake_s3 ({', '.join(options)})"
+
+
+def aws_settings() -> tuple[str | None, tuple[str, str, str | None] | None, str]:
+    """(endpoint, credentials, region) the way botocore would pick them."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    import boto3  # only needed for S3 locations
+
+    session = boto3.session.Session()
+    region = session.region_name or DEFAULT_REGION
+    found = session.get_credentials()
+    if found is not None:
+        frozen = found.get_frozen_credentials()
+        credentials = (frozen.access_key, frozen.secret_key, frozen.token)
+    elif endpoint:
+        credentials = (*LOCAL_CREDENTIALS, None)
+    else:
+        raise LakeSqlError("no AWS credentials found (profile, SSO, environment or role); "
+                           "for the emulator set AWS_ENDPOINT_URL")
+    return endpoint, credentials, region
+
+
+def new_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that never installs or auto-loads an extension (so never downloads one)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    settings = con.sql("select current_setting('autoinstall_known_extensions'), "
+                       "current_setting('autoload_known_extensions')").fetchone()
+    if settings != (False, False):
+        raise LakeSqlError(f"DuckDB extension autoinstall/autoload should be off, got {settings}")
+    con.sql("SET TimeZone = 'UTC'")  # timestamps print as the lake stores them
+    return con
+
+
+def load_httpfs(con: duckdb.DuckDBPyConnection) -> Path:
+    path = httpfs_extension_path()
+    con.load_extension(str(path))
+    loaded = con.sql("select loaded from duckdb_extensions() where extension_name = 'httpfs'").fetchone()
+    if not loaded or not loaded[0]:
+        raise LakeSqlError(f"DuckDB did not load httpfs from {path}")
+    return path
+
+
+def _has_files(con: duckdb.DuckDBPyConnection, pattern: str) -> bool:
+    return con.execute("select count(*) from glob(?)", [pattern]).fetchone()[0] > 0
+
+
+def _empty_select(columns: dict[str, str]) -> str:
+    return "select " + ", ".join(f"null::{kind} as {name}" for name, kind in columns.items()) + " where false"
+
+
+def events_sql(silver: str) -> str:
+    """The read rule over silver: one row per event_id, the copy from the file whose name sorts first
+    (c- compacted < s- stream < u- upload); the full key breaks the tie between equal names."""
+    columns = ", ".join(EVENT_COLUMNS)
+    return f"""
+select {columns} from (
+  select *, row_number() over (
+      partition by event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
+  from read_parquet({_sql_string(f"{silver}/{SILVER_GLOB}")}, hive_partitioning = true,
+                    hive_types = {HIVE_TYPES}, filename = true, union_by_name = true))
+where rank = 1"""
+
+
+def daily_sql(gold: str) -> str:
+    columns = ", ".join(DAILY_COLUMNS)
+    return f"""
+select {columns}
+from read_parquet({_sql_string(f"{gold}/{GOLD_GLOB}")}, hive_partitioning = true,
+                  hive_types = {HIVE_TYPES}, union_by_name = true)"""
+
+
+LATEST_SQL = f"""
+select {", ".join(LATEST_COLUMNS)} from (
+  select *, row_number() over (
+      partition by pais, indicador order by timestamp desc, event_id desc) as rank
+  from events)
+where rank = 1"""
+
+
+def bronze_stream_sql(bronze: str) -> str:
+    """Every record of bronze's stream objects, copies included (arrival_dt: the object's dt=)."""
+    return f"""
+select event_id, "timestamp"::timestamptz as "timestamp", indicador, pais, valor, dt as arrival_dt, filename as file
+from read_json({_sql_string(f"{bronze}/{BRONZE_STREAM_GLOB}")}, format = 'newline_delimited',
+               columns = {{'event_id': 'VARCHAR', 'timestamp': 'VARCHAR', 'indicador': 'VARCHAR', 'pais': 'VARCHAR',
+                          'valor': 'DOUBLE'}},
+               hive_partitioning = true, hive_types = {{'dt': DATE, 'hour': INTEGER}}, filename = true)"""
+
+
+def quarantine_sql(bronze: str) -> str:
+    """Every quarantined record: stage (ingest: bad Kinesis records; transform: bad rows), reason."""
+    return f"""
+select case when filename like '%/quarantine/ingest/%' then 'ingest' else 'transform' end as stage,
+       reason, filename as file
+from read_json({_sql_string(f"{bronze}/{QUARANTINE_GLOB}")}, format = 'newline_delimited',
+               columns = {{'reason': 'VARCHAR'}}, hive_partitioning = false, filename = true)"""
+
+
+def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the views `events`, `daily` and `latest` over `lake`."""
+    con = new_connection()
+    if lake.on_s3:
+        load_httpfs(con)
+        endpoint, credentials, region = aws_settings()
+        con.sql(s3_secret_sql(endpoint, credentials, region))
+    define_views(con, lake)
+    return con
+
+
+def define_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """(Re)create the views. A layer with no files yet gets an empty view of the same columns."""
+    events = events_sql(lake.silver) if _has_files(con, f"{lake.silver}/{SILVER_GLOB}") else _empty_select(EVENT_COLUMNS)
+    daily = daily_sql(lake.gold) if _has_files(con, f"{lake.gold}/{GOLD_GLOB}") else _empty_select(DAILY_COLUMNS)
+    con.sql(f"CREATE OR REPLACE VIEW events AS {events}")
+    con.sql(f"CREATE OR REPLACE VIEW daily AS {daily}")
+    con.sql(f"CREATE OR REPLACE VIEW latest AS {LATEST_SQL}")
+    if lake.bronze:
+        stream = (bronze_stream_sql(lake.bronze) if _has_files(con, f"{lake.bronze}/{BRONZE_STREAM_GLOB}")
+                  else _empty_select(BRONZE_STREAM_COLUMNS))
+        quarantine = (quarantine_sql(lake.bronze) if _has_files(con, f"{lake.bronze}/{QUARANTINE_GLOB}")
+                      else _empty_select(QUARANTINE_COLUMNS))
+        con.sql(f"CREATE OR REPLACE VIEW bronze_stream AS {stream}")
+        con.sql(f"CREATE OR REPLACE VIEW quarantine AS {quarantine}")
+
+
+# --- printing and the shell ----------------------------------------------------------------------
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, out: TextIO, *, max_rows: int = DEFAULT_MAX_ROWS,
+            csv: bool = False) -> None:
+    """Run one or more statements; print the last one's result as a table (or CSV)."""
+    relation = con.sql(sql)
+    if relation is None:  # a statement without a result (SET, CREATE ...)
+        return
+    if csv:
+        frame = relation.df()
+        out.write(frame.to_csv(index=False))
+        return
+    # DuckDB renders to Python's sys.stdout; point it at `out` for the call.
+    saved, sys.stdout = sys.stdout, out
+    try:
+        relation.show(max_rows=max_rows, max_width=10_000)
+    finally:
+        sys.stdout = saved
+
+
+SHELL_HELP = """\
+Statements end with ';' and may span lines. Views: events (silver, read rule), daily (gold), latest;
+with a bronze bucket also bronze_stream (raw records, copies included) and quarantine (stage, reason).
+  .tables           list the views and tables
+  .schema [NAME]    columns of a view or table (all views when no name)
+  .help             this text
+  .quit  .exit      leave (Ctrl-D too)
+Example: select pais, indicador, valor, timestamp from latest order by 1, 2;"""
+
+
+CANCEL = "\x03"  # in a list of test input lines: Ctrl-C, which drops the statement being typed
+
+
+def lines_reader(lines: Iterable[str]):
+    """A `read_line(prompt)` over given lines (tests, scripts): EOFError at the end, CANCEL as Ctrl-C."""
+    iterator = iter(lines)
+
+    def read_line(prompt: str) -> str:
+        line = next(iterator, None)
+        if line is None:
+            raise EOFError
+        if line == CANCEL:
+            raise KeyboardInterrupt
+        return line
+
+    return read_line
+
+
+def terminal_reader():
+    """`input()` with line editing and history when stdin is a terminal; no prompts when it is piped."""
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401 - line editing and history for input()
+        except ImportError:
+            pass
+        return input
+    return lambda prompt: input("")
+
+
+def _dot_command(con: duckdb.DuckDBPyConnection, command: str, out: TextIO) -> bool:
+    """Run a dot-command; False means quit."""
+    name, _, argument = command.partition(" ")
+    argument = argument.strip()
+    if name in (".quit", ".exit", ".q"):
+        return False
+    if name == ".help":
+        print(SHELL_HELP, file=out)
+    elif name == ".tables":
+        run_sql(con, "select table_name as name, table_type as kind from information_schema.tables "
+                     "order by table_type, table_name", out)
+    elif name == ".schema":
+        where = (f"where table_name = {_sql_string(argument)}" if argument
+                 else "where table_schema = 'main'")
+        run_sql(con, "select table_name as view, column_name as column, data_type as type "
+                     f"from information_schema.columns {where} order by table_name, ordinal_position", out)
+    else:
+        print(f"unknown command {name}; try .help", file=out)
+    return True
+
+
+def shell(con: duckdb.DuckDBPyConnection, read_line, out: TextIO, *, max_rows: int = DEFAULT_MAX_ROWS,
+          err: TextIO | None = None) -> int:
+    """The interactive loop. Statements end with ';' and may span lines; dot-commands take one line.
+    An error is printed and the shell goes on; Ctrl-C drops the statement being typed or stops the
+    running query; Ctrl-D or .quit leaves."""
+    err = err or out
+    buffer: list[str] = []
+    while True:
+        try:
+            try:
+                line = read_line("   ...> " if buffer else "lake> ")
+            except EOFError:
+                print(file=out)
+                return 0
+            stripped = line.strip()
+            if not buffer and stripped.startswith("."):
+                if not _dot_command(con, stripped, out):
+                    return 0
+                continue
+            if stripped:
+                buffer.append(line)
+            if not buffer or not stripped.endswith(";"):
+                continue
+            statement, buffer = "\n".join(buffer), []
+            if not statement.strip(" \n;"):
+                continue
+            try:
+                run_sql(con, statement, out, max_rows=max_rows)
+            except duckdb.Error as error:
+                print(f"Error: {error}", file=err)
+        except KeyboardInterrupt:
+            buffer = []
+            print("^C (statement dropped; .quit or Ctrl-D leaves)", file=err)
+
+
+def banner(lake: Lake) -> str:
+    where = ", ".join(lake.locations)
+    return (f"DuckDB {duckdb.__version__} over the lake ({where}).\n"
+            "Views: events (silver, one row per event_id), daily (gold), latest"
+            + (", bronze_stream, quarantine. " if lake.bronze else ". ") +
+            "End statements with ';'; .help for more, .quit to leave.")
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the lake is: terraform outputs and/or explicit locations (see lake_from_args)."""
+    parser.add_argument("--terraform-outputs-json", metavar="JSON",
+                        help="`terraform output -json` text: bucket names (--silver/--gold/--bronze override)")
+    parser.add_argument("--terraform-outputs", type=Path, metavar="PATH", help="the same, from a file")
+    parser.add_argument("--silver", help="silver bucket name, s3:// URL or local directory")
+    parser.add_argument("--gold", help="gold bucket name, s3:// URL or local directory")
+    parser.add_argument("--bronze", help="bronze bucket name, s3:// URL or local directory (optional: views "
+                        "bronze_stream and quarantine)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.lake_sql",
+        description="SQL over the lake with DuckDB: views events, daily and latest (and bronze_stream, quarantine "
+        "with a bronze location). With --sql, print the result and exit; without it, open an interactive shell.",
+    )
+    parser.add_argument("--sql", help="statement(s) to run; the last one's result is printed")
+    add_lake_arguments(parser)
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="rows shown in a table")
+    parser.add_argument("--csv", action="store_true", help="print the result as CSV instead of a table")
+    return parser
+
+
+def lake_from_args(args: argparse.Namespace) -> Lake:
+    outputs: dict = {}
+    if args.terraform_outputs is not None:
+        outputs = json.loads(args.terraform_outputs.read_text(encoding="utf-8") or "{}")
+    elif args.terraform_outputs_json:
+        outputs = json.loads(args.terraform_outputs_json)
+    overrides = {name: value for name, value in
+                 (("silver_bucket", args.silver), ("gold_bucket", args.gold), ("bronze_bucket", args.bronze)) if value}
+    return lake_from_terraform_outputs({**outputs, **overrides})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        lake = lake_from_args(args)
+        con = connect(lake)
+    except (LakeSqlError, ValueError, duckdb.Error) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.sql is not None:
+        try:
+            run_sql(con, args.sql, sys.stdout, max_rows=args.max_rows, csv=args.csv)
+        except duckdb.Error as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
+    print(banner(lake))
+    return shell(con, terminal_reader(), sys.stdout, max_rows=args.max_rows, err=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
