@@ -312,64 +312,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
   }
 }
 
-# Compaction replaces many small silver files by one; with versioning on, the replaced files
-# would be kept as noncurrent versions forever. A week is long enough to undo a bad compaction.
-resource "aws_s3_bucket_lifecycle_configuration" "silver" {
-  bucket = aws_s3_bucket.this["silver"].id
+# Objects replaced in a versioned bucket stay as noncurrent versions forever unless they expire:
+# compaction replaces many small silver files by one, each aggregate run rewrites gold, each
+# deploy uploads a new zip. A week undoes a bad compaction or aggregate; a month of packages
+# allows rollbacks (a deployed function keeps its own copy of the code).
+resource "aws_s3_bucket_lifecycle_configuration" "replaced_versions" {
+  for_each = { silver = 7, gold = 7, artifacts = 30 }
+
+  bucket = aws_s3_bucket.this[each.key].id
 
   rule {
-    id     = "silver-expire-replaced-files"
+    id     = "${each.key}-expire-replaced-versions"
     status = "Enabled"
 
     filter {}
 
     noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-# Gold is rewritten on every aggregate run and the artifacts bucket gets a new zip on every deploy: with
-# versioning on, the replaced objects would stay as noncurrent versions forever.
-resource "aws_s3_bucket_lifecycle_configuration" "gold" {
-  bucket = aws_s3_bucket.this["gold"].id
-
-  rule {
-    id     = "gold-expire-replaced-files"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
-  bucket = aws_s3_bucket.this["artifacts"].id
-
-  rule {
-    # A deployed function keeps its own copy of the code, so old packages are only kept for rollbacks.
-    id     = "artifacts-expire-old-packages"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
+      noncurrent_days = each.value
     }
 
     abort_incomplete_multipart_upload {
