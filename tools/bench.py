@@ -488,7 +488,10 @@ def main(argv: list[str] | None = None) -> int:
         log("transform core: pure chain beside a seed-style pandas loop …")
         core_path = args.output.parent / "bench-transform-core.json"
         subprocess.run(
-            [sys.executable, "-m", "tools.bench_transform_core", "--output", str(core_path)], cwd=ROOT, check=True
+            # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
+            [sys.executable, "-m", "tools.bench_transform_core", "--object-events", "2000", "--output", str(core_path)],
+            cwd=ROOT,
+            check=True,
         )
         report["transform_core"] = json.loads(core_path.read_text())
         save()
