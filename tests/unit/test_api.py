@@ -20,13 +20,14 @@ TABLE = "datalake-table"
 UTC = dt.UTC
 
 
-def url_event(path: str, method: str = "GET") -> dict:
+def url_event(path: str, method: str = "GET", query: dict[str, str] | None = None) -> dict:
     """A Lambda Function URL request, payload format 2.0."""
     return {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": "&".join(f"{name}={value}" for name, value in (query or {}).items()),
+        **({"queryStringParameters": query} if query else {}),
         "headers": {"host": "abc.lambda-url.us-east-1.on.aws", "accept": "application/json"},
         "requestContext": {
             "accountId": "123456789012",
@@ -101,8 +102,8 @@ def seed(table: store.TableStore) -> None:
     table.upsert_latest(store.latest_item(only_latest))
 
 
-def call(path: str, method: str = "GET") -> tuple[int, dict, dict]:
-    response = api_handler.handler(url_event(path, method), FakeLambdaContext("api"))
+def call(path: str, method: str = "GET", query: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+    response = api_handler.handler(url_event(path, method, query), FakeLambdaContext("api"))
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"]), response["headers"]
 
@@ -177,6 +178,25 @@ def test_series_errors(table) -> None:
     assert status == 400 and "GDP" in body["message"]
     status, body, _ = call("/indicadores/MEX/PIB")
     assert status == 404 and body == {"error": "not_found", "message": "no data for MEX/PIB"}
+
+
+def test_daily_series_newest_days_oldest_first(table, operations) -> None:
+    for day in (19, 20, 21):
+        when = dt.datetime(2026, 11, day, 12, 0, tzinfo=UTC)
+        table.put_kpis([store.kpi_item({
+            "pais": "ARG", "indicador": "PIB", "dt": when.date().isoformat(), "count": day, "mean": 1.0, "min": 1.0,
+            "max": 1.0, "stddev": None, "last_valor": 1.0, "last_timestamp": when,
+        })])
+    operations.clear()
+    status, body, _ = call("/indicadores/arg/pib/diario", query={"dias": "3"})
+    assert status == 200 and (body["pais"], body["indicador"]) == ("ARG", "PIB")
+    assert [row["dt"] for row in body["days"]] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    assert body["days"][0]["count"] == 20 and body["days"][-1]["last_valor"] == 3.5
+    assert set(operations) == {"Query"}
+    assert len(call("/indicadores/ARG/PIB/diario")[1]["days"]) == 4  # default: 30 days
+    assert call("/indicadores/ARG/PIB/diario", query={"dias": "0"})[0] == 400
+    assert call("/indicadores/ARG/PIB/diario", query={"dias": "x"})[0] == 400
+    assert call("/indicadores/CHL/PIB/diario")[0] == 404  # a latest value but no KPIs yet
 
 
 @pytest.mark.parametrize(

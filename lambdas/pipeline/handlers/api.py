@@ -71,6 +71,14 @@ def get_series(pais: str, indicador: str) -> dict[str, Any]:
     return api.series_detail(pais, indicador, latest, kpi)
 
 
+@app.get("/indicadores/<pais>/<indicador>/diario")
+def get_daily(pais: str, indicador: str) -> dict[str, Any]:
+    pais = api.normalise_pais(pais)
+    indicador = api.normalise_indicador(indicador)
+    days = api.parse_days(app.current_event.get_query_string_value("dias"))
+    return api.daily_series(pais, indicador, table().query_kpis(pais, indicador, days))
+
+
 @app.not_found
 def unmatched_route(_: NotFoundError) -> Response:
     error = api.unmatched_route_error(app.current_event.http_method, app.current_event.path)
