@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "-" * 60)
     for name in ("events_sent", "events_valid", "unique_valid_events", "bronze_objects", "silver_rows",
                  "quarantined", "duplicates_dropped", "silver_copies_after_compaction", "gold_rows", "gold_rows_recomputed"):
-        print(f"  {name:<24}{summary[name]:>12}")
+        print(f"  {name:<32}{summary[name]:>8}")
     print("  " + "-" * 36)
     for name, seconds in phases.seconds.items():
         print(f"  {name:<28}{seconds:>7.1f}s")
