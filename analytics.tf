@@ -15,6 +15,15 @@ locals {
   # Shared with monitoring.tf (policies need ARNs built before the resources exist).
   account_id = one(data.aws_caller_identity.current[*].account_id)
   partition  = one(data.aws_partition.current[*].partition)
+  # The default key policy statement of the keys created here (athena results, alarm topic): the
+  # account administers the key and grants its use through IAM. Prod only (no account id locally).
+  kms_account_administers_key = local.is_local ? null : {
+    Sid       = "EnableIamPoliciesOfThisAccount"
+    Effect    = "Allow"
+    Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+    Action    = "kms:*"
+    Resource  = "*"
+  }
 
   # The indicadores of the reference data (the list the event contract is checked against).
   # try(): the throw-away copies that apply the local stack hold only *.tf and modules/; prod
@@ -169,14 +178,7 @@ resource "aws_kms_key" "athena_results" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      {
-        # The default key policy: the account administers the key and grants its use through IAM.
-        Sid       = "EnableIamPoliciesOfThisAccount"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
+      local.kms_account_administers_key,
     ]
   })
 }

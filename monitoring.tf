@@ -36,14 +36,7 @@ resource "aws_kms_key" "alarms" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      {
-        # The default key policy: the account administers the key and grants its use through IAM.
-        Sid       = "EnableIamPoliciesOfThisAccount"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
+      local.kms_account_administers_key,
       {
         # Publishing to an encrypted topic needs a data key of the topic's key.
         Sid       = "AllowAlarmAndBudgetPublishers"
