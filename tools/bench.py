@@ -437,7 +437,9 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                         ids.append(pq.read_table(pa.BufferReader(data), columns=["event_id"])["event_id"])
                 baseline.setdefault(number, []).append(time.perf_counter() - started)
             started = time.perf_counter()
-            transform.land_object(s3, dynamodb, settings, "bench-bronze", key, body)
+            transform.land_object(
+                s3, dynamodb, settings, "bench-bronze", key, silver.transform_object(body, "bench-bronze", key)
+            )
             landing.append(time.perf_counter() - started)
             if number % 200 == 0:
                 print(

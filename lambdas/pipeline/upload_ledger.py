@@ -113,6 +113,27 @@ class UploadLedger:
             partitions=decode_partitions(item.get("silver_partitions", {}).get("B")),
         )
 
+    def reserve(self, lease: Lease, partitions: Iterable[str]) -> None:
+        """Record, before writing, every partition this turn may leave a file in (the previous
+        version's and its own), and forget the applied version: until this turn commits, silver
+        matches no version, so the next turn must not skip its content as "already applied".
+        LeaseLost if the lease is no longer ours."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(lease.source),
+                UpdateExpression="SET silver_partitions = :partitions REMOVE applied_version",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={
+                    ":partitions": {"B": encode_partitions(partitions)},
+                    ":owner": {"S": lease.owner},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LeaseLost(f"lease on {lease.source} expired before the writes") from None
+            raise
+
     def commit(self, lease: Lease, version: str, partitions: Iterable[str]) -> None:
         """Record what this turn wrote and end the lease; LeaseLost if the lease is no longer ours."""
         try:

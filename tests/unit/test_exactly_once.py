@@ -458,3 +458,26 @@ def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Aws) -> N
     assert table.get_kpi("ARG", "PIB", DAY)["count"] == 2
     again = aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)  # the next run is not stuck either
     assert again["partitions"] == 0
+
+
+def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_keeps(lake: Aws, monkeypatch) -> None:
+    key = "uploads/serie.csv"
+    land(lake, key, (CSV_HEADER + csv_row(ID[1])).encode())
+    # v2 adds a row on another day; its turn writes that file, then dies before committing.
+    lake.s3.put_object(
+        Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], day="2026-11-25")).encode()
+    )
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed before the commit")
+
+    commit = transform.UploadLedger.commit
+    monkeypatch.setattr(transform.UploadLedger, "commit", dies)
+    with pytest.raises(RuntimeError, match="killed"):
+        land(lake, key)
+    monkeypatch.setattr(transform.UploadLedger, "commit", commit)
+    # v3, back to the first row only, is applied before v2's retry (which then finds v3 applied).
+    land(lake, key, (CSV_HEADER + csv_row(ID[1])).encode())
+    assert land(lake, key)["skipped"] == 1
+    assert set(read(lake)) == {ID[1]}
+    assert not any("dt=2026-11-25" in k for k in silver_files(lake))

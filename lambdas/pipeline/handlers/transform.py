@@ -91,12 +91,11 @@ def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silv
 
 
 def land_object(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, data: bytes
+    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, result: silver.ObjectTransform
 ) -> dict[str, Any]:
     """Write one source object's silver files, quarantine and catalog items; returns its summary."""
     silver_bucket = settings.require("silver_bucket")
     table_name = settings.require("table_name")
-    result = silver.transform_object(data, source_bucket, source_key)
     summary = _empty_summary()
     summary.update(
         objects=1,
@@ -159,7 +158,8 @@ def process_object(
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
             return {**_empty_summary(), "skipped": 1}
-        return land_object(s3, dynamodb, settings, source_bucket, source_key, source[0])
+        result = silver.transform_object(source[0], source_bucket, source_key)
+        return land_object(s3, dynamodb, settings, source_bucket, source_key, result)
 
     ledger = UploadLedger(dynamodb, settings.require("table_name"))
     stem = silver.file_stem(source_bucket, source_key)
@@ -171,8 +171,12 @@ def process_object(
         if version == lease.applied_version:
             logger.info("upload already applied", extra={"key": source_key, "version": version})
             return {**_empty_summary(), "skipped": 1}
-        summary = land_object(s3, dynamodb, settings, source_bucket, source_key, data)
-        written = [silver.partition_of_silver_key(key) for key in summary["files"]]
+        result = silver.transform_object(data, source_bucket, source_key)
+        written = [part.partition for part in result.partitions]
+        # Recorded before any write: if this turn dies half-way, the next one still knows every
+        # partition that may hold a file of this upload, and removes those it no longer needs.
+        ledger.reserve(lease, lease.partitions | set(written))
+        summary = land_object(s3, dynamodb, settings, source_bucket, source_key, result)
         stale = stale_partitions(lease.partitions, written)
         summary["files_removed"] = remove_partitions(s3, dynamodb, settings, source_bucket, source_key, stale)
         ledger.commit(lease, version, written)
