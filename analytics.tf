@@ -92,7 +92,7 @@ locals {
     SELECT event_id, schema_version, "timestamp", indicador, pais, valor, fuente, dt
     FROM (
       SELECT *, row_number() OVER (
-        PARTITION BY event_id ORDER BY regexp_extract("$path", '[^/]+$')
+        PARTITION BY indicador, dt, event_id ORDER BY regexp_extract("$path", '[^/]+$')
       ) AS copy_rank
       FROM events
     )

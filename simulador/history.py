@@ -123,12 +123,16 @@ def check_window(window: Window, now: datetime, accepted: TimestampRange | None 
     if window.end <= window.start:
         raise ValueError(f"the window is empty: {window.start.isoformat()} is not before {window.end.isoformat()}")
     if window.start < accepted.minimum:
-        raise ValueError(f"{window.start.isoformat()} is before the contract's first accepted timestamp "
-                         f"{accepted.minimum.isoformat()}")
+        raise ValueError(
+            f"{window.start.isoformat()} is before the contract's first accepted timestamp "
+            f"{accepted.minimum.isoformat()}"
+        )
     latest = accepted.maximum(now)
     if window.end > latest:
-        raise ValueError(f"{window.end.isoformat()} is after the contract's last accepted timestamp "
-                         f"(now plus {accepted.clock_skew}): {latest.isoformat()}; the pipeline would quarantine it")
+        raise ValueError(
+            f"{window.end.isoformat()} is after the contract's last accepted timestamp "
+            f"(now plus {accepted.clock_skew}): {latest.isoformat()}; the pipeline would quarantine it"
+        )
 
 
 # --- the series ------------------------------------------------------------------------------------
@@ -172,8 +176,9 @@ def daily_levels(series: Series, days: Sequence[date], seed: int) -> list[float]
         if index:
             shock = AR_PERSISTENCE * shock + rng.gauss(0.0, shape.shock)
         weekly = shape.weekly_amplitude * math.sin(2 * math.pi * day.weekday() / 7 + shape.weekly_phase)
-        yearly = shape.yearly_amplitude * math.sin(2 * math.pi * day.timetuple().tm_yday / YEAR_DAYS
-                                                   + shape.yearly_phase)
+        yearly = shape.yearly_amplitude * math.sin(
+            2 * math.pi * day.timetuple().tm_yday / YEAR_DAYS + shape.yearly_phase
+        )
         trend = shape.trend_per_day * TREND_DAYS * math.tanh(index / TREND_DAYS)  # linear at first, then flat
         level = series.valor_inicial + trend + weekly + yearly + shock
         levels.append(min(series.maximo, max(series.minimo, level)))
@@ -197,8 +202,9 @@ def event_times(count: int, window: Window, rng: random.Random) -> Iterator[date
         yield min(instant, window.end - timedelta(microseconds=1))
 
 
-def iter_history(series: Sequence[Series], seed: int, count: int, window: Window) -> Iterator[
-        tuple[str, str, float, str]]:
+def iter_history(
+    series: Sequence[Series], seed: int, count: int, window: Window
+) -> Iterator[tuple[str, str, float, str]]:
     """`count` observations (pais, indicador, valor, ISO timestamp) in time order across the window."""
     if not series:
         raise ReferenceDataError("no series to simulate")

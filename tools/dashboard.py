@@ -68,8 +68,9 @@ class Settings:
 
 def settings_from_outputs(outputs: Mapping[str, Any]) -> Settings:
     """From `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = {name: (item["value"] if isinstance(item, dict) and "value" in item else item)
-              for name, item in outputs.items()}
+    values = {
+        name: (item["value"] if isinstance(item, dict) and "value" in item else item) for name, item in outputs.items()
+    }
     api_url = values.get("api_url")
     if not api_url:
         raise DashboardError("terraform outputs lack api_url: deploy the stack first (make deploy), or pass --api-url")
@@ -115,8 +116,9 @@ def _day_ordinal(day: str) -> int | None:
         return None
 
 
-def chart_svg(indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, width: int = 380,
-              height: int = 190) -> str:
+def chart_svg(
+    indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, width: int = 380, height: int = 190
+) -> str:
     """A small line chart of the daily mean per country (one `<polyline>`, dots with tooltips), as SVG text.
 
     `series` maps pais -> daily rows (`dt`, `mean`, `count`, ...), oldest first. Days sit on a date axis,
@@ -134,13 +136,19 @@ def chart_svg(indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, 
         if kept:
             points[pais] = sorted(kept, key=lambda p: p[0])
     label = escape(indicador)
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-              f'width="{width}" height="{height}" data-indicador={quoteattr(indicador)}>'),
-             f"<title>{label}: daily mean per country</title>",
-             f'<text x="{left}" y="14" class="chart-title">{label}</text>']
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" data-indicador={quoteattr(indicador)}>'
+        ),
+        f"<title>{label}: daily mean per country</title>",
+        f'<text x="{left}" y="14" class="chart-title">{label}</text>',
+    ]
     if not points:
-        parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
-                     'class="chart-empty">no daily KPIs yet</text></svg>')
+        parts.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+            'class="chart-empty">no daily KPIs yet</text></svg>'
+        )
         return "".join(parts)
     days = [p[0] for pts in points.values() for p in pts]
     values = [p[1] for pts in points.values() for p in pts]
@@ -158,9 +166,12 @@ def chart_svg(indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, 
 
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" class="axis"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" class="axis"/>')
-    parts.append(f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="tick">{escape(format_valor(high))}</text>')
-    parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="tick">'
-                 f"{escape(format_valor(low))}</text>")
+    parts.append(
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="tick">{escape(format_valor(high))}</text>'
+    )
+    parts.append(
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="tick">{escape(format_valor(low))}</text>'
+    )
     first_day, last_day = dt.date.fromordinal(first).isoformat(), dt.date.fromordinal(last).isoformat()
     parts.append(f'<text x="{left}" y="{height - 6}" class="tick">{first_day}</text>')
     if last != first:
@@ -176,8 +187,10 @@ def chart_svg(indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, 
         for ordinal, value, row in pts:
             count = row.get("count")
             tip = f"{pais} {row.get('dt')}: mean {format_valor(value)}" + (f" (n={count})" if count is not None else "")
-            parts.append(f'<circle cx="{x(ordinal):.1f}" cy="{y(value):.1f}" r="2.6" fill="{color}">'
-                         f"<title>{escape(tip)}</title></circle>")
+            parts.append(
+                f'<circle cx="{x(ordinal):.1f}" cy="{y(value):.1f}" r="2.6" fill="{color}">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
         parts.append("</g>")
         parts.append(f'<text x="{legend_x + index * 46}" y="14" fill="{color}" class="legend">{code}</text>')
     parts.append("</svg>")
@@ -188,10 +201,17 @@ def _iso(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def build_snapshot(overview: Mapping[str, Any], details: Mapping[tuple[str, str], Mapping[str, Any] | None],
-                   daily: Mapping[tuple[str, str], list[Mapping[str, Any]]], *, updated_at: dt.datetime,
-                   refresh_seconds: float, errors: Iterable[str] = (), api: str = "",
-                   history: str = "") -> dict[str, Any]:
+def build_snapshot(
+    overview: Mapping[str, Any],
+    details: Mapping[tuple[str, str], Mapping[str, Any] | None],
+    daily: Mapping[tuple[str, str], list[Mapping[str, Any]]],
+    *,
+    updated_at: dt.datetime,
+    refresh_seconds: float,
+    errors: Iterable[str] = (),
+    api: str = "",
+    history: str = "",
+) -> dict[str, Any]:
     """What the page renders, from the API's answers (`overview`: GET /indicadores; `details`: GET
     /indicadores/{pais}/{indicador} per series) and each series' daily rows (oldest first)."""
     paises = [str(p) for p in overview.get("paises") or []]
@@ -202,16 +222,18 @@ def build_snapshot(overview: Mapping[str, Any], details: Mapping[tuple[str, str]
         detail = details.get((pais, indicador)) or {}
         latest = detail.get("latest") or {}
         valor = _number(series.get("valor"))
-        cells.append({
-            "pais": pais,
-            "indicador": indicador,
-            "valor": valor,
-            "valor_text": format_valor(valor),
-            "timestamp": series.get("timestamp"),
-            "event_id": latest.get("event_id"),
-            "fuente": latest.get("fuente"),
-            "kpis": detail.get("kpis"),
-        })
+        cells.append(
+            {
+                "pais": pais,
+                "indicador": indicador,
+                "valor": valor,
+                "valor_text": format_valor(valor),
+                "timestamp": series.get("timestamp"),
+                "event_id": latest.get("event_id"),
+                "fuente": latest.get("fuente"),
+                "kpis": detail.get("kpis"),
+            }
+        )
         for name, known in ((pais, paises), (indicador, indicadores)):
             if name not in known:
                 known.append(name)
@@ -220,8 +242,13 @@ def build_snapshot(overview: Mapping[str, Any], details: Mapping[tuple[str, str]
     for indicador in indicadores:
         per_pais = {pais: list(daily.get((pais, indicador)) or []) for pais in paises}
         per_pais = {pais: rows for pais, rows in per_pais.items() if rows}
-        charts.append({"indicador": indicador, "svg": chart_svg(indicador, per_pais),
-                       "days": len({row.get("dt") for rows in per_pais.values() for row in rows})})
+        charts.append(
+            {
+                "indicador": indicador,
+                "svg": chart_svg(indicador, per_pais),
+                "days": len({row.get("dt") for rows in per_pais.values() for row in rows}),
+            }
+        )
     newest = max((c["timestamp"] for c in cells if isinstance(c["timestamp"], str)), default=None)
     return {
         "updated_at": _iso(updated_at),
@@ -243,7 +270,7 @@ def proxy_path(request_path: str) -> str | None:
     path = urlsplit(request_path).path
     if not path.startswith("/api/"):
         return None
-    rest = path[len("/api/"):].strip("/")
+    rest = path[len("/api/") :].strip("/")
     return rest if PROXY_PATH.match(rest) and ".." not in rest.split("/") else None
 
 
@@ -279,8 +306,9 @@ class ApiSource:
         try:
             api = resolve_for_function(settings.api_url, settings.api_function)
         except Exception as error:  # noqa: BLE001 (no permission to read the URL config: call it unsigned)
-            print(f"warning: could not read the Function URL's auth type ({error}); calling it unsigned",
-                  file=sys.stderr)
+            print(
+                f"warning: could not read the Function URL's auth type ({error}); calling it unsigned", file=sys.stderr
+            )
             api = resolve(settings.api_url)
         return cls(api, days=days)
 
@@ -327,10 +355,17 @@ class Dashboard:
     """Reads the source at most once per `cache_seconds` (however many pages poll) and keeps the last
     good snapshot when a read fails (its `errors` say why)."""
 
-    def __init__(self, source: Source, *, refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
-                 cache_seconds: float | None = None, days: int = DEFAULT_DAYS, workers: int = 4,
-                 clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        cache_seconds: float | None = None,
+        days: int = DEFAULT_DAYS,
+        workers: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self.source = source
         self.refresh_seconds = refresh_seconds
         self.cache_seconds = refresh_seconds / 2 if cache_seconds is None else cache_seconds
@@ -371,8 +406,16 @@ class Dashboard:
             overview = self.source.overview()
         except Exception as error:  # noqa: BLE001 (the page keeps the last numbers and says why)
             if self._snapshot is None:
-                return build_snapshot({}, {}, {}, updated_at=self._now(), refresh_seconds=self.refresh_seconds,
-                                      errors=[str(error)], api=api, history=history) | {"updated_at": None}
+                return build_snapshot(
+                    {},
+                    {},
+                    {},
+                    updated_at=self._now(),
+                    refresh_seconds=self.refresh_seconds,
+                    errors=[str(error)],
+                    api=api,
+                    history=history,
+                ) | {"updated_at": None}
             return {**self._snapshot, "errors": [str(error)], "stale": True}
         keys = [(s.get("pais"), s.get("indicador")) for s in overview.get("series") or []]
         results = dict(zip(keys, self._pool.map(self._series_data, keys), strict=True))
@@ -384,8 +427,16 @@ class Dashboard:
             if isinstance(kpis, dict) and kpis.get("dt"):
                 self._seen.setdefault(key, {})[kpis["dt"]] = kpis
             daily[key] = merge_daily(rows, self._seen.get(key, {}).values(), days=self.days)
-        return build_snapshot(overview, details, daily, updated_at=self._now(), refresh_seconds=self.refresh_seconds,
-                              errors=errors, api=api, history=history)
+        return build_snapshot(
+            overview,
+            details,
+            daily,
+            updated_at=self._now(),
+            refresh_seconds=self.refresh_seconds,
+            errors=errors,
+            api=api,
+            history=history,
+        )
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -405,8 +456,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         # Nothing but this server: the page works offline and loads no third-party code.
-        self.send_header("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                         "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+        )
         self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
         if self.command != "HEAD":
@@ -449,8 +503,9 @@ class _Handler(BaseHTTPRequestHandler):
 class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], dashboard: Dashboard, *, page: Path = PAGE,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, address: tuple[str, int], dashboard: Dashboard, *, page: Path = PAGE, verbose: bool = False
+    ) -> None:
         super().__init__(address, _Handler)
         self.dashboard = dashboard
         self.page_path = page
@@ -469,17 +524,26 @@ class DashboardServer(ThreadingHTTPServer):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.dashboard",
-                                     description="Serve a live page of the API's latest values and daily KPIs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.dashboard", description="Serve a live page of the API's latest values and daily KPIs."
+    )
     parser.add_argument("--terraform-outputs-json", metavar="JSON", help="`terraform output -json` (or tflocal)")
     parser.add_argument("--terraform-outputs", type=Path, metavar="PATH", help="the same, from a file")
     parser.add_argument("--api-url", help="the api_url output (overrides the outputs)")
     parser.add_argument("--api-function", help="the api function's name (to sign when its URL is AWS_IAM)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT") or DEFAULT_PORT),
-                        help=f"port (default: DASHBOARD_PORT or {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--refresh", type=float, default=DEFAULT_REFRESH_SECONDS,
-                        help="seconds between the page's refreshes (default 5)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DASHBOARD_PORT") or DEFAULT_PORT),
+        help=f"port (default: DASHBOARD_PORT or {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=float,
+        default=DEFAULT_REFRESH_SECONDS,
+        help="seconds between the page's refreshes (default 5)",
+    )
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days of daily KPIs per chart (default 30)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
@@ -512,12 +576,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = DashboardServer((args.host, args.port), dashboard, verbose=args.verbose)
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port} ({error}); try DASHBOARD_PORT=<another port>",
-              file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({error}); try DASHBOARD_PORT=<another port>",
+            file=sys.stderr,
+        )
         return 1
     api, history = source.describe()
-    print(f"dashboard: {server.url}  (API {api}; daily history: {history}; refresh every {args.refresh:g}s; "
-          "Ctrl-C stops)", flush=True)
+    print(
+        f"dashboard: {server.url}  (API {api}; daily history: {history}; refresh every {args.refresh:g}s; "
+        "Ctrl-C stops)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -48,7 +48,9 @@ class FunctionUrl:
             from botocore.awsrequest import AWSRequest
 
             request = AWSRequest(method=method, url=self.url(path), data=body, headers=headers)
-            SigV4Auth(boto3.Session().get_credentials().get_frozen_credentials(), "lambda", self.region).add_auth(request)
+            SigV4Auth(boto3.Session().get_credentials().get_frozen_credentials(), "lambda", self.region).add_auth(
+                request
+            )
             headers = dict(request.headers.items())
         return headers
 
@@ -73,15 +75,20 @@ class FunctionUrl:
         for name, value in self.headers.items():
             parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.sign:
-            parts += ["--aws-sigv4", shlex.quote(f"aws:amz:{self.region}:lambda"),
-                      "--user", '"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"']
+            parts += [
+                "--aws-sigv4",
+                shlex.quote(f"aws:amz:{self.region}:lambda"),
+                "--user",
+                '"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"',
+            ]
             if os.environ.get("AWS_SESSION_TOKEN"):
                 parts += ["-H", '"x-amz-security-token: $AWS_SESSION_TOKEN"']
         return " ".join(parts + [shlex.quote(self.url(path))])
 
 
-def resolve(api_url: str, endpoint: str | None = None, *, auth_type: str = "NONE",
-            region: str | None = None) -> FunctionUrl:
+def resolve(
+    api_url: str, endpoint: str | None = None, *, auth_type: str = "NONE", region: str | None = None
+) -> FunctionUrl:
     """Where and how to call `api_url`.
 
     `endpoint` defaults to AWS_ENDPOINT_URL (unset on AWS). When it is set and the URL's host is not

@@ -68,15 +68,16 @@ def silver_file_frame(s3: Any, bucket: str) -> pd.DataFrame:
 
 
 def silver_frame(s3: Any, bucket: str) -> pd.DataFrame:
-    """Silver events as every reader must see them (docs/DESIGN.md, "Reading silver"): one row
-    per event_id, the copy from the file whose name sorts first (compacted `c-`, then stream `s-`,
-    then upload `u-` files)."""
+    """Silver events as every reader must see them (docs/DESIGN.md, "Reading"): in each partition,
+    one row per event_id, the copy from the file whose name sorts first (compacted `c-`, then stream
+    `s-`, then upload `u-` files)."""
     frame = silver_file_frame(s3, bucket)
     if frame.empty:
         return frame
     frame["_file"] = frame["_key"].str.rsplit("/", n=1).str[-1]
     ranked = frame.sort_values(["_file", "_key"], kind="stable")
-    return ranked.drop_duplicates("event_id", keep="first").drop(columns="_file").reset_index(drop=True)
+    first = ranked.drop_duplicates(["indicador", "dt", "event_id"], keep="first")
+    return first.drop(columns="_file").reset_index(drop=True)
 
 
 def gold_frame(s3: Any, bucket: str) -> pd.DataFrame:
@@ -97,8 +98,9 @@ def expected_gold(valid_events: pd.DataFrame) -> pd.DataFrame:
     return stats.join(last).reset_index()
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 1.0,
-               progress: Callable[[Any], None] | None = None) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float, interval: float = 1.0, progress: Callable[[Any], None] | None = None
+) -> Any:
     """Polls `condition` until it returns something truthy; returns it, or raises TimeoutError."""
     deadline = time.monotonic() + timeout
     last = None

@@ -117,8 +117,9 @@ def location(value: str) -> str:
 
 def lake_from_terraform_outputs(outputs: dict) -> Lake:
     """Bucket names from `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = {name: (item["value"] if isinstance(item, dict) and "value" in item else item)
-              for name, item in outputs.items()}
+    values = {
+        name: (item["value"] if isinstance(item, dict) and "value" in item else item) for name, item in outputs.items()
+    }
     missing = [name for name in ("silver_bucket", "gold_bucket") if not values.get(name)]
     if missing:
         raise LakeSqlError(
@@ -126,8 +127,9 @@ def lake_from_terraform_outputs(outputs: dict) -> Lake:
             "or pass --silver and --gold"
         )
     bronze = values.get("bronze_bucket")
-    return Lake(location(values["silver_bucket"]), location(values["gold_bucket"]),
-                location(bronze) if bronze else None)
+    return Lake(
+        location(values["silver_bucket"]), location(values["gold_bucket"]), location(bronze) if bronze else None
+    )
 
 
 # --- the connection ------------------------------------------------------------------------------
@@ -142,7 +144,9 @@ def httpfs_extension_path() -> Path:
     version = duckdb.__version__
     path = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{version}" / "httpfs.duckdb_extension"
     if not path.is_file():
-        shipped = sorted(p.parent.name for p in Path(duckdb_extension_httpfs.__file__).parent.rglob("*.duckdb_extension"))
+        shipped = sorted(
+            p.parent.name for p in Path(duckdb_extension_httpfs.__file__).parent.rglob("*.duckdb_extension")
+        )
         raise LakeSqlError(
             f"duckdb-extension-httpfs has no build for duckdb {version} (it ships {', '.join(shipped) or 'none'}): "
             "pin both packages to the same version in pyproject.toml"
@@ -189,16 +193,18 @@ def aws_settings() -> tuple[str | None, tuple[str, str, str | None] | None, str]
     elif endpoint:
         credentials = (*LOCAL_CREDENTIALS, None)
     else:
-        raise LakeSqlError("no AWS credentials found (profile, SSO, environment or role); "
-                           "for the emulator set AWS_ENDPOINT_URL")
+        raise LakeSqlError(
+            "no AWS credentials found (profile, SSO, environment or role); for the emulator set AWS_ENDPOINT_URL"
+        )
     return endpoint, credentials, region
 
 
 def new_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that never installs or auto-loads an extension (so never downloads one)."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    settings = con.sql("select current_setting('autoinstall_known_extensions'), "
-                       "current_setting('autoload_known_extensions')").fetchone()
+    settings = con.sql(
+        "select current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+    ).fetchone()
     if settings != (False, False):
         raise LakeSqlError(f"DuckDB extension autoinstall/autoload should be off, got {settings}")
     con.sql("SET TimeZone = 'UTC'")  # timestamps print as the lake stores them
@@ -223,13 +229,13 @@ def _empty_select(columns: dict[str, str]) -> str:
 
 
 def events_sql(silver: str) -> str:
-    """The read rule over silver: one row per event_id, the copy from the file whose name sorts first
+    """The read rule over silver: in each partition, one row per event_id, the copy from the file whose name sorts first
     (c- compacted < s- stream < u- upload); the full key breaks the tie between equal names."""
     columns = ", ".join(EVENT_COLUMNS)
     return f"""
 select {columns} from (
   select *, row_number() over (
-      partition by event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
+      partition by indicador, dt, event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
   from read_parquet({_sql_string(f"{silver}/{SILVER_GLOB}")}, hive_partitioning = true,
                     hive_types = {HIVE_TYPES}, filename = true, union_by_name = true))
 where rank = 1"""
@@ -283,16 +289,24 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
 
 def define_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """(Re)create the views. A layer with no files yet gets an empty view of the same columns."""
-    events = events_sql(lake.silver) if _has_files(con, f"{lake.silver}/{SILVER_GLOB}") else _empty_select(EVENT_COLUMNS)
+    events = (
+        events_sql(lake.silver) if _has_files(con, f"{lake.silver}/{SILVER_GLOB}") else _empty_select(EVENT_COLUMNS)
+    )
     daily = daily_sql(lake.gold) if _has_files(con, f"{lake.gold}/{GOLD_GLOB}") else _empty_select(DAILY_COLUMNS)
     con.sql(f"CREATE OR REPLACE VIEW events AS {events}")
     con.sql(f"CREATE OR REPLACE VIEW daily AS {daily}")
     con.sql(f"CREATE OR REPLACE VIEW latest AS {LATEST_SQL}")
     if lake.bronze:
-        stream = (bronze_stream_sql(lake.bronze) if _has_files(con, f"{lake.bronze}/{BRONZE_STREAM_GLOB}")
-                  else _empty_select(BRONZE_STREAM_COLUMNS))
-        quarantine = (quarantine_sql(lake.bronze) if _has_files(con, f"{lake.bronze}/{QUARANTINE_GLOB}")
-                      else _empty_select(QUARANTINE_COLUMNS))
+        stream = (
+            bronze_stream_sql(lake.bronze)
+            if _has_files(con, f"{lake.bronze}/{BRONZE_STREAM_GLOB}")
+            else _empty_select(BRONZE_STREAM_COLUMNS)
+        )
+        quarantine = (
+            quarantine_sql(lake.bronze)
+            if _has_files(con, f"{lake.bronze}/{QUARANTINE_GLOB}")
+            else _empty_select(QUARANTINE_COLUMNS)
+        )
         con.sql(f"CREATE OR REPLACE VIEW bronze_stream AS {stream}")
         con.sql(f"CREATE OR REPLACE VIEW quarantine AS {quarantine}")
 
@@ -300,8 +314,9 @@ def define_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 # --- printing and the shell ----------------------------------------------------------------------
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, out: TextIO, *, max_rows: int = DEFAULT_MAX_ROWS,
-            csv: bool = False) -> None:
+def run_sql(
+    con: duckdb.DuckDBPyConnection, sql: str, out: TextIO, *, max_rows: int = DEFAULT_MAX_ROWS, csv: bool = False
+) -> None:
     """Run one or more statements; print the last one's result as a table (or CSV)."""
     relation = con.sql(sql)
     if relation is None:  # a statement without a result (SET, CREATE ...)
@@ -366,20 +381,33 @@ def _dot_command(con: duckdb.DuckDBPyConnection, command: str, out: TextIO) -> b
     if name == ".help":
         print(SHELL_HELP, file=out)
     elif name == ".tables":
-        run_sql(con, "select table_name as name, table_type as kind from information_schema.tables "
-                     "order by table_type, table_name", out)
+        run_sql(
+            con,
+            "select table_name as name, table_type as kind from information_schema.tables "
+            "order by table_type, table_name",
+            out,
+        )
     elif name == ".schema":
-        where = (f"where table_name = {_sql_string(argument)}" if argument
-                 else "where table_schema = 'main'")
-        run_sql(con, "select table_name as view, column_name as column, data_type as type "
-                     f"from information_schema.columns {where} order by table_name, ordinal_position", out)
+        where = f"where table_name = {_sql_string(argument)}" if argument else "where table_schema = 'main'"
+        run_sql(
+            con,
+            "select table_name as view, column_name as column, data_type as type "
+            f"from information_schema.columns {where} order by table_name, ordinal_position",
+            out,
+        )
     else:
         print(f"unknown command {name}; try .help", file=out)
     return True
 
 
-def shell(con: duckdb.DuckDBPyConnection, read_line, out: TextIO, *, max_rows: int = DEFAULT_MAX_ROWS,
-          err: TextIO | None = None) -> int:
+def shell(
+    con: duckdb.DuckDBPyConnection,
+    read_line,
+    out: TextIO,
+    *,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    err: TextIO | None = None,
+) -> int:
     """The interactive loop. Statements end with ';' and may span lines; dot-commands take one line.
     An error is printed and the shell goes on; Ctrl-C drops the statement being typed or stops the
     running query; Ctrl-D or .quit leaves."""
@@ -415,10 +443,12 @@ def shell(con: duckdb.DuckDBPyConnection, read_line, out: TextIO, *, max_rows: i
 
 def banner(lake: Lake) -> str:
     where = ", ".join(lake.locations)
-    return (f"DuckDB {duckdb.__version__} over the lake ({where}).\n"
-            "Views: events (silver, one row per event_id), daily (gold), latest"
-            + (", bronze_stream, quarantine. " if lake.bronze else ". ") +
-            "End statements with ';'; .help for more, .quit to leave.")
+    return (
+        f"DuckDB {duckdb.__version__} over the lake ({where}).\n"
+        "Views: events (silver, one row per event_id), daily (gold), latest"
+        + (", bronze_stream, quarantine. " if lake.bronze else ". ")
+        + "End statements with ';'; .help for more, .quit to leave."
+    )
 
 
 # --- command line --------------------------------------------------------------------------------
@@ -426,13 +456,18 @@ def banner(lake: Lake) -> str:
 
 def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the lake is: terraform outputs and/or explicit locations (see lake_from_args)."""
-    parser.add_argument("--terraform-outputs-json", metavar="JSON",
-                        help="`terraform output -json` text: bucket names (--silver/--gold/--bronze override)")
+    parser.add_argument(
+        "--terraform-outputs-json",
+        metavar="JSON",
+        help="`terraform output -json` text: bucket names (--silver/--gold/--bronze override)",
+    )
     parser.add_argument("--terraform-outputs", type=Path, metavar="PATH", help="the same, from a file")
     parser.add_argument("--silver", help="silver bucket name, s3:// URL or local directory")
     parser.add_argument("--gold", help="gold bucket name, s3:// URL or local directory")
-    parser.add_argument("--bronze", help="bronze bucket name, s3:// URL or local directory (optional: views "
-                        "bronze_stream and quarantine)")
+    parser.add_argument(
+        "--bronze",
+        help="bronze bucket name, s3:// URL or local directory (optional: views bronze_stream and quarantine)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -454,8 +489,11 @@ def lake_from_args(args: argparse.Namespace) -> Lake:
         outputs = json.loads(args.terraform_outputs.read_text(encoding="utf-8") or "{}")
     elif args.terraform_outputs_json:
         outputs = json.loads(args.terraform_outputs_json)
-    overrides = {name: value for name, value in
-                 (("silver_bucket", args.silver), ("gold_bucket", args.gold), ("bronze_bucket", args.bronze)) if value}
+    overrides = {
+        name: value
+        for name, value in (("silver_bucket", args.silver), ("gold_bucket", args.gold), ("bronze_bucket", args.bronze))
+        if value
+    }
     return lake_from_terraform_outputs({**outputs, **overrides})
 
 

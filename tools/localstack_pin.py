@@ -37,8 +37,12 @@ def resolve(tag: str) -> str:
         if line.startswith("Digest:"):
             return line.split()[1]
     subprocess.run(["docker", "pull", ref], check=True)
-    out = subprocess.run(["docker", "image", "inspect", "--format", "{{join .RepoDigests \"\\n\"}}", ref],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["docker", "image", "inspect", "--format", '{{join .RepoDigests "\\n"}}', ref],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     for line in out.split():
         if line.startswith(REPO + "@"):
             return line.split("@", 1)[1]
@@ -50,14 +54,23 @@ def write(community_tag: str, community: str, token_tag: str, token: str) -> Non
         if not DIGEST.match(digest):
             raise SystemExit(f"not a digest: {digest!r}")
     text = MAKEFILE.read_text()
-    text = re.sub(r"(?m)^# localstack/localstack:\S+ (\(token-free.*)\n(LOCALSTACK_IMAGE_COMMUNITY \?= ).*$",
-                  rf"# {REPO}:{community_tag} \1\n\g<2>{REPO}@{community}", text)
-    text = re.sub(r"(?m)^# localstack/localstack:\S+ (\(needs LOCALSTACK_AUTH_TOKEN.*)\n(LOCALSTACK_IMAGE_WITH_TOKEN \?= ).*$",
-                  rf"# {REPO}:{token_tag} \1\n\g<2>{REPO}@{token}", text)
+    text = re.sub(
+        r"(?m)^# localstack/localstack:\S+ (\(token-free.*)\n(LOCALSTACK_IMAGE_COMMUNITY \?= ).*$",
+        rf"# {REPO}:{community_tag} \1\n\g<2>{REPO}@{community}",
+        text,
+    )
+    text = re.sub(
+        r"(?m)^# localstack/localstack:\S+ (\(needs LOCALSTACK_AUTH_TOKEN.*)\n(LOCALSTACK_IMAGE_WITH_TOKEN \?= ).*$",
+        rf"# {REPO}:{token_tag} \1\n\g<2>{REPO}@{token}",
+        text,
+    )
     MAKEFILE.write_text(text)
     compose = COMPOSE.read_text()
-    compose = re.sub(r"(?m)^(\s+# )localstack/localstack:\S+ (\(.*)\n(\s+image: \$\{LOCALSTACK_IMAGE:-).*\}$",
-                     rf"\g<1>{REPO}:{community_tag} \2\n\g<3>{REPO}@{community}}}", compose)
+    compose = re.sub(
+        r"(?m)^(\s+# )localstack/localstack:\S+ (\(.*)\n(\s+image: \$\{LOCALSTACK_IMAGE:-).*\}$",
+        rf"\g<1>{REPO}:{community_tag} \2\n\g<3>{REPO}@{community}}}",
+        compose,
+    )
     COMPOSE.write_text(compose)
     print(f"pinned {REPO}:{community_tag} -> {community}\npinned {REPO}:{token_tag} -> {token}")
 
@@ -65,8 +78,10 @@ def write(community_tag: str, community: str, token_tag: str, token: str) -> Non
 def check() -> int:
     make = MAKEFILE.read_text()
     compose = COMPOSE.read_text()
-    found = {name: re.search(rf"(?m)^{name} \?= (\S+)$", make) for name in
-             ("LOCALSTACK_IMAGE_COMMUNITY", "LOCALSTACK_IMAGE_WITH_TOKEN")}
+    found = {
+        name: re.search(rf"(?m)^{name} \?= (\S+)$", make)
+        for name in ("LOCALSTACK_IMAGE_COMMUNITY", "LOCALSTACK_IMAGE_WITH_TOKEN")
+    }
     default = re.search(r"image: \$\{LOCALSTACK_IMAGE:-(\S+?)\}", compose)
     problems = [f"Makefile: {name} is missing" for name, m in found.items() if not m]
     refs = {name: m.group(1) for name, m in found.items() if m}

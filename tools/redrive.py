@@ -129,8 +129,10 @@ class KinesisBatch:
 
     def describe(self) -> str:
         stream = self.stream_arn.rsplit("/", 1)[-1]
-        return (f"{stream} {self.shard_id} {self.start}..{self.end} ({self.batch_size} records, "
-                f"{self.condition}, {self.invoke_count} attempts)")
+        return (
+            f"{stream} {self.shard_id} {self.start}..{self.end} ({self.batch_size} records, "
+            f"{self.condition}, {self.invoke_count} attempts)"
+        )
 
 
 def parse_ingest_failure(body: str) -> KinesisBatch:
@@ -138,8 +140,11 @@ def parse_ingest_failure(body: str) -> KinesisBatch:
     info = record.get("KinesisBatchInfo")
     if not isinstance(info, dict):
         raise RecordFormatError("no KinesisBatchInfo: not an on-failure record of a Kinesis event source mapping")
-    missing = [k for k in ("shardId", "startSequenceNumber", "endSequenceNumber", "batchSize", "streamArn")
-               if info.get(k) in (None, "")]
+    missing = [
+        k
+        for k in ("shardId", "startSequenceNumber", "endSequenceNumber", "batchSize", "streamArn")
+        if info.get(k) in (None, "")
+    ]
     if missing:
         raise RecordFormatError(f"KinesisBatchInfo lacks {', '.join(missing)}")
     start, end = str(info["startSequenceNumber"]), str(info["endSequenceNumber"])
@@ -155,8 +160,17 @@ def parse_ingest_failure(body: str) -> KinesisBatch:
     if batch_size < 1:
         raise RecordFormatError(f"bad batchSize {batch_size}")
     name, condition, count = _request_context(record)
-    return KinesisBatch(str(info["shardId"]), start, end, batch_size, stream_arn,
-                        info.get("approximateArrivalOfFirstRecord"), name, condition, count)
+    return KinesisBatch(
+        str(info["shardId"]),
+        start,
+        end,
+        batch_size,
+        stream_arn,
+        info.get("approximateArrivalOfFirstRecord"),
+        name,
+        condition,
+        count,
+    )
 
 
 def _epoch_seconds(value: Any) -> float:
@@ -208,14 +222,19 @@ def read_batch(kinesis: Any, batch: KinesisBatch, max_calls: int = MAX_GET_RECOR
     start, end = int(batch.start), int(batch.end)
     try:
         iterator = kinesis.get_shard_iterator(
-            StreamARN=batch.stream_arn, ShardId=batch.shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StreamARN=batch.stream_arn,
+            ShardId=batch.shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
             StartingSequenceNumber=batch.start,
         )["ShardIterator"]
     except ClientError as error:
         err = error.response.get("Error", {})
-        return BatchRead([], batch.batch_size,
-                         f"cannot read the shard ({err.get('Code')}: {err.get('Message')}); "
-                         f"{batch.batch_size} records are no longer readable (stream deleted or retention passed?)")
+        return BatchRead(
+            [],
+            batch.batch_size,
+            f"cannot read the shard ({err.get('Code')}: {err.get('Message')}); "
+            f"{batch.batch_size} records are no longer readable (stream deleted or retention passed?)",
+        )
     records: list[dict] = []
     reached_end = False
     for _ in range(max_calls):
@@ -237,16 +256,24 @@ def read_batch(kinesis: Any, batch: KinesisBatch, max_calls: int = MAX_GET_RECOR
     first = int(records[0]["SequenceNumber"]) if records else None
     if first != start:
         missing = max(batch.batch_size - len(records), 1)
-        return BatchRead(records, missing,
-                         f"{missing} of {batch.batch_size} records have left the stream (older than its "
-                         f"retention): the batch cannot be re-driven from Kinesis")
+        return BatchRead(
+            records,
+            missing,
+            f"{missing} of {batch.batch_size} records have left the stream (older than its "
+            f"retention): the batch cannot be re-driven from Kinesis",
+        )
     if int(records[-1]["SequenceNumber"]) != end:
         missing = max(batch.batch_size - len(records), 1)
-        return BatchRead(records, missing, f"{missing} of {batch.batch_size} records not found in the shard "
-                                           f"(read up to {records[-1]['SequenceNumber']}, expected up to {end})")
+        return BatchRead(
+            records,
+            missing,
+            f"{missing} of {batch.batch_size} records not found in the shard "
+            f"(read up to {records[-1]['SequenceNumber']}, expected up to {end})",
+        )
     if len(records) != batch.batch_size:
-        return BatchRead(records, 0, f"found {len(records)} records between the sequence numbers, the record "
-                                     f"says {batch.batch_size}")
+        return BatchRead(
+            records, 0, f"found {len(records)} records between the sequence numbers, the record says {batch.batch_size}"
+        )
     return BatchRead(records)
 
 
@@ -278,8 +305,9 @@ class Outcome:
 
 def invoke(lambda_client: Any, function_name: str, payload: Any) -> tuple[str | None, Any]:
     """Synchronous invocation: (FunctionError or None, decoded response payload)."""
-    response = lambda_client.invoke(FunctionName=function_name, InvocationType="RequestResponse",
-                                    Payload=json.dumps(payload).encode())
+    response = lambda_client.invoke(
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+    )
     raw = response["Payload"].read()
     try:
         body = json.loads(raw) if raw else None
@@ -301,8 +329,9 @@ def transform_redriver(lambda_client: Any, function_name: str) -> Callable[[str,
             return Outcome(WOULD_REDRIVE, failure.describe())
         function_error, response = invoke(lambda_client, function_name, failure.payload)
         if function_error:
-            return Outcome(LEFT, f"{failure.describe()}: transform failed again ({function_error}): "
-                                 f"{_error_summary(response)}")
+            return Outcome(
+                LEFT, f"{failure.describe()}: transform failed again ({function_error}): {_error_summary(response)}"
+            )
         return Outcome(REDRIVEN, failure.describe())
 
     return handle
@@ -349,17 +378,25 @@ class QueueSummary:
         return self.counts[LEFT] + self.counts[ERROR]
 
     def line(self, dry_run: bool) -> str:
-        done = (f"{self.counts[WOULD_REDRIVE]} would be re-driven" if dry_run
-                else f"{self.counts[REDRIVEN]} re-driven")
+        done = f"{self.counts[WOULD_REDRIVE]} would be re-driven" if dry_run else f"{self.counts[REDRIVEN]} re-driven"
         text = f"{self.name}: {done}, {self.counts[LEFT]} left, {self.counts[ERROR]} errors"
         if self.lost_records:
             text += f" ({self.lost_records} records no longer in the stream)"
         return text
 
 
-def drain(sqs: Any, queue_url: str, name: str, handle: Callable[[str, bool], Outcome], *, dry_run: bool = False,
-          visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT, wait_seconds: int = 1, max_messages: int = 0,
-          out: Callable[[str], None] = print) -> QueueSummary:
+def drain(
+    sqs: Any,
+    queue_url: str,
+    name: str,
+    handle: Callable[[str, bool], Outcome],
+    *,
+    dry_run: bool = False,
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
+    wait_seconds: int = 1,
+    max_messages: int = 0,
+    out: Callable[[str], None] = print,
+) -> QueueSummary:
     """Takes the queue's messages one at a time; deletes those `handle` re-drove."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -369,7 +406,9 @@ def drain(sqs: Any, queue_url: str, name: str, handle: Callable[[str, bool], Out
     try:
         while not max_messages or len(seen) < max_messages:
             messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=1, VisibilityTimeout=visibility_timeout,
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=1,
+                VisibilityTimeout=visibility_timeout,
                 WaitTimeSeconds=wait_seconds,
             ).get("Messages", [])
             if not messages:
@@ -408,8 +447,10 @@ def load_terraform_outputs(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     outputs = json.loads(text)
-    return {name: (item.get("value") if isinstance(item, dict) and "value" in item else item)
-            for name, item in outputs.items()}
+    return {
+        name: (item.get("value") if isinstance(item, dict) and "value" in item else item)
+        for name, item in outputs.items()
+    }
 
 
 def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
@@ -417,15 +458,19 @@ def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str
     functions = outputs.get("function_names") or {}
     return [
         ("ingest", args.ingest_dlq_url or outputs.get("dlq_url"), args.ingest_function or functions.get("ingest")),
-        ("transform", args.transform_dlq_url or outputs.get("transform_dlq_url"),
-         args.transform_function or functions.get("transform")),
+        (
+            "transform",
+            args.transform_dlq_url or outputs.get("transform_dlq_url"),
+            args.transform_function or functions.get("transform"),
+        ),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.redrive", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--terraform-outputs", metavar="FILE",
-                        help="`terraform output -json` of the stack (`-` reads it from stdin)")
+    parser.add_argument(
+        "--terraform-outputs", metavar="FILE", help="`terraform output -json` of the stack (`-` reads it from stdin)"
+    )
     parser.add_argument("--ingest-dlq-url")
     parser.add_argument("--ingest-function")
     parser.add_argument("--transform-dlq-url")
@@ -433,8 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["ingest", "transform"], help="drain one queue only")
     parser.add_argument("--dry-run", action="store_true", help="list what would be re-driven; change nothing")
     parser.add_argument("--max-messages", type=int, default=0, help="per queue; 0 = until the queue is drained")
-    parser.add_argument("--visibility-timeout", type=int, default=DEFAULT_VISIBILITY_TIMEOUT,
-                        help="seconds a message stays hidden while it is re-driven (more than the function timeout)")
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=DEFAULT_VISIBILITY_TIMEOUT,
+        help="seconds a message stays hidden while it is re-driven (more than the function timeout)",
+    )
     parser.add_argument("--wait-seconds", type=int, default=1, help="long-poll wait of each receive (0 to 20)")
     args = parser.parse_args(argv)
 
@@ -464,15 +513,29 @@ def main(argv: list[str] | None = None) -> int:
             continue
         name = f"{kind} DLQ"
         if not queue_url or not function_name:
-            problems.append(f"{name}: no queue URL or function name (deploy the stack first, or pass "
-                            f"--{kind}-dlq-url and --{kind}-function)")
+            problems.append(
+                f"{name}: no queue URL or function name (deploy the stack first, or pass "
+                f"--{kind}-dlq-url and --{kind}-function)"
+            )
             continue
-        handle = (ingest_redriver(lambda_client, kinesis, function_name) if kind == "ingest"
-                  else transform_redriver(lambda_client, function_name))
+        handle = (
+            ingest_redriver(lambda_client, kinesis, function_name)
+            if kind == "ingest"
+            else transform_redriver(lambda_client, function_name)
+        )
         print(f"==> {name} {queue_url} -> {function_name}{' (dry run)' if args.dry_run else ''}")
-        summaries.append(drain(sqs, queue_url, name, handle, dry_run=args.dry_run,
-                               visibility_timeout=args.visibility_timeout, wait_seconds=args.wait_seconds,
-                               max_messages=args.max_messages))
+        summaries.append(
+            drain(
+                sqs,
+                queue_url,
+                name,
+                handle,
+                dry_run=args.dry_run,
+                visibility_timeout=args.visibility_timeout,
+                wait_seconds=args.wait_seconds,
+                max_messages=args.max_messages,
+            )
+        )
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if summaries:

@@ -75,20 +75,21 @@ class ReportData:
 
 def collect(con: duckdb.DuckDBPyConnection, lake: lake_sql.Lake) -> ReportData:
     """The report's numbers, from the views of tools.lake_sql."""
-    daily = con.sql("select pais, indicador, dt, mean, min, max, count from daily "
-                    "order by indicador, pais, dt").df()
+    daily = con.sql("select pais, indicador, dt, mean, min, max, count from daily order by indicador, pais, dt").df()
     silver_per_day = con.sql("select dt, count(*) as events from events group by dt order by dt").df()
     if lake.bronze:
         bronze_per_day = con.sql(
             "select cast(timestamp as date) as dt, count(*) as records, count(distinct event_id) as unique_events "
-            "from bronze_stream group by 1 order by 1").df()
-        quarantine = con.sql("select stage, reason, count(*) as records from quarantine "
-                             "group by all order by records desc, stage, reason").df()
+            "from bronze_stream group by 1 order by 1"
+        ).df()
+        quarantine = con.sql(
+            "select stage, reason, count(*) as records from quarantine "
+            "group by all order by records desc, stage, reason"
+        ).df()
     else:
         bronze_per_day = pd.DataFrame({"dt": [], "records": [], "unique_events": []})
         quarantine = pd.DataFrame({"stage": [], "reason": [], "records": []})
-    return ReportData(daily, silver_per_day, bronze_per_day, quarantine, bool(lake.bronze),
-                      ", ".join(lake.locations))
+    return ReportData(daily, silver_per_day, bronze_per_day, quarantine, bool(lake.bronze), ", ".join(lake.locations))
 
 
 def _dates(column: pd.Series) -> pd.Series:
@@ -96,8 +97,14 @@ def _dates(column: pd.Series) -> pd.Series:
 
 
 def _day_span(data: ReportData) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    days = pd.concat([_dates(frame["dt"]) for frame in (data.daily, data.silver_per_day, data.bronze_per_day)
-                      if len(frame)], ignore_index=True) if data.days or len(data.silver_per_day) else None
+    days = (
+        pd.concat(
+            [_dates(frame["dt"]) for frame in (data.daily, data.silver_per_day, data.bronze_per_day) if len(frame)],
+            ignore_index=True,
+        )
+        if data.days or len(data.silver_per_day)
+        else None
+    )
     return (days.min(), days.max()) if days is not None and len(days) else None
 
 
@@ -145,11 +152,22 @@ def _events_panel(ax, data: ReportData, span) -> None:
         _no_data(ax, "no events in silver yet")
         return
     if not data.silver_per_day.empty:
-        ax.bar(_dates(data.silver_per_day["dt"]), data.silver_per_day["events"], width=0.8, color="#4c78a8",
-               label="silver, once each (view events)")
+        ax.bar(
+            _dates(data.silver_per_day["dt"]),
+            data.silver_per_day["events"],
+            width=0.8,
+            color="#4c78a8",
+            label="silver, once each (view events)",
+        )
     if not data.bronze_per_day.empty:
-        ax.plot(_dates(data.bronze_per_day["dt"]), data.bronze_per_day["records"], color="#e45756", marker="o",
-                markersize=3, label="bronze stream records (copies included)")
+        ax.plot(
+            _dates(data.bronze_per_day["dt"]),
+            data.bronze_per_day["records"],
+            color="#e45756",
+            marker="o",
+            markersize=3,
+            label="bronze stream records (copies included)",
+        )
     ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
@@ -169,14 +187,25 @@ def _quarantine_panel(ax, data: ReportData) -> None:
     else:
         top = data.quarantine.head(QUARANTINE_REASONS_SHOWN).iloc[::-1]
         if len(data.quarantine) > QUARANTINE_REASONS_SHOWN:
-            ax.text(0.98, 0.02, f"top {QUARANTINE_REASONS_SHOWN} of {len(data.quarantine)} reasons",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#555555")
+            ax.text(
+                0.98,
+                0.02,
+                f"top {QUARANTINE_REASONS_SHOWN} of {len(data.quarantine)} reasons",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="#555555",
+            )
         labels = [f"{stage}: {reason[:48]}" for stage, reason in zip(top["stage"], top["reason"], strict=True)]
         ax.barh(labels, top["records"], color="#f58518", height=0.6)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(True, axis="x", alpha=0.3)
-    ax.set_xlabel("source: bronze quarantine/ingest + quarantine/transform, by reason;\n"
-                  "share = quarantined / (bronze stream records + quarantined)", fontsize=8)
+    ax.set_xlabel(
+        "source: bronze quarantine/ingest + quarantine/transform, by reason;\n"
+        "share = quarantined / (bronze stream records + quarantined)",
+        fontsize=8,
+    )
 
 
 def _duplicates_panel(ax, data: ReportData, span) -> None:
@@ -191,8 +220,11 @@ def _duplicates_panel(ax, data: ReportData, span) -> None:
     ax.bar(_dates(data.bronze_per_day["dt"]), dropped, width=0.8, color="#b279a2")
     ax.grid(True, axis="y", alpha=0.3)
     _day_axis(ax, span, max_ticks=5)
-    ax.set_xlabel("source: bronze stream/ records - distinct event_ids, by event day\n"
-                  "(the read rule and compaction keep one copy)", fontsize=8)
+    ax.set_xlabel(
+        "source: bronze stream/ records - distinct event_ids, by event day\n"
+        "(the read rule and compaction keep one copy)",
+        fontsize=8,
+    )
 
 
 def render(data: ReportData, output: Path, *, generated_at: datetime | None = None) -> Path:
@@ -202,15 +234,22 @@ def render(data: ReportData, output: Path, *, generated_at: datetime | None = No
     span = _day_span(data)
     for index, indicador in enumerate(INDICADORES):
         row, col = divmod(index, 2)
-        _kpi_panel(fig.add_subplot(grid[row, col * 3:(col + 1) * 3]), data.daily, indicador, span)
+        _kpi_panel(fig.add_subplot(grid[row, col * 3 : (col + 1) * 3]), data.daily, indicador, span)
     _events_panel(fig.add_subplot(grid[2, 0:2]), data, span)
     _quarantine_panel(fig.add_subplot(grid[2, 2:4]), data)
     _duplicates_panel(fig.add_subplot(grid[2, 4:6]), data, span)
-    fig.suptitle(f"Economic-events lake: gold KPIs ({data.days} days) and pipeline health", fontsize=15,
-                 fontweight="bold")
-    fig.text(0.5, 0.935, "KPIs: gold kpis_diarios (view daily).  Generated "
-             f"{generated_at:%Y-%m-%d %H:%M} UTC from {data.source} with DuckDB (tools/lake_sql.py).",
-             ha="center", fontsize=9, color="#555555")
+    fig.suptitle(
+        f"Economic-events lake: gold KPIs ({data.days} days) and pipeline health", fontsize=15, fontweight="bold"
+    )
+    fig.text(
+        0.5,
+        0.935,
+        "KPIs: gold kpis_diarios (view daily).  Generated "
+        f"{generated_at:%Y-%m-%d %H:%M} UTC from {data.source} with DuckDB (tools/lake_sql.py).",
+        ha="center",
+        fontsize=9,
+        color="#555555",
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=DPI)
     plt.close(fig)
@@ -231,10 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     path = render(data, args.output)
     share = data.quarantined_share
-    print(f"report written to {path}: {len(data.daily)} gold rows over {data.days} days, "
-          f"{int(data.silver_per_day['events'].sum()) if len(data.silver_per_day) else 0} events in silver, "
-          f"{data.quarantined} quarantined ({'-' if share is None else f'{share:.2%}'}), "
-          f"{data.duplicates_dropped} duplicates dropped")
+    print(
+        f"report written to {path}: {len(data.daily)} gold rows over {data.days} days, "
+        f"{int(data.silver_per_day['events'].sum()) if len(data.silver_per_day) else 0} events in silver, "
+        f"{data.quarantined} quarantined ({'-' if share is None else f'{share:.2%}'}), "
+        f"{data.duplicates_dropped} duplicates dropped"
+    )
     return 0
 
 

@@ -258,7 +258,7 @@ run "glue_tables_project_the_lake_partitions" {
       aws_athena_named_query.events_exactly_once[0].name == "events_exactly_once" &&
       aws_athena_named_query.events_exactly_once[0].database == "econ_lake_prod" &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "CREATE OR REPLACE VIEW events_exactly_once") &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY event_id ORDER BY regexp_extract(\"$path\", '[^/]+$')") &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY regexp_extract(\"$path\", '[^/]+$')") &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "WHERE copy_rank = 1")
     )
     error_message = "The saved query events_exactly_once must create the view with the read rule (rank copies by file name)."

@@ -18,10 +18,18 @@ import pyarrow.compute as pc
 from pipeline import gold, schema, silver
 
 
-def event(pais: str, indicador: str, valor: float, at: datetime, event_id: str | None = None,
-          fuente: str = "simulador") -> dict:
-    return {"event_id": event_id or str(uuid.uuid4()), "schema_version": 1, "timestamp": at,
-            "indicador": indicador, "pais": pais, "valor": valor, "fuente": fuente}
+def event(
+    pais: str, indicador: str, valor: float, at: datetime, event_id: str | None = None, fuente: str = "simulador"
+) -> dict:
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "schema_version": 1,
+        "timestamp": at,
+        "indicador": indicador,
+        "pais": pais,
+        "valor": valor,
+        "fuente": fuente,
+    }
 
 
 def write_silver(root: Path, indicador: str, day: str, name: str, events: list[dict]) -> str:

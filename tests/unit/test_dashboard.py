@@ -19,13 +19,26 @@ NOW = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)
 
 
 def latest_item(pais, indicador, valor, timestamp="2026-11-29T11:59:00.000000+00:00"):
-    return {"pais": pais, "indicador": indicador, "valor": valor, "timestamp": timestamp,
-            "event_id": f"id-{pais}-{indicador}", "fuente": "simulador"}
+    return {
+        "pais": pais,
+        "indicador": indicador,
+        "valor": valor,
+        "timestamp": timestamp,
+        "event_id": f"id-{pais}-{indicador}",
+        "fuente": "simulador",
+    }
 
 
 def kpis(day, mean, count=3):
-    return {"count": count, "mean": mean, "min": mean - 1, "max": mean + 1, "stddev": 0.5,
-            "last_valor": mean, "last_timestamp": f"{day}T10:00:00+00:00"}
+    return {
+        "count": count,
+        "mean": mean,
+        "min": mean - 1,
+        "max": mean + 1,
+        "stddev": 0.5,
+        "last_valor": mean,
+        "last_timestamp": f"{day}T10:00:00+00:00",
+    }
 
 
 class FakeSource:
@@ -53,8 +66,9 @@ class FakeSource:
         if item is None:
             return None
         day = api.kpi_day(item)
-        return json.loads(json.dumps(api.series_detail(pais, indicador, item,
-                                                        self.kpi_items.get((pais, indicador, day)))))
+        return json.loads(
+            json.dumps(api.series_detail(pais, indicador, item, self.kpi_items.get((pais, indicador, day))))
+        )
 
     def history(self, pais, indicador):
         self.calls["history"] += 1
@@ -81,8 +95,11 @@ class Clock:
 
 
 def test_settings_from_terraform_outputs_or_plain_values():
-    tf = {"api_url": {"value": "http://x/"}, "function_names": {"value": {"api": "econ-api"}},
-          "table_name": {"value": "econ-table"}}
+    tf = {
+        "api_url": {"value": "http://x/"},
+        "function_names": {"value": {"api": "econ-api"}},
+        "table_name": {"value": "econ-table"},
+    }
     assert dashboard.settings_from_outputs(tf) == dashboard.Settings("http://x/", "econ-api")
     assert dashboard.settings_from_outputs({"api_url": "http://x/"}) == dashboard.Settings("http://x/", None)
     with pytest.raises(dashboard.DashboardError, match="deploy the stack first"):
@@ -90,9 +107,16 @@ def test_settings_from_terraform_outputs_or_plain_values():
 
 
 def test_command_line_overrides_the_outputs():
-    args = dashboard.build_parser().parse_args([
-        "--terraform-outputs-json", json.dumps({"api_url": "http://x/", "table_name": "t"}),
-        "--api-url", "http://y/", "--port", "0"])
+    args = dashboard.build_parser().parse_args(
+        [
+            "--terraform-outputs-json",
+            json.dumps({"api_url": "http://x/", "table_name": "t"}),
+            "--api-url",
+            "http://y/",
+            "--port",
+            "0",
+        ]
+    )
     assert dashboard.settings_from_args(args) == dashboard.Settings("http://y/", None)
     assert args.port == 0
 
@@ -107,18 +131,32 @@ def test_the_port_defaults_to_dashboard_port(monkeypatch):
 # --- pure parts ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (1.5234, "1.523"), (-0.25, "-0.250"), (0, "0.000"), (118.7, "118.700"), (1234.5, "1,234.500"),
-    (2.5e7, "2.5e+07"), (1e-5, "1e-05"), (None, "–"), (float("nan"), "–"), ("7", "–"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.5234, "1.523"),
+        (-0.25, "-0.250"),
+        (0, "0.000"),
+        (118.7, "118.700"),
+        (1234.5, "1,234.500"),
+        (2.5e7, "2.5e+07"),
+        (1e-5, "1e-05"),
+        (None, "–"),
+        (float("nan"), "–"),
+        ("7", "–"),
+    ],
+)
 def test_format_valor(value, text):
     assert dashboard.format_valor(value) == text
 
 
 def test_merge_daily_later_sources_win_sorted_and_limited():
     table_rows = [{"dt": "2026-11-27", **kpis("2026-11-27", 1.0)}, {"dt": "2026-11-28", **kpis("2026-11-28", 2.0)}]
-    from_api = [{"dt": "2026-11-28", **kpis("2026-11-28", 2.5)}, {"dt": "2026-11-29", **kpis("2026-11-29", 3.0)},
-                {"mean": 9.0}]  # no dt: ignored
+    from_api = [
+        {"dt": "2026-11-28", **kpis("2026-11-28", 2.5)},
+        {"dt": "2026-11-29", **kpis("2026-11-29", 3.0)},
+        {"mean": 9.0},
+    ]  # no dt: ignored
     merged = dashboard.merge_daily(table_rows, from_api)
     assert [(r["dt"], r["mean"]) for r in merged] == [("2026-11-27", 1.0), ("2026-11-28", 2.5), ("2026-11-29", 3.0)]
     assert set(merged[0]) == {"dt", *dashboard.KPI_FIELDS}
@@ -127,8 +165,11 @@ def test_merge_daily_later_sources_win_sorted_and_limited():
 
 def test_chart_has_one_line_per_country_on_a_date_axis():
     series = {
-        "ARG": [{"dt": "2026-11-25", "mean": 1.0, "count": 4}, {"dt": "2026-11-26", "mean": 2.0},
-                {"dt": "2026-11-29", "mean": 3.0}],
+        "ARG": [
+            {"dt": "2026-11-25", "mean": 1.0, "count": 4},
+            {"dt": "2026-11-26", "mean": 2.0},
+            {"dt": "2026-11-29", "mean": 3.0},
+        ],
         "BRA": [{"dt": "2026-11-29", "mean": 5.0}],  # one day: a dot, no line
         "CHL": [{"dt": "2026-11-29", "mean": None}],  # nothing to draw
     }
@@ -151,16 +192,19 @@ def test_chart_edge_cases_stay_valid_svg():
     flat = dashboard.chart_svg("PIB", {"ARG": [{"dt": "2026-11-29", "mean": 2.0}, {"dt": "2026-11-30", "mean": 2.0}]})
     assert "nan" not in flat.lower() and "inf" not in flat.lower()
     ET.fromstring(flat)
-    nasty = dashboard.chart_svg('<b>"x"&', {"<A>": [{"dt": "2026-11-29", "mean": 1.0}], "B": [{"dt": "bad", "mean": 1}]})
+    nasty = dashboard.chart_svg(
+        '<b>"x"&', {"<A>": [{"dt": "2026-11-29", "mean": 1.0}], "B": [{"dt": "bad", "mean": 1}]}
+    )
     root = ET.fromstring(nasty)  # escaped: still one well-formed element, and the text comes back intact
     assert root.get("data-indicador") == '<b>"x"&'
     assert [g.get("data-pais") for g in root.findall(f"{SVG}g")] == ["<A>"]
 
 
 def test_snapshot_lays_out_the_api_answers():
-    source = FakeSource([("BRA", "PIB", 2.25), ("ARG", "Inflacion", 118.7), ("ARG", "PIB", 1.5,
-                                                                            "2026-11-29T11:59:30.000000+00:00")],
-                        {("ARG", "PIB", "2026-11-29"): kpis("2026-11-29", 1.4, count=7)})
+    source = FakeSource(
+        [("BRA", "PIB", 2.25), ("ARG", "Inflacion", 118.7), ("ARG", "PIB", 1.5, "2026-11-29T11:59:30.000000+00:00")],
+        {("ARG", "PIB", "2026-11-29"): kpis("2026-11-29", 1.4, count=7)},
+    )
     overview = source.overview()
     details = {(p, i): source.detail(p, i) for p, i, *_ in source.latest}
     daily = {("ARG", "PIB"): [{"dt": "2026-11-28", "mean": 1.2}, {"dt": "2026-11-29", "mean": 1.4}]}
@@ -169,7 +213,10 @@ def test_snapshot_lays_out_the_api_answers():
     assert snap["paises"] == list(api.schema.PAISES) and snap["indicadores"] == list(api.schema.INDICADORES)
     # Cells in the table's order (paises, then indicadores), with the API's numbers.
     assert [(c["pais"], c["indicador"], c["valor"]) for c in snap["cells"]] == [
-        ("ARG", "PIB", 1.5), ("ARG", "Inflacion", 118.7), ("BRA", "PIB", 2.25)]
+        ("ARG", "PIB", 1.5),
+        ("ARG", "Inflacion", 118.7),
+        ("BRA", "PIB", 2.25),
+    ]
     arg_pib = snap["cells"][0]
     assert arg_pib["valor_text"] == "1.500" and arg_pib["event_id"] == "id-ARG-PIB"
     assert arg_pib["kpis"]["count"] == 7 and arg_pib["kpis"]["dt"] == "2026-11-29"
@@ -182,18 +229,30 @@ def test_snapshot_lays_out_the_api_answers():
 
 
 def test_snapshot_keeps_a_series_the_reference_lists_do_not_name():
-    overview = {"paises": ["ARG"], "indicadores": ["PIB"],
-                "series": [{"pais": "URY", "indicador": "PIB", "valor": 1.0, "timestamp": None}]}
+    overview = {
+        "paises": ["ARG"],
+        "indicadores": ["PIB"],
+        "series": [{"pais": "URY", "indicador": "PIB", "valor": 1.0, "timestamp": None}],
+    }
     snap = dashboard.build_snapshot(overview, {}, {}, updated_at=NOW, refresh_seconds=5)
     assert snap["paises"] == ["ARG", "URY"] and snap["cells"][0]["pais"] == "URY"
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("/api/health", "health"), ("/api/indicadores", "indicadores"), ("/api/indicadores/", "indicadores"),
-    ("/api/indicadores/ARG/PIB?x=1", "indicadores/ARG/PIB"), ("/api/indicadores/arg%20", "indicadores/arg%20"),
-    ("/api/indicadores/ARG/PIB/extra", None), ("/api/indicadores/../health", None), ("/api/other", None),
-    ("/api/", None), ("/indicadores", None),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/health", "health"),
+        ("/api/indicadores", "indicadores"),
+        ("/api/indicadores/", "indicadores"),
+        ("/api/indicadores/ARG/PIB?x=1", "indicadores/ARG/PIB"),
+        ("/api/indicadores/arg%20", "indicadores/arg%20"),
+        ("/api/indicadores/ARG/PIB/extra", None),
+        ("/api/indicadores/../health", None),
+        ("/api/other", None),
+        ("/api/", None),
+        ("/indicadores", None),
+    ],
+)
 def test_proxy_forwards_only_the_apis_routes(path, expected):
     assert dashboard.proxy_path(path) == expected
 
@@ -202,8 +261,9 @@ def test_proxy_forwards_only_the_apis_routes(path, expected):
 
 
 def make_dashboard(source, clock=None, **kwargs):
-    return dashboard.Dashboard(source, refresh_seconds=2, cache_seconds=1, clock=clock or Clock(),
-                               now=lambda: NOW, **kwargs)
+    return dashboard.Dashboard(
+        source, refresh_seconds=2, cache_seconds=1, clock=clock or Clock(), now=lambda: NOW, **kwargs
+    )
 
 
 def test_reads_are_cached_between_polls():
@@ -236,8 +296,13 @@ def test_a_failed_read_keeps_the_last_numbers_and_says_why():
 
 def test_without_a_table_the_series_grows_from_the_apis_answers():
     day1, day2 = "2026-11-28", "2026-11-29"
-    source, clock = FakeSource([("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
-                               {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)}), Clock()
+    source, clock = (
+        FakeSource(
+            [("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
+            {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)},
+        ),
+        Clock(),
+    )
     board = make_dashboard(source, clock)
     assert board.snapshot()["charts"][0]["days"] == 1
     source.latest = [("ARG", "PIB", 2.0, f"{day2}T10:00:00+00:00")]
@@ -249,8 +314,11 @@ def test_without_a_table_the_series_grows_from_the_apis_answers():
 
 def test_the_table_history_and_the_apis_day_are_merged():
     day = "2026-11-29"
-    source = FakeSource([("ARG", "PIB", 2.0, f"{day}T10:00:00+00:00")], {("ARG", "PIB", day): kpis(day, 2.0)},
-                        history={("ARG", "PIB"): [{"dt": "2026-11-27", "mean": 1.0}, {"dt": day, "mean": 1.5}]})
+    source = FakeSource(
+        [("ARG", "PIB", 2.0, f"{day}T10:00:00+00:00")],
+        {("ARG", "PIB", day): kpis(day, 2.0)},
+        history={("ARG", "PIB"): [{"dt": "2026-11-27", "mean": 1.0}, {"dt": day, "mean": 1.5}]},
+    )
     board = make_dashboard(source)
     root = ET.fromstring(board.snapshot()["charts"][0]["svg"])
     tips = sorted(t.text for t in root.iter(f"{SVG}title") if t.text.startswith("ARG"))
@@ -295,16 +363,21 @@ class FakeFunctionUrl:
 
 def test_api_source_reads_the_latest_values_and_the_daily_route():
     days = [{"dt": f"2026-11-{day}", "count": day, "mean": day / 10} for day in (27, 28, 29)]
-    fn = FakeFunctionUrl({
-        "indicadores": (200, {"series": []}),
-        "indicadores/ARG/PIB": (200, {"kpis": None}),
-        "indicadores/BRA/PIB": (500, {"error": "internal_error"}),
-        "indicadores/ARG/PIB/diario?dias=3": (200, {"pais": "ARG", "indicador": "PIB", "days": days}),
-        "indicadores/BRA/PIB/diario?dias=3": (500, {"error": "internal_error"}),
-    })
+    fn = FakeFunctionUrl(
+        {
+            "indicadores": (200, {"series": []}),
+            "indicadores/ARG/PIB": (200, {"kpis": None}),
+            "indicadores/BRA/PIB": (500, {"error": "internal_error"}),
+            "indicadores/ARG/PIB/diario?dias=3": (200, {"pais": "ARG", "indicador": "PIB", "days": days}),
+            "indicadores/BRA/PIB/diario?dias=3": (500, {"error": "internal_error"}),
+        }
+    )
     source = dashboard.ApiSource(fn, days=3)
     assert [(r["dt"], r["count"]) for r in source.history("ARG", "PIB")] == [
-        ("2026-11-27", 27), ("2026-11-28", 28), ("2026-11-29", 29)]
+        ("2026-11-27", 27),
+        ("2026-11-28", 28),
+        ("2026-11-29", 29),
+    ]
     assert source.history("CHL", "PIB") == []  # 404: no KPIs yet
     with pytest.raises(RuntimeError, match="answered 500"):
         source.history("BRA", "PIB")
@@ -348,13 +421,15 @@ def test_server_serves_the_page_the_snapshot_and_the_proxy(server):
     page = body.decode()
     assert 'id="last-updated"' in page and "data.json" in page
     # Offline: nothing is loaded from another host.
-    assert "src=\"http" not in page and "href=\"http" not in page and "@import" not in page
+    assert 'src="http' not in page and 'href="http' not in page and "@import" not in page
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     status, headers, body = fetch(server.url + "data.json")
     snap = json.loads(body)
     assert status == 200 and headers["Cache-Control"] == "no-store"
-    assert [(c["pais"], c["indicador"], c["valor"]) for c in snap["cells"]] == [("ARG", "PIB", 1.5),
-                                                                               ("BRA", "Desempleo", 8.25)]
+    assert [(c["pais"], c["indicador"], c["valor"]) for c in snap["cells"]] == [
+        ("ARG", "PIB", 1.5),
+        ("BRA", "Desempleo", 8.25),
+    ]
     status, _, body = fetch(server.url + "api/indicadores")
     assert status == 200 and len(json.loads(body)["series"]) == 2
     assert fetch(server.url + "api/indicadores/ARG/PIB")[0] == 404  # what the fake API answered

@@ -31,16 +31,20 @@ def test_events_shows_each_event_once_with_the_copy_from_the_first_file_name(tmp
     shared = event("ARG", "PIB", 1.0, T0, event_id="00000000-0000-4000-8000-000000000001")
     # The same event_id in a compacted, a stream and an upload file; each copy says where it lives.
     write_silver(tmp_path, "PIB", day, "u-aaaa.parquet", [{**shared, "fuente": "upload"}])
-    write_silver(tmp_path, "PIB", day, "s-ffff.parquet", [{**shared, "fuente": "stream"},
-                                                          event("BRA", "PIB", 2.0, T0)])
+    write_silver(tmp_path, "PIB", day, "s-ffff.parquet", [{**shared, "fuente": "stream"}, event("BRA", "PIB", 2.0, T0)])
     write_silver(tmp_path, "PIB", day, "c-zzzz.parquet", [{**shared, "fuente": "compacted"}])
     # Stream vs upload only: the stream copy wins whatever the digests (the letter decides).
     only_two = event("CHL", "PIB", 3.0, T0, event_id="00000000-0000-4000-8000-000000000002")
     write_silver(tmp_path, "PIB", day, "u-0000.parquet", [{**only_two, "fuente": "upload"}])
     write_silver(tmp_path, "PIB", day, "s-9999.parquet", [{**only_two, "fuente": "stream"}])
     # Another partition, no copies.
-    write_silver(tmp_path, "Inflacion", "2026-03-03", "s-1111.parquet",
-                 [event("ARG", "Inflacion", 120.0, T0 + timedelta(days=1))])
+    write_silver(
+        tmp_path,
+        "Inflacion",
+        "2026-03-03",
+        "s-1111.parquet",
+        [event("ARG", "Inflacion", 120.0, T0 + timedelta(days=1))],
+    )
 
     con = lake_sql.connect(lake)
     assert query(con, "select count(*), count(distinct event_id) from events") == [(4, 4)]
@@ -63,12 +67,25 @@ def test_events_matches_the_pipelines_merge_on_read(tmp_path, lake):
     }
     keys = {name: write_silver(tmp_path, "Desempleo", day, name, rows) for name, rows in files.items()}
     expected, hidden = silver.merge_on_read(
-        (key, pa.Table.from_pylist(files[name], schema=schema.EVENT_SCHEMA)) for name, key in keys.items())
+        (key, pa.Table.from_pylist(files[name], schema=schema.EVENT_SCHEMA)) for name, key in keys.items()
+    )
     assert hidden == 6
 
     con = lake_sql.connect(lake)
     got = sorted(query(con, "select event_id, valor from events"))
     assert got == sorted(zip(expected["event_id"].to_pylist(), expected["valor"].to_pylist(), strict=True))
+
+
+def test_copies_in_two_partitions_count_once_in_each_as_gold_does(tmp_path, lake):
+    # A CSV that moved a streamed event to another day: two partitions, and gold counts it in both.
+    moved = event("ARG", "PIB", 1.0, T0, event_id="00000000-0000-4000-8000-000000000009")
+    write_silver(tmp_path, "PIB", "2026-03-02", "s-0001.parquet", [moved])
+    write_silver(tmp_path, "PIB", "2026-03-03", "u-0001.parquet", [{**moved, "timestamp": T0 + timedelta(days=1)}])
+    con = lake_sql.connect(lake)
+    assert query(con, "select dt, count(*) from events group by dt order by dt") == [
+        (datetime(2026, 3, 2).date(), 1),
+        (datetime(2026, 3, 3).date(), 1),
+    ]
 
 
 def test_daily_is_gold_and_latest_uses_golds_tie_break(tmp_path, lake):
@@ -83,12 +100,16 @@ def test_daily_is_gold_and_latest_uses_golds_tie_break(tmp_path, lake):
 
     con = lake_sql.connect(lake)
     latest = query(con, "select pais, indicador, valor, event_id from latest order by pais")
-    assert latest == [("COL", "TasaInteres", 5.0, events[3]["event_id"]),
-                      ("MEX", "TasaInteres", 11.0, tie_b["event_id"])]
+    assert latest == [
+        ("COL", "TasaInteres", 5.0, events[3]["event_id"]),
+        ("MEX", "TasaInteres", 11.0, tie_b["event_id"]),
+    ]
     daily = query(con, "select pais, dt::varchar, count, mean, last_valor from daily order by pais, dt")
-    assert daily == [("COL", day, 1, 5.0, 5.0),
-                     ("MEX", older["timestamp"].date().isoformat(), 1, 9.0, 9.0),
-                     ("MEX", day, 2, 10.5, 11.0)]
+    assert daily == [
+        ("COL", day, 1, 5.0, 5.0),
+        ("MEX", older["timestamp"].date().isoformat(), 1, 9.0, 9.0),
+        ("MEX", day, 2, 10.5, 11.0),
+    ]
     # Gold's last value of the newest day is the latest view's value (same tie-break).
     assert query(con, "select last_valor from daily where pais = 'MEX' order by dt desc limit 1") == [(11.0,)]
 
@@ -102,8 +123,9 @@ def test_an_empty_lake_has_the_views_empty(lake):
 
 def test_no_extension_is_installed_or_loaded_behind_our_back(lake):
     con = lake_sql.connect(lake)
-    assert query(con, "select current_setting('autoinstall_known_extensions'), "
-                      "current_setting('autoload_known_extensions')") == [(False, False)]
+    assert query(
+        con, "select current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+    ) == [(False, False)]
 
 
 def test_httpfs_loads_from_the_installed_package():
@@ -147,12 +169,19 @@ def test_aws_settings_follow_the_endpoint_variable(monkeypatch):
 
 
 def test_bucket_names_from_terraform_outputs_or_arguments(tmp_path):
-    outputs = {"silver_bucket": {"value": "econ-lake-local-silver"}, "gold_bucket": {"value": "econ-lake-local-gold"},
-               "bronze_bucket": {"value": "econ-lake-local-bronze"}, "api_url": {"value": "http://x/"}}
+    outputs = {
+        "silver_bucket": {"value": "econ-lake-local-silver"},
+        "gold_bucket": {"value": "econ-lake-local-gold"},
+        "bronze_bucket": {"value": "econ-lake-local-bronze"},
+        "api_url": {"value": "http://x/"},
+    }
     lake = lake_sql.lake_from_terraform_outputs(outputs)
-    assert lake == lake_sql.Lake("s3://econ-lake-local-silver", "s3://econ-lake-local-gold", "s3://econ-lake-local-bronze")
-    args = lake_sql.build_parser().parse_args(["--terraform-outputs-json", "{}", "--silver", str(tmp_path),
-                                               "--gold", "s3://g/"])
+    assert lake == lake_sql.Lake(
+        "s3://econ-lake-local-silver", "s3://econ-lake-local-gold", "s3://econ-lake-local-bronze"
+    )
+    args = lake_sql.build_parser().parse_args(
+        ["--terraform-outputs-json", "{}", "--silver", str(tmp_path), "--gold", "s3://g/"]
+    )
     assert lake_sql.lake_from_args(args) == lake_sql.Lake(str(tmp_path), "s3://g", None)
     with pytest.raises(lake_sql.LakeSqlError, match="deploy the stack first"):
         lake_sql.lake_from_terraform_outputs({})
@@ -160,8 +189,16 @@ def test_bucket_names_from_terraform_outputs_or_arguments(tmp_path):
 
 def test_main_prints_a_table(tmp_path, capsys):
     write_silver(tmp_path, "PIB", "2026-03-02", "s-0001.parquet", [event("ARG", "PIB", 1.5, T0)])
-    code = lake_sql.main(["--silver", str(tmp_path / "silver"), "--gold", str(tmp_path / "gold"),
-                          "--sql", "select count(*) as n from events"])
+    code = lake_sql.main(
+        [
+            "--silver",
+            str(tmp_path / "silver"),
+            "--gold",
+            str(tmp_path / "gold"),
+            "--sql",
+            "select count(*) as n from events",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     cells = [line.strip("│ ") for line in out.splitlines()]
@@ -177,8 +214,19 @@ def test_main_reports_a_bad_statement(tmp_path, capsys):
 def test_shell_runs_statements_across_lines_and_survives_errors(lake):
     con = lake_sql.connect(lake)
     out, err = io.StringIO(), io.StringIO()
-    lines = [".tables", "select 40 +", "  2 as answer;", "select * from missing;", lake_sql.CANCEL,
-             "select 'dropped'", lake_sql.CANCEL, ".schema latest", "select 'last' as word;", ".quit", "select 1;"]
+    lines = [
+        ".tables",
+        "select 40 +",
+        "  2 as answer;",
+        "select * from missing;",
+        lake_sql.CANCEL,
+        "select 'dropped'",
+        lake_sql.CANCEL,
+        ".schema latest",
+        "select 'last' as word;",
+        ".quit",
+        "select 1;",
+    ]
     assert lake_sql.shell(con, lake_sql.lines_reader(lines), out, err=err) == 0
     text = out.getvalue()
     assert "events" in text and "daily" in text and "latest" in text  # .tables
@@ -205,11 +253,15 @@ def test_bronze_views_show_raw_records_and_quarantine(tmp_path):
     write_quarantine(tmp_path, "transform/uploads/x.csv.jsonl.gz", ["valor is not a number"])
     lake = lake_sql.Lake(str(tmp_path / "silver"), str(tmp_path / "gold"), str(tmp_path / "bronze"))
     con = lake_sql.connect(lake)
-    assert query(con, "select cast(timestamp as date)::varchar, arrival_dt::varchar, count(*), "
-                      "count(distinct event_id) from bronze_stream group by all order by 1") == [
-        ("2026-03-02", "2026-03-04", 2, 1), ("2026-03-03", "2026-03-04", 1, 1)]
+    assert query(
+        con,
+        "select cast(timestamp as date)::varchar, arrival_dt::varchar, count(*), "
+        "count(distinct event_id) from bronze_stream group by all order by 1",
+    ) == [("2026-03-02", "2026-03-04", 2, 1), ("2026-03-03", "2026-03-04", 1, 1)]
     assert query(con, "select stage, reason, count(*) from quarantine group by all order by all") == [
-        ("ingest", "not JSON", 2), ("transform", "valor is not a number", 1)]
+        ("ingest", "not JSON", 2),
+        ("transform", "valor is not a number", 1),
+    ]
     assert [c[0] for c in con.sql("select * from bronze_stream").description] == list(lake_sql.BRONZE_STREAM_COLUMNS)
 
 

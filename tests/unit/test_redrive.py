@@ -20,42 +20,66 @@ from tools import redrive
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"
-S3_EVENT = {"Records": [{
-    "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-    "s3": {"bucket": {"name": "econ-lake-local-bronze"}, "object": {"key": "uploads/seed+file.csv", "size": 10}},
-}]}
+S3_EVENT = {
+    "Records": [
+        {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "bucket": {"name": "econ-lake-local-bronze"},
+                "object": {"key": "uploads/seed+file.csv", "size": 10},
+            },
+        }
+    ]
+}
 
 
-def async_failure_record(payload: Any = None, function_arn: str = "arn:aws:lambda:us-east-1:123456789012:"
-                         "function:econ-lake-local-transform:$LATEST") -> dict:
+def async_failure_record(
+    payload: Any = None,
+    function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:econ-lake-local-transform:$LATEST",
+) -> dict:
     """Lambda's on-failure record of an asynchronous invocation, as documented."""
     return {
         "version": "1.0",
         "timestamp": "2026-11-22T10:15:30.651Z",
-        "requestContext": {"requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e", "functionArn": function_arn,
-                           "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": function_arn,
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
         "requestPayload": S3_EVENT if payload is None else payload,
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "responsePayload": {"errorMessage": "boom", "errorType": "RuntimeError", "stackTrace": []},
     }
 
 
-def kinesis_failure_record(start: str = "49590338271490256608559692538361571095921575989136588898",
-                           end: str = "49590338271490256608559692540925702759324208523137515618",
-                           batch_size: int = 500, stream_arn: str = STREAM_ARN, shard: str = SHARD) -> dict:
+def kinesis_failure_record(
+    start: str = "49590338271490256608559692538361571095921575989136588898",
+    end: str = "49590338271490256608559692540925702759324208523137515618",
+    batch_size: int = 500,
+    stream_arn: str = STREAM_ARN,
+    shard: str = SHARD,
+) -> dict:
     """The event source mapping's on-failure record, as documented."""
     return {
-        "requestContext": {"requestId": "c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5",
-                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:econ-lake-local-ingest",
-                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 4},
+        "requestContext": {
+            "requestId": "c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:econ-lake-local-ingest",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 4,
+        },
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "version": "1.0",
         "timestamp": "2026-11-22T10:15:31.000Z",
         "KinesisBatchInfo": {
-            "shardId": shard, "startSequenceNumber": start, "endSequenceNumber": end,
+            "shardId": shard,
+            "startSequenceNumber": start,
+            "endSequenceNumber": end,
             "approximateArrivalOfFirstRecord": "2026-11-22T10:15:30.000Z",
             "approximateArrivalOfLastRecord": "2026-11-22T10:15:30.900Z",
-            "batchSize": batch_size, "streamArn": stream_arn,
+            "batchSize": batch_size,
+            "streamArn": stream_arn,
         },
     }
 
@@ -72,12 +96,15 @@ def test_parse_transform_failure_returns_the_original_event() -> None:
     assert "uploads/seed+file.csv" in failure.describe()
 
 
-@pytest.mark.parametrize("body, reason", [
-    ("not json", "not JSON"),
-    ("[1, 2]", "not a JSON object"),
-    (json.dumps({"requestContext": {}}), "no requestPayload"),
-    (json.dumps({**kinesis_failure_record(), "requestPayload": {}}), "ingest DLQ"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({"requestContext": {}}), "no requestPayload"),
+        (json.dumps({**kinesis_failure_record(), "requestPayload": {}}), "ingest DLQ"),
+    ],
+)
 def test_parse_transform_failure_rejects_other_messages(body: str, reason: str) -> None:
     with pytest.raises(redrive.RecordFormatError, match=reason):
         redrive.parse_transform_failure(body)
@@ -92,14 +119,17 @@ def test_parse_ingest_failure_reads_the_batch_info() -> None:
     assert batch.first_arrival == "2026-11-22T10:15:30.000Z"
 
 
-@pytest.mark.parametrize("record, reason", [
-    (async_failure_record(), "no KinesisBatchInfo"),
-    ({"KinesisBatchInfo": {"shardId": SHARD, "batchSize": 1, "streamArn": STREAM_ARN}}, "startSequenceNumber"),
-    (kinesis_failure_record(start="20", end="10"), "bad sequence range"),
-    (kinesis_failure_record(start="1x", end="10"), "bad sequence range"),
-    (kinesis_failure_record(batch_size=0), "bad batchSize"),
-    (kinesis_failure_record(stream_arn="econ-lake-local-events"), "bad streamArn"),
-])
+@pytest.mark.parametrize(
+    "record, reason",
+    [
+        (async_failure_record(), "no KinesisBatchInfo"),
+        ({"KinesisBatchInfo": {"shardId": SHARD, "batchSize": 1, "streamArn": STREAM_ARN}}, "startSequenceNumber"),
+        (kinesis_failure_record(start="20", end="10"), "bad sequence range"),
+        (kinesis_failure_record(start="1x", end="10"), "bad sequence range"),
+        (kinesis_failure_record(batch_size=0), "bad batchSize"),
+        (kinesis_failure_record(stream_arn="econ-lake-local-events"), "bad streamArn"),
+    ],
+)
 def test_parse_ingest_failure_rejects_incomplete_records(record: dict, reason: str) -> None:
     with pytest.raises(redrive.RecordFormatError, match=reason):
         redrive.parse_ingest_failure(json.dumps(record))
@@ -125,15 +155,23 @@ def test_build_kinesis_event_is_what_the_event_source_mapping_delivers() -> None
 
     # The embedded emulator's poller builds the mapping's event from moto's records (data base64).
     consumer = ShardConsumer.__new__(ShardConsumer)
-    consumer.emulator = SimpleNamespace(lambda_function=lambda arn: SimpleNamespace(
-        role="arn:aws:iam::123456789012:role/ingest"))
-    consumer.esm = SimpleNamespace(function_arn="arn:aws:lambda:us-east-1:123456789012:function:ingest",
-                                   region="us-east-1")
+    consumer.emulator = SimpleNamespace(
+        lambda_function=lambda arn: SimpleNamespace(role="arn:aws:iam::123456789012:role/ingest")
+    )
+    consumer.esm = SimpleNamespace(
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:ingest", region="us-east-1"
+    )
     consumer.stream = SimpleNamespace(arn=STREAM_ARN)
     consumer.shard = SimpleNamespace(shard_id=SHARD)
-    moto_records = [SimpleNamespace(partition_key=r["PartitionKey"], sequence_number=int(r["SequenceNumber"]),
-                                    data=base64.b64encode(r["Data"]).decode(), created_at=arrival.timestamp())
-                    for r in records]
+    moto_records = [
+        SimpleNamespace(
+            partition_key=r["PartitionKey"],
+            sequence_number=int(r["SequenceNumber"]),
+            data=base64.b64encode(r["Data"]).decode(),
+            created_at=arrival.timestamp(),
+        )
+        for r in records
+    ]
     assert event == consumer._event(moto_records)
     first = event["Records"][0]
     assert first["eventID"] == f"{SHARD}:7" and first["eventSource"] == "aws:kinesis"
@@ -141,12 +179,15 @@ def test_build_kinesis_event_is_what_the_event_source_mapping_delivers() -> None
     assert first["kinesis"]["approximateArrivalTimestamp"] == round(arrival.timestamp(), 3)
 
 
-@pytest.mark.parametrize("function_error, payload, problem", [
-    (None, {"batchItemFailures": []}, None),
-    (None, None, None),
-    (None, {"batchItemFailures": [{"itemIdentifier": "8"}]}, "1 failed records: 8"),
-    ("Unhandled", {"errorType": "KeyError", "errorMessage": "x"}, "ingest failed (Unhandled): KeyError"),
-])
+@pytest.mark.parametrize(
+    "function_error, payload, problem",
+    [
+        (None, {"batchItemFailures": []}, None),
+        (None, None, None),
+        (None, {"batchItemFailures": [{"itemIdentifier": "8"}]}, "1 failed records: 8"),
+        ("Unhandled", {"errorType": "KeyError", "errorMessage": "x"}, "ingest failed (Unhandled): KeyError"),
+    ],
+)
 def test_ingest_response_problem(function_error, payload, problem) -> None:
     found = redrive.ingest_response_problem(function_error, payload)
     assert found == problem if problem is None else problem in found
@@ -159,28 +200,42 @@ class FakeKinesis:
     """A shard holding `sequence_numbers`, served `page` records per GetRecords call."""
 
     def __init__(self, sequence_numbers: list[int], page: int = 2, missing_shard: bool = False) -> None:
-        self.records = [{"SequenceNumber": str(s), "PartitionKey": "k", "Data": str(s).encode(),
-                         "ApproximateArrivalTimestamp": datetime(2026, 1, 1, tzinfo=UTC)} for s in sequence_numbers]
+        self.records = [
+            {
+                "SequenceNumber": str(s),
+                "PartitionKey": "k",
+                "Data": str(s).encode(),
+                "ApproximateArrivalTimestamp": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+            for s in sequence_numbers
+        ]
         self.page = page
         self.missing_shard = missing_shard
         self.calls = 0
 
     def get_shard_iterator(self, **kwargs: Any) -> dict:
         if self.missing_shard:
-            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "Stream not found"}},
-                              "GetShardIterator")
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": "Stream not found"}}, "GetShardIterator"
+            )
         assert kwargs["ShardIteratorType"] == "AT_SEQUENCE_NUMBER"
         start = int(kwargs["StartingSequenceNumber"])
-        return {"ShardIterator": str(next((i for i, r in enumerate(self.records)
-                                           if int(r["SequenceNumber"]) >= start), len(self.records)))}
+        return {
+            "ShardIterator": str(
+                next((i for i, r in enumerate(self.records) if int(r["SequenceNumber"]) >= start), len(self.records))
+            )
+        }
 
     def get_records(self, ShardIterator: str, Limit: int, **kwargs: Any) -> dict:
         self.calls += 1
         position = int(ShardIterator)
-        found = self.records[position:position + min(Limit, self.page)]
+        found = self.records[position : position + min(Limit, self.page)]
         end = position + len(found)
-        return {"Records": found, "NextShardIterator": str(end),
-                "MillisBehindLatest": 0 if end >= len(self.records) else 1000}
+        return {
+            "Records": found,
+            "NextShardIterator": str(end),
+            "MillisBehindLatest": 0 if end >= len(self.records) else 1000,
+        }
 
 
 def batch(start: int, end: int, size: int) -> redrive.KinesisBatch:
@@ -222,8 +277,13 @@ def test_read_batch_when_the_end_is_missing() -> None:
 
 @pytest.fixture
 def moto_aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_KINESIS", "AWS_PROFILE",
-                 "AWS_SESSION_TOKEN"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_KINESIS",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -260,8 +320,9 @@ def queue(sqs, bodies: list[str]) -> str:
 
 
 def queue_size(sqs, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -271,8 +332,14 @@ def test_transform_queue_deletes_only_what_was_redriven(moto_aws) -> None:
     url = queue(sqs, [json.dumps(async_failure_record()), json.dumps(async_failure_record(other)), "garbage"])
     lam = FakeLambda((None, {"ok": True}), ("Unhandled", {"errorType": "ValueError", "errorMessage": "bad"}))
     lines: list[str] = []
-    summary = redrive.drain(sqs, url, "transform DLQ", redrive.transform_redriver(lam, "econ-lake-local-transform"),
-                            wait_seconds=0, out=lines.append)
+    summary = redrive.drain(
+        sqs,
+        url,
+        "transform DLQ",
+        redrive.transform_redriver(lam, "econ-lake-local-transform"),
+        wait_seconds=0,
+        out=lines.append,
+    )
     assert [payload for _, payload in lam.invocations] == [S3_EVENT, other]
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.counts[redrive.LEFT] == 1
     assert summary.counts[redrive.ERROR] == 1 and summary.left == 2
@@ -287,11 +354,19 @@ def test_transform_queue_deletes_only_what_was_redriven(moto_aws) -> None:
 
 def test_a_record_for_another_function_is_not_redriven(moto_aws) -> None:
     sqs = moto_aws("sqs")
-    url = queue(sqs, [json.dumps(async_failure_record(
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:someone-else"))])
+    url = queue(
+        sqs,
+        [json.dumps(async_failure_record(function_arn="arn:aws:lambda:us-east-1:123456789012:function:someone-else"))],
+    )
     lam = FakeLambda()
-    summary = redrive.drain(sqs, url, "transform DLQ", redrive.transform_redriver(lam, "econ-lake-local-transform"),
-                            wait_seconds=0, out=lambda line: None)
+    summary = redrive.drain(
+        sqs,
+        url,
+        "transform DLQ",
+        redrive.transform_redriver(lam, "econ-lake-local-transform"),
+        wait_seconds=0,
+        out=lambda line: None,
+    )
     assert summary.counts[redrive.ERROR] == 1 and not lam.invocations and queue_size(sqs, url) == 1
 
 
@@ -299,8 +374,15 @@ def test_dry_run_lists_and_changes_nothing(moto_aws) -> None:
     sqs = moto_aws("sqs")
     url = queue(sqs, [json.dumps(async_failure_record()) for _ in range(3)])
     lam, lines = FakeLambda(), []
-    summary = redrive.drain(sqs, url, "transform DLQ", redrive.transform_redriver(lam, "econ-lake-local-transform"),
-                            dry_run=True, wait_seconds=0, out=lines.append)
+    summary = redrive.drain(
+        sqs,
+        url,
+        "transform DLQ",
+        redrive.transform_redriver(lam, "econ-lake-local-transform"),
+        dry_run=True,
+        wait_seconds=0,
+        out=lines.append,
+    )
     assert not lam.invocations and summary.counts[redrive.WOULD_REDRIVE] == 3 and summary.left == 0
     assert "3 would be re-driven" in summary.line(dry_run=True)
     assert len(lines) == 3 and queue_size(sqs, url) == 3
@@ -321,10 +403,17 @@ def test_ingest_queue_reads_the_batch_back_and_invokes_ingest(moto_aws) -> None:
     first = kinesis_failure_record(sequence_numbers[1], sequence_numbers[3], 3, stream_arn, shard)
     second = kinesis_failure_record(sequence_numbers[4], sequence_numbers[5], 2, stream_arn, shard)
     url = queue(sqs, [json.dumps(first), json.dumps(second)])
-    lam = FakeLambda((None, {"batchItemFailures": []}),
-                     (None, {"batchItemFailures": [{"itemIdentifier": sequence_numbers[5]}]}))
-    summary = redrive.drain(sqs, url, "ingest DLQ", redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
-                            wait_seconds=0, out=lambda line: None)
+    lam = FakeLambda(
+        (None, {"batchItemFailures": []}), (None, {"batchItemFailures": [{"itemIdentifier": sequence_numbers[5]}]})
+    )
+    summary = redrive.drain(
+        sqs,
+        url,
+        "ingest DLQ",
+        redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
+        wait_seconds=0,
+        out=lambda line: None,
+    )
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.counts[redrive.LEFT] == 1
     event = lam.invocations[0][1]
     assert [base64.b64decode(r["kinesis"]["data"]) for r in event["Records"]] == [b"e1", b"e2", b"e3"]
@@ -346,11 +435,18 @@ def test_ingest_batch_no_longer_in_the_stream_stays_and_is_counted(moto_aws) -> 
     records = kinesis_backends["123456789012"]["us-east-1"].streams["events"].shards[shard].records
     for sequence_number in sequence_numbers[:10]:
         del records[int(sequence_number)]
-    url = queue(sqs, [json.dumps(kinesis_failure_record(sequence_numbers[0], sequence_numbers[-1], 12,
-                                                        stream_arn, shard))])
+    url = queue(
+        sqs, [json.dumps(kinesis_failure_record(sequence_numbers[0], sequence_numbers[-1], 12, stream_arn, shard))]
+    )
     lam, lines = FakeLambda(), []
-    summary = redrive.drain(sqs, url, "ingest DLQ", redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
-                            wait_seconds=0, out=lines.append)
+    summary = redrive.drain(
+        sqs,
+        url,
+        "ingest DLQ",
+        redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
+        wait_seconds=0,
+        out=lines.append,
+    )
     assert not lam.invocations
     assert summary.counts[redrive.LEFT] == 1 and summary.lost_records == 10
     assert "10 records no longer in the stream" in summary.line(dry_run=False)
@@ -359,15 +455,22 @@ def test_ingest_batch_no_longer_in_the_stream_stays_and_is_counted(moto_aws) -> 
 
 
 def test_terraform_outputs_name_the_queues_and_functions() -> None:
-    text = json.dumps({
-        "dlq_url": {"value": "http://q/ingest-dlq", "type": "string", "sensitive": False},
-        "transform_dlq_url": {"value": "http://q/transform-dlq", "type": "string", "sensitive": False},
-        "function_names": {"value": {"ingest": "i", "transform": "t"}, "type": ["map", "string"], "sensitive": False},
-    })
-    args = SimpleNamespace(ingest_dlq_url=None, ingest_function=None, transform_dlq_url=None,
-                           transform_function="t2")
+    text = json.dumps(
+        {
+            "dlq_url": {"value": "http://q/ingest-dlq", "type": "string", "sensitive": False},
+            "transform_dlq_url": {"value": "http://q/transform-dlq", "type": "string", "sensitive": False},
+            "function_names": {
+                "value": {"ingest": "i", "transform": "t"},
+                "type": ["map", "string"],
+                "sensitive": False,
+            },
+        }
+    )
+    args = SimpleNamespace(ingest_dlq_url=None, ingest_function=None, transform_dlq_url=None, transform_function="t2")
     assert redrive.targets(args, redrive.load_terraform_outputs(text)) == [
-        ("ingest", "http://q/ingest-dlq", "i"), ("transform", "http://q/transform-dlq", "t2")]
+        ("ingest", "http://q/ingest-dlq", "i"),
+        ("transform", "http://q/transform-dlq", "t2"),
+    ]
     assert redrive.load_terraform_outputs("  ") == {}
 
 

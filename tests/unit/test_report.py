@@ -18,8 +18,9 @@ def build_lake(root):
         for pais_index, pais in enumerate(("ARG", "BRA", "CHL")):
             for indicador in report.INDICADORES:
                 for n in range(4):
-                    events.append(event(pais, indicador, 5.0 + pais_index + day + n / 10,
-                                        T0 + timedelta(days=day, minutes=n)))
+                    events.append(
+                        event(pais, indicador, 5.0 + pais_index + day + n / 10, T0 + timedelta(days=day, minutes=n))
+                    )
     for day in {e["timestamp"].date() for e in events}:
         for indicador in report.INDICADORES:
             rows = [e for e in events if e["timestamp"].date() == day and e["indicador"] == indicador]
@@ -46,8 +47,18 @@ def test_collect_reads_kpis_and_health_from_the_lake(tmp_path):
 def test_render_writes_a_large_png(tmp_path):
     build_lake(tmp_path)
     output = tmp_path / "out" / "report.png"
-    code = report.main(["--silver", str(tmp_path / "silver"), "--gold", str(tmp_path / "gold"),
-                        "--bronze", str(tmp_path / "bronze"), "--output", str(output)])
+    code = report.main(
+        [
+            "--silver",
+            str(tmp_path / "silver"),
+            "--gold",
+            str(tmp_path / "gold"),
+            "--bronze",
+            str(tmp_path / "bronze"),
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0
     height, width = mpimg.imread(output).shape[:2]
     assert width >= report.MIN_PIXELS[0] and height >= report.MIN_PIXELS[1]

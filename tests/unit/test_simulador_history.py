@@ -90,10 +90,18 @@ def test_timestamps_are_ordered_spread_and_accepted_by_the_pipeline():
     assert sorted(per_day) == WINDOW.days()
     assert max(per_day.values()) - min(per_day.values()) <= 2  # evenly spread
     # Every event passes the pipeline's own validation, as of now.
-    for pais, indicador, valor, timestamp in observations[:: 50]:
-        raw = json.dumps({"event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b", "schema_version": 1,
-                          "timestamp": timestamp, "indicador": indicador, "pais": pais, "valor": valor,
-                          "fuente": "simulador"}).encode()
+    for pais, indicador, valor, timestamp in observations[::50]:
+        raw = json.dumps(
+            {
+                "event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b",
+                "schema_version": 1,
+                "timestamp": timestamp,
+                "indicador": indicador,
+                "pais": pais,
+                "valor": valor,
+                "fuente": "simulador",
+            }
+        ).encode()
         result = validation.validate_event(raw, now=NOW)
         assert result.reason is None, result
 
@@ -149,8 +157,11 @@ def test_outliers_are_rare_but_present():
 
 def test_iter_records_uses_the_history_for_valid_events_only():
     observations = history.iter_history(REFERENCE.series, 42, 500, WINDOW)
-    records = list(iter_records(REFERENCE, count=500, seed=42, duplicate_ratio=0.02, malformed_ratio=0.02,
-                                observations=observations))
+    records = list(
+        iter_records(
+            REFERENCE, count=500, seed=42, duplicate_ratio=0.02, malformed_ratio=0.02, observations=observations
+        )
+    )
     valid = [r.event for r in records if r.kind == KIND_VALID]
     assert len(valid) == 500
     assert all(WINDOW.start <= datetime.fromisoformat(e["timestamp"]) < WINDOW.end for e in valid)
