@@ -424,9 +424,12 @@ class Dashboard:
             details[key] = detail
             errors += problems
             kpis = (detail or {}).get("kpis")
-            if isinstance(kpis, dict) and kpis.get("dt"):
-                self._seen.setdefault(key, {})[kpis["dt"]] = kpis
-            daily[key] = merge_daily(rows, self._seen.get(key, {}).values(), days=self.days)
+            today = [kpis] if isinstance(kpis, dict) and kpis.get("dt") else []
+            # Days seen before fill in only what this refresh lacks; fresh rows win (a late event
+            # changes a past day's KPIs).
+            seen = self._seen.setdefault(key, {})
+            daily[key] = merge_daily(seen.values(), rows, today, days=self.days)
+            seen.update((row["dt"], row) for row in daily[key])
         return build_snapshot(
             overview,
             details,

@@ -446,3 +446,23 @@ def test_the_proxy_reports_an_api_that_does_not_answer(server):
     server.dashboard.source.proxy = broken
     status, _, body = fetch(server.url + "api/health")
     assert status == 502 and "connection refused" in json.loads(body)["message"]
+
+
+def test_a_past_day_changed_by_a_late_event_is_redrawn():
+    day1, day2 = "2026-11-28", "2026-11-29"
+    source, clock = (
+        FakeSource(
+            [("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
+            {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)},
+        ),
+        Clock(),
+    )
+    board = make_dashboard(source, clock)
+    board.snapshot()  # day 1 seen as the series' latest day
+    source.latest = [("ARG", "PIB", 2.0, f"{day2}T10:00:00+00:00")]
+    source.rows[("ARG", "PIB")] = [{"dt": day1, "mean": 1.5}]  # a late event moved day 1's mean
+    clock.now += 5
+    root = ET.fromstring(board.snapshot()["charts"][0]["svg"])
+    tips = sorted(t.text for t in root.iter(f"{SVG}title") if t.text.startswith(f"ARG {day1}"))
+    assert tips == [f"ARG {day1}: mean 1.500"]
+    board.close()
