@@ -155,8 +155,9 @@ locals {
           resources = ["${local.bucket_arns["gold"]}/kpis_diarios/*"]
         },
         {
-          sid       = "ReadWriteLakeTable"
-          actions   = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"]
+          sid = "ReadWriteLakeTable"
+          # DeleteItem: KPI and LATEST items of rows a re-upload removed from silver.
+          actions   = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
           resources = [aws_dynamodb_table.lake.arn]
         },
       ]

@@ -127,6 +127,23 @@ def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "stddev": None if stddev is None else number("stddev", stddev),
         "last_valor": number("last_valor", row["last_valor"]),
         "last_timestamp": format_timestamp(row["last_timestamp"]),
+        # Kept so LATEST can be rebuilt from the newest remaining day when rows are removed.
+        **{name: row[name] for name in ("last_event_id", "last_fuente") if row.get(name) is not None},
+    }
+
+
+def latest_item_from_kpi(pais: str, indicador: str, kpi: Mapping[str, Any]) -> dict[str, Any]:
+    """The LATEST item a stored KPI item's last event gives (KPI items written before they kept
+    last_event_id/last_fuente give empty strings there)."""
+    return {
+        "pk": LATEST_PK,
+        "sk": latest_sk(pais, indicador),
+        "pais": pais,
+        "indicador": indicador,
+        "valor": kpi.get("last_valor"),
+        "timestamp": kpi.get("last_timestamp"),
+        "event_id": kpi.get("last_event_id") or "",
+        "fuente": kpi.get("last_fuente") or "",
     }
 
 
@@ -344,6 +361,20 @@ class TableStore:
             Limit=days,
         )
         return [_deserialize(item) for item in response.get("Items", [])]
+
+    def delete_kpi(self, pais: str, indicador: str, day: str) -> None:
+        self.client.delete_item(
+            TableName=self.table_name, Key={"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}}
+        )
+
+    def replace_latest(self, item: Mapping[str, Any]) -> None:
+        """Write a LATEST item whatever the stored one holds: for when the stored one's event left silver."""
+        self.client.put_item(TableName=self.table_name, Item=_serialize(item))
+
+    def delete_latest(self, pais: str, indicador: str) -> None:
+        self.client.delete_item(
+            TableName=self.table_name, Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(pais, indicador)}}
+        )
 
     def get_kpi(self, pais: str, indicador: str, day: str) -> dict[str, Any] | None:
         return self._get(kpi_pk(pais, indicador), day)

@@ -194,6 +194,7 @@ def test_producer_resending_events_in_later_batches(lake: Aws) -> None:
     assert silver.file_letter(key) == "c"
 
 
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Aws) -> None:
     # Eight objects, overlapping two by two, all landing in the same partition concurrently.
     bodies = {stream_key(n, n + 1): bronze.encode_jsonl_gz([event(ID[n]), event(ID[n + 1])]) for n in range(1, 9)}
@@ -272,6 +273,25 @@ def test_reupload_notifications_out_of_order_end_with_the_last_upload(lake: Aws)
     assert set(read(lake)) == {ID[2]}
 
 
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto in-process does not across threads,
+    so two threads could both take a lease. One lock around each DynamoDB call restores that."""
+    import botocore.client
+
+    lock = threading.Lock()
+    original = botocore.client.BaseClient._make_api_call
+
+    def one_at_a_time(self: Any, operation_name: str, api_params: dict) -> Any:
+        if self.meta.service_model.service_name != "dynamodb":
+            return original(self, operation_name, api_params)
+        with lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", one_at_a_time)
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_same_upload_transformed_twice_at_once_takes_turns(lake: Aws) -> None:
     key = "uploads/doble.csv"
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2])).encode())
@@ -481,3 +501,18 @@ def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_
     assert land(lake, key)["skipped"] == 1
     assert set(read(lake)) == {ID[1]}
     assert not any("dt=2026-11-25" in k for k in silver_files(lake))
+
+
+def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: Aws) -> None:
+    key = "uploads/quitar.csv"
+    table = store.TableStore(lake.dynamodb, TABLE)
+    land(lake, key, (CSV_HEADER + csv_row(ID[1], day="2026-11-21", valor=1.0) + csv_row(ID[2], valor=2.0)).encode())
+    aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    assert table.get_latest("ARG", "PIB")["event_id"] == ID[2]
+    assert table.get_kpi("ARG", "PIB", DAY) is not None
+
+    land(lake, key, (CSV_HEADER + csv_row(ID[1], day="2026-11-21", valor=1.0)).encode())  # ID[2] removed
+    aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    assert table.get_kpi("ARG", "PIB", DAY) is None
+    latest = table.get_latest("ARG", "PIB")
+    assert (latest["event_id"], float(latest["valor"]), latest["timestamp"][:10]) == (ID[1], 1.0, "2026-11-21")

@@ -16,7 +16,7 @@ import boto3
 import pyarrow as pa
 from aws_lambda_powertools import Logger
 
-from pipeline import decode, gold, silver, store
+from pipeline import decode, gold, schema, silver, store
 from pipeline.config import Settings
 from pipeline.upload_ledger import UploadBusy, UploadLedger
 
@@ -147,6 +147,7 @@ def aggregate_partition(
         # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
         logger.warning("partition has no silver events", extra={"partition": partition.name})
         s3.delete_object(Bucket=gold_bucket, Key=partition.gold_key)
+        forget_removed_events(table, partition, kpis)
         compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
         return kpis
     # Converted before writing anything; a value DynamoDB cannot hold becomes null (see _storable).
@@ -158,8 +159,36 @@ def aggregate_partition(
         ContentType=PARQUET_CONTENT_TYPE,
     )
     table.put_kpis(kpi_items)
+    forget_removed_events(table, partition, kpis)
     compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
     return kpis
+
+
+def forget_removed_events(table: store.TableStore, partition: gold.Partition, kpis: pa.Table) -> None:
+    """A re-upload can remove rows from silver: the day's KPI item of a country left with no row
+    goes, and a LATEST item whose event was on this day is set again from what remains (this
+    day's newest row, else the newest remaining day, else nothing). Five countries, so a few
+    requests per partition, whatever the lake holds."""
+    present = {row["pais"]: row for row in kpis.to_pylist()}
+    for pais in schema.PAISES:
+        if pais not in present:
+            table.delete_kpi(pais, partition.indicador, partition.dt)
+        latest = table.get_latest(pais, partition.indicador)
+        if latest is None or str(latest.get("timestamp", ""))[:10] != partition.dt:
+            continue
+        row = present.get(pais)
+        if row is not None:
+            if (store.format_timestamp(row["last_timestamp"]), row["last_event_id"]) != (
+                latest.get("timestamp"),
+                latest.get("event_id"),
+            ):
+                table.replace_latest(_storable(store.storable_latest_item(row)))
+            continue
+        newest = table.query_kpis(pais, partition.indicador, 1)
+        if newest:
+            table.replace_latest(store.latest_item_from_kpi(pais, partition.indicador, newest[0]))
+        else:
+            table.delete_latest(pais, partition.indicador)
 
 
 def _storable(converted: store.StorableItem) -> dict[str, Any]:
