@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pyarrow as pa
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from pipeline import decode, gold, schema, silver, store
 from pipeline.config import Settings
@@ -118,21 +119,29 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
         try:
             with ledger.turn(stem, lease_seconds=60, wait_seconds=5):
                 try:
-                    current = silver.decode_silver_parquet(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), key)
+                    response = s3.get_object(Bucket=bucket, Key=key)
                 except s3.exceptions.NoSuchKey:
                     continue  # the re-upload moved away from this partition
+                current = silver.decode_silver_parquet(response["Body"].read(), key)
                 kept = silver.without_events(current, stream_ids)
                 if kept.num_rows == current.num_rows:
                     continue
                 if kept.num_rows == 0:
                     s3.delete_object(Bucket=bucket, Key=key)
                 else:
+                    # If-Match: should the lease run out while trimming, a newer version's file wins.
                     body = silver.encode_silver_parquet(kept)
-                    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+                    s3.put_object(
+                        Bucket=bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE, IfMatch=response["ETag"]
+                    )
                 changed += 1
                 logger.info("upload file trimmed", extra={"key": key, "rows_removed": current.num_rows - kept.num_rows})
         except UploadBusy:
             logger.info("upload busy; its file is trimmed at a later run", extra={"key": key})
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                raise
+            logger.info("upload file changed while trimming; trimmed at a later run", extra={"key": key})
     return changed
 
 
