@@ -29,6 +29,7 @@ from pipeline.decode import (
 SILVER_EVENTS_PREFIX = "events/"
 PARQUET_SUFFIX = ".parquet"
 PARQUET_COMPRESSION = "zstd"
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 # Dictionary-encode only the columns with few distinct values: a dictionary of unique event_ids
 # costs time and bytes for nothing (measured: encode 24% faster, files 10% smaller).
 DICTIONARY_COLUMNS = ["schema_version", "pais", "fuente"]
@@ -97,6 +98,16 @@ def file_stem(source_bucket: str, source_key: str) -> str:
         raise ValueError(f"{source_key!r} is not a source the transform handles")
     digest = sha256(f"{source_bucket}/{source_key}".encode()).hexdigest()[:16]
     return f"{FILE_LETTER[kind]}-{digest}"
+
+
+def key_in_partition(partition: str, stem: str) -> str:
+    """`events/<partition>/<stem>.parquet`: a file of a source object (its stem) in one partition."""
+    return f"{SILVER_EVENTS_PREFIX}{partition}/{stem}{PARQUET_SUFFIX}"
+
+
+def stem_of_key(key: str) -> str:
+    """The file stem (`u-<hash>`, `s-<hash>`, `c-<hash>`) of a silver file key."""
+    return key.rsplit("/", 1)[-1].removesuffix(PARQUET_SUFFIX)
 
 
 def silver_key(indicador: str, day: str, source_bucket: str, source_key: str) -> str:

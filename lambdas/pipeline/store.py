@@ -24,7 +24,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-CATALOG_PK = "CATALOG"
+from pipeline.catalog import CATALOG_PK
+
 WATERMARK_PK = "WATERMARK"
 AGGREGATE_WATERMARK_SK = "aggregate"
 LATEST_PK = "LATEST"

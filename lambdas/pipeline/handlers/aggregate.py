@@ -23,7 +23,6 @@ from pipeline.upload_ledger import UploadBusy, UploadLedger
 
 logger = Logger()
 
-PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 
 
 class InvalidAggregateRequest(ValueError):
@@ -88,7 +87,7 @@ def compact_partition(
     if plan is not None:
         merged = merged.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
         body = silver.encode_silver_parquet(merged)
-        s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+        s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE)
         for key in plan.inputs:
             s3.delete_object(Bucket=bucket, Key=key)
         logger.info(
@@ -115,7 +114,7 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
             continue
         if silver.without_events(table, stream_ids).num_rows == table.num_rows:
             continue
-        stem = key.rsplit("/", 1)[-1].removesuffix(silver.PARQUET_SUFFIX)
+        stem = silver.stem_of_key(key)
         try:
             with ledger.turn(stem, lease_seconds=60, wait_seconds=5):
                 try:
@@ -132,7 +131,7 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
                     # If-Match: should the lease run out while trimming, a newer version's file wins.
                     body = silver.encode_silver_parquet(kept)
                     s3.put_object(
-                        Bucket=bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE, IfMatch=response["ETag"]
+                        Bucket=bucket, Key=key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE, IfMatch=response["ETag"]
                     )
                 changed += 1
                 logger.info("upload file trimmed", extra={"key": key, "rows_removed": current.num_rows - kept.num_rows})
@@ -165,7 +164,7 @@ def aggregate_partition(
         Bucket=gold_bucket,
         Key=partition.gold_key,
         Body=gold.encode_gold_parquet(kpis),
-        ContentType=PARQUET_CONTENT_TYPE,
+        ContentType=silver.PARQUET_CONTENT_TYPE,
     )
     table.put_kpis(kpi_items)
     forget_removed_events(table, partition, kpis)

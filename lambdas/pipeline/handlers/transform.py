@@ -31,7 +31,6 @@ from pipeline.upload_ledger import UploadLedger, stale_partitions
 
 logger = Logger()
 
-PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 # An upload's lease outlives the invocation by this much, so a killed turn frees it soon after.
 LEASE_MARGIN_SECONDS = 30.0
 
@@ -109,7 +108,7 @@ def land_object(
     for part in result.partitions:
         key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
         body = silver.encode_silver_parquet(part.table)
-        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=PARQUET_CONTENT_TYPE)
+        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE)
         catalog.record_silver_file(
             dynamodb,
             table_name=table_name,
@@ -134,7 +133,7 @@ def remove_partitions(
     stem = silver.file_stem(source_bucket, source_key)
     removed = []
     for partition in partitions:
-        key = f"{silver.SILVER_EVENTS_PREFIX}{partition}/{stem}{silver.PARQUET_SUFFIX}"
+        key = silver.key_in_partition(partition, stem)
         s3.delete_object(Bucket=silver_bucket, Key=key)
         catalog.record_silver_file(
             dynamodb,
