@@ -476,6 +476,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[0]):
+            # A page elsewhere could rename itself to this address (DNS rebinding) and read the proxy.
+            self._json(403, {"error": "forbidden", "message": "unexpected Host header"})
+            return
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             self._send(200, "text/html; charset=utf-8", self.server.page())
@@ -501,6 +505,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "method_not_allowed", "message": "use GET"})
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _method_not_allowed
+
+
+def host_allowed(host_header: str | None, listen_host: str) -> bool:
+    """Only requests naming this machine (or the address it listens on) are served."""
+    if not host_header:
+        return False
+    try:
+        name = (urlsplit(f"//{host_header}").hostname or "").lower()
+    except ValueError:
+        return False
+    return name in {"localhost", "127.0.0.1", "::1", listen_host.lower()} or (
+        listen_host in ("0.0.0.0", "") and name.replace(".", "").isdigit()
+    )
 
 
 class DashboardServer(ThreadingHTTPServer):

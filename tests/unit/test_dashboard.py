@@ -466,3 +466,12 @@ def test_a_past_day_changed_by_a_late_event_is_redrawn():
     tips = sorted(t.text for t in root.iter(f"{SVG}title") if t.text.startswith(f"ARG {day1}"))
     assert tips == [f"ARG {day1}: mean 1.500"]
     board.close()
+
+
+def test_only_requests_naming_this_machine_are_served():
+    assert dashboard.host_allowed("127.0.0.1:8050", "127.0.0.1")
+    assert dashboard.host_allowed("localhost:8050", "127.0.0.1")
+    assert not dashboard.host_allowed("evil.example:8050", "127.0.0.1")  # DNS rebinding
+    assert not dashboard.host_allowed(None, "127.0.0.1")
+    assert dashboard.host_allowed("192.168.1.20:8050", "0.0.0.0")  # --host 0.0.0.0: any address of this machine
+    assert not dashboard.host_allowed("evil.example", "0.0.0.0")
