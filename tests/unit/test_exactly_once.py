@@ -516,3 +516,10 @@ def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: A
     assert table.get_kpi("ARG", "PIB", DAY) is None
     latest = table.get_latest("ARG", "PIB")
     assert (latest["event_id"], float(latest["valor"]), latest["timestamp"][:10]) == (ID[1], 1.0, "2026-11-21")
+
+
+def test_a_header_only_reupload_withdraws_the_upload(lake: Aws) -> None:
+    key = "uploads/retirar.csv"
+    land(lake, key, (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], day="2026-11-23")).encode())
+    summary = land(lake, key, CSV_HEADER.encode())
+    assert len(summary["files_removed"]) == 2 and read(lake) == {}
