@@ -113,61 +113,42 @@ class UploadLedger:
             partitions=decode_partitions(item.get("silver_partitions", {}).get("B")),
         )
 
+    def _update_owned(self, lease: Lease, update: str, values: dict[str, Any]) -> bool:
+        """Apply `update` to the upload's item if the lease is still ours; False when it is not."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(lease.source),
+                UpdateExpression=update,
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={**values, ":owner": {"S": lease.owner}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def reserve(self, lease: Lease, partitions: Iterable[str]) -> None:
         """Record, before writing, every partition this turn may leave a file in (the previous
         version's and its own), and forget the applied version: until this turn commits, silver
         matches no version, so the next turn must not skip its content as "already applied".
         LeaseLost if the lease is no longer ours."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._key(lease.source),
-                UpdateExpression="SET silver_partitions = :partitions REMOVE applied_version",
-                ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeValues={
-                    ":partitions": {"B": encode_partitions(partitions)},
-                    ":owner": {"S": lease.owner},
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseLost(f"lease on {lease.source} expired before the writes") from None
-            raise
+        update = "SET silver_partitions = :partitions REMOVE applied_version"
+        if not self._update_owned(lease, update, {":partitions": {"B": encode_partitions(partitions)}}):
+            raise LeaseLost(f"lease on {lease.source} expired before the writes")
 
     def commit(self, lease: Lease, version: str, partitions: Iterable[str]) -> None:
         """Record what this turn wrote and end the lease; LeaseLost if the lease is no longer ours."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._key(lease.source),
-                UpdateExpression=(
-                    "SET applied_version = :version, silver_partitions = :partitions REMOVE lease_owner, lease_until"
-                ),
-                ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeValues={
-                    ":version": {"S": version},
-                    ":partitions": {"B": encode_partitions(partitions)},
-                    ":owner": {"S": lease.owner},
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseLost(f"lease on {lease.source} expired before the commit") from None
-            raise
+        update = "SET applied_version = :version, silver_partitions = :partitions REMOVE lease_owner, lease_until"
+        values = {":version": {"S": version}, ":partitions": {"B": encode_partitions(partitions)}}
+        if not self._update_owned(lease, update, values):
+            raise LeaseLost(f"lease on {lease.source} expired before the commit")
 
     def release(self, lease: Lease) -> None:
-        """End the lease without recording anything (the turn failed or had nothing to do)."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._key(lease.source),
-                UpdateExpression="REMOVE lease_owner, lease_until",
-                ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeValues={":owner": {"S": lease.owner}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        """End the lease without recording anything (the turn failed or had nothing to do); a
+        lease already gone (committed, or expired and taken) is left alone."""
+        self._update_owned(lease, "REMOVE lease_owner, lease_until", {})
 
     @contextmanager
     def turn(

@@ -294,15 +294,17 @@ def test_a_failed_read_keeps_the_last_numbers_and_says_why():
     never.close()
 
 
-def test_without_a_table_the_series_grows_from_the_apis_answers():
-    day1, day2 = "2026-11-28", "2026-11-29"
-    source, clock = (
-        FakeSource(
-            [("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
-            {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)},
-        ),
-        Clock(),
+def two_day_source(day1: str, day2: str) -> FakeSource:
+    """ARG/PIB with KPIs on two days, its latest value on the first."""
+    return FakeSource(
+        [("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
+        {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)},
     )
+
+
+def test_days_seen_earlier_stay_in_the_series_when_the_daily_route_has_none():
+    day1, day2 = "2026-11-28", "2026-11-29"
+    source, clock = two_day_source(day1, day2), Clock()
     board = make_dashboard(source, clock)
     assert board.snapshot()["charts"][0]["days"] == 1
     source.latest = [("ARG", "PIB", 2.0, f"{day2}T10:00:00+00:00")]
@@ -450,13 +452,7 @@ def test_the_proxy_reports_an_api_that_does_not_answer(server):
 
 def test_a_past_day_changed_by_a_late_event_is_redrawn():
     day1, day2 = "2026-11-28", "2026-11-29"
-    source, clock = (
-        FakeSource(
-            [("ARG", "PIB", 1.0, f"{day1}T10:00:00+00:00")],
-            {("ARG", "PIB", day1): kpis(day1, 1.0), ("ARG", "PIB", day2): kpis(day2, 2.0)},
-        ),
-        Clock(),
-    )
+    source, clock = two_day_source(day1, day2), Clock()
     board = make_dashboard(source, clock)
     board.snapshot()  # day 1 seen as the series' latest day
     source.latest = [("ARG", "PIB", 2.0, f"{day2}T10:00:00+00:00")]
