@@ -178,7 +178,7 @@ test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI r
 
 BENCH_EVENTS ?= 1000000
 BENCH_ARGS  ?=
-bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silver, trickle lag, flatness, cost, transform core (~30 min)
+bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silver, trickle lag, flatness, cost, transform core (~20 min)
 	@$(PY) -m tools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
 
 fmt: setup ## Format Terraform

@@ -82,6 +82,10 @@ def compact_partition(
     read rule hides the copies in between. Returns how many files were merged (0: none).
     """
     plan = silver.plan_compaction(partition.silver_prefix, (key for key, _ in files))
+    upload_letter = silver.FILE_LETTER[decode.SourceKind.UPLOAD]
+    trims = ledger is not None and any(silver.file_letter(key) == upload_letter for key, _ in files)
+    if plan is None and not trims:
+        return 0  # one stream-side file at most and no upload to trim: nothing to do
     stream_side = [(key, table) for key, table in files if silver.is_compactable(key)]
     merged, hidden = silver.merge_on_read(stream_side)
     if plan is not None:
@@ -99,7 +103,7 @@ def compact_partition(
                 "copies_removed": hidden,
             },
         )
-    if ledger is not None and merged.num_rows:
+    if trims and merged.num_rows:
         trim_upload_files(s3, bucket, files, merged["event_id"], ledger)
     return len(plan.inputs) if plan else 0
 
