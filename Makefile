@@ -199,8 +199,9 @@ $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION):
 	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	@rm -f $(TOOLS_VENV)/.checkov-* && touch $@
 
-lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
-	@echo "==> ruff"; $(PY) -m ruff check .
+lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
+	@echo "==> ruff format --check"; $(PY) -m ruff format --check --quiet .
+	@echo "==> ruff check"; $(PY) -m ruff check .
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
 	@echo "==> LocalStack images pinned by digest"; $(PY) tools/localstack_pin.py --check
 	@echo "==> workflows: GitHub workflow schema (check-jsonschema, vendored)"; \

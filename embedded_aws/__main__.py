@@ -47,8 +47,9 @@ def serve(args: argparse.Namespace) -> int:
     from embedded_aws.emulator import EmbeddedAWS
     from embedded_aws.runtime import RuntimeNotAvailable, find_python
 
-    logging.basicConfig(level=os.environ.get("EMBEDDED_AWS_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("EMBEDDED_AWS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         logging.getLogger("embedded_aws").info("python3.12 runtime: %s", find_python("python3.12"))
@@ -76,17 +77,37 @@ def up(args: argparse.Namespace) -> int:
         print(f"error: something else already answers on {endpoint}; stop it or choose another port", file=sys.stderr)
         return 1
     log_file = state_dir / "embedded_aws.log"
-    command = [sys.executable, "-m", "embedded_aws", "--host", args.host, "--port", str(args.port),
-               "--state-dir", str(state_dir.resolve()), "--max-concurrency", str(args.max_concurrency), "serve"]
+    command = [
+        sys.executable,
+        "-m",
+        "embedded_aws",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--state-dir",
+        str(state_dir.resolve()),
+        "--max-concurrency",
+        str(args.max_concurrency),
+        "serve",
+    ]
     with open(log_file, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
     _pid_file(state_dir).write_text(str(process.pid))
     deadline = time.time() + args.wait
     while time.time() < deadline:
         if process.poll() is not None:
-            print(f"error: the embedded emulator exited with code {process.returncode}; last lines of {log_file}:",
-                  file=sys.stderr)
+            print(
+                f"error: the embedded emulator exited with code {process.returncode}; last lines of {log_file}:",
+                file=sys.stderr,
+            )
             print("\n".join(log_file.read_text(errors="replace").splitlines()[-15:]), file=sys.stderr)
             return 1
         if _health(endpoint):
@@ -128,13 +149,18 @@ def status(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m embedded_aws", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m embedded_aws", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    parser.add_argument("--max-concurrency", type=int, default=int(os.environ.get("EMBEDDED_AWS_MAX_CONCURRENCY", "2")),
-                        help="warm workers per function version (default 2)")
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=int(os.environ.get("EMBEDDED_AWS_MAX_CONCURRENCY", "2")),
+        help="warm workers per function version (default 2)",
+    )
     parser.add_argument("--wait", type=float, default=60.0, help="seconds `up` waits for health")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("serve", serve), ("up", up), ("down", down), ("status", status)):

@@ -129,8 +129,14 @@ class AsyncInvoker:
         max_retries = self._max_retries(function)
         if event.attempt <= max_retries:
             delay = self.retry_delays[min(event.attempt - 1, len(self.retry_delays) - 1)]
-            log.warning("%s failed (%s), retry %d/%d in %.0fs", function.function_name, result.error_type,
-                        event.attempt, max_retries, delay)
+            log.warning(
+                "%s failed (%s), retry %d/%d in %.0fs",
+                function.function_name,
+                result.error_type,
+                event.attempt,
+                max_retries,
+                delay,
+            )
             with self._lock:
                 self.waiting_retry += 1
             timer = threading.Timer(delay, self._requeue, args=(event,))
@@ -143,9 +149,14 @@ class AsyncInvoker:
         """Lambda's on-failure record to the destination, or a logged drop when there is none."""
         self.failed += 1
         destination = self._on_failure_destination(function)
-        log.error("%s: giving up after %d attempts (%s, %s); %s", function.function_name, event.attempt, condition,
-                  result.error_type if result is not None else "not retried",
-                  f"sent to {destination}" if destination else "event dropped (no on-failure destination)")
+        log.error(
+            "%s: giving up after %d attempts (%s, %s); %s",
+            function.function_name,
+            event.attempt,
+            condition,
+            result.error_type if result is not None else "not retried",
+            f"sent to {destination}" if destination else "event dropped (no on-failure destination)",
+        )
         if not destination:
             return
         record = {
@@ -161,7 +172,9 @@ class AsyncInvoker:
         }
         if result is not None:  # the last attempt's response
             record["responseContext"] = {
-                "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled",
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
             }
             record["responsePayload"] = result.json()
         self.emulator.send_to_destination(destination, record)

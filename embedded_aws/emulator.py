@@ -38,8 +38,9 @@ SERVICES = ("s3", "kinesis", "dynamodb", "lambda", "iam", "logs", "events", "sqs
 
 
 class EmbeddedAWS:
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566, state_dir: Path = Path(".emulator"),
-                 max_concurrency: int = 2) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 4566, state_dir: Path = Path(".emulator"), max_concurrency: int = 2
+    ) -> None:
         self.host = host
         self.port = port
         self.endpoint_url = self._endpoint()
@@ -61,8 +62,9 @@ class EmbeddedAWS:
 
         hooks.install(self)
         moto_app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self.host, self.port, self._wsgi(moto_app), threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(
+            self.host, self.port, self._wsgi(moto_app), threaded=True, request_handler=MotoRequestHandler
+        )
         self.port = self._server.server_port  # resolves port 0 to the one the OS chose
         self.endpoint_url = self._endpoint()
         self.runtime.endpoint_url = self.endpoint_url
@@ -119,9 +121,7 @@ class EmbeddedAWS:
         if function_arn_or_name.startswith("arn:"):
             parts = function_arn_or_name.split(":")
             region, account_id = parts[3], parts[4]
-        backends = (
-            [lambda_backends[account_id][region]] if account_id and region else list(self._lambda_backends())
-        )
+        backends = [lambda_backends[account_id][region]] if account_id and region else list(self._lambda_backends())
         from moto.awslambda.exceptions import UnknownFunctionException
 
         for backend in backends:
@@ -161,8 +161,12 @@ class EmbeddedAWS:
         result = self.runtime.invoke(self.spec_for(function), function.code_bytes or b"", event)
         if not result.ok:  # the full trace is in the function's log group
             error = result.json() or {}
-            log.warning("%s failed: %s: %s", function.function_name, error.get("errorType"),
-                        str(error.get("errorMessage"))[:500])
+            log.warning(
+                "%s failed: %s: %s",
+                function.function_name,
+                error.get("errorType"),
+                str(error.get("errorMessage"))[:500],
+            )
         return result
 
     def invoke_by_arn(self, function_arn: str, event: Any) -> InvocationResult | None:
@@ -205,7 +209,7 @@ class EmbeddedAWS:
         return app
 
     def _function_url(self, request: Request) -> Response:
-        rest = request.path[len(FUNCTION_URL_PREFIX):]
+        rest = request.path[len(FUNCTION_URL_PREFIX) :]
         function_name, _, sub_path = rest.partition("/")
         function = self.lambda_function(function_name)
         if function is None or function.url_config is None:
@@ -248,7 +252,9 @@ class EmbeddedAWS:
             event["body"] = text_body
         result = self.invoke_function(function, event)
         if not result.ok:
-            return Response(json.dumps({"Message": "Internal Server Error"}), status=502, content_type="application/json")
+            return Response(
+                json.dumps({"Message": "Internal Server Error"}), status=502, content_type="application/json"
+            )
         return self._http_response(result.json())
 
     @staticmethod

@@ -57,9 +57,22 @@ HOOK_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
 )
 # Attributes of moto models that the emulator reads.
 MODEL_ATTRIBUTES = {
-    LambdaFunction: ("code_bytes", "function_arn", "function_name", "handler", "run_time", "timeout",
-                     "memory_size", "environment_vars", "version", "role", "account_id", "region",
-                     "event_invoke_config", "url_config"),
+    LambdaFunction: (
+        "code_bytes",
+        "function_arn",
+        "function_name",
+        "handler",
+        "run_time",
+        "timeout",
+        "memory_size",
+        "environment_vars",
+        "version",
+        "role",
+        "account_id",
+        "region",
+        "event_invoke_config",
+        "url_config",
+    ),
 }
 
 
@@ -162,6 +175,7 @@ def _install_replacements() -> None:
 
     if not hasattr(FakeDeleteMarker, "dispose"):  # a delete marker holds no data to release
         FakeDeleteMarker.dispose = lambda self, garbage=False: None
+
     def last_sequence_number(self: Shard) -> int:
         return next(reversed(self.records)) if self.records else 0
 

@@ -76,7 +76,9 @@ class FunctionSpec:
     @property
     def pool_key(self) -> str:
         config = json.dumps([self.handler, self.runtime, self.timeout_seconds, self.memory_size, self.environment])
-        return f"{self.function_arn}:{self.version}:{self.code_sha256}:{hashlib.sha256(config.encode()).hexdigest()[:12]}"
+        return (
+            f"{self.function_arn}:{self.version}:{self.code_sha256}:{hashlib.sha256(config.encode()).hexdigest()[:12]}"
+        )
 
 
 @dataclass
@@ -103,18 +105,25 @@ class InvocationResult:
 def find_python(runtime: str) -> str:
     """Path of the interpreter for a Lambda runtime name such as 'python3.12'."""
     if not runtime or not runtime.startswith("python3."):
-        raise RuntimeNotAvailable(f"runtime {runtime!r} is not supported by the embedded emulator (Python runtimes only)")
+        raise RuntimeNotAvailable(
+            f"runtime {runtime!r} is not supported by the embedded emulator (Python runtimes only)"
+        )
     version = runtime.removeprefix("python")
     override = os.environ.get(f"EMBEDDED_AWS_PYTHON_{version.replace('.', '_')}")
     candidates = [override] if override else []
     candidates.append(shutil.which(f"python{version}") or "")
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += [str(p / "bin" / f"python{version}") for p in sorted((pyenv_root / "versions").glob(f"{version}.*"), reverse=True)]
+    candidates += [
+        str(p / "bin" / f"python{version}")
+        for p in sorted((pyenv_root / "versions").glob(f"{version}.*"), reverse=True)
+    ]
     for candidate in filter(None, candidates):
         try:
             out = subprocess.run(
                 [candidate, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                capture_output=True, text=True, timeout=20,
+                capture_output=True,
+                text=True,
+                timeout=20,
             )
         except (OSError, subprocess.TimeoutExpired):
             continue
@@ -231,7 +240,9 @@ class LambdaRuntime:
             except WorkerTimedOut:
                 self._discard(worker)
                 result = self._failure(
-                    request_id, started, "Sandbox.Timedout",
+                    request_id,
+                    started,
+                    "Sandbox.Timedout",
                     f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
                     f"Task timed out after {spec.timeout_seconds:.2f} seconds",
                 )
@@ -377,8 +388,11 @@ class LambdaRuntime:
                 raise WorkerDied(f"worker exited with code {worker.process.wait()} during init")
             worker.ready = bool(json.loads(line).get("ready"))
         if not worker.ready:
-            log.warning("%s: init still running after %.0fs; it goes on within the invocation's timeout",
-                        worker.spec.function_name, INIT_TIMEOUT_SECONDS)
+            log.warning(
+                "%s: init still running after %.0fs; it goes on within the invocation's timeout",
+                worker.spec.function_name,
+                INIT_TIMEOUT_SECONDS,
+            )
 
     def _call(self, worker: _Worker, request_id: str, event: Any) -> dict:
         deadline = time.time() + worker.spec.timeout_seconds
@@ -422,8 +436,12 @@ class LambdaRuntime:
                 return
             if done == request_id:
                 return
-        log.warning("%s: output of %s not forwarded after %.0fs", worker.spec.function_name,
-                    request_id or "the stopped worker", timeout)
+        log.warning(
+            "%s: output of %s not forwarded after %.0fs",
+            worker.spec.function_name,
+            request_id or "the stopped worker",
+            timeout,
+        )
 
     def _result_from_reply(self, request_id: str, started: float, reply: dict) -> InvocationResult:
         duration = (time.monotonic() - started) * 1000

@@ -67,7 +67,9 @@ class Scheduler(threading.Thread):
                         period = rate_seconds(rule.scheduled_expression or "")
                         if rule.scheduled_expression and period is None and rule.arn not in self._warned:
                             self._warned.add(rule.arn)
-                            log.warning("rule %s: %s is not emulated (rate() only)", rule.name, rule.scheduled_expression)
+                            log.warning(
+                                "rule %s: %s is not emulated (rate() only)", rule.name, rule.scheduled_expression
+                            )
                         if period is None or rule.state != "ENABLED":
                             continue
                         seen.add(rule.arn)

@@ -79,32 +79,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--count", type=positive_int, metavar="N", default=1000, help="number of valid events (default: 1000)"
     )
     send.add_argument(
-        "--rate", type=non_negative_float, default=0.0, metavar="EVENTS_PER_SECOND",
+        "--rate",
+        type=non_negative_float,
+        default=0.0,
+        metavar="EVENTS_PER_SECOND",
         help="records per second; 0 = as fast as possible (default: 0)",
     )
     send.add_argument(
         "--seed", type=int, metavar="S", default=42, help="seed of the values and of the record mix (default: 42)"
     )
     send.add_argument(
-        "--manifest", type=Path, default=DEFAULT_MANIFEST, metavar="PATH",
+        "--manifest",
+        type=Path,
+        default=DEFAULT_MANIFEST,
+        metavar="PATH",
         help="JSON-lines manifest of the records sent; the summary goes to PATH.summary.json "
         f"(default: {DEFAULT_MANIFEST})",
     )
     send.add_argument(
-        "--malformed-ratio", type=ratio, default=0.0, metavar="F",
+        "--malformed-ratio",
+        type=ratio,
+        default=0.0,
+        metavar="F",
         help="extra deliberately malformed records, as a fraction of --count (default: 0.0)",
     )
     send.add_argument(
-        "--duplicate-ratio", type=ratio, default=0.0, metavar="F",
+        "--duplicate-ratio",
+        type=ratio,
+        default=0.0,
+        metavar="F",
         help="extra re-sends of already sent events with the same event_id, as a fraction of --count (default: 0.0)",
     )
     send.add_argument(
-        "--days", type=positive_int, metavar="N",
+        "--days",
+        type=positive_int,
+        metavar="N",
         help="history: spread the events over the N whole UTC days before today (seeded series with trend, "
         "weekly and yearly waves, noise and the odd outlier) instead of stamping them now",
     )
     send.add_argument(
-        "--from", dest="history_from", metavar="DATE",
+        "--from",
+        dest="history_from",
+        metavar="DATE",
         help="history: first day (YYYY-MM-DD) or instant (ISO-8601) of the window; with --to, or up to now",
     )
     send.add_argument(
@@ -123,12 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--stream", metavar="NAME", default=os.environ.get("STREAM_NAME"), help="stream name (default: $STREAM_NAME)"
     )
     tail.add_argument(
-        "--from", dest="position", choices=POSITIONS, default="LATEST",
+        "--from",
+        dest="position",
+        choices=POSITIONS,
+        default="LATEST",
         help="start at the oldest record or only new ones (default: LATEST)",
     )
     tail.add_argument("--max-events", type=positive_int, metavar="N", help="stop after N records")
     tail.add_argument(
-        "--idle-timeout", type=non_negative_float, metavar="SECONDS",
+        "--idle-timeout",
+        type=non_negative_float,
+        metavar="SECONDS",
         help="stop after SECONDS without new records",
     )
     tail.add_argument("--json", action="store_true", help="print each event as raw JSON")
@@ -171,8 +192,11 @@ def run_send(args: argparse.Namespace) -> int:
         observations=history.iter_history(reference.series, args.seed, args.count, window) if window else None,
     )
     if window:
-        print(f"history: {args.count} events from {window.start.isoformat()} to {window.end.isoformat()} "
-              f"({len(window.days())} days)", file=sys.stderr)
+        print(
+            f"history: {args.count} events from {window.start.isoformat()} to {window.end.isoformat()} "
+            f"({len(window.days())} days)",
+            file=sys.stderr,
+        )
     started = time.monotonic()
     with (
         ManifestWriter(args.manifest) as manifest,
@@ -184,8 +208,9 @@ def run_send(args: argparse.Namespace) -> int:
         except DeliveryError as error:
             bar.close()
             delivered = manifest.stats.events_sent
-            print(f"error: {error}; {delivered} records were delivered and are listed in {args.manifest}",
-                  file=sys.stderr)
+            print(
+                f"error: {error}; {delivered} records were delivered and are listed in {args.manifest}", file=sys.stderr
+            )
             return 1
         except KeyboardInterrupt:
             bar.close()

@@ -184,8 +184,9 @@ def iter_records(
     plan_rng = random.Random(f"{seed}:plan")
     malformed_rng = random.Random(f"{seed}:malformed")
     if observations is None:
-        observations = ((pais, indicador, valor, None) for pais, indicador, valor in
-                        iter_observations(reference.series, seed))
+        observations = (
+            (pais, indicador, valor, None) for pais, indicador, valor in iter_observations(reference.series, seed)
+        )
     recent: deque[OutgoingRecord] = deque(maxlen=DUPLICATE_WINDOW)
     for kind in plan_kinds(count, duplicate_ratio, malformed_ratio, plan_rng):
         if kind == KIND_VALID:

@@ -75,8 +75,11 @@ def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[
             bronze_rows += hits
     silver = silver_frame(s3, outputs["silver_bucket"])
     silver_ids = Counter(silver["event_id"]) if len(silver) else Counter()
-    quarantine = [r for r in quarantined_records(s3, outputs["bronze_bucket"], "quarantine/ingest/")
-                  if (r.get("shard_id"), str(r.get("sequence_number"))) in malformed_keys]
+    quarantine = [
+        r
+        for r in quarantined_records(s3, outputs["bronze_bucket"], "quarantine/ingest/")
+        if (r.get("shard_id"), str(r.get("sequence_number"))) in malformed_keys
+    ]
     return {
         "bronze_objects": bronze_objects,
         "bronze_rows": bronze_rows,
@@ -106,11 +109,32 @@ def main(argv: list[str] | None = None) -> int:
     s3 = boto3.client("s3")
 
     manifest_path = BUILD / "demo-manifest.jsonl"
-    phases.run("simulate", lambda: subprocess.run(
-        [sys.executable, "-m", "simulador", "send", "--stream", outputs["stream_name"], "--count", str(args.events),
-         "--seed", str(args.seed), "--malformed-ratio", "0.01", "--duplicate-ratio", "0.01",
-         "--manifest", str(manifest_path), *(["--days", str(args.days)] if args.days > 0 else [])],
-        cwd=ROOT, check=True))
+    phases.run(
+        "simulate",
+        lambda: subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "simulador",
+                "send",
+                "--stream",
+                outputs["stream_name"],
+                "--count",
+                str(args.events),
+                "--seed",
+                str(args.seed),
+                "--malformed-ratio",
+                "0.01",
+                "--duplicate-ratio",
+                "0.01",
+                "--manifest",
+                str(manifest_path),
+                *(["--days", str(args.days)] if args.days > 0 else []),
+            ],
+            cwd=ROOT,
+            check=True,
+        ),
+    )
     entries = read_manifest(manifest_path)
     valid = [e for e in entries if e["kind"] in ("valid", "duplicate")]
     run_ids = {e["event_id"] for e in valid}
@@ -119,10 +143,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def settled():
         counts = lake_counts(s3, outputs, run_ids, malformed_keys)
-        print(f"\r    bronze {counts['bronze_rows']}/{len(valid)}  silver {counts['silver_rows']}/{len(run_ids)}  "
-              f"quarantined {counts['quarantined']}/{expected_malformed}   ", end="", flush=True)
-        done = (counts["bronze_rows"] == len(valid) and counts["silver_rows"] >= len(run_ids)
-                and counts["quarantined"] == expected_malformed)
+        print(
+            f"\r    bronze {counts['bronze_rows']}/{len(valid)}  silver {counts['silver_rows']}/{len(run_ids)}  "
+            f"quarantined {counts['quarantined']}/{expected_malformed}   ",
+            end="",
+            flush=True,
+        )
+        done = (
+            counts["bronze_rows"] == len(valid)
+            and counts["silver_rows"] >= len(run_ids)
+            and counts["quarantined"] == expected_malformed
+        )
         return counts if done else None
 
     counts = phases.run("wait for bronze and silver", lambda: wait_until(settled, timeout=args.timeout, interval=1))
@@ -150,18 +181,35 @@ def main(argv: list[str] | None = None) -> int:
     # is reached through AWS_ENDPOINT_URL with a Host header.
     api = resolve_for_function(outputs["api_url"], outputs["function_names"]["api"])
     sample = valid[-1]
-    api_sample = phases.run("api", lambda: {
-        "health": http_get(api, "health"),
-        f"/indicadores/{sample['pais']}/{sample['indicador']}": http_get(
-            api, f"indicadores/{sample['pais']}/{sample['indicador']}"),
-    })
+    api_sample = phases.run(
+        "api",
+        lambda: {
+            "health": http_get(api, "health"),
+            f"/indicadores/{sample['pais']}/{sample['indicador']}": http_get(
+                api, f"indicadores/{sample['pais']}/{sample['indicador']}"
+            ),
+        },
+    )
     sample_path = f"indicadores/{sample['pais']}/{sample['indicador']}"
     print(f"    the same from a shell: {api.curl(sample_path)}")
 
     report_path = BUILD / "report.png"
-    phases.run("report", lambda: subprocess.run(
-        [sys.executable, "-m", "tools.report", "--terraform-outputs-json", json.dumps(outputs),
-         "--output", str(report_path)], cwd=ROOT, check=True))
+    phases.run(
+        "report",
+        lambda: subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tools.report",
+                "--terraform-outputs-json",
+                json.dumps(outputs),
+                "--output",
+                str(report_path),
+            ],
+            cwd=ROOT,
+            check=True,
+        ),
+    )
 
     summary = {
         "events_sent": len(entries),
@@ -177,28 +225,45 @@ def main(argv: list[str] | None = None) -> int:
         "aggregate": aggregate_result,
         "api_sample": api_sample,
         "seconds": phases.seconds,
-        "consistent": counts["silver_rows"] == len(run_ids) and copies_after_compaction == 0
+        "consistent": counts["silver_rows"] == len(run_ids)
+        and copies_after_compaction == 0
         and gold_rows == len(expected),
     }
     BUILD.mkdir(exist_ok=True)
     (BUILD / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=str))
 
     print("\n" + "-" * 60)
-    for name in ("events_sent", "events_valid", "unique_valid_events", "bronze_objects", "silver_rows",
-                 "quarantined", "duplicates_dropped", "silver_copies_after_compaction", "gold_rows", "gold_rows_recomputed"):
+    for name in (
+        "events_sent",
+        "events_valid",
+        "unique_valid_events",
+        "bronze_objects",
+        "silver_rows",
+        "quarantined",
+        "duplicates_dropped",
+        "silver_copies_after_compaction",
+        "gold_rows",
+        "gold_rows_recomputed",
+    ):
         print(f"  {name:<32}{summary[name]:>8}")
     print("  " + "-" * 36)
     for name, seconds in phases.seconds.items():
         print(f"  {name:<28}{seconds:>7.1f}s")
     sample_path = next(iter(k for k in api_sample if k != "health"))
-    print(f"\n  GET {sample_path} -> {api_sample[sample_path]['status']}: "
-          f"{json.dumps(api_sample[sample_path]['body'])[:300]}")
-    print(f"\n  summary written to {(BUILD / 'demo-summary.json').relative_to(ROOT)}; lake consistent: "
-          f"{summary['consistent']}")
+    print(
+        f"\n  GET {sample_path} -> {api_sample[sample_path]['status']}: "
+        f"{json.dumps(api_sample[sample_path]['body'])[:300]}"
+    )
+    print(
+        f"\n  summary written to {(BUILD / 'demo-summary.json').relative_to(ROOT)}; lake consistent: "
+        f"{summary['consistent']}"
+    )
     port = "" if str(args.port) == "4566" else f" EMULATOR_PORT={args.port}"
     print(f"\n  report: {report_path.relative_to(ROOT)}   (make report{port} writes it again)")
-    print(f'  query the lake: make query{port} SQL="select count(*) as n from events"   '
-          f"(this run: {summary['unique_valid_events']} unique events; make query{port} alone opens a DuckDB shell)")
+    print(
+        f'  query the lake: make query{port} SQL="select count(*) as n from events"   '
+        f"(this run: {summary['unique_valid_events']} unique events; make query{port} alone opens a DuckDB shell)"
+    )
     print(f"  stop the emulator: make down{port}")
     return 0 if summary["consistent"] else 1
 

@@ -21,8 +21,9 @@ TFLOCAL = str(Path(sys.executable).parent / "tflocal")
 def run(command: list[str], env: dict, cwd: Path = ROOT, timeout: float = 900) -> subprocess.CompletedProcess:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
-                           f"{result.stderr[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 
@@ -48,15 +49,17 @@ def stop_emulator(port: int, state_dir: Path) -> None:
 def local_env(endpoint: str) -> dict:
     """Environment for tools talking to the emulator: endpoint, test credentials, offline Terraform."""
     env = dict(os.environ)
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "S3_ENDPOINT": endpoint,  # tflocal's default S3 host name needs DNS; the emulator serves path-style
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "DISABLE_DEPRECATION_NOTICE": "1",
-        "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}",
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "S3_ENDPOINT": endpoint,  # tflocal's default S3 host name needs DNS; the emulator serves path-style
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "DISABLE_DEPRECATION_NOTICE": "1",
+            "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}",
+        }
+    )
     tfrc = BUILD / "terraform.tfrc"
     if not tfrc.exists():
         run(["sh", "tools/write_tf_cli_config.sh", str(tfrc)], env)
@@ -70,8 +73,9 @@ def build_package() -> Path:
     return zip_path
 
 
-def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None,
-                terraform: str = TFLOCAL) -> dict:
+def apply_stack(
+    env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None, terraform: str = TFLOCAL
+) -> dict:
     """`terraform` is tflocal for an emulator, plain `terraform` for real AWS (environment=prod)."""
     for path in ROOT.glob("*.tf"):
         # tflocal writes its override next to the user's own `tflocal apply`; a copy makes it refuse.
@@ -80,13 +84,18 @@ def apply_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
     run([terraform, "init", "-input=false"], env, cwd=workdir)
-    variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
+    variables = [
+        f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()
+    ]
     run([terraform, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
     outputs = json.loads(run([terraform, "output", "-json"], env, cwd=workdir).stdout)
     return {name: value["value"] for name, value in outputs.items()}
 
 
-def destroy_stack(env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None,
-                  terraform: str = TFLOCAL) -> None:
-    variables = [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
+def destroy_stack(
+    env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None, terraform: str = TFLOCAL
+) -> None:
+    variables = [
+        f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()
+    ]
     run([terraform, "destroy", "-input=false", "-auto-approve", *variables], env, cwd=workdir)

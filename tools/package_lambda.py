@@ -53,13 +53,29 @@ def install_dependencies(requirements: Path, target: Path, python_version: str) 
         return
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    print(f"dependencies: installing {requirements.relative_to(ROOT)} for Linux x86_64 / CPython {python_version} …",
-          flush=True)
+    print(
+        f"dependencies: installing {requirements.relative_to(ROOT)} for Linux x86_64 / CPython {python_version} …",
+        flush=True,
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *[arg for platform in PLATFORMS for arg in ("--platform", platform)],
-         "--implementation", "cp", "--python-version", python_version,
-         "--only-binary=:all:", "--target", str(target), "-r", str(requirements)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *[arg for platform in PLATFORMS for arg in ("--platform", platform)],
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--only-binary=:all:",
+            "--target",
+            str(target),
+            "-r",
+            str(requirements),
+        ],
         check=True,
     )
     for name in PROVIDED_BY_RUNTIME:
@@ -114,9 +130,22 @@ def smoke_import(zip_path: Path, python: str) -> str | None:
         runtime_libs = prepare_runtime_libs(Path(tmp) / "runtime")
         imports = "; ".join(f"import pipeline.handlers.{name}" for name in HANDLERS)
         result = subprocess.run(
-            [python, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(Path(tmp) / 'task')!r}, {str(runtime_libs)!r}]; {imports}"],
-            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "TZ": ":UTC", "AWS_DEFAULT_REGION": "us-east-1",
-                                                 "BRONZE_BUCKET": "smoke", "TABLE_NAME": "smoke"},
+            [
+                python,
+                "-I",
+                "-S",
+                "-c",
+                f"import sys; sys.path[:0] = [{str(Path(tmp) / 'task')!r}, {str(runtime_libs)!r}]; {imports}",
+            ],
+            capture_output=True,
+            text=True,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "TZ": ":UTC",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "BRONZE_BUCKET": "smoke",
+                "TABLE_NAME": "smoke",
+            },
         )
         return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
 
@@ -141,11 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     unzipped, zipped = build_zip(code_dir, deps_dir, args.output)
     sha = hashlib.sha256(args.output.read_bytes()).hexdigest()
     (args.output.parent / (args.output.name + ".sha256")).write_text(sha + "\n")
-    print(f"package: {args.output.relative_to(ROOT)}  zipped {zipped / 1e6:.1f} MB, unzipped {unzipped / 1e6:.1f} MB "
-          f"(Lambda limit {LAMBDA_UNZIPPED_LIMIT / 1e6:.0f} MB), sha256 {sha[:16]}…")
+    print(
+        f"package: {args.output.relative_to(ROOT)}  zipped {zipped / 1e6:.1f} MB, unzipped {unzipped / 1e6:.1f} MB "
+        f"(Lambda limit {LAMBDA_UNZIPPED_LIMIT / 1e6:.0f} MB), sha256 {sha[:16]}…"
+    )
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
-        print(f"error: unzipped size {unzipped} bytes exceeds Lambda's limit of {LAMBDA_UNZIPPED_LIMIT} bytes",
-              file=sys.stderr)
+        print(
+            f"error: unzipped size {unzipped} bytes exceeds Lambda's limit of {LAMBDA_UNZIPPED_LIMIT} bytes",
+            file=sys.stderr,
+        )
         return 1
     # The Linux wheels only load on Linux x86_64; elsewhere the emulator or AWS will tell.
     if platform.system() == "Linux" and platform.machine() == "x86_64":
@@ -160,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         if error:
             print(f"error: a handler does not import from the package: {error}", file=sys.stderr)
             return 1
-        print(f"package: all {len(HANDLERS)} handlers import from the unzipped package (isolated python{args.python_version})")
+        print(
+            f"package: all {len(HANDLERS)} handlers import from the unzipped package (isolated python{args.python_version})"
+        )
     stamp.write_text(inputs.hexdigest())
     return 0
 

@@ -185,10 +185,7 @@ def indicadores_overview(latest_items: Iterable[Mapping[str, Any]]) -> dict[str,
 
 def country_latest(pais: str, latest_items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """``GET /indicadores/{pais}``: the latest value of each indicator of one country."""
-    series = [
-        {"indicador": item.get("indicador"), **latest_value(item)}
-        for item in latest_items
-    ]
+    series = [{"indicador": item.get("indicador"), **latest_value(item)} for item in latest_items]
     if not series:
         raise NotFound(f"no data for pais {pais}")
     return {"pais": pais, "series": series}

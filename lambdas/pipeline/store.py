@@ -216,11 +216,7 @@ def select_new_catalog_items(
     """Catalog items not processed yet: after the watermark, or inside the lookback and unseen."""
     if watermark is None:
         return list(items)
-    return [
-        item
-        for item in items
-        if item["sk"] > watermark.value or sk_digest(item["sk"]) not in watermark.recent
-    ]
+    return [item for item in items if item["sk"] > watermark.value or sk_digest(item["sk"]) not in watermark.recent]
 
 
 def next_watermark(
@@ -290,9 +286,7 @@ class TableStore:
         recent = item.get("recent") or set()
         return Watermark(value=item["value"], recent=frozenset(recent))
 
-    def put_watermark(
-        self, watermark: Watermark, name: str = AGGREGATE_WATERMARK_SK, overwrite: bool = False
-    ) -> bool:
+    def put_watermark(self, watermark: Watermark, name: str = AGGREGATE_WATERMARK_SK, overwrite: bool = False) -> bool:
         """Store the watermark unless a later one is there already (it never moves back).
 
         ``overwrite`` drops that condition, to replace a stored value that cannot be read.
@@ -364,9 +358,7 @@ class TableStore:
         return [_deserialize(item) for item in response.get("Items", [])]
 
     def delete_kpi(self, pais: str, indicador: str, day: str) -> None:
-        self.client.delete_item(
-            TableName=self.table_name, Key={"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}}
-        )
+        self.client.delete_item(TableName=self.table_name, Key={"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}})
 
     def replace_latest(self, item: Mapping[str, Any]) -> None:
         """Write a LATEST item whatever the stored one holds: for when the stored one's event left silver."""

@@ -86,8 +86,11 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
     if target.reuse:
         outputs = deployed_outputs(target.tf_dir, aws_env)
         if outputs.get("environment") != target.environment:
-            pytest.exit(f"the stack in {target.tf_dir} is environment={outputs.get('environment')}, "
-                        f"the suite targets {target.environment}", returncode=2)
+            pytest.exit(
+                f"the stack in {target.tf_dir} is environment={outputs.get('environment')}, "
+                f"the suite targets {target.environment}",
+                returncode=2,
+            )
         _wait_for_mapping(aws, outputs, target)
         yield from _with_schedule_paused(aws, outputs)
         return
@@ -127,8 +130,11 @@ def _wait_for_mapping(aws, outputs: dict, target) -> None:
 
     def enabled():
         mappings = client.list_event_source_mappings(EventSourceArn=outputs["stream_arn"])["EventSourceMappings"]
-        states = [m.get("State", "Enabled") for m in mappings
-                  if m.get("FunctionArn", "").endswith(":" + outputs["function_names"]["ingest"])]
+        states = [
+            m.get("State", "Enabled")
+            for m in mappings
+            if m.get("FunctionArn", "").endswith(":" + outputs["function_names"]["ingest"])
+        ]
         return states and all(s == "Enabled" for s in states)
 
     wait_until(enabled, timeout=120 * target.timeout_scale, interval=2)
@@ -138,11 +144,14 @@ def _with_schedule_paused(aws, outputs: dict):
     events, client = aws("events"), aws("lambda")
     arn = client.get_function(FunctionName=outputs["function_names"]["aggregate"])["Configuration"]["FunctionArn"]
     try:
-        enabled = [name for name in _schedule_rules(events, arn)
-                   if events.describe_rule(Name=name).get("State") == "ENABLED"]
+        enabled = [
+            name for name in _schedule_rules(events, arn) if events.describe_rule(Name=name).get("State") == "ENABLED"
+        ]
     except ClientError as error:  # an emulator without ListRuleNamesByTarget: deploy with the schedule off
-        warnings.warn(f"could not pause the aggregate schedule ({error}); deploy with "
-                      "TF_VAR_aggregate_schedule_enabled=false", stacklevel=1)
+        warnings.warn(
+            f"could not pause the aggregate schedule ({error}); deploy with TF_VAR_aggregate_schedule_enabled=false",
+            stacklevel=1,
+        )
         enabled = []
     for name in enabled:
         events.disable_rule(Name=name)

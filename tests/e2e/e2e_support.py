@@ -52,9 +52,11 @@ class Target:
         return float(os.environ.get("E2E_TIMEOUT_SCALE") or default)
 
     def describe(self) -> str:
-        where = {"fresh": "a fresh embedded emulator the suite starts on a free port",
-                 "endpoint": f"the running emulator at {self.endpoint} (none started)",
-                 "aws": "real AWS (environment=prod)"}[self.kind]
+        where = {
+            "fresh": "a fresh embedded emulator the suite starts on a free port",
+            "endpoint": f"the running emulator at {self.endpoint} (none started)",
+            "aws": "real AWS (environment=prod)",
+        }[self.kind]
         stack = f"reused stack from {self.tf_dir}" if self.reuse else "stack applied and destroyed by the suite"
         return f"{where}; {stack}"
 
@@ -70,8 +72,13 @@ def target_from_env(environ: dict | None = None) -> Target:
     if reuse and kind == "fresh":
         raise ValueError("E2E_REUSE_STACK needs E2E_ENDPOINT (a running emulator) or E2E_ENVIRONMENT=prod")
     project = None if kind == "fresh" else (environ.get("E2E_PROJECT") or "econ-e2e")
-    return Target(kind=kind, endpoint=endpoint, reuse=reuse,
-                  tf_dir=Path(environ.get("E2E_TF_DIR") or ROOT).resolve(), project=project)
+    return Target(
+        kind=kind,
+        endpoint=endpoint,
+        reuse=reuse,
+        tf_dir=Path(environ.get("E2E_TF_DIR") or ROOT).resolve(),
+        project=project,
+    )
 
 
 def aws_environment(target: Target, endpoint: str | None) -> dict:
@@ -94,8 +101,10 @@ def deployed_outputs(tf_dir: Path, env: dict) -> dict:
     result = subprocess.run(["terraform", "output", "-json"], cwd=tf_dir, env=env, capture_output=True, text=True)
     outputs = json.loads(result.stdout or "{}") if result.returncode == 0 else {}
     if not outputs:
-        raise RuntimeError(f"E2E_REUSE_STACK: no deployed stack in {tf_dir} (`terraform output -json` gave nothing). "
-                           f"Deploy first (make deploy), or set E2E_TF_DIR.\n{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"E2E_REUSE_STACK: no deployed stack in {tf_dir} (`terraform output -json` gave nothing). "
+            f"Deploy first (make deploy), or set E2E_TF_DIR.\n{result.stderr[-2000:]}"
+        )
     return {name: value["value"] for name, value in outputs.items()}
 
 
@@ -103,10 +112,12 @@ def empty_bucket(s3, bucket: str) -> None:
     """Deletes every object version and delete marker (prod buckets are not force_destroy)."""
     paginator = s3.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=bucket):
-        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         for start in range(0, len(doomed), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
 
 
 def record_timing(name: str, seconds: float) -> None:

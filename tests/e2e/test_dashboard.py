@@ -31,15 +31,27 @@ from tools.function_url import resolve_for_function
 from tools.lake_reader import silver_frame, wait_until
 from tools.local_stack import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    (os.environ.get("E2E_SKIP_BROWSER") or "").strip().lower() in {"1", "true", "yes", "on"},
-    reason="E2E_SKIP_BROWSER is set")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        (os.environ.get("E2E_SKIP_BROWSER") or "").strip().lower() in {"1", "true", "yes", "on"},
+        reason="E2E_SKIP_BROWSER is set",
+    ),
+]
 SCALE = target_from_env().timeout_scale
 FUENTE = "e2e-dashboard"
 # The series the test writes to: a value of its own, far from the simulator's (all below 400).
 SERIES = [("ARG", "PIB"), ("CHL", "Desempleo"), ("MEX", "TasaInteres")]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 INSTALL_HELP = """\
 The dashboard's browser test needs Chromium and the Python package playwright ({why}).
   Debian:         sudo apt-get install -y chromium                  (then /usr/bin/chromium)
@@ -87,8 +99,11 @@ def browser_launch():
             bundled = playwright.chromium.executable_path
         if not Path(bundled).is_file():
             configured = os.environ.get("CHROMIUM_PATH")
-            _no_browser(f"CHROMIUM_PATH={configured} is not a file" if configured
-                        else "no /usr/bin/chromium, no chromium on PATH, no CHROMIUM_PATH")
+            _no_browser(
+                f"CHROMIUM_PATH={configured} is not a file"
+                if configured
+                else "no /usr/bin/chromium, no chromium on PATH, no CHROMIUM_PATH"
+            )
         executable = bundled
     return {"executable_path": executable, "headless": True, "args": CHROMIUM_ARGS}
 
@@ -99,16 +114,26 @@ def api(stack, aws):
 
 
 def _events(series, valor_of, when: dt.datetime) -> list[dict]:
-    return [{"event_id": str(uuid.uuid4()), "schema_version": 1,
-             "timestamp": when.isoformat(timespec="microseconds"), "indicador": indicador, "pais": pais,
-             "valor": valor_of(pais, indicador), "fuente": FUENTE} for pais, indicador in series]
+    return [
+        {
+            "event_id": str(uuid.uuid4()),
+            "schema_version": 1,
+            "timestamp": when.isoformat(timespec="microseconds"),
+            "indicador": indicador,
+            "pais": pais,
+            "valor": valor_of(pais, indicador),
+            "fuente": FUENTE,
+        }
+        for pais, indicador in series
+    ]
 
 
 def land_and_aggregate(aws, stack, events: list[dict]) -> None:
     """Kinesis -> ingest -> bronze -> transform -> silver (waited for), then the aggregate, invoked directly."""
     response = aws("kinesis").put_records(
         StreamName=stack["stream_name"],
-        Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in events])
+        Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in events],
+    )
     assert response["FailedRecordCount"] == 0
     wanted, s3 = {e["event_id"] for e in events}, aws("s3")
 
@@ -136,11 +161,26 @@ def dashboard_url(stack, aws_env, seeded):
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.dashboard", "--terraform-outputs-json", json.dumps(stack),
-             "--port", str(port), "--refresh", "1", "--verbose"],
-            cwd=ROOT, env=aws_env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tools.dashboard",
+                "--terraform-outputs-json",
+                json.dumps(stack),
+                "--port",
+                str(port),
+                "--refresh",
+                "1",
+                "--verbose",
+            ],
+            cwd=ROOT,
+            env=aws_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
+
         def up():
             if process.poll() is not None:
                 raise AssertionError(f"the dashboard exited with {process.returncode}:\n{log.read_text()[-3000:]}")
@@ -168,7 +208,8 @@ def page(browser_launch, dashboard_url, tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), **browser_launch)
+            str(tmp_path_factory.mktemp("chromium-profile")), **browser_launch
+        )
         try:
             page = context.new_page()
             page.set_default_timeout(30_000 * SCALE)
@@ -180,9 +221,12 @@ def page(browser_launch, dashboard_url, tmp_path_factory):
 
 def page_cells(page) -> dict[tuple[str, str], dict]:
     """What the page shows: {(pais, indicador): {valor, text, count}} from the table's cells."""
-    cells = page.eval_on_selector_all("#latest td.cell", """tds => tds.map(td => ({
+    cells = page.eval_on_selector_all(
+        "#latest td.cell",
+        """tds => tds.map(td => ({
         pais: td.dataset.pais, indicador: td.dataset.indicador, valor: Number(td.dataset.valor),
-        text: td.querySelector('.valor').textContent, count: td.dataset.count ?? null}))""")
+        text: td.querySelector('.valor').textContent, count: td.dataset.count ?? null}))""",
+    )
     return {(c["pais"], c["indicador"]): c for c in cells}
 
 
@@ -198,8 +242,11 @@ def test_the_page_loads_and_shows_the_apis_numbers(page, api):
     expected = api_latest(api)
     assert set(SERIES) <= set(expected)
     # The same series, the same values, shown with format_valor (a refresh may be in flight: wait for it).
-    shown = wait_until(lambda: (c := page_cells(page)) and {k: v["valor"] for k, v in c.items()} == expected and c,
-                       timeout=30 * SCALE, interval=0.5)
+    shown = wait_until(
+        lambda: (c := page_cells(page)) and {k: v["valor"] for k, v in c.items()} == expected and c,
+        timeout=30 * SCALE,
+        interval=0.5,
+    )
     assert all(cell["text"] == format_valor(expected[key]) for key, cell in shown.items())
     # The KPIs of the day, per series, are the API's too.
     for pais, indicador in SERIES:

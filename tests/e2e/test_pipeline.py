@@ -36,16 +36,39 @@ EVENTS = 300
 SEED = 7
 MALFORMED_RAW = [
     b"this is not json",
-    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000001", "schema_version": 1,
-                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "ARG",
-                "fuente": "e2e"}).encode(),  # no valor
-    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000002", "schema_version": 1,
-                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "XXX",
-                "valor": 1.0, "fuente": "e2e"}).encode(),  # unknown country
+    json.dumps(
+        {
+            "event_id": "7a1f0d7e-1111-4c8e-9d53-000000000001",
+            "schema_version": 1,
+            "timestamp": "2026-11-22T10:00:00+00:00",
+            "indicador": "PIB",
+            "pais": "ARG",
+            "fuente": "e2e",
+        }
+    ).encode(),  # no valor
+    json.dumps(
+        {
+            "event_id": "7a1f0d7e-1111-4c8e-9d53-000000000002",
+            "schema_version": 1,
+            "timestamp": "2026-11-22T10:00:00+00:00",
+            "indicador": "PIB",
+            "pais": "XXX",
+            "valor": 1.0,
+            "fuente": "e2e",
+        }
+    ).encode(),  # unknown country
     b"\xff\xfe\x00 not utf-8",
-    json.dumps({"event_id": "7a1f0d7e-1111-4c8e-9d53-000000000003", "schema_version": 1,
-                "timestamp": "2026-11-22T10:00:00+00:00", "indicador": "PIB", "pais": "BRA",
-                "valor": "mucho", "fuente": "e2e"}).encode(),  # valor is not a number
+    json.dumps(
+        {
+            "event_id": "7a1f0d7e-1111-4c8e-9d53-000000000003",
+            "schema_version": 1,
+            "timestamp": "2026-11-22T10:00:00+00:00",
+            "indicador": "PIB",
+            "pais": "BRA",
+            "valor": "mucho",
+            "fuente": "e2e",
+        }
+    ).encode(),  # valor is not a number
 ]
 
 
@@ -54,8 +77,26 @@ def sent(stack, aws_env, aws, tmp_path_factory):
     """Runs the simulator (with duplicates), then sends malformed records raw with boto3."""
     manifest = tmp_path_factory.mktemp("simulator") / "manifest.jsonl"
     started = time.monotonic()
-    run([sys.executable, "-m", "simulador", "send", "--stream", stack["stream_name"], "--count", str(EVENTS),
-         "--seed", str(SEED), "--duplicate-ratio", "0.05", "--manifest", str(manifest), "--no-progress"], aws_env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "simulador",
+            "send",
+            "--stream",
+            stack["stream_name"],
+            "--count",
+            str(EVENTS),
+            "--seed",
+            str(SEED),
+            "--duplicate-ratio",
+            "0.05",
+            "--manifest",
+            str(manifest),
+            "--no-progress",
+        ],
+        aws_env,
+    )
     response = aws("kinesis").put_records(
         StreamName=stack["stream_name"],
         Records=[{"Data": data, "PartitionKey": f"malformed-{i}"} for i, data in enumerate(MALFORMED_RAW)],
@@ -73,8 +114,9 @@ def sent(stack, aws_env, aws, tmp_path_factory):
 def test_every_valid_record_lands_in_bronze_exactly_once(stack, aws, sent):
     s3 = aws("s3")
     expected = Counter(e["event_id"] for e in sent["valid"])  # duplicates were sent twice, so twice in bronze
-    counts = wait_until(lambda: (c := bronze_event_ids(s3, stack["bronze_bucket"])) == expected and c,
-                        timeout=120 * SCALE, interval=1)
+    counts = wait_until(
+        lambda: (c := bronze_event_ids(s3, stack["bronze_bucket"])) == expected and c, timeout=120 * SCALE, interval=1
+    )
     record_timing("simulator_to_bronze", time.monotonic() - sent["sent_at"])
     assert counts == expected
 
@@ -85,16 +127,21 @@ def test_every_malformed_record_is_quarantined_with_a_reason(stack, aws, sent):
 
     def found():
         records = quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")
-        return {(r["shard_id"], str(r["sequence_number"])): r for r in records
-                if (r["shard_id"], str(r["sequence_number"])) in wanted} or None
+        return {
+            (r["shard_id"], str(r["sequence_number"])): r
+            for r in records
+            if (r["shard_id"], str(r["sequence_number"])) in wanted
+        } or None
 
     quarantined = wait_until(lambda: (q := found()) and len(q) == len(wanted) and q, timeout=60 * SCALE)
     assert set(quarantined) == wanted
     assert all(r["reason"] for r in quarantined.values())
     # Nothing valid was quarantined by ingest.
     valid_keys = {(e["shard_id"], str(e["sequence_number"])) for e in sent["valid"]}
-    assert not valid_keys & {(r["shard_id"], str(r["sequence_number"]))
-                             for r in quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")}
+    assert not valid_keys & {
+        (r["shard_id"], str(r["sequence_number"]))
+        for r in quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")
+    }
 
 
 def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
@@ -105,8 +152,11 @@ def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
         frame = silver_frame(s3, stack["silver_bucket"])
         return frame[frame["fuente"] == "simulador"] if len(frame) else frame
 
-    rows = wait_until(lambda: (f := simulator_rows()) is not None and len(f) and
-                      set(f["event_id"]) == expected_ids and f, timeout=120 * SCALE, interval=1)
+    rows = wait_until(
+        lambda: (f := simulator_rows()) is not None and len(f) and set(f["event_id"]) == expected_ids and f,
+        timeout=120 * SCALE,
+        interval=1,
+    )
     record_timing("simulator_to_silver", time.monotonic() - sent["sent_at"])
     assert len(rows) == len(expected_ids), "an event appears twice in silver"
     assert set(rows["event_id"]) == expected_ids
@@ -130,14 +180,19 @@ def test_aggregate_builds_gold_equal_to_an_independent_recomputation(stack, aws,
     assert len(merged) == len(expected)
     assert (merged["count_expected"] == merged["count"]).all()
     for column in ("mean", "min", "max", "last_valor"):
-        assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-                   for a, b in zip(merged[f"{column}_expected"], merged[column])), column
+        assert all(
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) for a, b in zip(merged[f"{column}_expected"], merged[column])
+        ), column
     both = merged["stddev_expected"].notna()
     assert (merged["stddev"].notna() == both).all()
-    assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-               for a, b in zip(merged.loc[both, "stddev_expected"], merged.loc[both, "stddev"]))
-    assert (pd.to_datetime(merged["last_timestamp_expected"], utc=True)
-            == pd.to_datetime(merged["last_timestamp"], utc=True)).all()
+    assert all(
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+        for a, b in zip(merged.loc[both, "stddev_expected"], merged.loc[both, "stddev"])
+    )
+    assert (
+        pd.to_datetime(merged["last_timestamp_expected"], utc=True)
+        == pd.to_datetime(merged["last_timestamp"], utc=True)
+    ).all()
     # One gold file per partition, never appended.
     assert gold.groupby(["indicador", "dt"])["_key"].nunique().eq(1).all()
 
@@ -160,14 +215,28 @@ def test_after_the_aggregate_the_silver_files_hold_each_event_once(stack, aws, s
 def test_make_querys_views_show_the_lake_through_duckdb(stack, aws_env, sent):
     # `make query` (tools.lake_sql) over the same buckets, through DuckDB's httpfs and the same endpoint setting.
     def sql(statement: str) -> list[str]:
-        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold",
-                   stack["gold_bucket"], "--bronze", stack["bronze_bucket"], "--csv", "--sql", statement]
+        command = [
+            sys.executable,
+            "-m",
+            "tools.lake_sql",
+            "--silver",
+            stack["silver_bucket"],
+            "--gold",
+            stack["gold_bucket"],
+            "--bronze",
+            stack["bronze_bucket"],
+            "--csv",
+            "--sql",
+            statement,
+        ]
         return run(command, aws_env).stdout.splitlines()[1:]
 
     ids = Counter(sql("select event_id from events where fuente = 'simulador'"))
     assert all(ids[e["event_id"]] == 1 for e in sent["valid"])
-    latest = {tuple(line.split(",")) for line in sql("select pais, indicador, event_id from latest "
-                                                      "where fuente = 'simulador'")}
+    latest = {
+        tuple(line.split(","))
+        for line in sql("select pais, indicador, event_id from latest where fuente = 'simulador'")
+    }
     assert {(r.pais, r.indicador, r.event_id) for r in _latest_per_key(sent).itertuples()} <= latest
     assert int(sql("select count(*) from daily")[0]) >= len(expected_gold(pd.DataFrame(sent["valid"])))
 
@@ -176,8 +245,9 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     dynamodb = aws("dynamodb")
     latest = _latest_per_key(sent)
     for row in latest.itertuples():
-        item = dynamodb.get_item(TableName=stack["table_name"],
-                                 Key={"pk": {"S": "LATEST"}, "sk": {"S": f"{row.pais}#{row.indicador}"}})["Item"]
+        item = dynamodb.get_item(
+            TableName=stack["table_name"], Key={"pk": {"S": "LATEST"}, "sk": {"S": f"{row.pais}#{row.indicador}"}}
+        )["Item"]
         assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
         assert item["event_id"]["S"] == row.event_id
 
@@ -201,12 +271,16 @@ def test_api_answers_match_the_lake(stack, aws, sent):
     assert body["latest"]["valor"] == pytest.approx(float(row.valor))
     day = pd.Timestamp(row.ts).strftime("%Y-%m-%d")
     events = pd.DataFrame(sent["valid"]).drop_duplicates("event_id")
-    same_day = events[(events.pais == row.pais) & (events.indicador == row.indicador)
-                      & (pd.to_datetime(events.timestamp, utc=True, format="ISO8601").dt.strftime("%Y-%m-%d") == day)]
+    same_day = events[
+        (events.pais == row.pais)
+        & (events.indicador == row.indicador)
+        & (pd.to_datetime(events.timestamp, utc=True, format="ISO8601").dt.strftime("%Y-%m-%d") == day)
+    ]
     assert body["kpis"]["count"] == len(same_day)
     status, body, _ = _get(f"indicadores/{row.pais}")
     assert status == 200 and {s["indicador"] for s in body["series"]} == set(
-        _latest_per_key(sent).query("pais == @row.pais")["indicador"])
+        _latest_per_key(sent).query("pais == @row.pais")["indicador"]
+    )
     assert _get("indicadores/XXX")[0] == 400
     assert _get("indicadores/ARG/NoExiste")[0] == 400
     assert _get("indicadores/ARG/PIB/extra")[0] == 400
@@ -216,8 +290,10 @@ def test_csv_upload_lands_in_silver(stack, aws):
     s3 = aws("s3")
     csv_path = ROOT / "datos" / "ejemplo_upload.csv"
     sample = pd.read_csv(csv_path, dtype=str)
-    valid_rows = sample[sample["pais"].isin(["ARG", "BRA", "CHL", "MEX", "COL"])
-                        & pd.to_numeric(sample["valor"], errors="coerce").notna()]
+    valid_rows = sample[
+        sample["pais"].isin(["ARG", "BRA", "CHL", "MEX", "COL"])
+        & pd.to_numeric(sample["valor"], errors="coerce").notna()
+    ]
     s3.upload_file(str(csv_path), stack["bronze_bucket"], "uploads/e2e/ejemplo_upload.csv")
 
     def csv_rows():
@@ -226,6 +302,8 @@ def test_csv_upload_lands_in_silver(stack, aws):
 
     rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60 * SCALE)
     assert sorted(rows["valor"].astype(float)) == sorted(valid_rows["valor"].astype(float))
-    rejected = wait_until(lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30 * SCALE)
+    rejected = wait_until(
+        lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30 * SCALE
+    )
     assert len(rejected) == len(sample) - len(valid_rows)
     assert all(r["reason"] for r in rejected)

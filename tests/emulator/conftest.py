@@ -13,10 +13,14 @@ import pytest
 
 from embedded_aws.emulator import EmbeddedAWS
 
-TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +57,12 @@ def deploy_function(aws):
     def deploy(source: str, timeout: int = 10, environment: dict | None = None) -> str:
         name = f"fn-{uuid.uuid4().hex[:8]}"
         aws("lambda").create_function(
-            FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
-            Code={"ZipFile": zip_source(source)}, Timeout=timeout,
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": zip_source(source)},
+            Timeout=timeout,
             Environment={"Variables": environment or {}},
         )
         return name

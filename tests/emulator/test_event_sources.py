@@ -66,8 +66,13 @@ def stream_with_mapping(aws, deploy_function):
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         name = deploy_function(RECORDING_HANDLER, environment={"BUCKET": bucket, **(environment or {})})
         aws("lambda").create_event_source_mapping(
-            FunctionName=name, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=batch_size,
-            MaximumBatchingWindowInSeconds=window, BisectBatchOnFunctionError=bisect, MaximumRetryAttempts=retries,
+            FunctionName=name,
+            EventSourceArn=stream_arn,
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=batch_size,
+            MaximumBatchingWindowInSeconds=window,
+            BisectBatchOnFunctionError=bisect,
+            MaximumRetryAttempts=retries,
             FunctionResponseTypes=["ReportBatchItemFailures"],
             DestinationConfig={"OnFailure": {"Destination": queue_arn}},
         )
@@ -85,11 +90,11 @@ def test_batches_respect_batch_size_and_shard_order(aws, stream_with_mapping):
     kinesis, s3 = aws("kinesis"), aws("s3")
     values = [f"v{i:03d}" for i in range(60)]
     for i in range(0, 60, 20):  # several puts, partition keys spread over both shards
-        kinesis.put_records(StreamName=setup["stream"],
-                            Records=[{"Data": v.encode(), "PartitionKey": f"key-{j % 5}"}
-                                     for j, v in enumerate(values[i:i + 20])])
-    batches = wait_for(lambda: (b := read_batches(s3, setup["bucket"])) and
-                       sum(len(x["data"]) for x in b) >= 60 and b)
+        kinesis.put_records(
+            StreamName=setup["stream"],
+            Records=[{"Data": v.encode(), "PartitionKey": f"key-{j % 5}"} for j, v in enumerate(values[i : i + 20])],
+        )
+    batches = wait_for(lambda: (b := read_batches(s3, setup["bucket"])) and sum(len(x["data"]) for x in b) >= 60 and b)
     delivered = [d for b in batches for d in b["data"]]
     assert sorted(delivered) == values  # each record once
     assert all(len(b["data"]) <= 7 for b in batches)
@@ -125,8 +130,13 @@ def test_bisect_isolates_a_poison_record_and_the_dlq_gets_the_failure_record(aws
     assert info["batchSize"] == 1 and info["streamArn"] == setup["stream_arn"]
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
     # Every other record got through in some successful invocation.
-    delivered_ok = wait_for(lambda: {d for b in read_batches(s3, setup["bucket"]) if "p5" not in b["data"]
-                                     for d in b["data"]} >= {f"p{i}" for i in range(8) if i != 5} and True)
+    delivered_ok = wait_for(
+        lambda: (
+            {d for b in read_batches(s3, setup["bucket"]) if "p5" not in b["data"] for d in b["data"]}
+            >= {f"p{i}" for i in range(8) if i != 5}
+            and True
+        )
+    )
     assert delivered_ok
 
 
@@ -166,10 +176,15 @@ def test_s3_notification_runs_the_function_asynchronously(aws, deploy_function):
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
-        NotificationConfiguration={"LambdaFunctionConfigurations": [{
-            "LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
-        }]},
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": function_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
+                }
+            ]
+        },
     )
     s3.put_object(Bucket=bucket, Key="in/my file.csv", Body=b"x")
     s3.put_object(Bucket=bucket, Key="released", Body=b"")  # outside the "in/" filter: no event

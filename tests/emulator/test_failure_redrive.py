@@ -37,8 +37,9 @@ def new_queue(sqs) -> tuple[str, str]:
 
 
 def messages_in(sqs, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -47,8 +48,9 @@ def count(s3, bucket: str, prefix: str) -> int:
 
 
 def fix(aws, name: str, bucket: str) -> None:
-    aws("lambda").update_function_configuration(FunctionName=name,
-                                                Environment={"Variables": {"BUCKET": bucket, "BROKEN": "0"}})
+    aws("lambda").update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"BUCKET": bucket, "BROKEN": "0"}}
+    )
 
 
 def test_failed_async_invocation_is_parked_then_redriven(aws, deploy_function):
@@ -59,18 +61,36 @@ def test_failed_async_invocation_is_parked_then_redriven(aws, deploy_function):
     url, arn = new_queue(sqs)
     name = deploy_function(FLAKY_HANDLER, environment={"BUCKET": bucket, "BROKEN": "1"})
     # Terraform puts the config again on every change: the newest one is in force.
-    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
-                                         DestinationConfig={"OnFailure": {"Destination": stale_arn}})
-    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1, MaximumEventAgeInSeconds=3600,
-                                         DestinationConfig={"OnFailure": {"Destination": arn}})
-    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                          "s3": {"bucket": {"name": bucket}, "object": {"key": "stream/batch-1.jsonl.gz"}}}]}
+    lam.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": stale_arn}}
+    )
+    lam.put_function_event_invoke_config(
+        FunctionName=name,
+        MaximumRetryAttempts=1,
+        MaximumEventAgeInSeconds=3600,
+        DestinationConfig={"OnFailure": {"Destination": arn}},
+    )
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": "stream/batch-1.jsonl.gz"}},
+            }
+        ]
+    }
     lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
 
     parked = wait_for(lambda: sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages"))
     record = json.loads(parked[0]["Body"])
-    assert set(record) == {"version", "timestamp", "requestContext", "requestPayload", "responseContext",
-                           "responsePayload"}
+    assert set(record) == {
+        "version",
+        "timestamp",
+        "requestContext",
+        "requestPayload",
+        "responseContext",
+        "responsePayload",
+    }
     assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
     context = record["requestContext"]
     assert context["condition"] == "RetriesExhausted" and context["approximateInvokeCount"] == 2
@@ -84,15 +104,17 @@ def test_failed_async_invocation_is_parked_then_redriven(aws, deploy_function):
 
     # Still broken: the re-drive fails, and the message stays for the next run.
     lines: list[str] = []
-    summary = redrive.drain(sqs, url, "transform DLQ", redrive.transform_redriver(lam, name),
-                            wait_seconds=0, out=lines.append)
+    summary = redrive.drain(
+        sqs, url, "transform DLQ", redrive.transform_redriver(lam, name), wait_seconds=0, out=lines.append
+    )
     assert summary.counts[redrive.LEFT] == 1 and summary.counts[redrive.REDRIVEN] == 0
     assert "still broken" in lines[0]
     assert messages_in(sqs, url) == 1
 
     fix(aws, name, bucket)
-    summary = redrive.drain(sqs, url, "transform DLQ", redrive.transform_redriver(lam, name),
-                            wait_seconds=0, out=lines.append)
+    summary = redrive.drain(
+        sqs, url, "transform DLQ", redrive.transform_redriver(lam, name), wait_seconds=0, out=lines.append
+    )
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.left == 0
     assert count(s3, bucket, "done/stream/batch-1.jsonl.gz") == 1
     assert messages_in(sqs, url) == 0
@@ -108,8 +130,12 @@ def test_kinesis_batch_in_the_ingest_dlq_is_read_back_and_redriven(aws, deploy_f
     name = deploy_function(FLAKY_HANDLER, environment={"BUCKET": bucket, "BROKEN": "1"})
     stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     lam.create_event_source_mapping(
-        FunctionName=name, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=10,
-        MaximumRetryAttempts=0, FunctionResponseTypes=["ReportBatchItemFailures"],
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        MaximumRetryAttempts=0,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
         DestinationConfig={"OnFailure": {"Destination": arn}},
     )
     put(kinesis, stream, ["k0", "k1", "k2"])
@@ -118,23 +144,36 @@ def test_kinesis_batch_in_the_ingest_dlq_is_read_back_and_redriven(aws, deploy_f
     assert batch.batch_size == 3 and batch.stream_arn == stream_arn
 
     dry: list[str] = []
-    summary = redrive.drain(sqs, url, "ingest DLQ", redrive.ingest_redriver(lam, kinesis, name),
-                            dry_run=True, wait_seconds=0, out=dry.append)
+    summary = redrive.drain(
+        sqs,
+        url,
+        "ingest DLQ",
+        redrive.ingest_redriver(lam, kinesis, name),
+        dry_run=True,
+        wait_seconds=0,
+        out=dry.append,
+    )
     assert summary.counts[redrive.WOULD_REDRIVE] == 1 and messages_in(sqs, url) == 1
     assert count(s3, bucket, "attempts/") == 1  # a dry run invokes nothing
-    delivered = json.loads(s3.get_object(Bucket=bucket, Key=s3.list_objects_v2(
-        Bucket=bucket, Prefix="attempts/")["Contents"][0]["Key"])["Body"].read())
+    delivered = json.loads(
+        s3.get_object(Bucket=bucket, Key=s3.list_objects_v2(Bucket=bucket, Prefix="attempts/")["Contents"][0]["Key"])[
+            "Body"
+        ].read()
+    )
 
     fix(aws, name, bucket)
-    summary = redrive.drain(sqs, url, "ingest DLQ", redrive.ingest_redriver(lam, kinesis, name),
-                            wait_seconds=0, out=lambda line: None)
+    summary = redrive.drain(
+        sqs, url, "ingest DLQ", redrive.ingest_redriver(lam, kinesis, name), wait_seconds=0, out=lambda line: None
+    )
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.left == 0
     assert messages_in(sqs, url) == 0
     done = json.loads(s3.get_object(Bucket=bucket, Key="done/kinesis.json")["Body"].read())
     assert done["data"] == ["k0", "k1", "k2"]
     # The same event as the mapping delivered the first time.
-    attempts = [json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-                for item in s3.list_objects_v2(Bucket=bucket, Prefix="attempts/")["Contents"]]
+    attempts = [
+        json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix="attempts/")["Contents"]
+    ]
     assert len(attempts) == 2
     for x, y in zip(attempts[0]["Records"], attempts[1]["Records"], strict=True):
         # GetRecords gives the arrival time to the millisecond; the emulator's mapping rounds it.

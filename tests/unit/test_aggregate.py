@@ -58,7 +58,9 @@ def event(pais: str, valor: float, when: dt.datetime, event_id: str | None = Non
     }
 
 
-def write_silver(s3, table: store.TableStore, indicador: str, day: str, source_key: str, events: list[dict], written_at: str) -> str:
+def write_silver(
+    s3, table: store.TableStore, indicador: str, day: str, source_key: str, events: list[dict], written_at: str
+) -> str:
     """What transform does (docs/DESIGN.md): one silver file per partition, then its CATALOG item."""
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(events, schema=schema.SILVER_FILE_SCHEMA), sink, compression="zstd")
@@ -98,17 +100,33 @@ def at(hour: int, minute: int = 0, day: int = 22) -> dt.datetime:
 def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
     s3, table = aws
     write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a.jsonl.gz",
-        [event("ARG", 1.0, at(9)), event("ARG", 3.0, at(10), event_id="e-arg-last", fuente="bcra"), event("BRA", 5.0, at(8))],
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [
+            event("ARG", 1.0, at(9)),
+            event("ARG", 3.0, at(10), event_id="e-arg-last", fuente="bcra"),
+            event("BRA", 5.0, at(8)),
+        ],
         written_at="2026-11-22T12:00:00.000000+00:00",
     )
     write_silver(
-        s3, table, "PIB", "2026-11-22", "uploads/b.csv",
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "uploads/b.csv",
         [event("ARG", 2.0, at(9, 30))],
         written_at="2026-11-22T12:01:00.000000+00:00",
     )
     last_sk = write_silver(
-        s3, table, "Inflacion", "2026-11-21", "stream/c.jsonl.gz",
+        s3,
+        table,
+        "Inflacion",
+        "2026-11-21",
+        "stream/c.jsonl.gz",
         [event("ARG", 7.5, at(23, day=21), event_id="e-infl", fuente="indec")],
         written_at="2026-11-22T12:02:00.000000+00:00",
     )
@@ -146,11 +164,17 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
 
 def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
     s3, table = aws
-    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("CHL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
+    write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a", [event("CHL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00"
+    )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     newer = write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/b",
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/b",
         [event("CHL", 3.0, at(10), event_id="e-new"), event("MEX", 4.0, at(11))],
         "2026-11-22T12:30:00.000000+00:00",
     )
@@ -165,10 +189,20 @@ def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
 
 def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
     s3, table = aws
-    first = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("COL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00")
+    first = write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a", [event("COL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00"
+    )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
     # A slow transform commits an item stamped before the watermark.
-    write_silver(s3, table, "Desempleo", "2026-11-22", "stream/slow", [event("COL", 8.0, at(7))], "2026-11-22T11:55:00.000000+00:00")
+    write_silver(
+        s3,
+        table,
+        "Desempleo",
+        "2026-11-22",
+        "stream/slow",
+        [event("COL", 8.0, at(7))],
+        "2026-11-22T11:55:00.000000+00:00",
+    )
 
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
@@ -181,10 +215,26 @@ def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
 
 def test_older_values_never_overwrite_latest(aws) -> None:
     s3, table = aws
-    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10), event_id="new")], "2026-11-22T12:00:00.000000+00:00")
+    write_silver(
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a",
+        [event("ARG", 5.0, at(10), event_id="new")],
+        "2026-11-22T12:00:00.000000+00:00",
+    )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
     # An event of an earlier day arrives later.
-    write_silver(s3, table, "PIB", "2026-11-20", "uploads/old.csv", [event("ARG", 1.0, at(10, day=20), event_id="old")], "2026-11-22T12:30:00.000000+00:00")
+    write_silver(
+        s3,
+        table,
+        "PIB",
+        "2026-11-20",
+        "uploads/old.csv",
+        [event("ARG", 1.0, at(10, day=20), event_id="old")],
+        "2026-11-22T12:30:00.000000+00:00",
+    )
 
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
@@ -195,8 +245,18 @@ def test_older_values_never_overwrite_latest(aws) -> None:
 
 def test_full_refresh_recomputes_everything(aws) -> None:
     s3, table = aws
-    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
-    write_silver(s3, table, "PIB", "2026-11-21", "stream/b", [event("ARG", 4.0, at(10, day=21))], "2026-11-22T12:01:00.000000+00:00")
+    write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+    )
+    write_silver(
+        s3,
+        table,
+        "PIB",
+        "2026-11-21",
+        "stream/b",
+        [event("ARG", 4.0, at(10, day=21))],
+        "2026-11-22T12:01:00.000000+00:00",
+    )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
     s3.delete_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-21/kpis.parquet")
 
@@ -217,9 +277,19 @@ def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
 
 def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> None:
     s3, table = aws
-    write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
+    write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+    )
     s3.put_object(Bucket=SILVER, Key="events/indicador=PIB/dt=2026-11-22/part-broken.parquet", Body=b"garbage")
-    write_silver(s3, table, "Inflacion", "2026-11-22", "stream/b", [event("ARG", 2.0, at(10))], "2026-11-22T12:01:00.000000+00:00")
+    write_silver(
+        s3,
+        table,
+        "Inflacion",
+        "2026-11-22",
+        "stream/b",
+        [event("ARG", 2.0, at(10))],
+        "2026-11-22T12:01:00.000000+00:00",
+    )
 
     with pytest.raises(aggregate.AggregateError, match="indicador=PIB/dt=2026-11-22"):
         aggregate.handler({}, FakeLambdaContext("aggregate"))
@@ -243,7 +313,9 @@ def test_malformed_catalog_item_is_skipped(aws) -> None:
 def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
     s3, table = aws
     table.put_watermark(store.Watermark("zzz-not-a-time"), overwrite=True)
-    sk = write_silver(s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00")
+    sk = write_silver(
+        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+    )
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert result["gold_files"] == 1 and result["watermark"] == sk
     assert table.get_watermark().value == sk

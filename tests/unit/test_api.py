@@ -34,7 +34,13 @@ def url_event(path: str, method: str = "GET", query: dict[str, str] | None = Non
             "apiId": "abc",
             "domainName": "abc.lambda-url.us-east-1.on.aws",
             "domainPrefix": "abc",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "test",
+            },
             "requestId": "req-1",
             "routeKey": "$default",
             "stage": "$default",
@@ -84,9 +90,18 @@ def table(monkeypatch, operations):
 def seed(table: store.TableStore) -> None:
     def row(pais, indicador, valor, when, event_id, stddev=0.25):
         return {
-            "pais": pais, "indicador": indicador, "dt": when.date().isoformat(), "count": 4, "mean": 2.5,
-            "min": 1.0, "max": 4.0, "stddev": stddev, "last_valor": valor, "last_timestamp": when,
-            "last_event_id": event_id, "last_fuente": "bcra",
+            "pais": pais,
+            "indicador": indicador,
+            "dt": when.date().isoformat(),
+            "count": 4,
+            "mean": 2.5,
+            "min": 1.0,
+            "max": 4.0,
+            "stddev": stddev,
+            "last_valor": valor,
+            "last_timestamp": when,
+            "last_event_id": event_id,
+            "last_fuente": "bcra",
         }
 
     rows = [
@@ -133,8 +148,20 @@ def test_country(table, operations) -> None:
     assert body == {
         "pais": "ARG",
         "series": [
-            {"indicador": "Inflacion", "valor": 7.0, "timestamp": "2026-11-21T23:59:00.000000+00:00", "event_id": "e2", "fuente": "bcra"},
-            {"indicador": "PIB", "valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
+            {
+                "indicador": "Inflacion",
+                "valor": 7.0,
+                "timestamp": "2026-11-21T23:59:00.000000+00:00",
+                "event_id": "e2",
+                "fuente": "bcra",
+            },
+            {
+                "indicador": "PIB",
+                "valor": 3.5,
+                "timestamp": "2026-11-22T10:00:00.000000+00:00",
+                "event_id": "e1",
+                "fuente": "bcra",
+            },
         ],
     }
     assert call("/indicadores/bra")[1]["pais"] == "BRA"  # case-insensitive input, canonical output
@@ -156,8 +183,14 @@ def test_series(table, operations) -> None:
         "indicador": "PIB",
         "latest": {"valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
         "kpis": {
-            "dt": "2026-11-22", "count": 4, "mean": 2.5, "min": 1.0, "max": 4.0, "stddev": 0.25,
-            "last_valor": 3.5, "last_timestamp": "2026-11-22T10:00:00.000000+00:00",
+            "dt": "2026-11-22",
+            "count": 4,
+            "mean": 2.5,
+            "min": 1.0,
+            "max": 4.0,
+            "stddev": 0.25,
+            "last_valor": 3.5,
+            "last_timestamp": "2026-11-22T10:00:00.000000+00:00",
         },
     }
     assert isinstance(body["kpis"]["count"], int)
@@ -183,10 +216,24 @@ def test_series_errors(table) -> None:
 def test_daily_series_newest_days_oldest_first(table, operations) -> None:
     for day in (19, 20, 21):
         when = dt.datetime(2026, 11, day, 12, 0, tzinfo=UTC)
-        table.put_kpis([store.kpi_item({
-            "pais": "ARG", "indicador": "PIB", "dt": when.date().isoformat(), "count": day, "mean": 1.0, "min": 1.0,
-            "max": 1.0, "stddev": None, "last_valor": 1.0, "last_timestamp": when,
-        })])
+        table.put_kpis(
+            [
+                store.kpi_item(
+                    {
+                        "pais": "ARG",
+                        "indicador": "PIB",
+                        "dt": when.date().isoformat(),
+                        "count": day,
+                        "mean": 1.0,
+                        "min": 1.0,
+                        "max": 1.0,
+                        "stddev": None,
+                        "last_valor": 1.0,
+                        "last_timestamp": when,
+                    }
+                )
+            ]
+        )
     operations.clear()
     status, body, _ = call("/indicadores/arg/pib/diario", query={"dias": "3"})
     assert status == 200 and (body["pais"], body["indicador"]) == ("ARG", "PIB")
@@ -201,7 +248,13 @@ def test_daily_series_newest_days_oldest_first(table, operations) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/indicadores/", "/indicadores//PIB", "/indicadores/ARG/", "/indicadores/ARG/PIB/extra", "/indicadores/ARG/PIB/x/y"],
+    [
+        "/indicadores/",
+        "/indicadores//PIB",
+        "/indicadores/ARG/",
+        "/indicadores/ARG/PIB/extra",
+        "/indicadores/ARG/PIB/x/y",
+    ],
 )
 def test_malformed_paths_under_indicadores_are_bad_requests(table, path) -> None:
     status, body, _ = call(path)
@@ -241,9 +294,19 @@ def test_normalisation_rules() -> None:
 
 
 def test_pure_shapes() -> None:
-    latest = {"pais": "ARG", "indicador": "PIB", "valor": Decimal("1.5"), "timestamp": "2026-11-22T23:30:00.000000-03:00"}
+    latest = {
+        "pais": "ARG",
+        "indicador": "PIB",
+        "valor": Decimal("1.5"),
+        "timestamp": "2026-11-22T23:30:00.000000-03:00",
+    }
     assert api.kpi_day(latest) == "2026-11-23"  # the UTC day, as silver and gold partition it
-    assert api.series_summary(latest) == {"pais": "ARG", "indicador": "PIB", "valor": 1.5, "timestamp": latest["timestamp"]}
+    assert api.series_summary(latest) == {
+        "pais": "ARG",
+        "indicador": "PIB",
+        "valor": 1.5,
+        "timestamp": latest["timestamp"],
+    }
     with pytest.raises(api.NotFound):
         api.country_latest("ARG", [])
     with pytest.raises(api.NotFound):

@@ -199,8 +199,16 @@ def test_partitions_parse_and_validate() -> None:
     assert gold.partition_of_silver_key("events/indicador=PIB/dt=2026-01-05/part-0123.parquet") == gold.Partition(
         "PIB", "2026-01-05"
     )
-    assert gold.partition_of_catalog_item({"silver_key": "events/indicador=PIB/dt=2026-01-05/p.parquet"}).indicador == "PIB"
-    for bad in ["indicador=PIB", "indicador=Nope/dt=2026-01-05", "indicador=PIB/dt=2026-13-01", "indicador=PIB/dt=20260105"]:
+    assert (
+        gold.partition_of_catalog_item({"silver_key": "events/indicador=PIB/dt=2026-01-05/p.parquet"}).indicador
+        == "PIB"
+    )
+    for bad in [
+        "indicador=PIB",
+        "indicador=Nope/dt=2026-01-05",
+        "indicador=PIB/dt=2026-13-01",
+        "indicador=PIB/dt=20260105",
+    ]:
         with pytest.raises(ValueError):
             gold.parse_partition(bad)
     with pytest.raises(ValueError):

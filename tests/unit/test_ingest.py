@@ -93,6 +93,7 @@ def test_jsonl_line_with_lone_surrogate_is_escaped_not_fatal() -> None:
 
 # --- handler -----------------------------------------------------------------------------------
 
+
 def kinesis_record(sequence_number: str, data: bytes, partition_key: str = "ARG", arrival: float = ARRIVAL) -> dict:
     return {
         "kinesis": {

@@ -43,8 +43,12 @@ def test_layout_is_code_under_its_package_and_dependencies_at_the_root(tmp_path)
         names = archive.namelist()
         modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
     assert names == sorted(names)
-    assert set(names) == {"pipeline/__init__.py", "pipeline/handlers/api.py", "aws_lambda_powertools/__init__.py",
-                          "pyarrow/lib.so"}
+    assert set(names) == {
+        "pipeline/__init__.py",
+        "pipeline/handlers/api.py",
+        "aws_lambda_powertools/__init__.py",
+        "pyarrow/lib.so",
+    }
     assert modes["pyarrow/lib.so"] == 0o755 and modes["pipeline/handlers/api.py"] == 0o644
     assert unzipped == len("x")  # the stamp file is not packaged
     assert zipped == output.stat().st_size
@@ -53,5 +57,8 @@ def test_layout_is_code_under_its_package_and_dependencies_at_the_root(tmp_path)
 def test_runtime_provided_packages_are_not_bundled():
     assert {"boto3", "botocore"} <= set(package_lambda.PROVIDED_BY_RUNTIME)
     requirements = (package_lambda.ROOT / "lambdas" / "requirements.txt").read_text()
-    assert "boto3" not in [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()
-                           if line and not line.startswith("#")]
+    assert "boto3" not in [
+        line.split(">")[0].split("=")[0].strip()
+        for line in requirements.splitlines()
+        if line and not line.startswith("#")
+    ]

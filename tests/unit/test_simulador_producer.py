@@ -223,8 +223,20 @@ def read_all_shards(client, stream):
 def test_send_end_to_end_matches_the_manifest_exactly(aws_env, tmp_path, capsys):
     aws_env.create_stream(StreamName="eventos", ShardCount=2)
     manifest_path = tmp_path / "out" / "manifest.jsonl"
-    argv = ["send", "--stream", "eventos", "--count", "1200", "--malformed-ratio", "0.05",
-            "--duplicate-ratio", "0.05", "--manifest", str(manifest_path), "--no-progress"]
+    argv = [
+        "send",
+        "--stream",
+        "eventos",
+        "--count",
+        "1200",
+        "--malformed-ratio",
+        "0.05",
+        "--duplicate-ratio",
+        "0.05",
+        "--manifest",
+        str(manifest_path),
+        "--no-progress",
+    ]
     assert main(argv) == 0
 
     entries = read_manifest(manifest_path)
@@ -254,9 +266,14 @@ def test_send_end_to_end_matches_the_manifest_exactly(aws_env, tmp_path, capsys)
     assert len(set(valid_ids)) == 1200 and set(duplicate_ids) <= set(valid_ids)
 
     summary = read_summary(manifest_path)
-    assert {k: summary[k] for k in ("stream", "events_sent", "valid", "duplicates", "malformed",
-                                    "unique_valid_event_ids")} == {
-        "stream": "eventos", "events_sent": 1320, "valid": 1200, "duplicates": 60, "malformed": 60,
+    assert {
+        k: summary[k] for k in ("stream", "events_sent", "valid", "duplicates", "malformed", "unique_valid_event_ids")
+    } == {
+        "stream": "eventos",
+        "events_sent": 1320,
+        "valid": 1200,
+        "duplicates": 60,
+        "malformed": 60,
         "unique_valid_event_ids": 1200,
     }
     assert summary["seconds"] > 0 and summary["events_per_second"] > 0
@@ -319,8 +336,9 @@ def test_delivery_failure_exits_1_with_the_manifest_of_what_got_through(aws_env,
     monkeypatch.setattr("simulador.__main__.boto3.client", lambda *a, **k: Throttled(real_client(*a, **k)))
     monkeypatch.setattr("simulador.producer.backoff_delay", lambda retry, rng: 0.0)
     manifest_path = tmp_path / "m.jsonl"
-    assert main(["send", "--stream", "eventos", "--count", "100", "--manifest", str(manifest_path),
-                 "--no-progress"]) == 1
+    assert (
+        main(["send", "--stream", "eventos", "--count", "100", "--manifest", str(manifest_path), "--no-progress"]) == 1
+    )
     err = capsys.readouterr().err.strip()
     entries = read_manifest(manifest_path)
     mex = sum(1 for e in entries if e["pais"] == "MEX")

@@ -22,7 +22,10 @@ from simulador.tail import (
 )
 
 EVENT = make_event(
-    "ARG", "Inflacion", 123.4, event_id="0b9f8c52-8a53-4c6e-9d0e-6f1f3b0f2a11",
+    "ARG",
+    "Inflacion",
+    123.4,
+    event_id="0b9f8c52-8a53-4c6e-9d0e-6f1f3b0f2a11",
     timestamp="2026-11-22T10:00:00.123456+00:00",
 )
 
@@ -72,8 +75,11 @@ def test_reads_every_shard_from_trim_horizon_until_idle(kinesis):
     sent = put_events(kinesis, 40)
     assert len({shard for shard, _ in sent}) == 2
     clock = FakeClock()
-    read = list(iter_stream(kinesis, "eventos", position="TRIM_HORIZON", idle_timeout=3.0,
-                            sleep=clock.sleep, monotonic=clock.monotonic))
+    read = list(
+        iter_stream(
+            kinesis, "eventos", position="TRIM_HORIZON", idle_timeout=3.0, sleep=clock.sleep, monotonic=clock.monotonic
+        )
+    )
     assert {(r.shard_id, r.sequence_number): r.data for r in read} == sent
     assert len(read) == 40
     assert sum(clock.sleeps) == pytest.approx(3.0)
@@ -90,8 +96,9 @@ def test_latest_skips_old_records_and_follows_new_ones(kinesis):
             new.update(put_events(kinesis, 15, start=100))
         clock.sleep(seconds)
 
-    read = list(iter_stream(kinesis, "eventos", position="LATEST", idle_timeout=5.0,
-                            sleep=sleep, monotonic=clock.monotonic))
+    read = list(
+        iter_stream(kinesis, "eventos", position="LATEST", idle_timeout=5.0, sleep=sleep, monotonic=clock.monotonic)
+    )
     assert {(r.shard_id, r.sequence_number): r.data for r in read} == new
 
 
@@ -179,12 +186,16 @@ class ExpiringIterator:
     def get_records(self, ShardIterator, Limit):
         self.pages += 1
         if ShardIterator == "it-1":
-            return {"Records": [{"SequenceNumber": "1", "PartitionKey": "ARG", "Data": b"{}"}],
-                    "NextShardIterator": "stale"}
+            return {
+                "Records": [{"SequenceNumber": "1", "PartitionKey": "ARG", "Data": b"{}"}],
+                "NextShardIterator": "stale",
+            }
         if ShardIterator == "stale":
             raise ClientError({"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}}, "GetRecords")
-        return {"Records": [{"SequenceNumber": "2", "PartitionKey": "ARG", "Data": b"{}"}],
-                "NextShardIterator": None}  # shard closed
+        return {
+            "Records": [{"SequenceNumber": "2", "PartitionKey": "ARG", "Data": b"{}"}],
+            "NextShardIterator": None,
+        }  # shard closed
 
 
 def test_expired_iterator_resumes_after_the_last_record():
@@ -192,8 +203,10 @@ def test_expired_iterator_resumes_after_the_last_record():
     read = list(iter_stream(client, "eventos", position="TRIM_HORIZON", sleep=lambda s: None))
     assert [r.sequence_number for r in read] == ["1", "2"]
     assert client.iterator_requests[1] == {
-        "StreamName": "eventos", "ShardId": "shardId-000000000000",
-        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "1",
+        "StreamName": "eventos",
+        "ShardId": "shardId-000000000000",
+        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+        "StartingSequenceNumber": "1",
     }
 
 

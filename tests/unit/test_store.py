@@ -31,7 +31,9 @@ def table(monkeypatch):
         yield store.TableStore(client, TABLE)
 
 
-def kpi_row(pais="ARG", indicador="PIB", day="2026-11-22", valor=1.5, when=None, event_id="e1", fuente="src", stddev=0.5):
+def kpi_row(
+    pais="ARG", indicador="PIB", day="2026-11-22", valor=1.5, when=None, event_id="e1", fuente="src", stddev=0.5
+):
     return {
         "pais": pais,
         "indicador": indicador,
@@ -55,13 +57,17 @@ def test_latest_upsert_never_regresses(table) -> None:
     t10 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert table.upsert_latest(store.latest_item(kpi_row(valor=1.0, when=t10, event_id="b")))
     # Older: rejected.
-    assert not table.upsert_latest(store.latest_item(kpi_row(valor=9.0, when=t10 - dt.timedelta(seconds=1), event_id="z")))
+    assert not table.upsert_latest(
+        store.latest_item(kpi_row(valor=9.0, when=t10 - dt.timedelta(seconds=1), event_id="z"))
+    )
     # Same time, smaller event_id: rejected (tie-break as in gold).
     assert not table.upsert_latest(store.latest_item(kpi_row(valor=8.0, when=t10, event_id="a")))
     assert table.get_latest("ARG", "PIB")["valor"] == Decimal("1.0")
     # Same time, greater event_id: accepted; newer time: accepted.
     assert table.upsert_latest(store.latest_item(kpi_row(valor=2.0, when=t10, event_id="c")))
-    assert table.upsert_latest(store.latest_item(kpi_row(valor=3.0, when=t10 + dt.timedelta(microseconds=1), event_id="a")))
+    assert table.upsert_latest(
+        store.latest_item(kpi_row(valor=3.0, when=t10 + dt.timedelta(microseconds=1), event_id="a"))
+    )
 
     latest = table.get_latest("ARG", "PIB")
     assert latest == {

@@ -248,9 +248,7 @@ def test_csv_rows_without_event_id_get_a_deterministic_content_id() -> None:
     assert ids == again.valid["event_id"].to_pylist()
     assert ids[0] == ids[1] != ids[2]  # same observation spelled differently -> same id
     assert first.valid["schema_version"].to_pylist() == [1, 1, 1]
-    assert ids[0] == decode.derive_event_id(
-        dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC), "PIB", "ARG", 1.5, "carga_csv"
-    )
+    assert ids[0] == decode.derive_event_id(dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC), "PIB", "ARG", 1.5, "carga_csv")
 
 
 def test_csv_event_id_column_is_used_when_filled() -> None:
@@ -345,7 +343,12 @@ def test_silver_key_is_deterministic_per_source_object_and_names_its_kind() -> N
     upload = silver.silver_key("PIB", "2026-11-22", BRONZE, "uploads/a.csv")
     assert upload.startswith("events/indicador=PIB/dt=2026-11-22/u-")
     assert silver.partition_of_silver_key(upload) == "indicador=PIB/dt=2026-11-22"
-    assert [silver.file_letter(k) for k in (key, upload, "events/x/c-1.parquet", "events/x/y.txt")] == ["s", "u", "c", ""]
+    assert [silver.file_letter(k) for k in (key, upload, "events/x/c-1.parquet", "events/x/y.txt")] == [
+        "s",
+        "u",
+        "c",
+        "",
+    ]
 
 
 def test_read_rule_keeps_one_row_per_event_from_the_first_file_in_key_order() -> None:
@@ -353,7 +356,11 @@ def test_read_rule_keeps_one_row_per_event_from_the_first_file_in_key_order() ->
     from_upload = typed(event(ID[1], valor=10.0), event(ID[2], valor=20.0))
     from_stream = typed(event(ID[1], valor=1.0))
     compacted = typed(event(ID[3], valor=3.0), event(ID[1], valor=1.0))
-    files = [(prefix + "u-1.parquet", from_upload), (prefix + "s-2.parquet", from_stream), (prefix + "c-3.parquet", compacted)]
+    files = [
+        (prefix + "u-1.parquet", from_upload),
+        (prefix + "s-2.parquet", from_stream),
+        (prefix + "c-3.parquet", compacted),
+    ]
     events, hidden = silver.merge_on_read(files)
     by_id = dict(zip(events["event_id"].to_pylist(), events["valor"].to_pylist(), strict=True))
     assert by_id == {ID[1]: 1.0, ID[2]: 20.0, ID[3]: 3.0} and hidden == 2
@@ -421,5 +428,3 @@ def test_catalog_item_shape() -> None:
         "duplicates_dropped": 1,
         "quarantined": 2,
     }
-
-

@@ -24,7 +24,6 @@ from pipeline.upload_ledger import UploadBusy, UploadLedger
 logger = Logger()
 
 
-
 class InvalidAggregateRequest(ValueError):
     """The invocation payload is not ``{}`` / ``{"full_refresh": <bool>}`` / a scheduled event."""
 
@@ -135,7 +134,11 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
                     # If-Match: should the lease run out while trimming, a newer version's file wins.
                     body = silver.encode_silver_parquet(kept)
                     s3.put_object(
-                        Bucket=bucket, Key=key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE, IfMatch=response["ETag"]
+                        Bucket=bucket,
+                        Key=key,
+                        Body=body,
+                        ContentType=silver.PARQUET_CONTENT_TYPE,
+                        IfMatch=response["ETag"],
                     )
                 changed += 1
                 logger.info("upload file trimmed", extra={"key": key, "rows_removed": current.num_rows - kept.num_rows})
