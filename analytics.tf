@@ -70,12 +70,12 @@ locals {
   # One Glue table per lake layer that Athena reads (silver events, gold daily KPIs).
   lake_tables = {
     events = {
-      location    = "s3://${local.bucket_names["silver"]}/events/"
+      location    = "s3://${local.bucket_names["silver"]}/${local.lake_prefixes.silver_events}"
       columns     = local.silver_columns
       description = "Silver events, one Parquet file per source object and partition. Files may hold copies of an event until the next compaction (one aggregate period): apply the read rule of docs/DESIGN.md (\"Reading\"), e.g. through the events_exactly_once view (saved query of the same name)."
     }
     kpis_diarios = {
-      location    = "s3://${local.bucket_names["gold"]}/kpis_diarios/"
+      location    = "s3://${local.bucket_names["gold"]}/${local.lake_prefixes.gold_kpis}"
       columns     = local.gold_columns
       description = "Gold daily KPIs per country, one file per (indicador, dt) partition, rewritten by each aggregate run. Computed from silver with the read rule, so each event counts once."
     }

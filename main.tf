@@ -25,7 +25,18 @@ locals {
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
-  # Defaults of docs/DESIGN.md, overridable per function with var.lambda_function_settings.
+  # Key prefixes of the lake, as lambdas/pipeline/layout.py names them (tests/unit/test_layout.py
+  # fails when the two drift). IAM scopes each function to the prefixes it writes.
+  lake_prefixes = {
+    stream               = "stream/"
+    uploads              = "uploads/"
+    quarantine           = "quarantine/"
+    transform_quarantine = "quarantine/transform/"
+    silver_events        = "events/"
+    gold_kpis            = "kpis_diarios/"
+  }
+
+  # Memory and timeout of each function, overridable per function with var.lambda_function_settings.
   function_defaults = {
     ingest    = { memory_size = 256, timeout = 60 }
     transform = { memory_size = 1024, timeout = 120 }
@@ -67,7 +78,7 @@ locals {
         {
           sid       = "WriteBronzeStreamAndQuarantine"
           actions   = ["s3:PutObject"]
-          resources = ["${local.bucket_arns["bronze"]}/stream/*", "${local.bucket_arns["bronze"]}/quarantine/*"]
+          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
         },
         {
           # The on-failure destination of the event source mapping is written with this role.
@@ -89,25 +100,25 @@ locals {
         {
           sid       = "ReadBronzeSources"
           actions   = ["s3:GetObject"]
-          resources = ["${local.bucket_arns["bronze"]}/stream/*", "${local.bucket_arns["bronze"]}/uploads/*"]
+          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.uploads}*"]
         },
         {
           sid       = "WriteBronzeQuarantine"
           actions   = ["s3:PutObject"]
-          resources = ["${local.bucket_arns["bronze"]}/quarantine/*"]
+          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
         },
         {
           # A corrected re-upload clears the quarantine of its previous version.
           sid       = "ClearUploadQuarantine"
           actions   = ["s3:DeleteObject"]
-          resources = ["${local.bucket_arns["bronze"]}/quarantine/transform/uploads/*"]
+          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.transform_quarantine}${local.lake_prefixes.uploads}*"]
         },
         {
           # Delete: a re-upload removes its files from partitions it no longer touches.
           # No ListBucket and no reads of silver: landing never looks at what is stored.
           sid       = "WriteSilverEvents"
           actions   = ["s3:PutObject", "s3:DeleteObject"]
-          resources = ["${local.bucket_arns["silver"]}/events/*"]
+          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
         },
         {
           # PutItem: catalog items; UpdateItem: the upload ledger (turns and what each upload wrote).
@@ -147,12 +158,12 @@ locals {
           # Put/Delete: compaction merges a partition's stream-side files into one.
           sid       = "ReadAndCompactSilverEvents"
           actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-          resources = ["${local.bucket_arns["silver"]}/events/*"]
+          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
         },
         {
           sid       = "WriteGoldKpis"
           actions   = ["s3:PutObject", "s3:DeleteObject"] # delete: a partition left with no events
-          resources = ["${local.bucket_arns["gold"]}/kpis_diarios/*"]
+          resources = ["${local.bucket_arns["gold"]}/${local.lake_prefixes.gold_kpis}*"]
         },
         {
           sid = "ReadWriteLakeTable"
@@ -473,14 +484,14 @@ resource "aws_s3_bucket_notification" "bronze" {
     id                  = "transform-stream"
     lambda_function_arn = module.lambda["transform"].function_arn
     events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = "stream/"
+    filter_prefix       = local.lake_prefixes.stream
   }
 
   lambda_function {
     id                  = "transform-uploads"
     lambda_function_arn = module.lambda["transform"].function_arn
     events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = "uploads/"
+    filter_prefix       = local.lake_prefixes.uploads
   }
 
   # S3 tests the destination when the notification is saved: the permission must exist.

@@ -38,6 +38,7 @@ from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
+from pipeline import layout
 
 from tools import local_stack
 from tools.lake_reader import silver_frame, wait_until
@@ -226,11 +227,13 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
     aggregate_summary = json.loads(response["Payload"].read())
     result["aggregate_seconds"] = round(time.monotonic() - agg_started, 1)
     result["aggregate_error"] = response.get("FunctionError")
-    result["silver_files_after_compaction"] = count_keys(s3, outputs["silver_bucket"], "events/")
+    result["silver_files_after_compaction"] = count_keys(s3, outputs["silver_bucket"], layout.SILVER_EVENTS_PREFIX)
     result["silver_bytes_per_event_after_compaction"] = round(
         sum(
             obj["Size"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs["silver_bucket"], Prefix="events/")
+            for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=outputs["silver_bucket"], Prefix=layout.SILVER_EVENTS_PREFIX
+            )
             for obj in page.get("Contents", [])
         )
         / max(1, len(expected)),
@@ -253,7 +256,7 @@ def cost_per_million(
 ) -> dict:
     bronze_objects = len({item["source_object"] for item in items})
     silver_writes = len(items)
-    quarantine_objects = count_keys(s3, outputs["bronze_bucket"], "quarantine/")
+    quarantine_objects = count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX)
     partitions = int(aggregate_summary.get("partitions", 0)) if isinstance(aggregate_summary, dict) else 0
     durations = {name: lambda_durations(logs, functions[name], since_ms) for name in FUNCTION_MEMORY_MB}
     gb_seconds = {name: sum(ms) / 1000 * FUNCTION_MEMORY_MB[name] / 1024 for name, ms in durations.items()}
@@ -308,7 +311,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     manifest = workdir / "trickle.jsonl"
     follower = CatalogFollower(dynamodb, outputs["table_name"])
     known_sources = {item["source_object"] for item in follower.poll()}
-    bronze_before = count_keys(s3, outputs["bronze_bucket"], "stream/")
+    bronze_before = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX)
     log(f"trickle: {rate:g} events/s for {seconds:.0f}s ({count:,} events) …")
     since_ms = int(time.time() * 1000)
     started = time.monotonic()
@@ -318,7 +321,7 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     while sender.is_alive():
         time.sleep(10)
         landed = {item["source_object"] for item in follower.poll()} - known_sources
-        pending = count_keys(s3, outputs["bronze_bucket"], "stream/") - bronze_before - len(landed)
+        pending = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX) - bronze_before - len(landed)
         backlog.append((round(time.monotonic() - started), pending))
         print(f"\r  {time.monotonic() - started:.0f}s: transform backlog {pending} objects   ", end="", flush=True)
     print()
@@ -377,7 +380,6 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
     """Grow one partition to `target_events` through transform.land_object (moto, in-process)."""
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
-    sys.path.insert(0, str(ROOT / "lambdas"))
     import uuid
 
     import pyarrow as pa
@@ -424,13 +426,15 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                 for i in range(per_object)
             ]
             body = bronze.encode_jsonl_gz(rows)
-            key = f"stream/dt=2026-11-22/hour=00/shardId-000000000000-{number}-{number}.jsonl.gz"
+            key = layout.stream_object_key(
+                dt.datetime(2026, 11, 22, tzinfo=dt.UTC), "shardId-000000000000", str(number), str(number)
+            )
             if number in baseline_points:
                 # The previous design's extra step, timed on the same partition at the same size.
                 started = time.perf_counter()
                 ids = []
                 for page in s3.get_paginator("list_objects_v2").paginate(
-                    Bucket="bench-silver", Prefix=silver.partition_prefix("PIB", "2026-11-22")
+                    Bucket="bench-silver", Prefix=layout.Partition("PIB", "2026-11-22").silver_prefix
                 ):
                     for obj in page.get("Contents", []):
                         data = s3.get_object(Bucket="bench-silver", Key=obj["Key"])["Body"].read()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pandas as pd
+from pipeline import layout
 
 from simulador.manifest import read_manifest
 from tools.function_url import resolve_for_function
@@ -67,7 +68,7 @@ def http_get(api, path: str) -> dict:
 def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[str, str]]) -> dict:
     """What this run left in the lake (earlier runs on the same emulator are not counted)."""
     bronze_objects, bronze_rows = 0, 0
-    for key in iter_keys(s3, outputs["bronze_bucket"], "stream/"):
+    for key in iter_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX):
         ids = [e["event_id"] for e in read_jsonl_gz(s3, outputs["bronze_bucket"], key)]
         hits = sum(1 for i in ids if i in run_ids)
         if hits:
@@ -77,7 +78,7 @@ def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[
     silver_ids = Counter(silver["event_id"]) if len(silver) else Counter()
     quarantine = [
         r
-        for r in quarantined_records(s3, outputs["bronze_bucket"], "quarantine/ingest/")
+        for r in quarantined_records(s3, outputs["bronze_bucket"], layout.INGEST_QUARANTINE_PREFIX)
         if (r.get("shard_id"), str(r.get("sequence_number"))) in malformed_keys
     ]
     return {

@@ -7,16 +7,16 @@ the Lambda code (which uses pyarrow), so the two can check each other.
 
 from __future__ import annotations
 
-import gzip
 import io
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
+from pipeline import bronze, gold, layout, silver
 
 
 def iter_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
@@ -26,19 +26,18 @@ def iter_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
 
 
 def read_jsonl_gz(s3: Any, bucket: str, key: str) -> list[dict]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return [json.loads(line) for line in gzip.decompress(body).decode("utf-8").splitlines() if line.strip()]
+    return bronze.decode_jsonl_gz(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def bronze_event_ids(s3: Any, bucket: str) -> Counter:
     """How many times each event_id appears in bronze's stream objects."""
     counts: Counter = Counter()
-    for key in iter_keys(s3, bucket, "stream/"):
+    for key in iter_keys(s3, bucket, layout.STREAM_PREFIX):
         counts.update(event["event_id"] for event in read_jsonl_gz(s3, bucket, key))
     return counts
 
 
-def quarantined_records(s3: Any, bucket: str, prefix: str = "quarantine/") -> list[dict]:
+def quarantined_records(s3: Any, bucket: str, prefix: str = layout.QUARANTINE_PREFIX) -> list[dict]:
     records = []
     for key in iter_keys(s3, bucket, prefix):
         for record in read_jsonl_gz(s3, bucket, key):
@@ -49,7 +48,7 @@ def quarantined_records(s3: Any, bucket: str, prefix: str = "quarantine/") -> li
 def _parquet_frame(s3: Any, bucket: str, prefix: str) -> pd.DataFrame:
     frames = []
     for key in iter_keys(s3, bucket, prefix):
-        if not key.endswith(".parquet"):
+        if not key.endswith(layout.PARQUET_SUFFIX):
             continue
         table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
         frame = table.to_pandas()
@@ -64,24 +63,28 @@ def _parquet_frame(s3: Any, bucket: str, prefix: str) -> pd.DataFrame:
 
 def silver_file_frame(s3: Any, bucket: str) -> pd.DataFrame:
     """Every row of every silver file, copies included (what the files physically hold)."""
-    return _parquet_frame(s3, bucket, "events/")
+    return _parquet_frame(s3, bucket, layout.SILVER_EVENTS_PREFIX)
 
 
 def silver_frame(s3: Any, bucket: str) -> pd.DataFrame:
-    """Silver events as every reader must see them (docs/DESIGN.md, "Reading"): in each partition,
-    one row per event_id, the copy from the file whose name sorts first (compacted `c-`, then stream
-    `s-`, then upload `u-` files)."""
-    frame = silver_file_frame(s3, bucket)
-    if frame.empty:
-        return frame
-    frame["_file"] = frame["_key"].str.rsplit("/", n=1).str[-1]
-    ranked = frame.sort_values(["_file", "_key"], kind="stable")
-    first = ranked.drop_duplicates(["indicador", "dt", "event_id"], keep="first")
-    return first.drop(columns="_file").reset_index(drop=True)
+    """Silver events as every reader must see them: the read rule (silver.merge_on_read) applied
+    to each partition's files, with the partition columns indicador and dt."""
+    files: dict[layout.Partition, list[tuple[str, pa.Table]]] = {}
+    for key in iter_keys(s3, bucket, layout.SILVER_EVENTS_PREFIX):
+        if key.endswith(layout.PARQUET_SUFFIX):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            files.setdefault(layout.Partition.of_silver_key(key), []).append(
+                (key, silver.decode_silver_parquet(body, key))
+            )
+    tables = [
+        gold.with_partition_columns(silver.merge_on_read(partition_files)[0], partition)
+        for partition, partition_files in sorted(files.items())
+    ]
+    return pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame()
 
 
 def gold_frame(s3: Any, bucket: str) -> pd.DataFrame:
-    return _parquet_frame(s3, bucket, "kpis_diarios/")
+    return _parquet_frame(s3, bucket, layout.GOLD_KPIS_PREFIX)
 
 
 def expected_gold(valid_events: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,6 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: the emulator's runtime helpers live beside tools/
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels work there too.

@@ -13,23 +13,18 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from pipeline import schema
+from pipeline import contract, schema
+from pipeline.layout import Partition
 
 CATALOG_PK = "CATALOG"
 
 _serializer = TypeSerializer()
 
 
-def format_written_at(instant: dt.datetime) -> str:
-    if instant.tzinfo is None:
-        raise ValueError("written_at must be timezone-aware")
-    return instant.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
 def catalog_item(
     *,
     silver_key: str,
-    partition: str,
+    partition: Partition,
     rows: int,
     size_bytes: int,
     source_object: str,
@@ -44,12 +39,12 @@ def catalog_item(
     source object or already in silver); `quarantined` counts rows of the whole source object
     that went to quarantine (an invalid row has no reliable partition).
     """
-    written = format_written_at(written_at)
+    written = contract.format_timestamp(written_at)
     return {
         "pk": CATALOG_PK,
         "sk": f"{written}#{silver_key}",
         "silver_key": silver_key,
-        "partition": partition,
+        "partition": partition.name,
         "rows": int(rows),
         "bytes": int(size_bytes),
         "schema_version": int(schema_version),
@@ -64,7 +59,7 @@ def record_silver_file(
     table_resource_or_client: Any,
     *,
     silver_key: str,
-    partition: str,
+    partition: Partition,
     rows: int,
     size_bytes: int,
     source_object: str,

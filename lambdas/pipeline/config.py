@@ -10,16 +10,15 @@ class ConfigurationError(RuntimeError):
     """A required environment variable is missing."""
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is required but not set")
-    return value
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
 
 
 @dataclass(frozen=True)
 class Settings:
-    bronze_bucket: str
+    """Every setting a function may need; each function `require`s the ones it uses."""
+
+    bronze_bucket: str | None
     silver_bucket: str | None
     gold_bucket: str | None
     table_name: str | None
@@ -27,14 +26,14 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            bronze_bucket=_required("BRONZE_BUCKET"),
-            silver_bucket=os.environ.get("SILVER_BUCKET") or None,
-            gold_bucket=os.environ.get("GOLD_BUCKET") or None,
-            table_name=os.environ.get("TABLE_NAME") or None,
+            bronze_bucket=_optional("BRONZE_BUCKET"),
+            silver_bucket=_optional("SILVER_BUCKET"),
+            gold_bucket=_optional("GOLD_BUCKET"),
+            table_name=_optional("TABLE_NAME"),
         )
 
     def require(self, attribute: str) -> str:
         value = getattr(self, attribute)
         if not value:
-            raise ConfigurationError(f"setting {attribute} is required by this function but not set")
+            raise ConfigurationError(f"environment variable {attribute.upper()} is required but not set")
         return value

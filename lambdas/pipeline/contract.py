@@ -150,6 +150,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def format_timestamp(instant: dt.datetime) -> str:
+    """The lake's text form of an instant: UTC ISO-8601 with microseconds and offset
+    (`2026-11-22T10:15:30.123456+00:00`). Fixed width, so the strings sort like the instants:
+    event timestamps, catalog sort keys and LATEST items all rely on that."""
+    if instant.tzinfo is None:
+        raise ValueError("timestamp must be timezone-aware")
+    return instant.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 def valor_in_range(number: float) -> bool:
     magnitude = abs(number)
     return magnitude == 0 or VALOR_MIN_MAGNITUDE <= magnitude <= VALOR_MAX_MAGNITUDE

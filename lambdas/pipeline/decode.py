@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import enum
 import gzip
 import io
 import re
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from pipeline import bronze, contract, schema
+from pipeline import contract, schema
 from pipeline.validation import validate_event
 
 CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "indicador", "pais", "valor", "fuente")
@@ -58,20 +57,6 @@ _JSON_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=STREAM_COLUMNS_SCHEMA
 _LINE_NOT_STARTING_AN_OBJECT = re.compile(rb"\n[\n\r \t]")
 # JSON whitespace: blank stream lines are skipped, as Arrow's reader skips them.
 _JSON_WHITESPACE = b" \t\r"
-
-
-class SourceKind(enum.Enum):
-    STREAM = "stream"
-    UPLOAD = "upload"
-
-
-def source_kind(key: str) -> SourceKind | None:
-    """Which parser a bronze key needs; None for keys the transform does not handle."""
-    if key.startswith(bronze.STREAM_PREFIX) and key.endswith(bronze.JSONL_GZ_SUFFIX):
-        return SourceKind.STREAM
-    if key.startswith(bronze.UPLOADS_PREFIX) and key.lower().endswith(".csv"):
-        return SourceKind.UPLOAD
-    return None
 
 
 # --- 1. parsing ---------------------------------------------------------------------------------
@@ -408,7 +393,7 @@ def derive_event_id(timestamp: datetime, indicador: str, pais: str, valor: float
     Built from normalised values (UTC instant, shortest float repr), so the same observation
     written differently (`+00:00` or `Z`, `1.50` or `1.5`) gets the same id and de-duplicates.
     """
-    instant = timestamp.astimezone(UTC).isoformat(timespec="microseconds")
+    instant = contract.format_timestamp(timestamp)
     name = "\x1f".join((instant, indicador, pais, repr(float(valor)), fuente))
     return str(uuid.uuid5(DERIVED_EVENT_ID_NAMESPACE, name))
 

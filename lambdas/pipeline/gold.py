@@ -3,8 +3,8 @@
 Pure functions over Arrow tables and bytes; the aggregate handler does the S3 and DynamoDB I/O.
 
 Rules worth knowing:
-- A partition is one silver folder, ``indicador=<I>/dt=<YYYY-MM-DD>``; its gold output is one
-  file, ``kpis_diarios/indicador=<I>/dt=<D>/kpis.parquet``, always rewritten whole.
+- A partition (layout.Partition) is one silver folder, ``indicador=<I>/dt=<YYYY-MM-DD>``; its gold
+  output is one file, ``Partition.gold_key``, always rewritten whole.
 - A partition's events are read with silver's read rule (``silver.merge_on_read``): one row per
   ``event_id`` even while the files still hold copies (before compaction).
 - ``stddev`` is the sample standard deviation (ddof=1), null when a group has one event.
@@ -14,22 +14,15 @@ Rules worth knowing:
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import schema, silver
-
-SILVER_EVENTS_PREFIX = silver.SILVER_EVENTS_PREFIX
-GOLD_KPIS_PREFIX = "kpis_diarios/"
-GOLD_FILE_NAME = "kpis.parquet"
-PARQUET_COMPRESSION = silver.PARQUET_COMPRESSION
+from pipeline import layout, schema, silver
+from pipeline.layout import Partition
 
 # Columns read from a silver file; indicador and dt come from the path.
 SILVER_READ_SCHEMA = pa.schema(
@@ -49,69 +42,6 @@ KPI_SCHEMA = pa.schema(
 )
 
 KPI_GROUP_KEYS: tuple[str, ...] = ("pais", "indicador", "dt")
-
-_PARTITION_PATTERN = re.compile(r"^indicador=(?P<indicador>[^/=]+)/dt=(?P<dt>[^/=]+)$")
-_SILVER_KEY_PATTERN = re.compile(
-    r"^" + re.escape(SILVER_EVENTS_PREFIX) + r"(?P<partition>indicador=[^/]+/dt=[^/]+)/[^/]+$"
-)
-
-
-@dataclass(frozen=True, order=True)
-class Partition:
-    """One silver/gold partition: an indicator on one UTC day."""
-
-    indicador: str
-    dt: str
-
-    def __post_init__(self) -> None:
-        if self.indicador not in schema.INDICADORES:
-            raise ValueError(f"unknown indicador {self.indicador!r} in partition")
-        try:
-            parsed = dt.date.fromisoformat(self.dt)
-        except ValueError:
-            raise ValueError(f"partition dt {self.dt!r} is not a YYYY-MM-DD date") from None
-        # fromisoformat also accepts forms like 20261122; the path must use the canonical one.
-        if parsed.isoformat() != self.dt:
-            raise ValueError(f"partition dt {self.dt!r} is not a YYYY-MM-DD date")
-
-    @property
-    def name(self) -> str:
-        return f"indicador={self.indicador}/dt={self.dt}"
-
-    @property
-    def silver_prefix(self) -> str:
-        return f"{SILVER_EVENTS_PREFIX}{self.name}/"
-
-    @property
-    def gold_key(self) -> str:
-        return f"{GOLD_KPIS_PREFIX}{self.name}/{GOLD_FILE_NAME}"
-
-
-def parse_partition(text: str) -> Partition:
-    """``"indicador=PIB/dt=2026-11-22"`` -> Partition; ValueError for anything else."""
-    match = _PARTITION_PATTERN.match(text.strip("/")) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"partition {text!r} is not of the form indicador=<I>/dt=<YYYY-MM-DD>")
-    return Partition(match["indicador"], match["dt"])
-
-
-def partition_of_silver_key(key: str) -> Partition:
-    """The partition of a silver object key ``events/indicador=<I>/dt=<D>/<file>``."""
-    match = _SILVER_KEY_PATTERN.match(key) if isinstance(key, str) else None
-    if not match:
-        raise ValueError(f"silver key {key!r} is not of the form events/indicador=<I>/dt=<D>/<file>")
-    return parse_partition(match["partition"])
-
-
-def partition_of_catalog_item(item: Mapping[str, object]) -> Partition:
-    """The partition a catalog item points at: its ``partition`` attribute, else its ``silver_key``."""
-    partition = item.get("partition")
-    if isinstance(partition, str) and partition:
-        return parse_partition(partition)
-    silver_key = item.get("silver_key")
-    if isinstance(silver_key, str) and silver_key:
-        return partition_of_silver_key(silver_key)
-    raise ValueError("catalog item has neither a partition nor a silver_key attribute")
 
 
 def with_partition_columns(table: pa.Table, partition: Partition) -> pa.Table:
@@ -185,7 +115,7 @@ def gold_table(kpis: pa.Table) -> pa.Table:
 def encode_gold_parquet(kpis: pa.Table) -> bytes:
     """Parquet bytes (zstd) of the gold file for one partition's KPI rows."""
     sink = io.BytesIO()
-    pq.write_table(gold_table(kpis), sink, compression=PARQUET_COMPRESSION)
+    pq.write_table(gold_table(kpis), sink, compression=layout.PARQUET_COMPRESSION)
     return sink.getvalue()
 
 

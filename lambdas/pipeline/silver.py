@@ -1,7 +1,7 @@
 """Checked events -> de-duplicated, partitioned silver Parquet (docs/DESIGN.md).
 
 `transform_object` chains decoding (pipeline.decode), de-duplication inside the object and the
-split by partition; `encode_silver_parquet` and `silver_key` write deterministic files, so
+split by partition; `encode_silver_parquet` and `layout.silver_key` give deterministic files, so
 reprocessing an object overwrites its own files instead of adding copies.
 """
 
@@ -9,35 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import bronze, schema
-from pipeline.decode import (
-    SourceKind,
-    parse_csv_upload,
-    parse_stream_object,
-    source_kind,
-    utc_wall_clock,
-    validate_rows,
-)
+from pipeline import layout, schema
+from pipeline.decode import parse_csv_upload, parse_stream_object, utc_wall_clock, validate_rows
+from pipeline.layout import Partition, SourceKind
 
-SILVER_EVENTS_PREFIX = "events/"
-PARQUET_SUFFIX = ".parquet"
-PARQUET_COMPRESSION = "zstd"
-PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 # Dictionary-encode only the columns with few distinct values: a dictionary of unique event_ids
 # costs time and bytes for nothing (measured: encode 24% faster, files 10% smaller).
 DICTIONARY_COLUMNS = ["schema_version", "pais", "fuente"]
-
-# A silver file's name starts with a letter saying where its rows came from. The read rule keeps
-# the copy from the file that sorts first, so the letters also rank the sources: c < s < u.
-FILE_LETTER = {SourceKind.STREAM: "s", SourceKind.UPLOAD: "u"}
-COMPACTED_LETTER = "c"
 
 
 class SilverDataError(ValueError):
@@ -61,78 +45,9 @@ def drop_duplicate_event_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 class PartitionRows:
     """The events of one silver partition (schema.EVENT_SCHEMA, sorted by timestamp, event_id)."""
 
-    indicador: str
-    dt: str
+    partition: Partition
     table: pa.Table
     duplicates_dropped: int = 0
-
-    @property
-    def partition(self) -> str:
-        return partition_name(self.indicador, self.dt)
-
-    @property
-    def prefix(self) -> str:
-        return partition_prefix(self.indicador, self.dt)
-
-
-def partition_name(indicador: str, day: str) -> str:
-    return f"indicador={indicador}/dt={day}"
-
-
-def partition_prefix(indicador: str, day: str) -> str:
-    return f"{SILVER_EVENTS_PREFIX}{partition_name(indicador, day)}/"
-
-
-def partition_of_silver_key(key: str) -> str:
-    """`events/indicador=<I>/dt=<D>/<file>` -> `indicador=<I>/dt=<D>`."""
-    if not key.startswith(SILVER_EVENTS_PREFIX) or key.count("/") != 3:
-        raise ValueError(f"{key!r} is not a silver file key")
-    return key[len(SILVER_EVENTS_PREFIX) :].rsplit("/", 1)[0]
-
-
-def file_stem(source_bucket: str, source_key: str) -> str:
-    """The name every silver file of one source object starts with: its kind's letter and a digest
-    of `bucket/key`, the same every time that object is processed."""
-    kind = source_kind(source_key)
-    if kind is None:
-        raise ValueError(f"{source_key!r} is not a source the transform handles")
-    digest = sha256(f"{source_bucket}/{source_key}".encode()).hexdigest()[:16]
-    return f"{FILE_LETTER[kind]}-{digest}"
-
-
-def key_in_partition(partition: str, stem: str) -> str:
-    """`events/<partition>/<stem>.parquet`: a file of a source object (its stem) in one partition."""
-    return f"{SILVER_EVENTS_PREFIX}{partition}/{stem}{PARQUET_SUFFIX}"
-
-
-def stem_of_key(key: str) -> str:
-    """The file stem (`u-<hash>`, `s-<hash>`, `c-<hash>`) of a silver file key."""
-    return key.rsplit("/", 1)[-1].removesuffix(PARQUET_SUFFIX)
-
-
-def silver_key(indicador: str, day: str, source_bucket: str, source_key: str) -> str:
-    """`events/indicador=<I>/dt=<D>/<s|u>-<sha256("bucket/key")[:16]>.parquet`: one file per
-    source object and partition, the same every time that object is processed."""
-    return f"{partition_prefix(indicador, day)}{file_stem(source_bucket, source_key)}{PARQUET_SUFFIX}"
-
-
-def compacted_key(prefix: str, input_keys: Iterable[str]) -> str:
-    """`<partition prefix>c-<digest of the sorted input keys>.parquet`: compacting the same files
-    again gives the same name, so a retried compaction overwrites its own output."""
-    digest = sha256("\n".join(sorted(input_keys)).encode()).hexdigest()[:16]
-    return f"{prefix}{COMPACTED_LETTER}-{digest}{PARQUET_SUFFIX}"
-
-
-def file_letter(key: str) -> str:
-    """`c`, `s` or `u` for a silver file key (its name's first letter), else ''."""
-    name = key.rsplit("/", 1)[-1]
-    return name[0] if len(name) > 2 and name[1] == "-" and name.endswith(PARQUET_SUFFIX) else ""
-
-
-def is_compactable(key: str) -> bool:
-    """Stream-side files (compacted or from a stream object): their sources never change, so they
-    can be merged. Upload files are not: a re-upload must find and replace exactly its own rows."""
-    return file_letter(key) in (COMPACTED_LETTER, FILE_LETTER[SourceKind.STREAM])
 
 
 def _event_days(table: pa.Table) -> pa.Array:
@@ -168,7 +83,7 @@ def split_by_partition(table: pa.Table, dropped_duplicates: pa.Table | None = No
         counts["indicador"].to_pylist(), counts["__dt"].to_pylist(), counts["count_all"].to_pylist(), strict=True
     ):
         part = rows.slice(offset, count)
-        partitions.append(PartitionRows(indicador, day, part, dropped_counts.get((indicador, day), 0)))
+        partitions.append(PartitionRows(Partition(indicador, day), part, dropped_counts.get((indicador, day), 0)))
         offset += count
     return partitions
 
@@ -208,12 +123,12 @@ class CompactionPlan:
     output_key: str
 
 
-def plan_compaction(prefix: str, keys: Iterable[str], min_files: int = 2) -> CompactionPlan | None:
+def plan_compaction(partition: Partition, keys: Iterable[str], min_files: int = 2) -> CompactionPlan | None:
     """Merge the partition's stream-side files once there are `min_files` of them; None otherwise."""
-    inputs = tuple(sorted(key for key in keys if is_compactable(key)))
+    inputs = tuple(sorted(key for key in keys if layout.is_compactable(key)))
     if len(inputs) < min_files:
         return None
-    return CompactionPlan(inputs, compacted_key(prefix, inputs))
+    return CompactionPlan(inputs, layout.compacted_key(partition, inputs))
 
 
 def decode_silver_parquet(data: bytes, source: str) -> pa.Table:
@@ -247,7 +162,7 @@ def encode_silver_parquet(table: pa.Table) -> bytes:
     column indicador lives in the path only. Same rows, same bytes."""
     file_table = table.select(schema.SILVER_FILE_SCHEMA.names).cast(schema.SILVER_FILE_SCHEMA)
     sink = pa.BufferOutputStream()
-    pq.write_table(file_table, sink, compression=PARQUET_COMPRESSION, use_dictionary=DICTIONARY_COLUMNS)
+    pq.write_table(file_table, sink, compression=layout.PARQUET_COMPRESSION, use_dictionary=DICTIONARY_COLUMNS)
     return sink.getvalue().to_pybytes()
 
 
@@ -268,9 +183,11 @@ class ObjectTransform:
 
 def transform_object(data: bytes, source_bucket: str, source_key: str) -> ObjectTransform:
     """Parse, validate, de-duplicate and partition one bronze object (stream/ or uploads/)."""
-    kind = source_kind(source_key)
+    kind = layout.source_kind(source_key)
     if kind is None:
-        raise ValueError(f"{source_key!r} is neither stream/…{bronze.JSONL_GZ_SUFFIX} nor uploads/….csv")
+        raise ValueError(
+            f"{source_key!r} is neither {layout.STREAM_PREFIX}…{layout.JSONL_GZ_SUFFIX} nor {layout.UPLOADS_PREFIX}…{layout.UPLOAD_SUFFIX}"
+        )
     parsed = parse_stream_object(data) if kind is SourceKind.STREAM else parse_csv_upload(data)
     checked = validate_rows(parsed.table, derive_missing_event_ids=kind is SourceKind.UPLOAD)
     unique, duplicates = drop_duplicate_event_ids(checked.valid)

@@ -1,38 +1,31 @@
 """DynamoDB access for the single table (docs/DESIGN.md): CATALOG reads, WATERMARK, KPI and LATEST.
 
 Only Query, GetItem, PutItem and BatchWriteItem are used; nothing scans.
-
-Watermark bookkeeping: the aggregate reads catalog items with ``sk`` greater than the watermark
-minus a lookback, because a slow transform can commit an item whose ``written_at`` is already
-behind the watermark. So that a rerun with nothing new does no work, the WATERMARK item also
-keeps short digests of the catalog sort keys inside the lookback window that were already
-processed (``recent``); items there are new only when their digest is missing. The set is
-capped; a digest dropped by the cap only causes an idempotent recomputation.
+The watermark's rules are in pipeline.watermark; this module only stores it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from pipeline import contract
 from pipeline.catalog import CATALOG_PK
+from pipeline.watermark import Watermark
 
 WATERMARK_PK = "WATERMARK"
 AGGREGATE_WATERMARK_SK = "aggregate"
 LATEST_PK = "LATEST"
 KPI_PK_PREFIX = "KPI#"
 
-DEFAULT_CATALOG_LOOKBACK = dt.timedelta(minutes=10)
-MAX_RECENT_DIGESTS = 5000
 
 # DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.99E+125.
 _DYNAMO_MAX_ADJUSTED_EXPONENT = 125
@@ -79,13 +72,6 @@ def to_dynamo_number(value: float | Decimal) -> Decimal:
     return number
 
 
-def format_timestamp(value: dt.datetime) -> str:
-    """UTC ISO-8601 with microseconds and offset: fixed width, so strings sort like the instants."""
-    if value.tzinfo is None:
-        raise ValueError("timestamp must be timezone-aware")
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
 def kpi_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """KPI item for one (pais, indicador, dt) row of ``gold.daily_kpis``; ValueError when a value
     does not fit a DynamoDB number (see `storable_kpi_item`)."""
@@ -127,7 +113,7 @@ def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "max": number("max", row["max"]),
         "stddev": None if stddev is None else number("stddev", stddev),
         "last_valor": number("last_valor", row["last_valor"]),
-        "last_timestamp": format_timestamp(row["last_timestamp"]),
+        "last_timestamp": contract.format_timestamp(row["last_timestamp"]),
         # Kept so LATEST can be rebuilt from the newest remaining day when rows are removed.
         **{name: row[name] for name in ("last_event_id", "last_fuente") if row.get(name) is not None},
     }
@@ -161,7 +147,7 @@ def _latest_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "pais": row["pais"],
         "indicador": row["indicador"],
         "valor": number("valor", row["last_valor"]),
-        "timestamp": format_timestamp(row["last_timestamp"]),
+        "timestamp": contract.format_timestamp(row["last_timestamp"]),
         "event_id": row["last_event_id"],
         "fuente": row["last_fuente"],
     }
@@ -175,68 +161,6 @@ def storable_latest_item(row: Mapping[str, Any]) -> StorableItem:
 def latest_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """LATEST item from a ``gold.daily_kpis`` row (its last event)."""
     return _latest_item(row, lambda _name, value: to_dynamo_number(value))
-
-
-# --- watermark bookkeeping (pure) ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Watermark:
-    """The last catalog sort key processed, and digests of processed keys inside the lookback."""
-
-    value: str
-    recent: frozenset[str] = field(default_factory=frozenset)
-
-
-def sk_digest(sk: str) -> str:
-    return hashlib.sha256(sk.encode("utf-8")).hexdigest()[:16]
-
-
-def catalog_lower_bound(watermark_value: str, lookback: dt.timedelta = DEFAULT_CATALOG_LOOKBACK) -> str:
-    """The exclusive lower bound for catalog sort keys: the watermark's time minus ``lookback``.
-
-    Returned as ``YYYY-MM-DDTHH:MM:SS`` (UTC, floored to the second): a strict prefix of every
-    ISO timestamp at or after that second whatever its fraction or offset spelling, so
-    ``sk > bound`` keeps them all. Assumes ``written_at`` is in UTC, as the catalog order needs.
-    """
-    written_at = watermark_value.split("#", 1)[0]
-    try:
-        instant = dt.datetime.fromisoformat(written_at)
-    except ValueError:
-        raise ValueError(f"watermark {watermark_value!r} does not start with an ISO timestamp") from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.UTC)
-    bound = instant.astimezone(dt.UTC) - lookback
-    return bound.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def select_new_catalog_items(
-    items: Iterable[Mapping[str, Any]], watermark: Watermark | None
-) -> list[Mapping[str, Any]]:
-    """Catalog items not processed yet: after the watermark, or inside the lookback and unseen."""
-    if watermark is None:
-        return list(items)
-    return [item for item in items if item["sk"] > watermark.value or sk_digest(item["sk"]) not in watermark.recent]
-
-
-def next_watermark(
-    previous: Watermark | None,
-    queried_sks: Iterable[str],
-    lookback: dt.timedelta = DEFAULT_CATALOG_LOOKBACK,
-    max_recent: int = MAX_RECENT_DIGESTS,
-) -> Watermark | None:
-    """The watermark after processing every catalog item a run queried.
-
-    The run's query covered everything above the previous lower bound, which includes the new
-    window, so the new ``recent`` set is built from ``queried_sks`` alone.
-    """
-    sks = sorted(set(queried_sks))
-    if not sks:
-        return previous
-    value = sks[-1] if previous is None else max(previous.value, sks[-1])
-    bound = catalog_lower_bound(value, lookback)
-    in_window = [sk for sk in sks if sk > bound][-max_recent:] if max_recent > 0 else []
-    return Watermark(value=value, recent=frozenset(sk_digest(sk) for sk in in_window))
 
 
 # --- table access -----------------------------------------------------------------------------
@@ -295,7 +219,7 @@ class TableStore:
             "pk": WATERMARK_PK,
             "sk": name,
             "value": watermark.value,
-            "updated_at": format_timestamp(dt.datetime.now(dt.UTC)),
+            "updated_at": contract.format_timestamp(dt.datetime.now(dt.UTC)),
         }
         if watermark.recent:  # a DynamoDB set cannot be empty
             item["recent"] = set(watermark.recent)

@@ -1,7 +1,7 @@
 """What each CSV upload contributed to silver, so a re-upload replaces exactly that.
 
 One DynamoDB item per upload (pk "UPLOAD", sk: the upload's silver file stem `u-<hash>`, see
-silver.file_stem; `source_object` names the upload): the version applied last (its ETag), the
+layout.file_stem; `source_object` names the upload): the version applied last (its ETag), the
 silver partitions it wrote, and a short lease. The lease makes the transforms of one
 upload key take turns: each turn reads the key's *current* content, so whatever order duplicate
 or overlapping notifications arrive in, the last turn leaves silver matching the last upload.
@@ -26,6 +26,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline.layout import Partition
+
 UPLOAD_PK = "UPLOAD"
 
 
@@ -44,21 +46,21 @@ class Lease:
     source: str
     owner: str
     applied_version: str | None
-    partitions: frozenset[str]
+    partitions: frozenset[Partition]
 
 
-def encode_partitions(partitions: Iterable[str]) -> bytes:
-    return gzip.compress("\n".join(sorted(set(partitions))).encode("utf-8"), mtime=0)
+def encode_partitions(partitions: Iterable[Partition]) -> bytes:
+    return gzip.compress("\n".join(sorted({partition.name for partition in partitions})).encode("utf-8"), mtime=0)
 
 
-def decode_partitions(data: bytes | None) -> frozenset[str]:
+def decode_partitions(data: bytes | None) -> frozenset[Partition]:
     if not data:
         return frozenset()
     text = gzip.decompress(bytes(data)).decode("utf-8")
-    return frozenset(line for line in text.split("\n") if line)
+    return frozenset(Partition.parse(line) for line in text.split("\n") if line)
 
 
-def stale_partitions(previous: Iterable[str], current: Iterable[str]) -> list[str]:
+def stale_partitions(previous: Iterable[Partition], current: Iterable[Partition]) -> list[Partition]:
     """Partitions the previous version of an upload wrote and the current one does not."""
     return sorted(set(previous) - set(current))
 
@@ -129,7 +131,7 @@ class UploadLedger:
             raise
         return True
 
-    def reserve(self, lease: Lease, partitions: Iterable[str]) -> None:
+    def reserve(self, lease: Lease, partitions: Iterable[Partition]) -> None:
         """Record, before writing, every partition this turn may leave a file in (the previous
         version's and its own), and forget the applied version: until this turn commits, silver
         matches no version, so the next turn must not skip its content as "already applied".
@@ -138,7 +140,7 @@ class UploadLedger:
         if not self._update_owned(lease, update, {":partitions": {"B": encode_partitions(partitions)}}):
             raise LeaseLost(f"lease on {lease.source} expired before the writes")
 
-    def commit(self, lease: Lease, version: str, partitions: Iterable[str]) -> None:
+    def commit(self, lease: Lease, version: str, partitions: Iterable[Partition]) -> None:
         """Record what this turn wrote and end the lease; LeaseLost if the lease is no longer ours."""
         update = "SET applied_version = :version, silver_partitions = :partitions REMOVE lease_owner, lease_until"
         values = {":version": {"S": version}, ":partitions": {"B": encode_partitions(partitions)}}

@@ -38,7 +38,7 @@ def validate_event(raw: bytes, now: dt.datetime | None = None) -> ValidationResu
         event = contract.check_document(document, contract.utc_now() if now is None else now)
     except contract.Invalid as invalid:
         return ValidationResult(reason=str(invalid))
-    event["timestamp"] = event["timestamp"].isoformat(timespec="microseconds")
+    event["timestamp"] = contract.format_timestamp(event["timestamp"])
     return ValidationResult(event=event)
 
 

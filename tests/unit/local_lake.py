@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pipeline import gold, schema, silver
+from pipeline import gold, layout, schema, silver
 
 
 def event(
@@ -47,7 +47,7 @@ def write_gold(root: Path, events: list[dict]) -> None:
     kpis = gold.daily_kpis(table.append_column("dt", pa.array(days, pa.string())))
     for indicador, day in sorted(set(zip(kpis["indicador"].to_pylist(), kpis["dt"].to_pylist(), strict=True))):
         part = kpis.filter((pc.field("indicador") == indicador) & (pc.field("dt") == day))
-        path = root / "gold" / gold.Partition(indicador, day).gold_key
+        path = root / "gold" / layout.Partition(indicador, day).gold_key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(gold.encode_gold_parquet(part))
 

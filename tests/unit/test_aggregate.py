@@ -5,46 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 import uuid
 from decimal import Decimal
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from lake_table import create_lake_table
+import sample_events
 from lambda_context import FakeLambdaContext
-from moto import mock_aws
-from pipeline import schema, store
+from moto_lake import GOLD, SILVER, TABLE
+from pipeline import layout, schema, store, watermark
 from pipeline.handlers import aggregate
 
-TABLE = "datalake-table"
-SILVER = "datalake-silver"
-GOLD = "datalake-gold"
 UTC = dt.UTC
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("BRONZE_BUCKET", "datalake-bronze")
-    monkeypatch.setenv("SILVER_BUCKET", SILVER)
-    monkeypatch.setenv("GOLD_BUCKET", GOLD)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        for bucket in (SILVER, GOLD):
-            s3.create_bucket(Bucket=bucket)
-        dynamodb = boto3.client("dynamodb")
-        create_lake_table(dynamodb, TABLE)
-        yield s3, store.TableStore(dynamodb, TABLE)
+def aws(lake):
+    return lake.s3, lake.table
 
 
 def event(pais: str, valor: float, when: dt.datetime, event_id: str | None = None, fuente: str = "sim") -> dict:
@@ -267,7 +245,7 @@ def test_full_refresh_recomputes_everything(aws) -> None:
 
 
 def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
-    scheduled = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    scheduled = sample_events.load("eventbridge_scheduled")
     assert aggregate.handler(scheduled, FakeLambdaContext("aggregate"))["partitions"] == 0
     with pytest.raises(aggregate.InvalidAggregateRequest, match="full_refresh"):
         aggregate.handler({"full_refresh": "yes"}, FakeLambdaContext("aggregate"))
@@ -312,7 +290,7 @@ def test_malformed_catalog_item_is_skipped(aws) -> None:
 
 def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
     s3, table = aws
-    table.put_watermark(store.Watermark("zzz-not-a-time"), overwrite=True)
+    table.put_watermark(watermark.Watermark("zzz-not-a-time"), overwrite=True)
     sk = write_silver(
         s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
     )
@@ -337,14 +315,14 @@ def test_reads_what_transform_writes(aws) -> None:
     events = pa.Table.from_pylist(
         [dict(event("MEX", 4.0, at(10), event_id="e-mex"), indicador="TasaInteres")], schema=schema.EVENT_SCHEMA
     )
-    key = silver.silver_key("TasaInteres", "2026-11-22", "bronze", "stream/x.jsonl.gz")
+    key = layout.silver_key(layout.Partition("TasaInteres", "2026-11-22"), "bronze", "stream/x.jsonl.gz")
     body = silver.encode_silver_parquet(events)
     s3.put_object(Bucket=SILVER, Key=key, Body=body)
     item = catalog.record_silver_file(
         table.client,
         table_name=TABLE,
         silver_key=key,
-        partition=silver.partition_name("TasaInteres", "2026-11-22"),
+        partition=layout.Partition("TasaInteres", "2026-11-22"),
         rows=1,
         size_bytes=len(body),
         source_object="stream/x.jsonl.gz",

@@ -4,51 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from decimal import Decimal
 
-import boto3
 import botocore.client
 import pytest
-from lake_table import create_lake_table
+import sample_events
 from lambda_context import FakeLambdaContext
-from moto import mock_aws
 from pipeline import api, store
 from pipeline.handlers import api as api_handler
 
 TABLE = "datalake-table"
 UTC = dt.UTC
-
-
-def url_event(path: str, method: str = "GET", query: dict[str, str] | None = None) -> dict:
-    """A Lambda Function URL request, payload format 2.0."""
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{name}={value}" for name, value in (query or {}).items()),
-        **({"queryStringParameters": query} if query else {}),
-        "headers": {"host": "abc.lambda-url.us-east-1.on.aws", "accept": "application/json"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc",
-            "domainName": "abc.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abc",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "test",
-            },
-            "requestId": "req-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "22/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795341600000,
-        },
-        "isBase64Encoded": False,
-    }
 
 
 @pytest.fixture
@@ -68,23 +34,10 @@ def operations(monkeypatch):
 
 
 @pytest.fixture
-def table(monkeypatch, operations):
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setattr(api_handler, "_table", None)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_lake_table(client, TABLE)
-        table = store.TableStore(client, TABLE)
-        seed(table)
-        operations.clear()
-        yield table
+def table(lake, operations):
+    seed(lake.table)
+    operations.clear()
+    return lake.table
 
 
 def seed(table: store.TableStore) -> None:
@@ -118,7 +71,7 @@ def seed(table: store.TableStore) -> None:
 
 
 def call(path: str, method: str = "GET", query: dict[str, str] | None = None) -> tuple[int, dict, dict]:
-    response = api_handler.handler(url_event(path, method, query), FakeLambdaContext("api"))
+    response = api_handler.handler(sample_events.function_url_request(path, method, query), FakeLambdaContext("api"))
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"]), response["headers"]
 

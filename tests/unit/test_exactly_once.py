@@ -11,26 +11,18 @@ import datetime as dt
 import io
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from lake_table import create_lake_table
+import sample_events
 from lambda_context import FakeLambdaContext
-from moto import mock_aws
-from pipeline import bronze, catalog, gold, silver, store
+from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
+from pipeline import aws, bronze, catalog, layout, silver, store
 from pipeline.handlers import aggregate, transform
 
-BRONZE = "test-bronze"
-SILVER = "test-silver"
-GOLD = "test-gold"
-TABLE = "test-table"
 DAY = "2026-11-22"
 
 ID = [f"00000000-0000-4000-8000-{n:012d}" for n in range(20)]
@@ -57,65 +49,26 @@ def stream_key(first: int, last: int) -> str:
     return f"stream/dt={DAY}/hour=10/shardId-000000000000-{first}-{last}.jsonl.gz"
 
 
-@dataclass
-class Aws:
-    s3: Any
-    dynamodb: Any
-
-
 @pytest.fixture
-def lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """moto S3 (bronze, silver, gold) and the pk/sk table, with the transform's environment."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("BRONZE_BUCKET", BRONZE)
-    monkeypatch.setenv("SILVER_BUCKET", SILVER)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
+def lake(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """conftest's lake, with the transform's logger named."""
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "transform-test")
-    transform._s3_client.cache_clear()
-    transform._dynamodb_client.cache_clear()
-    with mock_aws():
-        s3 = boto3.client("s3")
-        for bucket in (BRONZE, SILVER, GOLD):
-            s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=BRONZE, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb = boto3.client("dynamodb")
-        create_lake_table(dynamodb, TABLE)
-        yield Aws(s3, dynamodb)
-    transform._s3_client.cache_clear()
-    transform._dynamodb_client.cache_clear()
+    return lake
 
 
-def s3_event(*keys: str) -> dict:
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": BRONZE}, "object": {"key": quote_plus(key), "size": 1}},
-            }
-            for key in keys
-        ]
-    }
-
-
-def land(lake: Aws, key: str, body: bytes | None = None) -> dict:
+def land(lake: Lake, key: str, body: bytes | None = None) -> dict:
     """Put `body` at `key` in bronze (when given) and run the transform on its notification."""
     if body is not None:
         lake.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
-    return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+    return transform.handler(sample_events.s3_object_created(BRONZE, key), FakeLambdaContext("transform"))
 
 
-def silver_files(lake: Aws) -> dict[str, bytes]:
+def silver_files(lake: Lake) -> dict[str, bytes]:
     keys = [item["Key"] for item in lake.s3.list_objects_v2(Bucket=SILVER).get("Contents", [])]
     return {key: lake.s3.get_object(Bucket=SILVER, Key=key)["Body"].read() for key in keys}
 
 
-def file_counts(lake: Aws) -> Counter:
+def file_counts(lake: Lake) -> Counter:
     """How many times each event_id is held by the files."""
     counts: Counter = Counter()
     for data in silver_files(lake).values():
@@ -123,26 +76,26 @@ def file_counts(lake: Aws) -> Counter:
     return counts
 
 
-def read(lake: Aws) -> dict[str, tuple[str, float]]:
+def read(lake: Lake) -> dict[str, tuple[str, float]]:
     """The read path: per partition, silver.merge_on_read; event_id -> (partition, valor).
     Fails if the read path ever shows an event twice."""
-    by_partition: dict[str, list] = {}
+    by_partition: dict[layout.Partition, list] = {}
     for key, data in silver_files(lake).items():
         table = silver.decode_silver_parquet(data, key)
-        by_partition.setdefault(silver.partition_of_silver_key(key), []).append((key, table))
+        by_partition.setdefault(layout.Partition.of_silver_key(key), []).append((key, table))
     seen: dict[str, tuple[str, float]] = {}
     for partition, files in by_partition.items():
         events, _ = silver.merge_on_read(files)
         for event_id, valor in zip(events["event_id"].to_pylist(), events["valor"].to_pylist(), strict=True):
             assert event_id not in seen, f"{event_id} read twice"
-            seen[event_id] = (partition, valor)
+            seen[event_id] = (partition.name, valor)
     return seen
 
 
-def compact_all(lake: Aws) -> None:
+def compact_all(lake: Lake) -> None:
     """What the aggregate does to every partition after recomputing it."""
     table = store.TableStore(lake.dynamodb, TABLE)
-    partitions = {gold.partition_of_silver_key(key) for key in silver_files(lake)}
+    partitions = {layout.Partition.of_silver_key(key) for key in silver_files(lake)}
     for partition in sorted(partitions):
         aggregate.aggregate_partition(lake.s3, table, SILVER, GOLD, partition)
 
@@ -153,7 +106,7 @@ PIB = f"indicador=PIB/dt={DAY}"
 # --- stream path ----------------------------------------------------------------------------------
 
 
-def test_esm_redelivery_of_a_batch_overwrites_its_own_files(lake: Aws) -> None:
+def test_esm_redelivery_of_a_batch_overwrites_its_own_files(lake: Lake) -> None:
     key = stream_key(1, 3)
     body = bronze.encode_jsonl_gz([event(ID[1]), event(ID[2], indicador="Inflacion"), event(ID[3])])
     first = land(lake, key, body)
@@ -164,7 +117,7 @@ def test_esm_redelivery_of_a_batch_overwrites_its_own_files(lake: Aws) -> None:
     assert max(file_counts(lake).values()) == 1
 
 
-def test_bisected_redelivery_overlapping_an_earlier_object_is_read_once_then_held_once(lake: Aws) -> None:
+def test_bisected_redelivery_overlapping_an_earlier_object_is_read_once_then_held_once(lake: Lake) -> None:
     land(lake, stream_key(1, 4), bronze.encode_jsonl_gz([event(ID[n]) for n in (1, 2, 3, 4)]))
     land(lake, stream_key(3, 4), bronze.encode_jsonl_gz([event(ID[n]) for n in (3, 4)]))
     assert file_counts(lake)[ID[3]] == 2  # before compaction the files hold the copy...
@@ -174,16 +127,16 @@ def test_bisected_redelivery_overlapping_an_earlier_object_is_read_once_then_hel
     assert set(read(lake)) == {ID[1], ID[2], ID[3], ID[4]}
 
 
-def test_duplicate_s3_notifications_in_one_invocation_and_across_invocations(lake: Aws) -> None:
+def test_duplicate_s3_notifications_in_one_invocation_and_across_invocations(lake: Lake) -> None:
     key = stream_key(1, 2)
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
-    both = transform.handler(s3_event(key, key), FakeLambdaContext("transform"))
+    both = transform.handler(sample_events.s3_object_created(BRONZE, key, key), FakeLambdaContext("transform"))
     later = land(lake, key)
     assert both["rows_written"] == 4 and later["rows_written"] == 2  # rewrites, not additions
     assert len(silver_files(lake)) == 1 and file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
 
 
-def test_producer_resending_events_in_later_batches(lake: Aws) -> None:
+def test_producer_resending_events_in_later_batches(lake: Lake) -> None:
     land(lake, stream_key(1, 2), bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
     land(lake, stream_key(3, 5), bronze.encode_jsonl_gz([event(ID[2]), event(ID[3]), event(ID[3])]))
     land(lake, stream_key(6, 6), bronze.encode_jsonl_gz([event(ID[1])]))
@@ -191,11 +144,11 @@ def test_producer_resending_events_in_later_batches(lake: Aws) -> None:
     compact_all(lake)
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
     (key,) = silver_files(lake)
-    assert silver.file_letter(key) == "c"
+    assert layout.file_letter(key) == "c"
 
 
 @pytest.mark.usefixtures("atomic_dynamodb")
-def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Aws) -> None:
+def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Lake) -> None:
     # Eight objects, overlapping two by two, all landing in the same partition concurrently.
     bodies = {stream_key(n, n + 1): bronze.encode_jsonl_gz([event(ID[n]), event(ID[n + 1])]) for n in range(1, 9)}
     for key, body in bodies.items():
@@ -204,7 +157,7 @@ def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Aws) -> Non
 
     def run(key: str) -> dict:
         start.wait()
-        return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+        return transform.handler(sample_events.s3_object_created(BRONZE, key), FakeLambdaContext("transform"))
 
     with ThreadPoolExecutor(len(bodies)) as pool:
         results = list(pool.map(run, bodies))
@@ -214,11 +167,11 @@ def test_many_transforms_of_one_partition_at_once_need_no_lock(lake: Aws) -> Non
     assert file_counts(lake) == Counter({ID[n]: 1 for n in range(1, 10)})
 
 
-def test_transform_killed_midway_leaves_no_copy_and_its_retry_completes(lake: Aws, monkeypatch) -> None:
+def test_transform_killed_midway_leaves_no_copy_and_its_retry_completes(lake: Lake, monkeypatch) -> None:
     key = stream_key(1, 3)
     body = bronze.encode_jsonl_gz([event(ID[1]), event(ID[2], indicador="Inflacion"), event(ID[3], day="2026-11-23")])
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=body)
-    real_put = transform._s3_client().put_object
+    real_put = aws.client("s3").put_object
     silver_puts = []
 
     def dies_on_second_silver_file(**kwargs: Any) -> Any:
@@ -228,11 +181,11 @@ def test_transform_killed_midway_leaves_no_copy_and_its_retry_completes(lake: Aw
                 raise RuntimeError("killed")
         return real_put(**kwargs)
 
-    monkeypatch.setattr(transform._s3_client(), "put_object", dies_on_second_silver_file)
+    monkeypatch.setattr(aws.client("s3"), "put_object", dies_on_second_silver_file)
     with pytest.raises(RuntimeError, match="killed"):
         land(lake, key)
     assert len(read(lake)) == 1  # half landed: nothing twice, the rest still to come
-    monkeypatch.setattr(transform._s3_client(), "put_object", real_put)
+    monkeypatch.setattr(aws.client("s3"), "put_object", real_put)
     land(lake, key)  # the asynchronous retry
     assert set(read(lake)) == {ID[1], ID[2], ID[3]} and max(file_counts(lake).values()) == 1
 
@@ -240,7 +193,7 @@ def test_transform_killed_midway_leaves_no_copy_and_its_retry_completes(lake: Aw
 # --- uploads --------------------------------------------------------------------------------------
 
 
-def test_reupload_with_rows_changed_moved_and_removed_replaces_that_uploads_rows(lake: Aws) -> None:
+def test_reupload_with_rows_changed_moved_and_removed_replaces_that_uploads_rows(lake: Lake) -> None:
     key = "uploads/correcciones.csv"
     land(
         lake,
@@ -253,8 +206,8 @@ def test_reupload_with_rows_changed_moved_and_removed_replaces_that_uploads_rows
     summary = land(lake, key, (CSV_HEADER + csv_row(ID[1], valor=2.0) + csv_row(ID[2], day="2026-11-24")).encode())
 
     assert read(lake) == {ID[1]: (PIB, 2.0), ID[2]: ("indicador=PIB/dt=2026-11-24", 1.5)}
-    assert sorted(silver.partition_of_silver_key(k) for k in summary["files_removed"]) == [
-        "indicador=PIB/dt=2026-11-21"
+    assert [layout.Partition.of_silver_key(k) for k in summary["files_removed"]] == [
+        layout.Partition("PIB", "2026-11-21")
     ]
     assert max(file_counts(lake).values()) == 1
     # The removal reaches gold: a catalog item points the aggregate at the emptied partition.
@@ -262,7 +215,7 @@ def test_reupload_with_rows_changed_moved_and_removed_replaces_that_uploads_rows
     assert any(item["partition"] == "indicador=PIB/dt=2026-11-21" and item["rows"] == 0 for item in catalog)
 
 
-def test_reupload_notifications_out_of_order_end_with_the_last_upload(lake: Aws) -> None:
+def test_reupload_notifications_out_of_order_end_with_the_last_upload(lake: Lake) -> None:
     key = "uploads/lote.csv"
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1], valor=1.0)).encode())
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[2], valor=2.0)).encode())
@@ -292,14 +245,14 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("atomic_dynamodb")
-def test_same_upload_transformed_twice_at_once_takes_turns(lake: Aws) -> None:
+def test_same_upload_transformed_twice_at_once_takes_turns(lake: Lake) -> None:
     key = "uploads/doble.csv"
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=(CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2])).encode())
     start = threading.Barrier(2)
 
     def run(_: int) -> dict:
         start.wait()
-        return transform.handler(s3_event(key), FakeLambdaContext("transform"))
+        return transform.handler(sample_events.s3_object_created(BRONZE, key), FakeLambdaContext("transform"))
 
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(run, range(2)))
@@ -307,7 +260,7 @@ def test_same_upload_transformed_twice_at_once_takes_turns(lake: Aws) -> None:
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
 
 
-def test_event_by_stream_and_by_csv_is_read_once_and_survives_a_reupload_without_it(lake: Aws) -> None:
+def test_event_by_stream_and_by_csv_is_read_once_and_survives_a_reupload_without_it(lake: Lake) -> None:
     # Defect: X came by the stream, was dropped as a duplicate of the CSV's X, then the CSV was
     # re-uploaded without X, and X was gone. Each source now keeps its own rows.
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1], valor=7.0)]))
@@ -321,16 +274,16 @@ def test_event_by_stream_and_by_csv_is_read_once_and_survives_a_reupload_without
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1})
 
 
-def test_event_by_csv_first_then_by_stream_is_read_once_with_the_streams_copy(lake: Aws) -> None:
+def test_event_by_csv_first_then_by_stream_is_read_once_with_the_streams_copy(lake: Lake) -> None:
     land(lake, "uploads/a.csv", (CSV_HEADER + csv_row(ID[1], valor=9.0)).encode())
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1], valor=7.0)]))
     assert read(lake) == {ID[1]: (PIB, 7.0)}  # stream-side files rank before upload files
 
 
-def test_compaction_keeps_events_written_while_it_ran(lake: Aws) -> None:
+def test_compaction_keeps_events_written_while_it_ran(lake: Lake) -> None:
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
     land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
-    partition = gold.Partition("PIB", DAY)
+    partition = layout.Partition("PIB", DAY)
     files = aggregate.read_partition_files(lake.s3, SILVER, partition)
     land(lake, stream_key(3, 3), bronze.encode_jsonl_gz([event(ID[3])]))  # lands mid-compaction
     assert aggregate.compact_partition(lake.s3, SILVER, partition, files) == 2
@@ -341,7 +294,7 @@ def test_compaction_keeps_events_written_while_it_ran(lake: Aws) -> None:
 # --- handler basics -------------------------------------------------------------------------------
 
 
-def test_catalog_item_is_written_per_silver_file(lake: Aws) -> None:
+def test_catalog_item_is_written_per_silver_file(lake: Lake) -> None:
     key = stream_key(1, 3)
     summary = land(lake, key, bronze.encode_jsonl_gz([event(ID[1]), event(ID[1]), event(ID[2])]))
     (item,) = store.TableStore(lake.dynamodb, TABLE).query_catalog()
@@ -352,7 +305,7 @@ def test_catalog_item_is_written_per_silver_file(lake: Aws) -> None:
     assert item["source_object"] == f"s3://{BRONZE}/{key}" and item["quarantined"] == 0
 
 
-def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake: Aws) -> None:
+def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake: Lake) -> None:
     key = "uploads/carga inicial+2026.csv"  # arrives URL-encoded in the event
     quarantine_key = f"quarantine/transform/{key}.jsonl.gz"
     body = CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], indicador="Inflacion") + f"{ID[3]},x,PIB,ARG,1,c\n"
@@ -370,7 +323,7 @@ def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake:
     assert set(read(lake)) == {ID[1], ID[2]}
 
 
-def test_malformed_object_is_quarantined_whole(lake: Aws) -> None:
+def test_malformed_object_is_quarantined_whole(lake: Lake) -> None:
     key = stream_key(9, 9)
     summary = land(lake, key, b"definitely not gzip")
     assert summary["quarantined"] == 1 and summary["files"] == [] and summary["rows_written"] == 0
@@ -381,14 +334,15 @@ def test_malformed_object_is_quarantined_whole(lake: Aws) -> None:
     assert silver_files(lake) == {}
 
 
-def test_other_keys_and_vanished_objects_are_skipped(lake: Aws) -> None:
+def test_other_keys_and_vanished_objects_are_skipped(lake: Lake) -> None:
     summary = transform.handler(
-        s3_event("uploads/readme.txt", stream_key(1, 1), "uploads/gone.csv"), FakeLambdaContext("transform")
+        sample_events.s3_object_created(BRONZE, "uploads/readme.txt", stream_key(1, 1), "uploads/gone.csv"),
+        FakeLambdaContext("transform"),
     )
     assert summary["skipped"] == 3 and summary["objects"] == 0 and summary["files"] == []
 
 
-def test_aws_errors_raise_so_the_invocation_is_retried(lake: Aws) -> None:
+def test_aws_errors_raise_so_the_invocation_is_retried(lake: Lake) -> None:
     key = stream_key(1, 1)
     lake.s3.put_object(Bucket=BRONZE, Key=key, Body=bronze.encode_jsonl_gz([event(ID[1])]))
     lake.s3.delete_bucket(Bucket=SILVER)
@@ -396,7 +350,7 @@ def test_aws_errors_raise_so_the_invocation_is_retried(lake: Aws) -> None:
         land(lake, key)
 
 
-def test_compaction_trims_an_uploads_copies_of_streamed_events_and_reuploads_still_replace(lake: Aws) -> None:
+def test_compaction_trims_an_uploads_copies_of_streamed_events_and_reuploads_still_replace(lake: Lake) -> None:
     land(lake, stream_key(1, 2), bronze.encode_jsonl_gz([event(ID[1]), event(ID[2])]))
     key = "uploads/respaldo.csv"
     body = (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2]) + csv_row(ID[3])).encode()
@@ -405,7 +359,7 @@ def test_compaction_trims_an_uploads_copies_of_streamed_events_and_reuploads_sti
 
     compact_all(lake)
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
-    upload_file = silver.silver_key("PIB", DAY, BRONZE, key)
+    upload_file = layout.silver_key(layout.Partition("PIB", DAY), BRONZE, key)
     assert pq.read_table(io.BytesIO(silver_files(lake)[upload_file]))["event_id"].to_pylist() == [ID[3]]
 
     # A duplicate notification of the same version changes nothing (already applied)...
@@ -417,18 +371,18 @@ def test_compaction_trims_an_uploads_copies_of_streamed_events_and_reuploads_sti
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[4]: 1})
 
 
-def test_an_upload_whose_rows_are_all_streamed_loses_its_file_but_not_its_events(lake: Aws) -> None:
+def test_an_upload_whose_rows_are_all_streamed_loses_its_file_but_not_its_events(lake: Lake) -> None:
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
     land(lake, "uploads/igual.csv", (CSV_HEADER + csv_row(ID[1])).encode())
     compact_all(lake)
-    assert [silver.file_letter(key) for key in silver_files(lake)] == ["s"]
+    assert [layout.file_letter(key) for key in silver_files(lake)] == ["s"]
     assert set(read(lake)) == {ID[1]}
 
 
 # --- the hostile-input defects of the issue ----------------------------------------------------------
 
 
-def test_csv_with_an_impossible_date_and_a_time_before_year_one_is_quarantined_not_lost(lake: Aws) -> None:
+def test_csv_with_an_impossible_date_and_a_time_before_year_one_is_quarantined_not_lost(lake: Lake) -> None:
     key = "uploads/fechas.csv"
     body = (
         "timestamp,indicador,pais,valor,fuente\n"
@@ -447,7 +401,7 @@ def test_csv_with_an_impossible_date_and_a_time_before_year_one_is_quarantined_n
     ]
 
 
-def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Aws) -> None:
+def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Lake) -> None:
     # The contract now rejects such values; a file written before it (or by hand) must still not
     # stop gold and LATEST for good.
     typed = pa.table(
@@ -467,7 +421,7 @@ def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Aws) -> N
         lake.dynamodb,
         table_name=TABLE,
         silver_key=key,
-        partition=PIB,
+        partition=layout.Partition.parse(PIB),
         rows=2,
         size_bytes=1,
         source_object="s3://legacy",
@@ -480,7 +434,7 @@ def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Aws) -> N
     assert again["partitions"] == 0
 
 
-def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_keeps(lake: Aws, monkeypatch) -> None:
+def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_keeps(lake: Lake, monkeypatch) -> None:
     key = "uploads/serie.csv"
     land(lake, key, (CSV_HEADER + csv_row(ID[1])).encode())
     # v2 adds a row on another day; its turn writes that file, then dies before committing.
@@ -503,7 +457,7 @@ def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_
     assert not any("dt=2026-11-25" in k for k in silver_files(lake))
 
 
-def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: Aws) -> None:
+def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: Lake) -> None:
     key = "uploads/quitar.csv"
     table = store.TableStore(lake.dynamodb, TABLE)
     land(lake, key, (CSV_HEADER + csv_row(ID[1], day="2026-11-21", valor=1.0) + csv_row(ID[2], valor=2.0)).encode())
@@ -518,7 +472,7 @@ def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: A
     assert (latest["event_id"], float(latest["valor"]), latest["timestamp"][:10]) == (ID[1], 1.0, "2026-11-21")
 
 
-def test_a_header_only_reupload_withdraws_the_upload(lake: Aws) -> None:
+def test_a_header_only_reupload_withdraws_the_upload(lake: Lake) -> None:
     key = "uploads/retirar.csv"
     land(lake, key, (CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], day="2026-11-23")).encode())
     summary = land(lake, key, CSV_HEADER.encode())

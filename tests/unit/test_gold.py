@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline import gold, schema, silver
+from pipeline import gold, layout, schema, silver
 
 DAY = "2026-11-22"
 BASE = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
@@ -56,7 +56,7 @@ def generated_rows(seed: int, count: int) -> list[dict]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_daily_kpis_match_pandas(seed: int) -> None:
     rows = generated_rows(seed, 300)
-    partition = gold.Partition("Inflacion", DAY)
+    partition = layout.Partition("Inflacion", DAY)
     kpis = gold.daily_kpis(gold.partition_events(files(events_table(rows)), partition))
 
     frame = pd.DataFrame(rows)
@@ -101,7 +101,7 @@ def test_last_value_tie_break_is_deterministic() -> None:
         event("ARG", 2.0, 10, event_id="00000000-0000-4000-8000-000000000002"),
         event("ARG", 9.0, 5, event_id="ffffffff-0000-4000-8000-000000000000"),  # older, despite larger id
     ]
-    partition = gold.Partition("PIB", DAY)
+    partition = layout.Partition("PIB", DAY)
     results = set()
     for seed in range(10):
         shuffled = tied[:]
@@ -113,7 +113,7 @@ def test_last_value_tie_break_is_deterministic() -> None:
 
 def test_stddev_is_null_for_a_single_event() -> None:
     rows = [event("CHL", 4.5, 1), event("MEX", 1.0, 1), event("MEX", 3.0, 2)]
-    kpis = gold.daily_kpis(gold.partition_events(files(events_table(rows)), gold.Partition("PIB", DAY)))
+    kpis = gold.daily_kpis(gold.partition_events(files(events_table(rows)), layout.Partition("PIB", DAY)))
     by_pais = {row["pais"]: row for row in kpis.to_pylist()}
     assert by_pais["CHL"]["count"] == 1
     assert by_pais["CHL"]["stddev"] is None
@@ -125,26 +125,26 @@ def test_duplicate_events_across_files_count_once() -> None:
     shared = event("BRA", 10.0, 1, event_id="11111111-1111-4111-8111-111111111111")
     first = events_table([shared, event("BRA", 20.0, 2)])
     second = events_table([shared, event("BRA", 30.0, 3)])
-    events = gold.partition_events(files(first, second), gold.Partition("PIB", DAY))
+    events = gold.partition_events(files(first, second), layout.Partition("PIB", DAY))
     assert events.num_rows == 3
     row = gold.daily_kpis(events).to_pylist()[0]
     assert row["count"] == 3 and row["mean"] == pytest.approx(20.0)
 
 
 def test_partition_columns_are_added_back() -> None:
-    events = gold.partition_events(files(events_table([event("COL", 1.0, 1)])), gold.Partition("Desempleo", DAY))
+    events = gold.partition_events(files(events_table([event("COL", 1.0, 1)])), layout.Partition("Desempleo", DAY))
     assert events.column("indicador").to_pylist() == ["Desempleo"]
     assert events.column("dt").to_pylist() == [DAY]
 
 
 def test_empty_partition_gives_no_kpis() -> None:
-    events = gold.partition_events(files(), gold.Partition("PIB", DAY))
+    events = gold.partition_events(files(), layout.Partition("PIB", DAY))
     assert gold.daily_kpis(events).num_rows == 0
 
 
 def test_gold_parquet_has_gold_schema_zstd_and_sorted_rows() -> None:
     rows = [event(pais, float(i), i) for i, pais in enumerate(["MEX", "ARG", "BRA", "ARG"])]
-    kpis = gold.daily_kpis(gold.partition_events(files(events_table(rows)), gold.Partition("PIB", DAY)))
+    kpis = gold.daily_kpis(gold.partition_events(files(events_table(rows)), layout.Partition("PIB", DAY)))
     data = gold.encode_gold_parquet(kpis)
 
     table = gold.decode_gold_parquet(data)
@@ -191,34 +191,10 @@ def test_decode_silver_parquet_rejects_garbage_and_missing_columns() -> None:
         silver.decode_silver_parquet(with_nulls, "events/nulls.parquet")
 
 
-def test_partitions_parse_and_validate() -> None:
-    partition = gold.parse_partition("indicador=TasaInteres/dt=2026-01-05")
-    assert partition == gold.Partition("TasaInteres", "2026-01-05")
-    assert partition.silver_prefix == "events/indicador=TasaInteres/dt=2026-01-05/"
-    assert partition.gold_key == "kpis_diarios/indicador=TasaInteres/dt=2026-01-05/kpis.parquet"
-    assert gold.partition_of_silver_key("events/indicador=PIB/dt=2026-01-05/part-0123.parquet") == gold.Partition(
-        "PIB", "2026-01-05"
-    )
-    assert (
-        gold.partition_of_catalog_item({"silver_key": "events/indicador=PIB/dt=2026-01-05/p.parquet"}).indicador
-        == "PIB"
-    )
-    for bad in [
-        "indicador=PIB",
-        "indicador=Nope/dt=2026-01-05",
-        "indicador=PIB/dt=2026-13-01",
-        "indicador=PIB/dt=20260105",
-    ]:
-        with pytest.raises(ValueError):
-            gold.parse_partition(bad)
-    with pytest.raises(ValueError):
-        gold.partition_of_catalog_item({})
-
-
 def test_newest_per_series_uses_timestamp_then_event_id() -> None:
     rows = [event("ARG", 1.0, 5, event_id="a"), event("ARG", 2.0, 5, event_id="b")]
-    day1 = gold.daily_kpis(gold.partition_events(files(events_table(rows)), gold.Partition("PIB", "2026-11-22")))
+    day1 = gold.daily_kpis(gold.partition_events(files(events_table(rows)), layout.Partition("PIB", "2026-11-22")))
     older = [event("ARG", 7.0, -3600, event_id="z")]
-    day0 = gold.daily_kpis(gold.partition_events(files(events_table(older)), gold.Partition("PIB", "2026-11-21")))
+    day0 = gold.daily_kpis(gold.partition_events(files(events_table(older)), layout.Partition("PIB", "2026-11-21")))
     newest = gold.newest_per_series(pa.concat_tables([day1, day0]))
     assert [(row["pais"], row["indicador"], row["last_valor"]) for row in newest] == [("ARG", "PIB", 2.0)]

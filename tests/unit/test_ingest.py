@@ -6,17 +6,15 @@ import base64
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
+import sample_events
 from lambda_context import FakeLambdaContext
-from moto import mock_aws
-from pipeline import bronze
+from moto_lake import BRONZE
+from pipeline import bronze, layout
 from pipeline.handlers import ingest
 
-BUCKET = "test-bronze"
 SHARD = "shardId-000000000000"
 # 2026-11-22T10:15:30Z as epoch seconds: approximateArrivalTimestamp
 ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC).timestamp()
@@ -35,28 +33,6 @@ def make_event_dict(event_id: str, valor: float = 1.5, pais: str = "ARG") -> dic
 
 
 # --- bronze.py ---------------------------------------------------------------------------------
-
-
-def test_stream_key_uses_first_arrival_hour_in_utc_shard_and_sequence_range() -> None:
-    key = bronze.stream_object_key(ARRIVAL, SHARD, "100", "200")
-    assert key == "stream/dt=2026-11-22/hour=10/shardId-000000000000-100-200.jsonl.gz"
-
-
-def test_stream_key_accepts_aware_datetimes_and_converts_to_utc() -> None:
-    arrival = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
-    assert bronze.stream_object_key(arrival, SHARD, "1", "2").startswith("stream/dt=2026-11-23/hour=04/")
-    with pytest.raises(ValueError):
-        bronze.stream_object_key(dt.datetime(2026, 11, 22), SHARD, "1", "2")
-
-
-def test_ingest_quarantine_key_pairs_with_stream_key() -> None:
-    assert bronze.ingest_quarantine_key(ARRIVAL, SHARD, "100", "200") == (
-        "quarantine/ingest/dt=2026-11-22/hour=10/shardId-000000000000-100-200.jsonl.gz"
-    )
-
-
-def test_transform_quarantine_key() -> None:
-    assert bronze.transform_quarantine_key("uploads/a b.csv") == "quarantine/transform/uploads/a b.csv.jsonl.gz"
 
 
 @pytest.mark.parametrize(
@@ -95,49 +71,23 @@ def test_jsonl_line_with_lone_surrogate_is_escaped_not_fatal() -> None:
 
 
 def kinesis_record(sequence_number: str, data: bytes, partition_key: str = "ARG", arrival: float = ARRIVAL) -> dict:
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": partition_key,
-            "sequenceNumber": sequence_number,
-            "data": base64.b64encode(data).decode("ascii"),
-            "approximateArrivalTimestamp": arrival,
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{SHARD}:{sequence_number}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": "arn:aws:iam::123456789012:role/ingest",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/events",
-    }
+    return sample_events.kinesis_record(sequence_number, data, partition_key, arrival, SHARD)
 
 
 @pytest.fixture
-def ingest_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto S3 with fake credentials; the handler's cached client is reset around each test."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("BRONZE_BUCKET", BUCKET)
+def ingest_env(lake, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """moto S3 with the bronze bucket (conftest's `lake`)."""
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ingest-test")
-    ingest._s3_client.cache_clear()
-    with mock_aws():
-        yield boto3.client("s3")
-    ingest._s3_client.cache_clear()
+    return lake.s3
 
 
 def read_gzip_lines(s3: Any, key: str) -> list[dict]:
-    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    body = s3.get_object(Bucket=BRONZE, Key=key)["Body"].read()
     return bronze.decode_jsonl_gz(body)
 
 
 def all_keys(s3: Any) -> list[str]:
-    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BRONZE).get("Contents", []))
 
 
 IDS = [
@@ -161,7 +111,6 @@ def mixed_batch() -> dict:
 
 def test_valid_records_go_to_bronze_bad_ones_to_quarantine_and_nothing_fails(ingest_env: Any) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
 
     response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
 
@@ -195,17 +144,15 @@ def test_valid_records_go_to_bronze_bad_ones_to_quarantine_and_nothing_fails(ing
 
 def test_redelivered_batch_writes_identical_objects(ingest_env: Any) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
     ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
-    first = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in all_keys(s3)}
+    first = {key: s3.get_object(Bucket=BRONZE, Key=key)["Body"].read() for key in all_keys(s3)}
     ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
-    second = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in all_keys(s3)}
+    second = {key: s3.get_object(Bucket=BRONZE, Key=key)["Body"].read() for key in all_keys(s3)}
     assert first == second and len(first) == 2
 
 
 def test_all_valid_batch_writes_no_quarantine_object(ingest_env: Any) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
     event = {"Records": [kinesis_record(str(n), json.dumps(make_event_dict(IDS[n])).encode()) for n in range(3)]}
     assert ingest.handler(event, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
     assert all_keys(s3) == ["stream/dt=2026-11-22/hour=10/shardId-000000000000-0-2.jsonl.gz"]
@@ -213,7 +160,6 @@ def test_all_valid_batch_writes_no_quarantine_object(ingest_env: Any) -> None:
 
 def test_all_invalid_batch_writes_only_quarantine(ingest_env: Any) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
     event = {"Records": [kinesis_record("7", b"null"), kinesis_record("8", b"{}")]}
     assert ingest.handler(event, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
     (key,) = all_keys(s3)
@@ -226,7 +172,6 @@ def test_all_invalid_batch_writes_only_quarantine(ingest_env: Any) -> None:
 
 def test_undecodable_base64_is_quarantined_as_delivered(ingest_env: Any) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
     record = kinesis_record("9", b"")
     record["kinesis"]["data"] = "abc"  # incorrect padding
     assert ingest.handler({"Records": [record]}, FakeLambdaContext("ingest")) == {"batchItemFailures": []}
@@ -238,17 +183,17 @@ def test_undecodable_base64_is_quarantined_as_delivered(ingest_env: Any) -> None
 
 def test_failed_s3_writes_report_every_record_of_the_object(ingest_env: Any) -> None:
     # No bucket: both writes fail, so every record is reported, in batch order.
+    ingest_env.delete_bucket(Bucket=BRONZE)
     response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     assert response == {"batchItemFailures": [{"itemIdentifier": seq} for seq in ["101", "102", "103", "104", "105"]]}
 
 
 def test_only_records_of_the_failed_object_are_reported(ingest_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     s3 = ingest_env
-    s3.create_bucket(Bucket=BUCKET)
     real_put = ingest._put_gzip_jsonl
 
-    def fail_quarantine(bucket: str, key: str, rows: list) -> bool:
-        return False if key.startswith("quarantine/") else real_put(bucket, key, rows)
+    def fail_quarantine(s3: Any, bucket: str, key: str, rows: list) -> bool:
+        return False if key.startswith(layout.QUARANTINE_PREFIX) else real_put(s3, bucket, key, rows)
 
     monkeypatch.setattr(ingest, "_put_gzip_jsonl", fail_quarantine)
     response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 
-import boto3
 import pytest
-from lake_table import create_lake_table
-from moto import mock_aws
-from pipeline import store
+from moto_lake import TABLE
+from pipeline import contract, store
+from pipeline import watermark as wm
 
-TABLE = "datalake-test"
 UTC = dt.UTC
 
 
 @pytest.fixture
-def table(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_lake_table(client, TABLE)
-        yield store.TableStore(client, TABLE)
+def table(lake):
+    return lake.table
 
 
 def kpi_row(
@@ -112,18 +99,18 @@ def test_put_kpis_writes_more_than_one_batch(table) -> None:
 
 def test_watermark_round_trip_and_never_moves_back(table) -> None:
     assert table.get_watermark() is None
-    first = store.Watermark("2026-11-22T10:00:00.000000+00:00#events/a", frozenset({"abc", "def"}))
+    first = wm.Watermark("2026-11-22T10:00:00.000000+00:00#events/a", frozenset({"abc", "def"}))
     assert table.put_watermark(first)
     assert table.get_watermark() == first
 
-    assert not table.put_watermark(store.Watermark("2026-11-22T09:00:00+00:00#events/z"))
+    assert not table.put_watermark(wm.Watermark("2026-11-22T09:00:00+00:00#events/z"))
     assert table.get_watermark() == first
 
-    later = store.Watermark("2026-11-22T11:00:00.000000+00:00#events/b")
+    later = wm.Watermark("2026-11-22T11:00:00.000000+00:00#events/b")
     assert table.put_watermark(later)
     assert table.get_watermark() == later  # empty recent set round-trips too
 
-    assert table.put_watermark(store.Watermark("0000#reset"), overwrite=True)
+    assert table.put_watermark(wm.Watermark("0000#reset"), overwrite=True)
     assert table.get_watermark().value == "0000#reset"
 
 
@@ -147,7 +134,7 @@ def test_catalog_query_after_watermark_with_lookback(table) -> None:
     watermark_sk = put_catalog(client, "2026-11-22T10:00:00.000000+00:00", "events/watermark")
     newer = put_catalog(client, "2026-11-22T10:05:00.000000+00:00", "events/newer")
 
-    bound = store.catalog_lower_bound(watermark_sk, dt.timedelta(minutes=10))
+    bound = wm.catalog_lower_bound(watermark_sk, dt.timedelta(minutes=10))
     assert bound == "2026-11-22T09:50:00"
     got = [item["sk"] for item in table.query_catalog(bound)]
     assert got == [edge, late, watermark_sk, newer]
@@ -173,48 +160,6 @@ def test_catalog_query_follows_pages(table) -> None:
     assert len(calls) >= 3
 
 
-def test_lower_bound_handles_offsets_z_and_naive() -> None:
-    lookback = dt.timedelta(minutes=10)
-    assert store.catalog_lower_bound("2026-11-22T10:00:00Z#k", lookback) == "2026-11-22T09:50:00"
-    assert store.catalog_lower_bound("2026-11-22T07:00:00.9-03:00#k", lookback) == "2026-11-22T09:50:00"
-    assert store.catalog_lower_bound("2026-11-22T10:00:00#k", lookback) == "2026-11-22T09:50:00"
-    assert store.catalog_lower_bound("2026-11-22T00:05:00+00:00#k", lookback) == "2026-11-21T23:55:00"
-    with pytest.raises(ValueError, match="ISO timestamp"):
-        store.catalog_lower_bound("garbage#k", lookback)
-
-
-def test_select_new_items_skips_processed_ones_inside_the_lookback() -> None:
-    processed = "2026-11-22T09:58:00+00:00#events/a"
-    watermark = store.Watermark("2026-11-22T10:00:00+00:00#events/b", frozenset({store.sk_digest(processed)}))
-    items = [
-        {"sk": processed},
-        {"sk": "2026-11-22T09:59:00+00:00#events/late"},
-        {"sk": watermark.value},  # the watermark itself is processed only if in recent
-        {"sk": "2026-11-22T10:01:00+00:00#events/new"},
-    ]
-    new = [item["sk"] for item in store.select_new_catalog_items(items, watermark)]
-    assert new == ["2026-11-22T09:59:00+00:00#events/late", watermark.value, "2026-11-22T10:01:00+00:00#events/new"]
-    assert store.select_new_catalog_items(items, None) == items
-
-
-def test_next_watermark_keeps_window_digests_and_max() -> None:
-    lookback = dt.timedelta(minutes=10)
-    sks = [
-        "2026-11-22T09:00:00+00:00#events/outside",
-        "2026-11-22T09:55:00+00:00#events/inside",
-        "2026-11-22T10:00:00+00:00#events/last",
-    ]
-    watermark = store.next_watermark(None, sks, lookback)
-    assert watermark.value == sks[-1]
-    assert watermark.recent == {store.sk_digest(sks[1]), store.sk_digest(sks[2])}
-    # Nothing queried: unchanged. Never moves back.
-    assert store.next_watermark(watermark, [], lookback) is watermark
-    assert store.next_watermark(watermark, [sks[0]], lookback).value == sks[-1]
-    # The cap keeps the newest digests.
-    capped = store.next_watermark(None, sks, lookback, max_recent=1)
-    assert capped.recent == {store.sk_digest(sks[-1])}
-
-
 # --- conversions ----------------------------------------------------------------------------
 
 
@@ -228,8 +173,8 @@ def test_to_dynamo_number() -> None:
 
 
 def test_format_timestamp_is_fixed_width_utc() -> None:
-    assert store.format_timestamp(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000+00:00"
+    assert contract.format_timestamp(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000+00:00"
     minus3 = dt.timezone(dt.timedelta(hours=-3))
-    assert store.format_timestamp(dt.datetime(2026, 1, 2, 0, 0, tzinfo=minus3)) == "2026-01-02T03:00:00.000000+00:00"
+    assert contract.format_timestamp(dt.datetime(2026, 1, 2, 0, 0, tzinfo=minus3)) == "2026-01-02T03:00:00.000000+00:00"
     with pytest.raises(ValueError):
-        store.format_timestamp(dt.datetime(2026, 1, 2))
+        contract.format_timestamp(dt.datetime(2026, 1, 2))

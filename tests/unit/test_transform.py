@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline import bronze, catalog, decode, schema, silver
+from pipeline import bronze, catalog, decode, layout, schema, silver
 from pipeline.validation import validate_event
 
 BRONZE = "test-bronze"
@@ -326,33 +326,16 @@ def test_split_by_partition_uses_indicador_and_utc_day() -> None:
         event(ID[4], timestamp="2026-11-22T01:00:00Z"),
     )
     parts = silver.split_by_partition(table, dropped_duplicates=typed(event(ID[9], timestamp="2026-11-22T00:00:00Z")))
-    assert [(p.partition, p.table["event_id"].to_pylist(), p.duplicates_dropped) for p in parts] == [
+    assert [(p.partition.name, p.table["event_id"].to_pylist(), p.duplicates_dropped) for p in parts] == [
         ("indicador=Inflacion/dt=2026-11-22", [ID[3]], 0),
         ("indicador=PIB/dt=2026-11-22", [ID[4], ID[2]], 1),  # sorted by timestamp
         ("indicador=PIB/dt=2026-11-23", [ID[1]], 0),
     ]
-    assert parts[1].prefix == "events/indicador=PIB/dt=2026-11-22/"
-
-
-def test_silver_key_is_deterministic_per_source_object_and_names_its_kind() -> None:
-    key = silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/a.jsonl.gz")
-    assert key == silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/a.jsonl.gz")
-    assert key.startswith("events/indicador=PIB/dt=2026-11-22/s-") and key.endswith(".parquet")
-    assert len(key.rsplit("s-", 1)[1]) == len("0123456789abcdef.parquet")
-    assert key != silver.silver_key("PIB", "2026-11-22", BRONZE, "stream/b.jsonl.gz")
-    upload = silver.silver_key("PIB", "2026-11-22", BRONZE, "uploads/a.csv")
-    assert upload.startswith("events/indicador=PIB/dt=2026-11-22/u-")
-    assert silver.partition_of_silver_key(upload) == "indicador=PIB/dt=2026-11-22"
-    assert [silver.file_letter(k) for k in (key, upload, "events/x/c-1.parquet", "events/x/y.txt")] == [
-        "s",
-        "u",
-        "c",
-        "",
-    ]
+    assert parts[1].partition.silver_prefix == "events/indicador=PIB/dt=2026-11-22/"
 
 
 def test_read_rule_keeps_one_row_per_event_from_the_first_file_in_key_order() -> None:
-    prefix = silver.partition_prefix("PIB", "2026-11-22")
+    prefix = layout.Partition("PIB", "2026-11-22").silver_prefix
     from_upload = typed(event(ID[1], valor=10.0), event(ID[2], valor=20.0))
     from_stream = typed(event(ID[1], valor=1.0))
     compacted = typed(event(ID[3], valor=3.0), event(ID[1], valor=1.0))
@@ -370,14 +353,15 @@ def test_read_rule_keeps_one_row_per_event_from_the_first_file_in_key_order() ->
 
 
 def test_compaction_plan_takes_stream_side_files_only() -> None:
-    prefix = silver.partition_prefix("PIB", "2026-11-22")
+    partition = layout.Partition("PIB", "2026-11-22")
+    prefix = partition.silver_prefix
     keys = [prefix + name for name in ("u-1.parquet", "s-2.parquet", "c-0.parquet", "s-1.parquet", "notes.txt")]
-    plan = silver.plan_compaction(prefix, keys)
+    plan = silver.plan_compaction(partition, keys)
     assert plan is not None
     assert plan.inputs == (prefix + "c-0.parquet", prefix + "s-1.parquet", prefix + "s-2.parquet")
     assert plan.output_key.startswith(prefix + "c-") and plan.output_key not in plan.inputs
-    assert plan == silver.plan_compaction(prefix, reversed(keys))  # deterministic name
-    assert silver.plan_compaction(prefix, [prefix + "c-0.parquet", prefix + "u-1.parquet"]) is None
+    assert plan == silver.plan_compaction(partition, reversed(keys))  # deterministic name
+    assert silver.plan_compaction(partition, [prefix + "c-0.parquet", prefix + "u-1.parquet"]) is None
 
 
 def test_parquet_has_the_silver_file_schema_zstd_and_is_deterministic() -> None:
@@ -392,10 +376,6 @@ def test_parquet_has_the_silver_file_schema_zstd_and_is_deterministic() -> None:
 
 
 def test_transform_object_rejects_keys_it_does_not_handle() -> None:
-    assert decode.source_kind("stream/x.jsonl.gz") is decode.SourceKind.STREAM
-    assert decode.source_kind("uploads/a/B.CSV") is decode.SourceKind.UPLOAD
-    assert decode.source_kind("uploads/a.xlsx") is None
-    assert decode.source_kind("quarantine/transform/uploads/a.csv.jsonl.gz") is None
     with pytest.raises(ValueError):
         silver.transform_object(b"", BRONZE, "other/x.csv")
 
@@ -407,7 +387,7 @@ def test_catalog_item_shape() -> None:
     written = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
     item = catalog.catalog_item(
         silver_key="events/indicador=PIB/dt=2026-11-22/part-0123456789abcdef.parquet",
-        partition="indicador=PIB/dt=2026-11-22",
+        partition=layout.Partition("PIB", "2026-11-22"),
         rows=3,
         size_bytes=1234,
         source_object="s3://b/stream/x.jsonl.gz",

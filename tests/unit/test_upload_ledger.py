@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from lake_table import create_lake_table
-from moto import mock_aws
+from moto_lake import TABLE
+from pipeline.layout import Partition
 from pipeline.upload_ledger import LeaseLost, UploadBusy, UploadLedger, decode_partitions, encode_partitions
 
-TABLE = "ledger-test"
 SOURCE = "bronze/uploads/a.csv"
 
 
@@ -24,19 +22,12 @@ class FakeClock:
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_lake_table(client, TABLE)
-        yield client
+def dynamodb(lake):
+    return lake.dynamodb
 
 
 def test_partitions_round_trip_compressed() -> None:
-    partitions = {f"indicador=PIB/dt=2000-01-{day:02d}" for day in range(1, 29)}
+    partitions = {Partition("PIB", f"2000-01-{day:02d}") for day in range(1, 29)}
     data = encode_partitions(partitions)
     assert decode_partitions(data) == partitions and len(data) < 200
     assert decode_partitions(None) == frozenset()
@@ -46,10 +37,10 @@ def test_a_committed_turn_is_what_the_next_turn_sees(dynamodb) -> None:
     ledger = UploadLedger(dynamodb, TABLE)
     with ledger.turn(SOURCE, lease_seconds=60) as first:
         assert first.applied_version is None and first.partitions == frozenset()
-        ledger.commit(first, '"etag-1"', ["indicador=PIB/dt=2026-11-22"])
+        ledger.commit(first, '"etag-1"', [Partition("PIB", "2026-11-22")])
     with ledger.turn(SOURCE, lease_seconds=60) as second:
         assert second.applied_version == '"etag-1"'
-        assert second.partitions == {"indicador=PIB/dt=2026-11-22"}
+        assert second.partitions == {Partition("PIB", "2026-11-22")}
 
 
 def test_a_second_turn_waits_then_gives_up_while_the_first_holds_the_lease(dynamodb) -> None:

@@ -12,12 +12,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 import pyarrow as pa
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from pipeline import decode, gold, schema, silver, store
+from pipeline import aws, contract, gold, layout, schema, silver, store, watermark
 from pipeline.config import Settings
 from pipeline.upload_ledger import UploadBusy, UploadLedger
 
@@ -44,11 +43,11 @@ def parse_request(event: Any) -> bool:
     return full_refresh
 
 
-def list_silver_keys(s3: Any, bucket: str, partition: gold.Partition) -> list[str]:
+def list_silver_keys(s3: Any, bucket: str, partition: layout.Partition) -> list[str]:
     paginator = s3.get_paginator("list_objects_v2")
     keys: list[str] = []
     for page in paginator.paginate(Bucket=bucket, Prefix=partition.silver_prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".parquet"))
+        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(layout.PARQUET_SUFFIX))
     return sorted(keys)
 
 
@@ -56,7 +55,7 @@ class PartitionChanged(RuntimeError):
     """Files kept vanishing while a partition was read (concurrent compactions); retry later."""
 
 
-def read_partition_files(s3: Any, bucket: str, partition: gold.Partition, attempts: int = 3) -> list[tuple[str, Any]]:
+def read_partition_files(s3: Any, bucket: str, partition: layout.Partition, attempts: int = 3) -> list[tuple[str, Any]]:
     """`(key, table)` for every silver file of the partition. A file deleted between the listing
     and its read (a concurrent compaction merged it) restarts the read from a new listing."""
     for _ in range(attempts):
@@ -72,7 +71,7 @@ def read_partition_files(s3: Any, bucket: str, partition: gold.Partition, attemp
 
 
 def compact_partition(
-    s3: Any, bucket: str, partition: gold.Partition, files: list[tuple[str, Any]], ledger: UploadLedger | None = None
+    s3: Any, bucket: str, partition: layout.Partition, files: list[tuple[str, Any]], ledger: UploadLedger | None = None
 ) -> int:
     """Merge the partition's stream-side files into one (silver.plan_compaction), then delete them;
     with a `ledger`, also trim from upload files the events the stream side holds.
@@ -80,17 +79,16 @@ def compact_partition(
     The merged file is written before any input is deleted, so every event stays readable; the
     read rule hides the copies in between. Returns how many files were merged (0: none).
     """
-    plan = silver.plan_compaction(partition.silver_prefix, (key for key, _ in files))
-    upload_letter = silver.FILE_LETTER[decode.SourceKind.UPLOAD]
-    trims = ledger is not None and any(silver.file_letter(key) == upload_letter for key, _ in files)
+    plan = silver.plan_compaction(partition, (key for key, _ in files))
+    trims = ledger is not None and any(layout.is_upload_file(key) for key, _ in files)
     if plan is None and not trims:
         return 0  # one stream-side file at most and no upload to trim: nothing to do
-    stream_side = [(key, table) for key, table in files if silver.is_compactable(key)]
+    stream_side = [(key, table) for key, table in files if layout.is_compactable(key)]
     merged, hidden = silver.merge_on_read(stream_side)
     if plan is not None:
         merged = merged.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
         body = silver.encode_silver_parquet(merged)
-        s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE)
+        s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
         for key in plan.inputs:
             s3.delete_object(Bucket=bucket, Key=key)
         logger.info(
@@ -113,11 +111,11 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
     turn, on the file as it is now, so it never undoes a re-upload. Returns files changed."""
     changed = 0
     for key, table in files:
-        if silver.file_letter(key) != silver.FILE_LETTER[decode.SourceKind.UPLOAD]:
+        if not layout.is_upload_file(key):
             continue
         if silver.without_events(table, stream_ids).num_rows == table.num_rows:
             continue
-        stem = silver.stem_of_key(key)
+        stem = layout.stem_of_key(key)
         try:
             with ledger.turn(stem, lease_seconds=60, wait_seconds=5):
                 try:
@@ -137,7 +135,7 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
                         Bucket=bucket,
                         Key=key,
                         Body=body,
-                        ContentType=silver.PARQUET_CONTENT_TYPE,
+                        ContentType=layout.PARQUET_CONTENT_TYPE,
                         IfMatch=response["ETag"],
                     )
                 changed += 1
@@ -152,7 +150,7 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
 
 
 def aggregate_partition(
-    s3: Any, table: store.TableStore, silver_bucket: str, gold_bucket: str, partition: gold.Partition
+    s3: Any, table: store.TableStore, silver_bucket: str, gold_bucket: str, partition: layout.Partition
 ) -> pa.Table:
     """Rewrite the gold file and KPI items of one partition, then compact its silver files;
     returns its KPI rows."""
@@ -171,7 +169,7 @@ def aggregate_partition(
         Bucket=gold_bucket,
         Key=partition.gold_key,
         Body=gold.encode_gold_parquet(kpis),
-        ContentType=silver.PARQUET_CONTENT_TYPE,
+        ContentType=layout.PARQUET_CONTENT_TYPE,
     )
     table.put_kpis(kpi_items)
     forget_removed_events(table, partition, kpis)
@@ -179,7 +177,7 @@ def aggregate_partition(
     return kpis
 
 
-def forget_removed_events(table: store.TableStore, partition: gold.Partition, kpis: pa.Table) -> None:
+def forget_removed_events(table: store.TableStore, partition: layout.Partition, kpis: pa.Table) -> None:
     """A re-upload can remove rows from silver: the day's KPI item of a country left with no row
     goes, and a LATEST item whose event was on this day is set again from what remains (this
     day's newest row, else the newest remaining day, else nothing). Five countries, so a few
@@ -193,7 +191,7 @@ def forget_removed_events(table: store.TableStore, partition: gold.Partition, kp
             continue
         row = present.get(pais)
         if row is not None:
-            if (store.format_timestamp(row["last_timestamp"]), row["last_event_id"]) != (
+            if (contract.format_timestamp(row["last_timestamp"]), row["last_event_id"]) != (
                 latest.get("timestamp"),
                 latest.get("event_id"),
             ):
@@ -223,35 +221,23 @@ def run_aggregate(
     silver_bucket: str,
     gold_bucket: str,
     full_refresh: bool = False,
-    lookback: dt.timedelta = store.DEFAULT_CATALOG_LOOKBACK,
+    lookback: dt.timedelta = watermark.DEFAULT_CATALOG_LOOKBACK,
 ) -> dict[str, Any]:
     """One aggregate run. Returns ``{partitions, gold_files, gold_rows, latest_updated, watermark}``."""
     stored = table.get_watermark()
-    watermark_unreadable = False
-    lower_bound = None
-    if stored is not None:
-        try:
-            lower_bound = store.catalog_lower_bound(stored.value, lookback)
-        except ValueError as exc:
-            # An unreadable watermark would block aggregation forever; a full pass is safe.
-            logger.warning("ignoring unreadable watermark; doing a full refresh", extra={"error": str(exc)})
-            stored, full_refresh, watermark_unreadable = None, True, True
-    if full_refresh:
-        lower_bound = None
-
-    queried = list(table.query_catalog(lower_bound))
-    new_items = queried if full_refresh else store.select_new_catalog_items(queried, stored)
-    partitions: set[gold.Partition] = set()
-    for item in new_items:
-        try:
-            partitions.add(gold.partition_of_catalog_item(item))
-        except ValueError as exc:
-            logger.warning("skipping malformed catalog item", extra={"sk": item.get("sk"), "error": str(exc)})
+    read = watermark.plan_catalog_read(stored, full_refresh, lookback)
+    if read.warning:
+        logger.warning("ignoring unreadable watermark; doing a full refresh", extra={"error": read.warning})
+    queried = list(table.query_catalog(read.lower_bound))
+    new_items = watermark.new_catalog_items(read, queried)
+    partitions, malformed = watermark.changed_partitions(new_items)
+    for sk, error in malformed:
+        logger.warning("skipping malformed catalog item", extra={"sk": sk, "error": error})
     logger.info(
         "catalog read",
         extra={
-            "full_refresh": full_refresh,
-            "lower_bound": lower_bound,
+            "full_refresh": read.full_refresh,
+            "lower_bound": read.lower_bound,
             "queried": len(queried),
             "new_items": len(new_items),
             "partitions": len(partitions),
@@ -281,11 +267,11 @@ def run_aggregate(
     if failed:
         raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")
 
-    watermark = store.next_watermark(stored, (item["sk"] for item in queried), lookback)
+    next_watermark = watermark.next_watermark(read.previous, (item["sk"] for item in queried), lookback)
     if (
-        watermark is not None
-        and watermark != stored
-        and not table.put_watermark(watermark, overwrite=watermark_unreadable)
+        next_watermark is not None
+        and next_watermark != stored
+        and not table.put_watermark(next_watermark, overwrite=read.overwrite_watermark)
     ):
         logger.warning("a newer watermark is already stored; keeping it")
     summary = {
@@ -293,7 +279,7 @@ def run_aggregate(
         "gold_files": gold_files,
         "gold_rows": all_kpis.num_rows,
         "latest_updated": latest_updated,
-        "watermark": watermark.value if watermark else None,
+        "watermark": next_watermark.value if next_watermark else None,
     }
     logger.info("aggregate done", extra=summary)
     return summary
@@ -303,9 +289,9 @@ def run_aggregate(
 def handler(event: Any, context: Any) -> dict[str, Any]:
     full_refresh = parse_request(event)
     settings = Settings.from_env()
-    table = store.TableStore(boto3.client("dynamodb"), settings.require("table_name"))
+    table = store.TableStore(aws.client("dynamodb"), settings.require("table_name"))
     return run_aggregate(
-        boto3.client("s3"),
+        aws.client("s3"),
         table,
         silver_bucket=settings.require("silver_bucket"),
         gold_bucket=settings.require("gold_bucket"),

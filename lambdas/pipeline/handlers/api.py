@@ -7,33 +7,22 @@ Route logic and response shapes live in pipeline.api; this module wires them to 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from pipeline import api, store
-from pipeline.config import ConfigurationError
+from pipeline import api, aws, store
+from pipeline.config import Settings
 
 logger = Logger()
 app = LambdaFunctionUrlResolver()
 
-_table: store.TableStore | None = None
-
 
 def table() -> store.TableStore:
-    """The table client, created on first use and kept across warm invocations."""
-    global _table
-    if _table is None:
-        # Only TABLE_NAME matters here; Settings.from_env would also demand BRONZE_BUCKET.
-        name = os.environ.get("TABLE_NAME", "").strip()
-        if not name:
-            raise ConfigurationError("environment variable TABLE_NAME is required but not set")
-        _table = store.TableStore(boto3.client("dynamodb"), name)
-    return _table
+    """The pipeline's table (Query and GetItem only)."""
+    return store.TableStore(aws.client("dynamodb"), Settings.from_env().require("table_name"))
 
 
 def _json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:

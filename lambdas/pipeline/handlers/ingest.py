@@ -13,27 +13,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline import bronze
+from pipeline import aws, bronze, layout
 from pipeline.config import Settings
 from pipeline.validation import validate_event
 
 logger = Logger()
-
-
-@functools.cache
-def _s3_client() -> Any:
-    # Created on first use and kept for warm invocations; botocore reads AWS_ENDPOINT_URL itself.
-    return boto3.client("s3")
 
 
 def quarantine_line(record: KinesisStreamRecord, reason: str, data: bytes | None) -> dict[str, Any]:
@@ -60,16 +52,10 @@ def quarantine_line(record: KinesisStreamRecord, reason: str, data: bytes | None
     }
 
 
-def _put_gzip_jsonl(bucket: str, key: str, rows: list[dict[str, Any]]) -> bool:
+def _put_gzip_jsonl(s3: Any, bucket: str, key: str, rows: list[dict[str, Any]]) -> bool:
     """Write one object; False (logged) when S3 refuses, so the caller reports its records."""
     try:
-        _s3_client().put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=bronze.encode_jsonl_gz(rows),
-            ContentType="application/x-ndjson",
-            ContentEncoding="gzip",
-        )
+        bronze.put_jsonl_gz(s3, bucket, key, rows)
     except (ClientError, BotoCoreError):
         logger.exception("S3 write failed", extra={"bucket": bucket, "key": key, "records": len(rows)})
         return False
@@ -78,7 +64,8 @@ def _put_gzip_jsonl(bucket: str, key: str, rows: list[dict[str, Any]]) -> bool:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
-    bucket = Settings.from_env().bronze_bucket
+    bucket = Settings.from_env().require("bronze_bucket")
+    s3 = aws.client("s3")
     records = list(KinesisStreamEvent(event).records)
     if not records:
         return {"batchItemFailures": []}
@@ -112,12 +99,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dic
     failed: set[str] = set()
     bronze_key = quarantine_key = None
     if valid_events:
-        bronze_key = bronze.stream_object_key(*key_parts)
-        if not _put_gzip_jsonl(bucket, bronze_key, valid_events):
+        bronze_key = layout.stream_object_key(*key_parts)
+        if not _put_gzip_jsonl(s3, bucket, bronze_key, valid_events):
             failed.update(valid_sequence_numbers)
     if rejected:
-        quarantine_key = bronze.ingest_quarantine_key(*key_parts)
-        if not _put_gzip_jsonl(bucket, quarantine_key, rejected):
+        quarantine_key = layout.ingest_quarantine_key(*key_parts)
+        if not _put_gzip_jsonl(s3, bucket, quarantine_key, rejected):
             failed.update(line["sequence_number"] for line in rejected)
 
     logger.info(

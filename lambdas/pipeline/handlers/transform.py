@@ -16,16 +16,14 @@ transform's on-failure queue for `make redrive`. Bad data never raises: it is qu
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import bronze, catalog, decode, silver
+from pipeline import aws, bronze, catalog, layout, silver
 from pipeline.config import Settings
 from pipeline.upload_ledger import UploadLedger, stale_partitions
 
@@ -33,17 +31,6 @@ logger = Logger()
 
 # An upload's lease outlives the invocation by this much, so a killed turn frees it soon after.
 LEASE_MARGIN_SECONDS = 30.0
-
-
-@functools.cache
-def _s3_client() -> Any:
-    # Created on first use and kept for warm invocations; botocore reads AWS_ENDPOINT_URL itself.
-    return boto3.client("s3")
-
-
-@functools.cache
-def _dynamodb_client() -> Any:
-    return boto3.client("dynamodb")
 
 
 def _empty_summary() -> dict[str, Any]:
@@ -71,19 +58,13 @@ def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
 
 
 def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silver.ObjectTransform) -> None:
-    quarantine_key = bronze.transform_quarantine_key(source_key)
+    quarantine_key = layout.transform_quarantine_key(source_key)
     if not result.quarantine:
-        if decode.source_kind(source_key) is decode.SourceKind.UPLOAD:
+        if layout.source_kind(source_key) is layout.SourceKind.UPLOAD:
             # A corrected re-upload: the previous version's rejects no longer apply.
-            s3.delete_object(Bucket=settings.bronze_bucket, Key=quarantine_key)
+            s3.delete_object(Bucket=settings.require("bronze_bucket"), Key=quarantine_key)
         return
-    s3.put_object(
-        Bucket=settings.bronze_bucket,
-        Key=quarantine_key,
-        Body=bronze.encode_jsonl_gz(result.quarantine),
-        ContentType="application/x-ndjson",
-        ContentEncoding="gzip",
-    )
+    bronze.put_jsonl_gz(s3, settings.require("bronze_bucket"), quarantine_key, result.quarantine)
     logger.warning(
         "rows quarantined", extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)}
     )
@@ -106,9 +87,9 @@ def land_object(
         logger.warning("CSV columns ignored", extra={"key": source_key, "columns": result.ignored_columns})
     _write_quarantine(s3, settings, source_key, result)
     for part in result.partitions:
-        key = silver.silver_key(part.indicador, part.dt, source_bucket, source_key)
+        key = layout.silver_key(part.partition, source_bucket, source_key)
         body = silver.encode_silver_parquet(part.table)
-        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=silver.PARQUET_CONTENT_TYPE)
+        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
         catalog.record_silver_file(
             dynamodb,
             table_name=table_name,
@@ -126,14 +107,19 @@ def land_object(
 
 
 def remove_partitions(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, partitions: list[str]
+    s3: Any,
+    dynamodb: Any,
+    settings: Settings,
+    source_bucket: str,
+    source_key: str,
+    partitions: list[layout.Partition],
 ) -> list[str]:
     """Delete this source's files in `partitions`; a catalog item each tells aggregate to recompute."""
     silver_bucket = settings.require("silver_bucket")
-    stem = silver.file_stem(source_bucket, source_key)
+    stem = layout.file_stem(source_bucket, source_key)
     removed = []
     for partition in partitions:
-        key = silver.key_in_partition(partition, stem)
+        key = partition.silver_file_key(stem)
         s3.delete_object(Bucket=silver_bucket, Key=key)
         catalog.record_silver_file(
             dynamodb,
@@ -149,11 +135,10 @@ def remove_partitions(
 
 
 def process_object(
-    settings: Settings, source_bucket: str, source_key: str, lease_seconds: float = 150.0
+    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, lease_seconds: float = 150.0
 ) -> dict[str, Any]:
     """Transform one bronze object; returns its summary (same keys as the handler's)."""
-    s3, dynamodb = _s3_client(), _dynamodb_client()
-    if decode.source_kind(source_key) is not decode.SourceKind.UPLOAD:
+    if layout.source_kind(source_key) is not layout.SourceKind.UPLOAD:
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
             return {**_empty_summary(), "skipped": 1}
@@ -161,7 +146,7 @@ def process_object(
         return land_object(s3, dynamodb, settings, source_bucket, source_key, result)
 
     ledger = UploadLedger(dynamodb, settings.require("table_name"))
-    stem = silver.file_stem(source_bucket, source_key)
+    stem = layout.file_stem(source_bucket, source_key)
     with ledger.turn(stem, lease_seconds, source_object=f"s3://{source_bucket}/{source_key}") as lease:
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
@@ -193,11 +178,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for record in S3Event(event).records:
         source_bucket = record.s3.bucket.name
         source_key = unquote_plus(record.s3.get_object.key)  # keys arrive URL-encoded
-        if decode.source_kind(source_key) is None:
+        if layout.source_kind(source_key) is None:
             logger.info("key ignored: not stream/….jsonl.gz nor uploads/….csv", extra={"key": source_key})
             total["skipped"] += 1
             continue
-        summary = process_object(settings, source_bucket, source_key, lease_seconds)
+        summary = process_object(
+            aws.client("s3"), aws.client("dynamodb"), settings, source_bucket, source_key, lease_seconds
+        )
         logger.info("object transformed", extra={"key": source_key, **summary})
         for name, value in summary.items():
             total[name] = total[name] + value
