@@ -8,8 +8,8 @@ MaximumEventAgeInSeconds (default 6 hours) is not tried again (condition EventAg
 waits about one and two minutes between attempts; here the delays are
 EMBEDDED_AWS_ASYNC_RETRY_DELAYS seconds (default "1,2") so that local runs stay short.
 
-moto stores every PutFunctionEventInvokeConfig (and Update) by appending it to the function's
-list, so the newest entry is the one in force.
+It sees the rest of the emulator only through the callables it is given: a function lookup
+(whose invoke_config is the config in force), an invoke and the on-failure destination.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from embedded_aws.emulator import EmbeddedAWS
+from embedded_aws.model import DeployedFunction, FindFunction, InvocationResult, InvokeFunction, SendToDestination
 
 log = logging.getLogger("embedded_aws.async")
 
@@ -42,12 +41,20 @@ class AsyncEvent:
     attempt: int = 0
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     received_at: float = field(default_factory=time.time)
-    last_result: Any = None  # InvocationResult of the last failed attempt
+    last_result: InvocationResult | None = None  # of the last failed attempt
 
 
 class AsyncInvoker:
-    def __init__(self, emulator: EmbeddedAWS, threads: int = 2) -> None:
-        self.emulator = emulator
+    def __init__(
+        self,
+        find_function: FindFunction,
+        invoke: InvokeFunction,
+        send_to_destination: SendToDestination,
+        threads: int = 2,
+    ) -> None:
+        self.find_function = find_function
+        self.invoke = invoke
+        self.send_to_destination = send_to_destination
         self.queue: queue.Queue[AsyncEvent | None] = queue.Queue()
         delays = os.environ.get("EMBEDDED_AWS_ASYNC_RETRY_DELAYS", "1,2")
         self.retry_delays = [float(d) for d in delays.split(",") if d.strip()] or [1.0]
@@ -79,21 +86,18 @@ class AsyncInvoker:
         }
 
     @staticmethod
-    def _invoke_config(function: Any) -> dict:
-        """The event invoke config in force: the newest one stored (moto appends each Put)."""
-        configs = getattr(function, "event_invoke_config", None) or []
-        return dict(getattr(configs[-1], "config", None) or {}) if configs else {}
-
-    def _max_retries(self, function: Any) -> int:
-        value = self._invoke_config(function).get("MaximumRetryAttempts")
+    def _max_retries(function: DeployedFunction) -> int:
+        value = function.invoke_config.get("MaximumRetryAttempts")
         return DEFAULT_MAX_RETRIES if value is None else int(value)
 
-    def _max_event_age(self, function: Any) -> float:
-        value = self._invoke_config(function).get("MaximumEventAgeInSeconds")
+    @staticmethod
+    def _max_event_age(function: DeployedFunction) -> float:
+        value = function.invoke_config.get("MaximumEventAgeInSeconds")
         return float(DEFAULT_MAX_EVENT_AGE_SECONDS if value is None else value)
 
-    def _on_failure_destination(self, function: Any) -> str | None:
-        destination = (self._invoke_config(function).get("DestinationConfig") or {}).get("OnFailure") or {}
+    @staticmethod
+    def _on_failure_destination(function: DeployedFunction) -> str | None:
+        destination = (function.invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
         return destination.get("Destination") or None
 
     def _run(self) -> None:
@@ -112,7 +116,7 @@ class AsyncInvoker:
                     self.in_flight -= 1
 
     def _deliver(self, event: AsyncEvent) -> None:
-        function = self.emulator.lambda_function(event.function_arn)
+        function = self.find_function(event.function_arn)
         if function is None:
             log.warning("async event for missing function %s dropped", event.function_arn)
             self.failed += 1
@@ -120,7 +124,7 @@ class AsyncInvoker:
         if time.time() - event.received_at > self._max_event_age(function):
             self._give_up(function, event, "EventAgeExceeded", event.last_result)
             return
-        result = self.emulator.invoke_function(function, event.payload)
+        result = self.invoke(function, event.payload)
         event.attempt += 1
         if result.ok:
             self.completed += 1
@@ -145,7 +149,9 @@ class AsyncInvoker:
             return
         self._give_up(function, event, "RetriesExhausted", result)
 
-    def _give_up(self, function: Any, event: AsyncEvent, condition: str, result: Any) -> None:
+    def _give_up(
+        self, function: DeployedFunction, event: AsyncEvent, condition: str, result: InvocationResult | None
+    ) -> None:
         """Lambda's on-failure record to the destination, or a logged drop when there is none."""
         self.failed += 1
         destination = self._on_failure_destination(function)
@@ -177,7 +183,7 @@ class AsyncInvoker:
                 "functionError": "Unhandled",
             }
             record["responsePayload"] = result.json()
-        self.emulator.send_to_destination(destination, record)
+        self.send_to_destination(destination, record)
 
     def _requeue(self, event: AsyncEvent) -> None:
         with self._lock:

@@ -1,11 +1,14 @@
-"""The only place that reaches into moto's internals. moto is pinned exactly (pyproject.toml);
-tests/emulator/test_emulator_hooks.py fails loudly when an upgrade moves or reshapes a hook point.
+"""The only module that touches moto's internals: its patches, and every read or write of moto's state.
 
-Hook points, and why each one is replaced:
+moto is pinned exactly (pyproject.toml). MOTO_CALLABLES and MOTO_OBJECTS list every internal used
+here; check_moto_internals() verifies each one against moto's own code (not the replacements), and
+tests/emulator/test_emulator_hooks.py fails loudly, naming it, when an upgrade moves or reshapes one.
+
+Patches, and why each one is made:
 - LambdaFunction.invoke / _invoke_lambda: moto runs code only in Docker; we run it in warm workers,
   and queue InvocationType=Event calls as Lambda does.
-- LambdaBackend.send_kinesis_message: moto invokes once per record inside PutRecord(s); our
-  KinesisPoller follows the event source mapping's settings instead.
+- LambdaBackend.send_kinesis_message: moto invokes once per record inside PutRecord(s); the
+  emulator's Kinesis poller follows the event source mapping's settings instead.
 - s3.notifications._invoke_awslambda, events.notifications._invoke_lambda: these are asynchronous
   sources in AWS; they go through the async queue instead of running inside the caller's request.
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
@@ -19,45 +22,84 @@ Hook points, and why each one is replaced:
   dispose() on every version, and delete markers have none, so force_destroy of a versioned bucket
   where objects were deleted (silver, after compaction) fails with a 500 and `destroy` hangs.
 
-Also relied on: a shard's sequence numbers are consecutive integers (Shard.put_record), which the
-Kinesis poller uses to read a batch by key; tests/emulator/test_event_sources.py covers it.
+State read and written for the rest of the emulator, in the types of model.py: Lambda functions
+(find_function), Kinesis event source mappings and their shards (kinesis_mappings), EventBridge
+rules with a schedule (scheduled_rules), SQS messages (send_sqs_message), CloudWatch Logs events
+(put_log_events), and moto's server application (moto_wsgi_app). A shard's records are read by
+key, as its sequence numbers are consecutive integers (Shard.put_record), which the check verifies.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
+import functools
+import hashlib
+import importlib
 import inspect
 import json
-from typing import TYPE_CHECKING, Any
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 import moto
 import moto.events.notifications as events_notifications
 import moto.s3.notifications as s3_notifications
-from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction
-from moto.kinesis.models import Shard
+from moto.awslambda.exceptions import UnknownFunctionException
+from moto.awslambda.models import EventSourceMapping as MotoEventSourceMapping
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
+from moto.events.models import events_backends
+from moto.kinesis.models import Shard, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
+from moto.logs.models import logs_backends
 from moto.s3.models import FakeDeleteMarker
+from moto.sqs.models import sqs_backends
 
-if TYPE_CHECKING:
-    from embedded_aws.emulator import EmbeddedAWS
+from embedded_aws.model import (
+    DeployedFunction,
+    EventSourceMapping,
+    FunctionSpec,
+    InvocationResult,
+    KinesisRecord,
+    ScheduledRule,
+    ShardReader,
+)
 
 PINNED_MOTO_VERSION = "5.2.5"
 
-# (owner, attribute, parameter names the replacement relies on)
-HOOK_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
-    (LambdaFunction, "invoke", ("self", "body", "request_headers", "response_headers")),
-    (LambdaFunction, "_invoke_lambda", ("self", "event")),
-    (LambdaBackend, "send_kinesis_message", ("self", "function_name", "kinesis_stream")),
-    (s3_notifications, "_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name")),
-    (events_notifications, "_invoke_lambda", ("account_id", "fn_arn", "event")),
-    (FunctionUrlConfig, "__init__", ("self", "function", "config")),
-    (KinesisResponse, "create_stream", ("self",)),
-    (Shard, "get_max_sequence_number", ("self",)),
-    (Shard, "get_min_sequence_number", ("self",)),
-)
-# Attributes of moto models that the emulator reads.
-MODEL_ATTRIBUTES = {
-    LambdaFunction: (
+# Every moto internal this module uses, as "module:qualified.name".
+# Functions and methods replaced or called, with the parameter names relied on:
+MOTO_CALLABLES: dict[str, tuple[str, ...]] = {
+    "moto.awslambda.models:LambdaFunction.invoke": ("self", "body", "request_headers", "response_headers"),
+    "moto.awslambda.models:LambdaFunction._invoke_lambda": ("self", "event"),
+    "moto.awslambda.models:LambdaBackend.send_kinesis_message": ("self", "function_name", "kinesis_stream"),
+    "moto.awslambda.models:LambdaBackend.get_function": ("self", "function_name_or_arn"),
+    "moto.awslambda.models:FunctionUrlConfig.__init__": ("self", "function", "config"),
+    "moto.s3.notifications:_invoke_awslambda": ("account_id", "event_body", "fn_arn", "region_name"),
+    "moto.s3.models:FakeKey.dispose": ("self", "garbage"),  # what the added FakeDeleteMarker.dispose mirrors
+    "moto.events.notifications:_invoke_lambda": ("account_id", "fn_arn", "event"),
+    "moto.kinesis.responses:KinesisResponse.create_stream": ("self",),
+    "moto.kinesis.responses:KinesisResponse._get_param": ("self", "param_name"),
+    "moto.kinesis.models:KinesisBackend.add_tags_to_stream": ("self", "stream_arn", "stream_name", "tags"),
+    "moto.kinesis.models:Shard.get_max_sequence_number": ("self",),
+    "moto.kinesis.models:Shard.get_min_sequence_number": ("self",),
+    "moto.kinesis.models:Shard.get_sequence_number_at": ("self", "at_timestamp"),
+    "moto.sqs.models:SQSBackend.send_message": ("self", "queue_name", "message_body"),
+    "moto.logs.models:LogsBackend.ensure_log_group": ("self", "log_group_name"),
+    "moto.logs.models:LogsBackend.create_log_stream": ("self", "log_group_name", "log_stream_name"),
+    "moto.logs.models:LogsBackend.put_log_events": ("self", "log_group_name", "log_stream_name", "log_events"),
+    "moto.moto_server.werkzeug_app:create_backend_app": ("service",),
+    "moto.moto_server.werkzeug_app:DomainDispatcherApplication.__init__": ("self", "create_app"),
+}
+# Classes and other objects, with the attributes read or written on their instances (set by the
+# class's own code, or defined on the class):
+MOTO_OBJECTS: dict[str, tuple[str, ...]] = {
+    "moto.awslambda.models:lambda_backends": (),
+    "moto.awslambda.models:LambdaBackend": ("_event_source_mappings",),
+    "moto.awslambda.models:LambdaFunction": (
         "code_bytes",
         "function_arn",
         "function_name",
@@ -73,54 +115,141 @@ MODEL_ATTRIBUTES = {
         "event_invoke_config",
         "url_config",
     ),
+    "moto.awslambda.models:EventInvokeConfig": ("config",),
+    "moto.awslambda.models:FunctionUrlConfig": ("url",),
+    "moto.awslambda.models:EventSourceMapping": (
+        "uuid",
+        "function_arn",
+        "event_source_arn",
+        "account_id",
+        "region",
+        "enabled",
+        "starting_position",
+        "starting_position_timestamp",
+        "batch_size",
+        "max_batch_window",
+        "function_response_types",
+        "max_record_age",
+        "max_retry_attempts",
+        "bisect_on_error",
+        "destination_config",
+    ),
+    "moto.awslambda.exceptions:UnknownFunctionException": (),
+    "moto.kinesis.models:kinesis_backends": (),
+    "moto.kinesis.models:KinesisBackend": ("streams",),
+    "moto.kinesis.models:Stream": ("arn", "shards"),
+    "moto.kinesis.models:Shard": ("shard_id", "records"),
+    "moto.kinesis.models:Record": ("sequence_number", "partition_key", "data", "created_at"),
+    "moto.kinesis.responses:KinesisResponse": ("kinesis_backend",),
+    "moto.events.models:events_backends": (),
+    "moto.events.models:EventsBackend": ("event_buses",),
+    "moto.events.models:EventBus": ("rules",),
+    "moto.events.models:Rule": ("arn", "name", "scheduled_expression", "state", "targets"),
+    "moto.s3.models:FakeDeleteMarker": (),
+    "moto.sqs.models:sqs_backends": (),
+    "moto.logs.models:logs_backends": (),
+    "moto.logs.models:LogsBackend": ("groups",),
+    "moto.logs.models:LogGroup": ("streams",),
+    "moto.moto_server.werkzeug_app:MotoRequestHandler": (),
 }
-
 
 # moto's own attributes that install() replaced, so that the check below inspects moto, not the
 # replacements, whether or not an emulator was already started in this process.
 _ORIGINALS: dict[tuple[Any, str], Any] = {}
+_MISSING = object()
 
 
-def check_hook_points() -> list[str]:
+# -- the compatibility check ---------------------------------------------------------------------
+def check_moto_internals() -> list[str]:
     """Problems that would break the emulator with the installed moto (empty when all is well)."""
     problems = []
     if moto.__version__ != PINNED_MOTO_VERSION:
         problems.append(f"moto {moto.__version__} installed, hooks written for {PINNED_MOTO_VERSION}")
-    for owner, name, params in HOOK_POINTS:
-        target = _ORIGINALS.get((owner, name), getattr(owner, name, None))
-        if target is None:
-            problems.append(f"{getattr(owner, '__name__', owner)}.{name} no longer exists")
+    for path, params in MOTO_CALLABLES.items():
+        target = _resolve(path, problems)
+        if target is _MISSING:
             continue
         actual = tuple(inspect.signature(target).parameters)
         missing = [p for p in params if p not in actual]
         if missing:
-            problems.append(f"{owner.__name__}.{name} lost parameters {missing} (now {actual})")
+            problems.append(f"{path} lost parameters {missing} (now {actual})")
+    for path, attributes in MOTO_OBJECTS.items():
+        target = _resolve(path, problems)
+        if target is _MISSING or not attributes:
+            continue
+        assigned = _assigned_attributes(target)
+        for attribute in attributes:
+            if attribute not in assigned and not hasattr(target, attribute):
+                problems.append(f"{path} no longer sets .{attribute}")
     if "sequence_number = last_sequence_number + 1" not in inspect.getsource(Shard.put_record):
-        problems.append("kinesis Shard.put_record no longer numbers records consecutively")
-    source = inspect.getsource(LambdaFunction.__init__)
-    for attribute in MODEL_ATTRIBUTES[LambdaFunction]:
-        if f"self.{attribute}" not in source and not hasattr(LambdaFunction, attribute):
-            problems.append(f"LambdaFunction no longer sets self.{attribute} in __init__")
+        problems.append("moto.kinesis.models:Shard.put_record no longer numbers records consecutively")
     return problems
 
 
-_active: dict[str, EmbeddedAWS] = {}
+def _resolve(path: str, problems: list[str]) -> Any:
+    """moto's own object at `module:qualified.name` (_MISSING, with a problem noted, when it is gone)."""
+    module_name, _, qualified_name = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        problems.append(f"{path}: module {module_name} no longer exists ({exc})")
+        return _MISSING
+    for name in qualified_name.split("."):
+        target = _ORIGINALS.get((target, name), getattr(target, name, _MISSING))
+        if target is _MISSING:
+            problems.append(f"{path} no longer exists")
+            return _MISSING
+    return target
 
 
-def install(emulator: EmbeddedAWS) -> None:
+@functools.cache
+def _assigned_attributes(cls: type) -> frozenset[str]:
+    """Names assigned as `self.<name>` anywhere in the source of a moto class and its moto bases."""
+    names = set()
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("moto."):
+            continue
+        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(klass)))):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                for part in ast.walk(target):  # tuple unpacking included
+                    if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
+                        names.add(part.attr)
+    return frozenset(names)
+
+
+# -- patches ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EmulatorCallbacks:
+    """What moto's replaced code paths call into: the emulator started last in this process."""
+
+    invoke: Callable[[DeployedFunction, Any], InvocationResult]  # runs the function now
+    submit_async: Callable[[str, str, str, Any], None]  # (function ARN, account, region, event) to the queue
+    function_url: Callable[[str], str]  # a function's URL, by function name
+
+
+_active: dict[str, EmulatorCallbacks] = {}
+
+
+def install(callbacks: EmulatorCallbacks) -> None:
     """Points moto's Lambda execution paths at the emulator (the latest one started in-process)."""
     already_installed = "emulator" in _active
-    _active["emulator"] = emulator
+    _active["emulator"] = callbacks
     if already_installed:
         return
-    problems = check_hook_points()
+    problems = check_moto_internals()
     if problems:
         raise RuntimeError("embedded emulator cannot hook moto: " + "; ".join(problems))
     _install_replacements()
 
 
 def _install_replacements() -> None:
-    def emulator_now() -> EmbeddedAWS:
+    def emulator_now() -> EmulatorCallbacks:
         return _active["emulator"]
 
     def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
@@ -129,23 +258,21 @@ def _install_replacements() -> None:
         if invocation_type == "DryRun":
             return b""
         if invocation_type == "Event":
-            emulator_now().async_invoker.submit(self.function_arn, self.account_id, self.region, event)
+            emulator_now().submit_async(self.function_arn, self.account_id, self.region, event)
             return b""
-        result = emulator_now().invoke_function(self, event)
+        result = emulator_now().invoke(_deployed(self), event)
         if not result.ok:
             response_headers["x-amz-function-error"] = "Unhandled"
         if (request_headers or {}).get("x-amz-log-type") == "Tail":
-            import base64
-
             response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail.encode()).decode()
         return result.payload
 
     def invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-        result = emulator_now().invoke_function(self, event if event is not None else {})
+        result = emulator_now().invoke(_deployed(self), event if event is not None else {})
         return result.payload.decode(), not result.ok, result.log_tail
 
     def send_kinesis_message(self: LambdaBackend, *args: Any, **kwargs: Any) -> None:
-        return None  # the KinesisPoller delivers batches according to the mapping
+        return None  # the Kinesis poller delivers batches according to the mapping
 
     def s3_invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
         # moto percent-encodes '/' in keys; S3 events encode like a form (spaces as '+') but keep '/'.
@@ -153,10 +280,10 @@ def _install_replacements() -> None:
             obj = record.get("s3", {}).get("object", {})
             if "key" in obj:
                 obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
-        emulator_now().async_invoker.submit(fn_arn, account_id, region_name, event_body)
+        emulator_now().submit_async(fn_arn, account_id, region_name, event_body)
 
     def events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:
-        emulator_now().async_invoker.submit(fn_arn, account_id, fn_arn.split(":")[3], event)
+        emulator_now().submit_async(fn_arn, account_id, fn_arn.split(":")[3], event)
 
     original_url_init = FunctionUrlConfig.__init__
 
@@ -196,3 +323,177 @@ def _install_replacements() -> None:
     for (owner, name), replacement in replacements.items():
         _ORIGINALS.setdefault((owner, name), getattr(owner, name))
         setattr(owner, name, replacement)
+
+
+# -- the server ------------------------------------------------------------------------------------
+def moto_wsgi_app() -> tuple[Any, type]:
+    """moto's server application (every service, dispatched by host and path) and its request handler."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
+
+
+# -- Lambda ----------------------------------------------------------------------------------------
+# function ARN -> (its zip, sha256). moto stores a new bytes object for each deployment of the
+# code, so the zip is hashed once per deployment.
+_code_digests: dict[str, tuple[bytes, str]] = {}
+
+
+def _code_sha256(function_arn: str, code: bytes) -> str:
+    cached = _code_digests.get(function_arn)
+    if cached and cached[0] is code:
+        return cached[1]
+    digest = hashlib.sha256(code).hexdigest()
+    _code_digests[function_arn] = (code, digest)
+    return digest
+
+
+def _deployed(function: LambdaFunction) -> DeployedFunction:
+    code = function.code_bytes or b""
+    # moto appends each PutFunctionEventInvokeConfig (and Update) to a list: the newest is in force.
+    invoke_configs = function.event_invoke_config or []
+    spec = FunctionSpec(
+        function_arn=function.function_arn,
+        function_name=function.function_name,
+        version=str(function.version),
+        runtime=function.run_time or "",
+        handler=function.handler or "",
+        timeout_seconds=float(function.timeout or 3),
+        memory_size=int(function.memory_size or 128),
+        environment=tuple(sorted((k, str(v)) for k, v in (function.environment_vars or {}).items())),
+        code_sha256=_code_sha256(function.function_arn, code),
+        account_id=function.account_id,
+        region=function.region,
+    )
+    return DeployedFunction(
+        spec=spec,
+        code=code,
+        role=function.role,
+        has_url=function.url_config is not None,
+        invoke_config=dict(invoke_configs[-1].config or {}) if invoke_configs else {},
+    )
+
+
+def _lambda_backends() -> Iterator[LambdaBackend]:
+    for regions in list(lambda_backends.values()):
+        yield from list(regions.values())
+
+
+def find_function(function_arn_or_name: str) -> DeployedFunction | None:
+    """A function by ARN (looked up in its account and region) or by name (in any of them)."""
+    if function_arn_or_name.startswith("arn:"):
+        parts = function_arn_or_name.split(":")
+        backends = [lambda_backends[parts[4]][parts[3]]]
+    else:
+        backends = list(_lambda_backends())
+    for backend in backends:
+        try:
+            function = backend.get_function(function_arn_or_name)
+        except UnknownFunctionException:
+            continue
+        return _deployed(function)
+    return None
+
+
+# -- Kinesis ---------------------------------------------------------------------------------------
+class _MotoShardReader:
+    """A ShardReader on one of moto's shards."""
+
+    def __init__(self, stream_arn: str, shard: Shard) -> None:
+        self.stream_arn = stream_arn
+        self.shard_id = shard.shard_id
+        self._shard = shard
+
+    def records_after(self, sequence_number: int, limit: int) -> list[KinesisRecord]:
+        """moto numbers a shard's records 1, 2, 3, …, so they are looked up by key: a poll costs
+        one batch, not a copy of the whole shard."""
+        records, found = self._shard.records, []
+        key = sequence_number + 1
+        while len(found) < limit and (record := records.get(key)) is not None:
+            found.append(KinesisRecord(record.sequence_number, record.partition_key, record.data, record.created_at))
+            key += 1
+        return found
+
+    def last_sequence_number(self) -> int:
+        return self._shard.get_max_sequence_number()
+
+    def sequence_number_at(self, timestamp: float) -> int:
+        return self._shard.get_sequence_number_at(timestamp)
+
+
+def _mapping(esm: MotoEventSourceMapping) -> EventSourceMapping:
+    return EventSourceMapping(
+        uuid=esm.uuid,
+        function_arn=esm.function_arn,
+        event_source_arn=esm.event_source_arn,
+        region=esm.region,
+        enabled=bool(esm.enabled),
+        starting_position=esm.starting_position,
+        starting_position_timestamp=esm.starting_position_timestamp,
+        batch_size=esm.batch_size,
+        batching_window_seconds=esm.max_batch_window,
+        function_response_types=tuple(esm.function_response_types or ()),
+        max_record_age_seconds=esm.max_record_age,
+        max_retry_attempts=esm.max_retry_attempts,
+        bisect_on_error=bool(esm.bisect_on_error),
+        on_failure_destination=((esm.destination_config or {}).get("OnFailure") or {}).get("Destination") or None,
+    )
+
+
+def kinesis_mappings() -> list[tuple[EventSourceMapping, list[ShardReader]]]:
+    """Every event source mapping on an existing Kinesis stream, with a reader for each of its shards."""
+    found: list[tuple[EventSourceMapping, list[ShardReader]]] = []
+    for backend in _lambda_backends():
+        for esm in list(backend._event_source_mappings.values()):
+            if ":kinesis:" not in esm.event_source_arn:
+                continue
+            stream_name = esm.event_source_arn.split("/", 1)[1]
+            stream = kinesis_backends[esm.account_id][esm.region].streams.get(stream_name)
+            if stream is None:
+                continue
+            shards: list[ShardReader] = [_MotoShardReader(stream.arn, shard) for shard in list(stream.shards.values())]
+            found.append((_mapping(esm), shards))
+    return found
+
+
+# -- EventBridge, SQS, CloudWatch Logs -------------------------------------------------------------
+def scheduled_rules() -> list[ScheduledRule]:
+    """Every EventBridge rule that has a schedule expression, on any bus, account and region."""
+    rules = []
+    for account_id, regions in list(events_backends.items()):
+        for region, backend in list(regions.items()):
+            for bus in list(backend.event_buses.values()):
+                for rule in list(bus.rules.values()):
+                    if rule.scheduled_expression:
+                        rules.append(
+                            ScheduledRule(
+                                account_id=account_id,
+                                region=region,
+                                arn=rule.arn,
+                                name=rule.name,
+                                schedule_expression=rule.scheduled_expression,
+                                enabled=rule.state == "ENABLED",
+                                targets=tuple(dict(target) for target in rule.targets),
+                            )
+                        )
+    return rules
+
+
+def send_sqs_message(queue_arn: str, body: str) -> None:
+    parts = queue_arn.split(":")
+    sqs_backends[parts[4]][parts[3]].send_message(parts[5], body)
+
+
+# moto's backends are shared by every emulator in the process, and creating a stream is
+# check-then-act, so one lock for all of them.
+_logs_lock = threading.Lock()
+
+
+def put_log_events(account_id: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    """Lines (epoch ms, message) to a log stream, creating the group and the stream when missing."""
+    backend = logs_backends[account_id][region]
+    with _logs_lock:
+        backend.ensure_log_group(group)
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        backend.put_log_events(group, stream, [{"timestamp": ts, "message": m} for ts, m in events])

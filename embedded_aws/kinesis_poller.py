@@ -9,6 +9,10 @@ on-failure destination (an SQS queue gets Lambda's standard failure record).
 
 Not emulated: ParallelizationFactor > 1, tumbling windows, filter criteria, enhanced fan-out,
 resharding (shards are discovered, but parent/child order is not enforced).
+
+It sees moto only through the callables the emulator hands it: the mappings with their shards
+(re-read every discovery pass, so that UpdateEventSourceMapping applies to running consumers), a
+function lookup, an invoke and the on-failure destination.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from embedded_aws.emulator import EmbeddedAWS
+from embedded_aws.model import (
+    EventSourceMapping,
+    FindFunction,
+    InvokeFunction,
+    KinesisRecord,
+    SendToDestination,
+    ShardReader,
+)
 
 log = logging.getLogger("embedded_aws.kinesis")
 
@@ -34,7 +45,7 @@ RETRY_DELAY_SECONDS = 0.2
 
 @dataclass
 class PendingBatch:
-    records: list[Any]  # moto kinesis Record objects, in sequence order
+    records: list[KinesisRecord]  # in sequence order
     attempts: int = 0  # failed invocations of exactly these records
 
 
@@ -42,13 +53,46 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def kinesis_event(records: list[KinesisRecord], shard_id: str, stream_arn: str, region: str, role: str) -> dict:
+    """The event Lambda's Kinesis poller sends: one entry per record, data as base64."""
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": r.partition_key,
+                    "sequenceNumber": str(r.sequence_number),
+                    "data": r.data,
+                    "approximateArrivalTimestamp": round(r.arrival_time, 3),
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{shard_id}:{r.sequence_number}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": role,
+                "awsRegion": region,
+                "eventSourceARN": stream_arn,
+            }
+            for r in records
+        ]
+    }
+
+
 class ShardConsumer(threading.Thread):
-    def __init__(self, emulator: EmbeddedAWS, esm: Any, stream: Any, shard: Any) -> None:
-        super().__init__(daemon=True, name=f"kinesis-{shard.shard_id}-{esm.uuid[:8]}")
-        self.emulator = emulator
-        self.esm = esm
-        self.stream = stream
+    def __init__(
+        self,
+        mapping: EventSourceMapping,
+        shard: ShardReader,
+        find_function: FindFunction,
+        invoke: InvokeFunction,
+        send_to_destination: SendToDestination,
+    ) -> None:
+        super().__init__(daemon=True, name=f"kinesis-{shard.shard_id}-{mapping.uuid[:8]}")
+        self.mapping = mapping  # replaced by the poller with fresh settings on every discovery pass
         self.shard = shard
+        self.find_function = find_function
+        self.invoke = invoke
+        self.send_to_destination = send_to_destination
         self.stopped = threading.Event()
         self.checkpoint = self._initial_checkpoint()
         self.pending: deque[PendingBatch] = deque()
@@ -57,34 +101,24 @@ class ShardConsumer(threading.Thread):
         self.last_function_error: str | None = None  # for the on-failure record's responseContext
 
     def _initial_checkpoint(self) -> int:
-        position = (self.esm.starting_position or "TRIM_HORIZON").upper()
+        position = (self.mapping.starting_position or "TRIM_HORIZON").upper()
         if position == "LATEST":
-            return self.shard.get_max_sequence_number()
-        if position == "AT_TIMESTAMP" and self.esm.starting_position_timestamp:
-            return max(0, self.shard.get_sequence_number_at(float(self.esm.starting_position_timestamp)) - 1)
+            return self.shard.last_sequence_number()
+        if position == "AT_TIMESTAMP" and self.mapping.starting_position_timestamp:
+            return max(0, self.shard.sequence_number_at(float(self.mapping.starting_position_timestamp)) - 1)
         return 0
 
     # -- reading --------------------------------------------------------------------------------
-    def _available(self, limit: int) -> list[Any]:
-        """Up to `limit` records after the checkpoint. moto numbers a shard's records 1, 2, 3, …,
-        so they are looked up by key: a poll costs one batch, not a copy of the whole shard."""
-        records, found = self.shard.records, []
-        key = self.checkpoint + 1
-        while len(found) < limit and (record := records.get(key)) is not None:
-            found.append(record)
-            key += 1
-        return found
-
     def records_behind(self) -> int:
         """Records after the checkpoint (pending retries included)."""
-        return max(0, self.shard.get_max_sequence_number() - self.checkpoint)
+        return max(0, self.shard.last_sequence_number() - self.checkpoint)
 
-    def _next_batch(self) -> list[Any] | None:
-        batch_size = int(self.esm.batch_size or 100)
-        window = float(self.esm.max_batch_window or 0)
+    def _next_batch(self) -> list[KinesisRecord] | None:
+        batch_size = int(self.mapping.batch_size or 100)
+        window = float(self.mapping.batching_window_seconds or 0)
         first_seen = None
         while not self.stopped.is_set():
-            available = self._available(batch_size)
+            available = self.shard.records_after(self.checkpoint, batch_size)
             if available:
                 first_seen = first_seen or time.monotonic()
                 if len(available) >= batch_size or time.monotonic() - first_seen >= window:
@@ -95,7 +129,7 @@ class ShardConsumer(threading.Thread):
         return None
 
     @staticmethod
-    def _limit_payload(records: list[Any]) -> list[Any]:
+    def _limit_payload(records: list[KinesisRecord]) -> list[KinesisRecord]:
         size, kept = 0, []
         for record in records:
             size += len(record.data) + 400  # base64 data plus the record envelope
@@ -105,33 +139,9 @@ class ShardConsumer(threading.Thread):
         return kept
 
     # -- invoking -------------------------------------------------------------------------------
-    def _event(self, records: list[Any]) -> dict:
-        function = self.emulator.lambda_function(self.esm.function_arn)
-        return {
-            "Records": [
-                {
-                    "kinesis": {
-                        "kinesisSchemaVersion": "1.0",
-                        "partitionKey": r.partition_key,
-                        "sequenceNumber": str(r.sequence_number),
-                        "data": r.data,
-                        "approximateArrivalTimestamp": round(r.created_at, 3),
-                    },
-                    "eventSource": "aws:kinesis",
-                    "eventVersion": "1.0",
-                    "eventID": f"{self.shard.shard_id}:{r.sequence_number}",
-                    "eventName": "aws:kinesis:record",
-                    "invokeIdentityArn": function.role if function else "",
-                    "awsRegion": self.esm.region,
-                    "eventSourceARN": self.stream.arn,
-                }
-                for r in records
-            ]
-        }
-
     def _failed_from(self, batch: PendingBatch, payload: Any) -> int | None:
         """Index of the first record to retry, None when the batch succeeded, 0 for all of it."""
-        if "ReportBatchItemFailures" not in (self.esm.function_response_types or []):
+        if "ReportBatchItemFailures" not in self.mapping.function_response_types:
             return None
         if not isinstance(payload, dict):
             return None
@@ -148,13 +158,13 @@ class ShardConsumer(threading.Thread):
         return min(indexes)
 
     def _too_old(self, batch: PendingBatch) -> bool:
-        max_age = self.esm.max_record_age
+        max_age = self.mapping.max_record_age_seconds
         if max_age is None or int(max_age) == -1:
             return False
-        return time.time() - batch.records[0].created_at > int(max_age)
+        return time.time() - batch.records[0].arrival_time > int(max_age)
 
     def _retries_exhausted(self, batch: PendingBatch) -> bool:
-        max_retries = self.esm.max_retry_attempts
+        max_retries = self.mapping.max_retry_attempts
         if max_retries is None or int(max_retries) == -1:
             return False
         return batch.attempts > int(max_retries)
@@ -165,10 +175,14 @@ class ShardConsumer(threading.Thread):
             self._give_up(batch, "RecordAgeExceeded")
             return
         self.invocations += 1
-        result = self.emulator.invoke_by_arn(self.esm.function_arn, self._event(batch.records))
-        if result is None:  # function deleted: stop quietly, the mapping goes with it
+        function = self.find_function(self.mapping.function_arn)
+        if function is None:  # function deleted: stop quietly, the mapping goes with it
             self.stopped.set()
             return
+        event = kinesis_event(
+            batch.records, self.shard.shard_id, self.shard.stream_arn, self.mapping.region, function.role
+        )
+        result = self.invoke(function, event)
         if result.ok:
             first_failed = self._failed_from(batch, result.json())
             if first_failed is None:
@@ -181,7 +195,7 @@ class ShardConsumer(threading.Thread):
             self.last_function_error = None
         else:
             self.last_function_error = "Unhandled"
-            if self.esm.bisect_on_error and len(batch.records) > 1:
+            if self.mapping.bisect_on_error and len(batch.records) > 1:
                 middle = len(batch.records) // 2
                 self.pending.popleft()
                 # Bisecting does not count against the retry quota.
@@ -194,7 +208,7 @@ class ShardConsumer(threading.Thread):
         else:
             time.sleep(RETRY_DELAY_SECONDS)
 
-    def _commit(self, records: list[Any]) -> None:
+    def _commit(self, records: list[KinesisRecord]) -> None:
         if records:
             self.checkpoint = records[-1].sequence_number
             self.records_delivered += len(records)
@@ -204,7 +218,7 @@ class ShardConsumer(threading.Thread):
         failure = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
-                "functionArn": self.esm.function_arn,
+                "functionArn": self.mapping.function_arn,
                 "condition": condition,
                 "approximateInvokeCount": batch.attempts,
             },
@@ -219,23 +233,23 @@ class ShardConsumer(threading.Thread):
                 "shardId": self.shard.shard_id,
                 "startSequenceNumber": str(records[0].sequence_number),
                 "endSequenceNumber": str(records[-1].sequence_number),
-                "approximateArrivalOfFirstRecord": _iso(records[0].created_at),
-                "approximateArrivalOfLastRecord": _iso(records[-1].created_at),
+                "approximateArrivalOfFirstRecord": _iso(records[0].arrival_time),
+                "approximateArrivalOfLastRecord": _iso(records[-1].arrival_time),
                 "batchSize": len(records),
-                "streamArn": self.stream.arn,
+                "streamArn": self.shard.stream_arn,
             },
         }
-        destination = ((self.esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        destination = self.mapping.on_failure_destination
         log.warning("%s: giving up on %d records (%s)", self.shard.shard_id, len(records), condition)
         if destination:
-            self.emulator.send_to_destination(destination, failure)
+            self.send_to_destination(destination, failure)
         self.checkpoint = records[-1].sequence_number
         self.pending.popleft()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                if not self.esm.enabled:
+                if not self.mapping.enabled:
                     time.sleep(IDLE_POLL_SECONDS)
                     continue
                 if not self.pending:
@@ -252,9 +266,18 @@ class ShardConsumer(threading.Thread):
 class KinesisPoller(threading.Thread):
     """Discovers Kinesis event source mappings and their shards, and runs a consumer for each."""
 
-    def __init__(self, emulator: EmbeddedAWS) -> None:
+    def __init__(
+        self,
+        kinesis_mappings: Callable[[], list[tuple[EventSourceMapping, list[ShardReader]]]],
+        find_function: FindFunction,
+        invoke: InvokeFunction,
+        send_to_destination: SendToDestination,
+    ) -> None:
         super().__init__(daemon=True, name="kinesis-poller")
-        self.emulator = emulator
+        self.kinesis_mappings = kinesis_mappings
+        self.find_function = find_function
+        self.invoke = invoke
+        self.send_to_destination = send_to_destination
         self.consumers: dict[tuple[str, str], ShardConsumer] = {}
         self.stopped = threading.Event()
         self._lock = threading.Lock()  # consumers changes in this thread and is read from others
@@ -267,26 +290,21 @@ class KinesisPoller(threading.Thread):
                 log.exception("kinesis mapping discovery failed")
 
     def _discover(self) -> None:
-        from moto.kinesis.models import kinesis_backends
-
         live = set()
-        for esm in self.emulator.event_source_mappings():
-            if ":kinesis:" not in esm.event_source_arn:
-                continue
-            account, region = esm.account_id, esm.region
-            stream_name = esm.event_source_arn.split("/", 1)[1]
-            stream = kinesis_backends[account][region].streams.get(stream_name)
-            if stream is None:
-                continue
-            for shard in list(stream.shards.values()):
-                key = (esm.uuid, shard.shard_id)
+        for mapping, shards in self.kinesis_mappings():
+            for shard in shards:
+                key = (mapping.uuid, shard.shard_id)
                 live.add(key)
-                if key not in self.consumers:
-                    consumer = ShardConsumer(self.emulator, esm, stream, shard)
-                    with self._lock:
-                        self.consumers[key] = consumer
-                    consumer.start()
-                    log.info("consuming %s %s for %s", stream_name, shard.shard_id, esm.function_arn)
+                running = self.consumers.get(key)
+                if running is not None:
+                    running.mapping = mapping
+                    continue
+                consumer = ShardConsumer(mapping, shard, self.find_function, self.invoke, self.send_to_destination)
+                with self._lock:
+                    self.consumers[key] = consumer
+                consumer.start()
+                stream_name = mapping.event_source_arn.split("/", 1)[1]
+                log.info("consuming %s %s for %s", stream_name, shard.shard_id, mapping.function_arn)
         with self._lock:
             gone = [self.consumers.pop(k) for k in [k for k in self.consumers if k not in live]]
         for consumer in gone:
@@ -296,7 +314,7 @@ class KinesisPoller(threading.Thread):
         """The running consumers, of one stream or of all."""
         with self._lock:
             consumers = list(self.consumers.values())
-        return [c for c in consumers if stream_arn is None or c.stream.arn == stream_arn]
+        return [c for c in consumers if stream_arn is None or c.shard.stream_arn == stream_arn]
 
     def stop(self) -> None:
         self.stopped.set()

@@ -6,13 +6,15 @@ reused across invocations. A worker runs the runtime's own Python (python3.12 fo
 runtime) in isolated mode with only the unzipped code and the runtime's boto3 on sys.path, so a
 package that works here was packaged the way Lambda needs it.
 
+Its input (FunctionSpec) and output (InvocationResult) are defined in model.py, shared with the
+parts that invoke functions.
+
 It does NOT emulate: memory limits, /tmp size, the Linux image's system libraries, layers,
 container images, SnapStart, or cold-start timing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import io
 import json
@@ -30,13 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from embedded_aws.model import FunctionSpec, InvocationResult
+
 log = logging.getLogger("embedded_aws.runtime")
 
 BOOTSTRAP = Path(__file__).with_name("worker_bootstrap.py")
 # What the python3.x Lambda runtimes provide besides the stdlib.
 RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
-LogSink = Callable[["FunctionSpec", str, list[tuple[int, str]]], None]  # (function, log stream, [(ms, line)])
+LogSink = Callable[[FunctionSpec, str, list[tuple[int, str]]], None]  # (function, log stream, [(ms, line)])
 
 # Lambda gives a function's init (importing the handler module) its own 10 s, apart from the
 # function's timeout. An init that takes longer goes on inside the invocation, on the function's
@@ -51,55 +55,6 @@ STOPPED_LOG_DRAIN_SECONDS = 2.0
 
 class RuntimeNotAvailable(RuntimeError):
     """The function's runtime cannot run on this machine (missing interpreter, non-Python runtime)."""
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What the runtime needs to know about one deployed function version."""
-
-    function_arn: str
-    function_name: str
-    version: str
-    runtime: str
-    handler: str
-    timeout_seconds: float
-    memory_size: int
-    environment: tuple[tuple[str, str], ...]
-    code_sha256: str
-    account_id: str
-    region: str
-
-    @property
-    def log_group(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def pool_key(self) -> str:
-        config = json.dumps([self.handler, self.runtime, self.timeout_seconds, self.memory_size, self.environment])
-        return (
-            f"{self.function_arn}:{self.version}:{self.code_sha256}:{hashlib.sha256(config.encode()).hexdigest()[:12]}"
-        )
-
-
-@dataclass
-class InvocationResult:
-    request_id: str
-    ok: bool
-    payload: bytes  # JSON: the handler's result, or Lambda's {errorMessage, errorType, stackTrace}
-    duration_ms: float
-    log_tail: str = ""
-
-    @property
-    def error_type(self) -> str | None:
-        if self.ok:
-            return None
-        try:
-            return json.loads(self.payload).get("errorType")
-        except (ValueError, AttributeError):
-            return "Unknown"
-
-    def json(self) -> Any:
-        return json.loads(self.payload) if self.payload else None
 
 
 def find_python(runtime: str) -> str:

@@ -4,6 +4,9 @@ moto stores rules but never fires them. The first run comes one period after the
 seen, like EventBridge. Targets get Lambda's "Scheduled Event" payload, or the target's constant
 Input. Not emulated: cron() expressions (logged once and skipped), EventBridge Scheduler schedules,
 InputPath/InputTransformer.
+
+It reads the rules through the callable the emulator hands it, and queues each firing with another
+(the async invoker's submit), as EventBridge invokes Lambda asynchronously.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from embedded_aws.emulator import EmbeddedAWS
+from embedded_aws.model import ScheduledRule
 
 log = logging.getLogger("embedded_aws.scheduler")
 
@@ -35,9 +38,15 @@ def rate_seconds(expression: str) -> int | None:
 
 
 class Scheduler(threading.Thread):
-    def __init__(self, emulator: EmbeddedAWS, tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        scheduled_rules: Callable[[], list[ScheduledRule]],
+        submit: Callable[[str, str, str, Any], None],  # (function ARN, account, region, event)
+        tick_seconds: float = 1.0,
+    ) -> None:
         super().__init__(daemon=True, name="scheduler")
-        self.emulator = emulator
+        self.scheduled_rules = scheduled_rules
+        self.submit = submit
         self.tick_seconds = tick_seconds
         self.next_run: dict[str, float] = {}
         self.fired = 0
@@ -57,30 +66,23 @@ class Scheduler(threading.Thread):
             self._tick(now)
 
     def _tick(self, now: float) -> None:
-        from moto.events.models import events_backends
-
         seen = set()
-        for account_id, regions in list(events_backends.items()):
-            for region, backend in list(regions.items()):
-                for bus in list(backend.event_buses.values()):
-                    for rule in list(bus.rules.values()):
-                        period = rate_seconds(rule.scheduled_expression or "")
-                        if rule.scheduled_expression and period is None and rule.arn not in self._warned:
-                            self._warned.add(rule.arn)
-                            log.warning(
-                                "rule %s: %s is not emulated (rate() only)", rule.name, rule.scheduled_expression
-                            )
-                        if period is None or rule.state != "ENABLED":
-                            continue
-                        seen.add(rule.arn)
-                        due = self.next_run.setdefault(rule.arn, now + period)
-                        if now >= due:
-                            self.next_run[rule.arn] = now + period
-                            self._fire(account_id, region, rule)
+        for rule in self.scheduled_rules():
+            period = rate_seconds(rule.schedule_expression)
+            if period is None and rule.arn not in self._warned:
+                self._warned.add(rule.arn)
+                log.warning("rule %s: %s is not emulated (rate() only)", rule.name, rule.schedule_expression)
+            if period is None or not rule.enabled:
+                continue
+            seen.add(rule.arn)
+            due = self.next_run.setdefault(rule.arn, now + period)
+            if now >= due:
+                self.next_run[rule.arn] = now + period
+                self._fire(rule)
         for arn in [a for a in self.next_run if a not in seen]:
             del self.next_run[arn]
 
-    def _fire(self, account_id: str, region: str, rule) -> None:
+    def _fire(self, rule: ScheduledRule) -> None:
         for target in rule.targets:
             arn = target.get("Arn", "")
             if ":lambda:" not in arn:
@@ -93,12 +95,12 @@ class Scheduler(threading.Thread):
                     "id": str(uuid.uuid4()),
                     "detail-type": "Scheduled Event",
                     "source": "aws.events",
-                    "account": account_id,
+                    "account": rule.account_id,
                     "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "region": region,
+                    "region": rule.region,
                     "resources": [rule.arn],
                     "detail": {},
                 }
             self.fired += 1
             log.info("schedule %s fired -> %s", rule.name, arn)
-            self.emulator.async_invoker.submit(arn, account_id, arn.split(":")[3], payload)
+            self.submit(arn, rule.account_id, arn.split(":")[3], payload)

@@ -1,11 +1,16 @@
-"""Fails loudly when a moto upgrade breaks the points where the embedded emulator hooks in."""
+"""Fails loudly when a moto upgrade breaks the internals the embedded emulator relies on, and
+checks that the emulator runs deployed code as Lambda does."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
+from pathlib import Path
 
 import moto
+import moto.kinesis.models
+import pytest
 
 from embedded_aws import hooks
 
@@ -15,7 +20,46 @@ def test_moto_is_the_pinned_version_and_every_hook_point_is_intact():
         f"moto {moto.__version__} installed; embedded_aws/hooks.py was written for {hooks.PINNED_MOTO_VERSION}. "
         "Re-check the hook points before changing the pin in pyproject.toml."
     )
-    assert hooks.check_hook_points() == []
+    assert hooks.check_moto_internals() == []
+
+
+def test_the_check_names_a_missing_method(monkeypatch):
+    monkeypatch.delattr(moto.kinesis.models.Shard, "get_sequence_number_at")
+    assert "moto.kinesis.models:Shard.get_sequence_number_at no longer exists" in hooks.check_moto_internals()
+
+
+def test_the_check_names_a_missing_instance_attribute(monkeypatch):
+    path = "moto.awslambda.models:EventSourceMapping"
+    monkeypatch.setitem(hooks.MOTO_OBJECTS, path, (*hooks.MOTO_OBJECTS[path], "no_such_setting"))
+    assert hooks.check_moto_internals() == [f"{path} no longer sets .no_such_setting"]
+
+
+def test_the_check_names_a_lost_parameter(monkeypatch):
+    path = "moto.sqs.models:SQSBackend.send_message"
+    monkeypatch.setitem(hooks.MOTO_CALLABLES, path, (*hooks.MOTO_CALLABLES[path], "no_such_parameter"))
+    [problem] = hooks.check_moto_internals()
+    assert problem.startswith(f"{path} lost parameters ['no_such_parameter']")
+
+
+@pytest.mark.parametrize("path", ["moto.no_such_module:thing", "moto.sqs.models:no_such_backends"])
+def test_the_check_names_a_missing_module_or_object(monkeypatch, path):
+    monkeypatch.setitem(hooks.MOTO_OBJECTS, path, ())
+    [problem] = hooks.check_moto_internals()
+    assert problem.startswith(path)
+
+
+def test_every_moto_name_imported_by_hooks_is_checked():
+    paths = [path.partition(":") for path in (*hooks.MOTO_CALLABLES, *hooks.MOTO_OBJECTS)]
+    checked = {f"{module}:{name.split('.')[0]}" for module, _, name in paths}
+    checked_modules = {module for module, _, _ in paths}
+    tree = ast.parse(Path(hooks.__file__).read_text())
+    unchecked = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("moto."):
+            unchecked += [f"{node.module}:{a.name}" for a in node.names if f"{node.module}:{a.name}" not in checked]
+        elif isinstance(node, ast.Import):
+            unchecked += [a.name for a in node.names if a.name.startswith("moto.") and a.name not in checked_modules]
+    assert unchecked == []
 
 
 def test_invoke_runs_the_deployed_zip_in_its_runtime(aws, deploy_function):

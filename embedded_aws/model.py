@@ -1,0 +1,142 @@
+"""The values passed between the emulator's parts: the emulator's own view of what moto stores.
+
+hooks.py builds these from moto's objects, so that no other module depends on moto's classes or
+attribute names; the Lambda runtime, the Kinesis poller, the async invoker, the scheduler and the
+Function URL handler only ever see these. Nothing here imports from the project or from moto.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runtime needs to know about one deployed function version."""
+
+    function_arn: str
+    function_name: str
+    version: str
+    runtime: str
+    handler: str
+    timeout_seconds: float
+    memory_size: int
+    environment: tuple[tuple[str, str], ...]
+    code_sha256: str
+    account_id: str
+    region: str
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def pool_key(self) -> str:
+        config = json.dumps([self.handler, self.runtime, self.timeout_seconds, self.memory_size, self.environment])
+        return (
+            f"{self.function_arn}:{self.version}:{self.code_sha256}:{hashlib.sha256(config.encode()).hexdigest()[:12]}"
+        )
+
+
+@dataclass
+class InvocationResult:
+    request_id: str
+    ok: bool
+    payload: bytes  # JSON: the handler's result, or Lambda's {errorMessage, errorType, stackTrace}
+    duration_ms: float
+    log_tail: str = ""
+
+    @property
+    def error_type(self) -> str | None:
+        if self.ok:
+            return None
+        try:
+            return json.loads(self.payload).get("errorType")
+        except (ValueError, AttributeError):
+            return "Unknown"
+
+    def json(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    """A Lambda function as it is deployed now (read afresh from moto on each lookup)."""
+
+    spec: FunctionSpec
+    code: bytes  # the deployment package (zip)
+    role: str
+    has_url: bool  # a Function URL is configured
+    invoke_config: dict[str, Any]  # the event invoke config in force ({} when none was put)
+
+    @property
+    def function_arn(self) -> str:
+        return self.spec.function_arn
+
+    @property
+    def function_name(self) -> str:
+        return self.spec.function_name
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """A Kinesis event source mapping's settings at one moment (the poller re-reads them)."""
+
+    uuid: str
+    function_arn: str
+    event_source_arn: str
+    region: str
+    enabled: bool
+    starting_position: str | None
+    starting_position_timestamp: float | None
+    batch_size: int | None
+    batching_window_seconds: float | None
+    function_response_types: tuple[str, ...]
+    max_record_age_seconds: int | None  # None or -1: no limit
+    max_retry_attempts: int | None  # None or -1: no limit
+    bisect_on_error: bool
+    on_failure_destination: str | None
+
+
+@dataclass(frozen=True)
+class KinesisRecord:
+    sequence_number: int
+    partition_key: str
+    data: str  # base64, as Lambda's event carries it
+    arrival_time: float  # epoch seconds
+
+
+class ShardReader(Protocol):
+    """Reads one shard of a stream, in sequence number order."""
+
+    shard_id: str
+    stream_arn: str
+
+    def records_after(self, sequence_number: int, limit: int) -> list[KinesisRecord]: ...
+
+    def last_sequence_number(self) -> int: ...
+
+    def sequence_number_at(self, timestamp: float) -> int: ...
+
+
+@dataclass(frozen=True)
+class ScheduledRule:
+    """An EventBridge rule with a schedule expression, and its targets."""
+
+    account_id: str
+    region: str
+    arn: str
+    name: str
+    schedule_expression: str
+    enabled: bool
+    targets: tuple[dict[str, Any], ...]
+
+
+# The narrow callables the facade (emulator.py) hands to the parts.
+FindFunction = Callable[[str], DeployedFunction | None]  # by ARN or name; None when there is none
+InvokeFunction = Callable[[DeployedFunction, Any], InvocationResult]  # runs it now, with this event
+SendToDestination = Callable[[str, dict], None]  # an on-failure record to a destination ARN
