@@ -377,22 +377,21 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
 
 
 def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) -> dict:
-    """Grow one partition to `target_events` through transform.land_object (moto, in-process)."""
+    """Grow one partition to `target_events` through landing.land_object (moto, in-process)."""
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
     import uuid
 
     import pyarrow as pa
     from moto import mock_aws
-    from pipeline import bronze, silver
+    from pipeline import bronze, landing, silver
     from pipeline.config import Settings
-    from pipeline.handlers import transform
 
     objects = math.ceil(target_events / per_object)
     settings = Settings(
         bronze_bucket="bench-bronze", silver_bucket="bench-silver", gold_bucket=None, table_name="bench"
     )
-    landing: list[float] = []
+    landing_seconds: list[float] = []
     baseline: dict[int, list[float]] = {}
     tenth = max(1, objects // 10)
     baseline_points = set(range(0, tenth, max(1, tenth // 5))) | set(
@@ -441,10 +440,10 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                         ids.append(pq.read_table(pa.BufferReader(data), columns=["event_id"])["event_id"])
                 baseline.setdefault(number, []).append(time.perf_counter() - started)
             started = time.perf_counter()
-            transform.land_object(
+            landing.land_object(
                 s3, dynamodb, settings, "bench-bronze", key, silver.transform_object(body, "bench-bronze", key)
             )
-            landing.append(time.perf_counter() - started)
+            landing_seconds.append(time.perf_counter() - started)
             if number % 200 == 0:
                 print(
                     f"\r  flatness: {number * per_object:,}/{objects * per_object:,} events in the partition   ",
@@ -452,8 +451,8 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                     flush=True,
                 )
     print()
-    first = statistics.median(landing[:tenth])
-    last = statistics.median(landing[-tenth:])
+    first = statistics.median(landing_seconds[:tenth])
+    last = statistics.median(landing_seconds[-tenth:])
     base_first = statistics.median(v for n, vs in baseline.items() if n < tenth for v in vs)
     base_last = statistics.median(v for n, vs in baseline.items() if n >= objects - tenth for v in vs)
     return {

@@ -14,7 +14,7 @@ import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import GOLD, SILVER, TABLE
-from pipeline import layout, schema, store, watermark
+from pipeline import aggregation, layout, schema, store, watermark
 from pipeline.handlers import aggregate
 
 UTC = dt.UTC
@@ -269,7 +269,7 @@ def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> Non
         "2026-11-22T12:01:00.000000+00:00",
     )
 
-    with pytest.raises(aggregate.AggregateError, match="indicador=PIB/dt=2026-11-22"):
+    with pytest.raises(aggregation.AggregateError, match="indicador=PIB/dt=2026-11-22"):
         aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     # The healthy partition was written; the watermark did not move, so the bad one is retried.

@@ -20,8 +20,8 @@ import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
-from pipeline import aws, bronze, catalog, layout, silver, store
-from pipeline.handlers import aggregate, transform
+from pipeline import aggregation, aws, bronze, catalog, landing, layout, silver, silver_io, store
+from pipeline.handlers import transform
 
 DAY = "2026-11-22"
 
@@ -97,7 +97,7 @@ def compact_all(lake: Lake) -> None:
     table = store.TableStore(lake.dynamodb, TABLE)
     partitions = {layout.Partition.of_silver_key(key) for key in silver_files(lake)}
     for partition in sorted(partitions):
-        aggregate.aggregate_partition(lake.s3, table, SILVER, GOLD, partition)
+        aggregation.aggregate_partition(lake.s3, table, SILVER, GOLD, partition)
 
 
 PIB = f"indicador=PIB/dt={DAY}"
@@ -284,9 +284,9 @@ def test_compaction_keeps_events_written_while_it_ran(lake: Lake) -> None:
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
     land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
     partition = layout.Partition("PIB", DAY)
-    files = aggregate.read_partition_files(lake.s3, SILVER, partition)
+    files = silver_io.read_partition_files(lake.s3, SILVER, partition)
     land(lake, stream_key(3, 3), bronze.encode_jsonl_gz([event(ID[3])]))  # lands mid-compaction
-    assert aggregate.compact_partition(lake.s3, SILVER, partition, files) == 2
+    assert silver_io.compact_partition(lake.s3, SILVER, partition, files) == 2
     assert set(read(lake)) == {ID[1], ID[2], ID[3]}
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
 
@@ -427,10 +427,10 @@ def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Lake) -> 
         source_object="s3://legacy",
     )
     table = store.TableStore(lake.dynamodb, TABLE)
-    first = aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    first = aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)
     assert first["gold_rows"] == 1 and first["watermark"] is not None
     assert table.get_kpi("ARG", "PIB", DAY)["count"] == 2
-    again = aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)  # the next run is not stuck either
+    again = aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)  # the next run is not stuck either
     assert again["partitions"] == 0
 
 
@@ -445,11 +445,11 @@ def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_
     def dies(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("killed before the commit")
 
-    commit = transform.UploadLedger.commit
-    monkeypatch.setattr(transform.UploadLedger, "commit", dies)
+    commit = landing.UploadLedger.commit
+    monkeypatch.setattr(landing.UploadLedger, "commit", dies)
     with pytest.raises(RuntimeError, match="killed"):
         land(lake, key)
-    monkeypatch.setattr(transform.UploadLedger, "commit", commit)
+    monkeypatch.setattr(landing.UploadLedger, "commit", commit)
     # v3, back to the first row only, is applied before v2's retry (which then finds v3 applied).
     land(lake, key, (CSV_HEADER + csv_row(ID[1])).encode())
     assert land(lake, key)["skipped"] == 1
@@ -461,12 +461,12 @@ def test_rows_a_reupload_removes_leave_the_kpis_and_the_latest_value_too(lake: L
     key = "uploads/quitar.csv"
     table = store.TableStore(lake.dynamodb, TABLE)
     land(lake, key, (CSV_HEADER + csv_row(ID[1], day="2026-11-21", valor=1.0) + csv_row(ID[2], valor=2.0)).encode())
-    aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)
     assert table.get_latest("ARG", "PIB")["event_id"] == ID[2]
     assert table.get_kpi("ARG", "PIB", DAY) is not None
 
     land(lake, key, (CSV_HEADER + csv_row(ID[1], day="2026-11-21", valor=1.0)).encode())  # ID[2] removed
-    aggregate.run_aggregate(lake.s3, table, SILVER, GOLD)
+    aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)
     assert table.get_kpi("ARG", "PIB", DAY) is None
     latest = table.get_latest("ARG", "PIB")
     assert (latest["event_id"], float(latest["valor"]), latest["timestamp"][:10]) == (ID[1], 1.0, "2026-11-21")

@@ -1,17 +1,8 @@
-"""Bronze -> silver. S3 ObjectCreated on stream/ and uploads/ (asynchronous invoke).
+"""transform: bronze -> silver. S3 ObjectCreated on stream/ and uploads/ (asynchronous invoke).
 
-Per object: read it, run the pure steps of pipeline.silver, write one Parquet file per partition,
-the rejected rows to quarantine, and a catalog item per file. Nothing already in silver is read,
-so landing an object costs the same however much its partitions hold (docs/DESIGN.md, "Exactly
-once"). Every output key is derived from the source object, so a retry or a reprocessing
-overwrites instead of duplicating; copies of an event in other objects are settled by the read
-rule (silver.merge_on_read) and removed from the files by compaction (aggregate).
-
-An upload is applied in turns (pipeline.upload_ledger): a re-upload replaces exactly what the
-previous version of that key wrote, including partitions it no longer touches.
-
-Errors of AWS calls raise: the asynchronous invoke retries, then parks the event in the
-transform's on-failure queue for `make redrive`. Bad data never raises: it is quarantined.
+Decodes the notification and lands each object (pipeline.landing). Errors of AWS calls raise:
+the asynchronous invoke retries, then parks the event in the transform's on-failure queue for
+`make redrive`. Bad data never raises: it is quarantined.
 """
 
 from __future__ import annotations
@@ -23,148 +14,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import aws, bronze, catalog, layout, silver
+from pipeline import aws, landing, layout
 from pipeline.config import Settings
-from pipeline.upload_ledger import UploadLedger, stale_partitions
 
 logger = Logger()
 
 # An upload's lease outlives the invocation by this much, so a killed turn frees it soon after.
 LEASE_MARGIN_SECONDS = 30.0
-
-
-def _empty_summary() -> dict[str, Any]:
-    return {
-        "objects": 0,
-        "skipped": 0,
-        "rows_in": 0,
-        "rows_written": 0,
-        "duplicates_dropped": 0,
-        "quarantined": 0,
-        "files": [],
-        "files_removed": [],
-    }
-
-
-def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
-    """(body, ETag) of the object's current version; None when it no longer exists."""
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key)
-    except s3.exceptions.NoSuchKey:
-        # Deleted before we got to it: a retry cannot help, and there is nothing to lose.
-        logger.warning("source object no longer exists", extra={"bucket": bucket, "key": key})
-        return None
-    return response["Body"].read(), response["ETag"]
-
-
-def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silver.ObjectTransform) -> None:
-    quarantine_key = layout.transform_quarantine_key(source_key)
-    if not result.quarantine:
-        if layout.source_kind(source_key) is layout.SourceKind.UPLOAD:
-            # A corrected re-upload: the previous version's rejects no longer apply.
-            s3.delete_object(Bucket=settings.require("bronze_bucket"), Key=quarantine_key)
-        return
-    bronze.put_jsonl_gz(s3, settings.require("bronze_bucket"), quarantine_key, result.quarantine)
-    logger.warning(
-        "rows quarantined", extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)}
-    )
-
-
-def land_object(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, result: silver.ObjectTransform
-) -> dict[str, Any]:
-    """Write one source object's silver files, quarantine and catalog items; returns its summary."""
-    silver_bucket = settings.require("silver_bucket")
-    table_name = settings.require("table_name")
-    summary = _empty_summary()
-    summary.update(
-        objects=1,
-        rows_in=result.rows_in,
-        duplicates_dropped=result.duplicates_dropped,
-        quarantined=len(result.quarantine),
-    )
-    if result.ignored_columns:
-        logger.warning("CSV columns ignored", extra={"key": source_key, "columns": result.ignored_columns})
-    _write_quarantine(s3, settings, source_key, result)
-    for part in result.partitions:
-        key = layout.silver_key(part.partition, source_bucket, source_key)
-        body = silver.encode_silver_parquet(part.table)
-        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
-        catalog.record_silver_file(
-            dynamodb,
-            table_name=table_name,
-            silver_key=key,
-            partition=part.partition,
-            rows=part.table.num_rows,
-            size_bytes=len(body),
-            source_object=result.source_object,
-            duplicates_dropped=part.duplicates_dropped,
-            quarantined=len(result.quarantine),
-        )
-        summary["rows_written"] += part.table.num_rows
-        summary["files"].append(key)
-    return summary
-
-
-def remove_partitions(
-    s3: Any,
-    dynamodb: Any,
-    settings: Settings,
-    source_bucket: str,
-    source_key: str,
-    partitions: list[layout.Partition],
-) -> list[str]:
-    """Delete this source's files in `partitions`; a catalog item each tells aggregate to recompute."""
-    silver_bucket = settings.require("silver_bucket")
-    stem = layout.file_stem(source_bucket, source_key)
-    removed = []
-    for partition in partitions:
-        key = partition.silver_file_key(stem)
-        s3.delete_object(Bucket=silver_bucket, Key=key)
-        catalog.record_silver_file(
-            dynamodb,
-            table_name=settings.require("table_name"),
-            silver_key=key,
-            partition=partition,
-            rows=0,
-            size_bytes=0,
-            source_object=f"s3://{source_bucket}/{source_key}",
-        )
-        removed.append(key)
-    return removed
-
-
-def process_object(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, lease_seconds: float = 150.0
-) -> dict[str, Any]:
-    """Transform one bronze object; returns its summary (same keys as the handler's)."""
-    if layout.source_kind(source_key) is not layout.SourceKind.UPLOAD:
-        source = _read_source(s3, source_bucket, source_key)
-        if source is None:
-            return {**_empty_summary(), "skipped": 1}
-        result = silver.transform_object(source[0], source_bucket, source_key)
-        return land_object(s3, dynamodb, settings, source_bucket, source_key, result)
-
-    ledger = UploadLedger(dynamodb, settings.require("table_name"))
-    stem = layout.file_stem(source_bucket, source_key)
-    with ledger.turn(stem, lease_seconds, source_object=f"s3://{source_bucket}/{source_key}") as lease:
-        source = _read_source(s3, source_bucket, source_key)
-        if source is None:
-            return {**_empty_summary(), "skipped": 1}
-        data, version = source
-        if version == lease.applied_version:
-            logger.info("upload already applied", extra={"key": source_key, "version": version})
-            return {**_empty_summary(), "skipped": 1}
-        result = silver.transform_object(data, source_bucket, source_key)
-        written = [part.partition for part in result.partitions]
-        # Recorded before any write: if this turn dies half-way, the next one still knows every
-        # partition that may hold a file of this upload, and removes those it no longer needs.
-        ledger.reserve(lease, lease.partitions | set(written))
-        summary = land_object(s3, dynamodb, settings, source_bucket, source_key, result)
-        stale = stale_partitions(lease.partitions, written)
-        summary["files_removed"] = remove_partitions(s3, dynamodb, settings, source_bucket, source_key, stale)
-        ledger.commit(lease, version, written)
-    return summary
 
 
 @logger.inject_lambda_context
@@ -174,7 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     silver keys of a previous upload version that the new one no longer has)."""
     settings = Settings.from_env()
     lease_seconds = context.get_remaining_time_in_millis() / 1000 + LEASE_MARGIN_SECONDS
-    total = _empty_summary()
+    total = landing.empty_summary()
     for record in S3Event(event).records:
         source_bucket = record.s3.bucket.name
         source_key = unquote_plus(record.s3.get_object.key)  # keys arrive URL-encoded
@@ -182,7 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.info("key ignored: not stream/….jsonl.gz nor uploads/….csv", extra={"key": source_key})
             total["skipped"] += 1
             continue
-        summary = process_object(
+        summary = landing.process_object(
             aws.client("s3"), aws.client("dynamodb"), settings, source_bucket, source_key, lease_seconds
         )
         logger.info("object transformed", extra={"key": source_key, **summary})
