@@ -20,7 +20,7 @@ logger = Logger(child=True)
 
 
 class AggregateError(RuntimeError):
-    """Some partitions failed; the watermark was left where it was so they are retried."""
+    """Some partitions failed; the watermark keeps them, so the next run recomputes them."""
 
 
 def aggregate_partition(
@@ -104,7 +104,7 @@ def run_aggregate(
         logger.warning("ignoring unreadable watermark; doing a full refresh", extra={"error": read.warning})
     queried = list(table.query_catalog(read.lower_bound))
     new_items = watermark.new_catalog_items(read, queried)
-    partitions, malformed = watermark.changed_partitions(new_items)
+    partitions, malformed = watermark.changed_partitions(new_items, read.previous)
     for sk, error in malformed:
         logger.warning("skipping malformed catalog item", extra={"sk": sk, "error": error})
     logger.info(
@@ -119,14 +119,14 @@ def run_aggregate(
     )
 
     computed: list[pa.Table] = []
-    failed: list[str] = []
+    failed: list[layout.Partition] = []
     gold_files = 0
     for partition in sorted(partitions):
         try:
             kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition)
         except Exception:
             logger.exception("partition failed", extra={"partition": partition.name})
-            failed.append(partition.name)
+            failed.append(partition)
             continue
         if kpis.num_rows:
             gold_files += 1
@@ -138,16 +138,16 @@ def run_aggregate(
         table.upsert_latest(_storable(store.storable_latest_item(row))) for row in gold.newest_per_series(all_kpis)
     )
 
-    if failed:
-        raise AggregateError(f"{len(failed)} partitions failed and will be retried: {', '.join(failed)}")
-
-    next_watermark = watermark.next_watermark(read.previous, (item["sk"] for item in queried), lookback)
+    next_watermark = watermark.next_watermark(read.previous, (item["sk"] for item in queried), lookback, failed=failed)
     if (
         next_watermark is not None
         and next_watermark != stored
         and not table.put_watermark(next_watermark, overwrite=read.overwrite_watermark)
     ):
         logger.warning("a newer watermark is already stored; keeping it")
+    if failed:
+        names = ", ".join(partition.name for partition in failed)
+        raise AggregateError(f"{len(failed)} partitions failed and will be retried by the next run: {names}")
     summary = {
         "partitions": len(partitions),
         "gold_files": gold_files,

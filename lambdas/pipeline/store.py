@@ -208,7 +208,8 @@ class TableStore:
         if item is None or not isinstance(item.get("value"), str):
             return None
         recent = item.get("recent") or set()
-        return Watermark(value=item["value"], recent=frozenset(recent))
+        retry = item.get("retry") or set()
+        return Watermark(value=item["value"], recent=frozenset(recent), retry=frozenset(retry))
 
     def put_watermark(self, watermark: Watermark, name: str = AGGREGATE_WATERMARK_SK, overwrite: bool = False) -> bool:
         """Store the watermark unless a later one is there already (it never moves back).
@@ -221,8 +222,11 @@ class TableStore:
             "value": watermark.value,
             "updated_at": contract.format_timestamp(dt.datetime.now(dt.UTC)),
         }
-        if watermark.recent:  # a DynamoDB set cannot be empty
+        # A DynamoDB set cannot be empty: an empty one is left out.
+        if watermark.recent:
             item["recent"] = set(watermark.recent)
+        if watermark.retry:
+            item["retry"] = set(watermark.retry)
         if overwrite:
             self.client.put_item(TableName=self.table_name, Item=_serialize(item))
             return True

@@ -25,10 +25,12 @@ MAX_RECENT_DIGESTS = 5000
 
 @dataclass(frozen=True)
 class Watermark:
-    """The last catalog sort key processed, and digests of processed keys inside the lookback."""
+    """The last catalog sort key processed, digests of processed keys inside the lookback, and the
+    partitions that failed (by name), which the next run recomputes whatever the catalog says."""
 
     value: str
     recent: frozenset[str] = field(default_factory=frozenset)
+    retry: frozenset[str] = field(default_factory=frozenset)
 
 
 def sk_digest(sk: str) -> str:
@@ -67,19 +69,25 @@ def next_watermark(
     queried_sks: Iterable[str],
     lookback: dt.timedelta = DEFAULT_CATALOG_LOOKBACK,
     max_recent: int = MAX_RECENT_DIGESTS,
+    failed: Iterable[Partition] = (),
 ) -> Watermark | None:
-    """The watermark after processing every catalog item a run queried.
+    """The watermark after processing every catalog item a run queried, `failed` partitions aside.
 
     The run's query covered everything above the previous lower bound, which includes the new
-    window, so the new ``recent`` set is built from ``queried_sks`` alone.
+    window, so the new ``recent`` set is built from ``queried_sks`` alone. The watermark moves on
+    even when partitions fail: they are kept in ``retry``, so one bad partition costs the next
+    runs that partition only, not every partition changed since.
     """
+    retry = frozenset(partition.name for partition in failed)
     sks = sorted(set(queried_sks))
     if not sks:
-        return previous
+        if previous is None or previous.retry == retry:
+            return previous
+        return Watermark(previous.value, previous.recent, retry)
     value = sks[-1] if previous is None else max(previous.value, sks[-1])
     bound = catalog_lower_bound(value, lookback)
     in_window = [sk for sk in sks if sk > bound][-max_recent:] if max_recent > 0 else []
-    return Watermark(value=value, recent=frozenset(sk_digest(sk) for sk in in_window))
+    return Watermark(value=value, recent=frozenset(sk_digest(sk) for sk in in_window), retry=retry)
 
 
 @dataclass(frozen=True)
@@ -114,10 +122,18 @@ def new_catalog_items(read: CatalogRead, queried: list[Mapping[str, Any]]) -> li
     return list(queried) if read.full_refresh else select_new_catalog_items(queried, read.previous)
 
 
-def changed_partitions(items: Iterable[Mapping[str, Any]]) -> tuple[set[Partition], list[tuple[Any, str]]]:
-    """(partitions the items point at, `(sk, error)` of the items that point nowhere)."""
+def changed_partitions(
+    items: Iterable[Mapping[str, Any]], previous: Watermark | None = None
+) -> tuple[set[Partition], list[tuple[Any, str]]]:
+    """(partitions the items point at plus those the previous run left to retry, `(sk, error)` of
+    the items that point nowhere)."""
     partitions: set[Partition] = set()
     malformed: list[tuple[Any, str]] = []
+    for name in sorted(previous.retry) if previous else ():
+        try:
+            partitions.add(Partition.parse(name))
+        except ValueError as exc:
+            malformed.append((f"retry {name}", str(exc)))
     for item in items:
         try:
             partitions.add(Partition.of_catalog_item(item))

@@ -253,13 +253,14 @@ def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
         aggregate.handler(["x"], FakeLambdaContext("aggregate"))
 
 
-def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> None:
+def test_bad_silver_file_fails_its_partition_only_and_the_next_run_retries_it(aws) -> None:
     s3, table = aws
     write_silver(
         s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
     )
-    s3.put_object(Bucket=SILVER, Key="events/indicador=PIB/dt=2026-11-22/part-broken.parquet", Body=b"garbage")
-    write_silver(
+    broken = "events/indicador=PIB/dt=2026-11-22/part-broken.parquet"
+    s3.put_object(Bucket=SILVER, Key=broken, Body=b"garbage")
+    last_sk = write_silver(
         s3,
         table,
         "Inflacion",
@@ -272,10 +273,21 @@ def test_bad_silver_file_fails_its_partition_and_keeps_the_watermark(aws) -> Non
     with pytest.raises(aggregation.AggregateError, match="indicador=PIB/dt=2026-11-22"):
         aggregate.handler({}, FakeLambdaContext("aggregate"))
 
-    # The healthy partition was written; the watermark did not move, so the bad one is retried.
+    # The healthy partition was written; the watermark moved on and keeps the bad one to retry.
     assert gold_keys(s3) == ["kpis_diarios/indicador=Inflacion/dt=2026-11-22/kpis.parquet"]
     assert table.get_latest("ARG", "Inflacion") is not None
-    assert table.get_watermark() is None
+    stored = table.get_watermark()
+    assert stored.value == last_sk and stored.retry == {"indicador=PIB/dt=2026-11-22"}
+
+    # Still broken: the next run retries that partition alone, with no new catalog item.
+    with pytest.raises(aggregation.AggregateError, match="indicador=PIB/dt=2026-11-22"):
+        aggregate.handler({}, FakeLambdaContext("aggregate"))
+    assert table.get_watermark().retry == {"indicador=PIB/dt=2026-11-22"}
+
+    s3.delete_object(Bucket=SILVER, Key=broken)
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
+    assert result["partitions"] == 1 and len(gold_keys(s3)) == 2
+    assert table.get_watermark() == watermark.Watermark(last_sk, table.get_watermark().recent)
 
 
 def test_malformed_catalog_item_is_skipped(aws) -> None:

@@ -93,3 +93,24 @@ def test_next_watermark_keeps_window_digests_and_max() -> None:
     # The cap keeps the newest digests.
     capped = wm.next_watermark(None, sks, lookback, max_recent=1)
     assert capped.recent == {wm.sk_digest(sks[-1])}
+
+
+def test_failed_partitions_ride_on_the_watermark_until_they_succeed() -> None:
+    pib, inflacion = Partition("PIB", "2026-11-22"), Partition("Inflacion", "2026-11-22")
+    sks = ["2026-11-22T10:00:00+00:00#a"]
+    failed_once = wm.next_watermark(None, sks, LOOKBACK, failed=[pib])
+    assert failed_once.value == sks[0] and failed_once.retry == {pib.name}
+
+    # The next run recomputes it with whatever the catalog brings, even nothing.
+    read = wm.plan_catalog_read(failed_once, full_refresh=False, lookback=LOOKBACK)
+    assert wm.changed_partitions([], read.previous) == ({pib}, [])
+    item = {"sk": "2026-11-22T10:01:00+00:00#b", "partition": inflacion.name}
+    assert wm.changed_partitions([item], read.previous)[0] == {pib, inflacion}
+
+    assert wm.next_watermark(failed_once, [], LOOKBACK, failed=[pib]) is failed_once
+    succeeded = wm.next_watermark(failed_once, [], LOOKBACK)
+    assert succeeded == wm.Watermark(failed_once.value, failed_once.recent)
+
+    bad_name = wm.Watermark(sks[0], retry=frozenset({"not a partition"}))
+    partitions, malformed = wm.changed_partitions([], bad_name)
+    assert partitions == set() and [sk for sk, _ in malformed] == ["retry not a partition"]
