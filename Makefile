@@ -33,7 +33,6 @@ LOCALSTACK_TAG_WITH_TOKEN ?= latest
 
 export TF_CLI_CONFIG_FILE := $(TFRC)
 export DISABLE_DEPRECATION_NOTICE := 1
-export PYTHONPATH := $(ROOT)/lambdas:$(ROOT)
 ifeq ($(ENVIRONMENT),local)
 # Local only: the emulator accepts any credentials. Real AWS uses your default credentials chain.
 export AWS_ENDPOINT_URL ?= http://localhost:$(EMULATOR_PORT)
@@ -54,11 +53,13 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s DAYS=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(DAYS)" "$(EMULATOR)" "$(ENVIRONMENT)"
 
+# The project's packages (pipeline, simulador, embedded_aws, tools) are installed editable, so every
+# target imports them by name; a change to pyproject.toml (dependencies, packages) installs again.
 $(VENV)/.installed: pyproject.toml
 	@echo "==> setting up $(VENV) with Python 3.12 (about a minute the first time)"
 	@test -x $(PY) || "$$(tools/find_python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
 setup: $(VENV)/.installed $(TFRC) ## Create .venv with all dependencies and the Terraform CLI config
@@ -66,39 +67,18 @@ setup: $(VENV)/.installed $(TFRC) ## Create .venv with all dependencies and the 
 $(TFRC): tools/write_tf_cli_config.sh
 	@tools/write_tf_cli_config.sh $@
 
+# tools/emulator_control.py holds the logic of up/down/status (`$(PY) -m tools.emulator_control --help`).
+EMULATOR_CONTROL = $(PY) -m tools.emulator_control --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) \
+                   --compose-file $(LOCALSTACK_COMPOSE)
+
 up: setup ## Start the emulator: LocalStack if Docker answers, else the embedded one (EMULATOR=moto forces it)
-	@mkdir -p $(STATE_DIR)
-	@if [ "$(EMULATOR)" = "localstack" ] || { [ "$(EMULATOR)" = "auto" ] && docker info >/dev/null 2>&1; }; then \
-	  if [ -n "$$LOCALSTACK_AUTH_TOKEN" ]; then image="$(LOCALSTACK_IMAGE_WITH_TOKEN)"; why="LOCALSTACK_AUTH_TOKEN is set"; \
-	  else image="$(LOCALSTACK_IMAGE_COMMUNITY)"; why="no LOCALSTACK_AUTH_TOKEN: community-archive, the last token-free image"; fi; \
-	  echo "==> emulator: LocalStack $$image ($$why; a Docker daemon answers)"; \
-	  LOCALSTACK_IMAGE="$$image" EMULATOR_PORT=$(EMULATOR_PORT) docker compose -f $(LOCALSTACK_COMPOSE) up -d || exit 1; \
-	  echo localstack > $(STATE_DIR)/kind; \
-	  printf "waiting for LocalStack health"; \
-	  for i in $$(seq 1 90); do \
-	    if curl -fs $(AWS_ENDPOINT_URL)/_localstack/health >/dev/null 2>&1; then echo " ok"; exit 0; fi; printf "."; sleep 2; \
-	  done; echo; echo "error: LocalStack did not become healthy; see: docker compose -f $(LOCALSTACK_COMPOSE) logs" >&2; exit 1; \
-	else \
-	  if [ "$(EMULATOR)" = "moto" ]; then why="EMULATOR=moto"; else why="no Docker daemon answers"; fi; \
-	  echo "==> emulator: embedded (moto server + local Lambda runtime) on port $(EMULATOR_PORT) ($$why)"; \
-	  echo embedded > $(STATE_DIR)/kind; \
-	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) up; \
-	fi
+	@$(EMULATOR_CONTROL) up --emulator $(EMULATOR) --community-image $(LOCALSTACK_IMAGE_COMMUNITY) --token-image $(LOCALSTACK_IMAGE_WITH_TOKEN)
 
 down: setup ## Stop the emulator (its state is in memory: a later `make up` starts empty)
-	@if [ "$$(cat $(STATE_DIR)/kind 2>/dev/null)" = "localstack" ]; then \
-	  EMULATOR_PORT=$(EMULATOR_PORT) docker compose -f $(LOCALSTACK_COMPOSE) down; \
-	else \
-	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) down; \
-	fi
-	@rm -f $(STATE_DIR)/kind terraform.tfstate terraform.tfstate.backup
+	@$(EMULATOR_CONTROL) down
 
 status: setup ## Show which emulator runs and its health
-	@if [ "$$(cat $(STATE_DIR)/kind 2>/dev/null)" = "localstack" ]; then \
-	  curl -fs $(AWS_ENDPOINT_URL)/_localstack/health | $(PY) -m json.tool || echo "LocalStack: not answering"; \
-	else \
-	  $(PY) -m embedded_aws --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) status; \
-	fi
+	@$(EMULATOR_CONTROL) status
 
 logs: ## Follow the embedded emulator's log (Lambda output also goes to CloudWatch Logs)
 	@tail -n 100 -f $(STATE_DIR)/embedded_aws.log

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +59,18 @@ def ratio(text: str) -> float:
     return value
 
 
+def add_stream_command(
+    commands, name: str, handler: Callable[[argparse.Namespace], int], *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A subcommand that works on one stream: its --stream option (default $STREAM_NAME) and its handler."""
+    command = commands.add_parser(name, help=help, description=description)
+    command.add_argument(
+        "--stream", metavar="NAME", default=os.environ.get("STREAM_NAME"), help="stream name (default: $STREAM_NAME)"
+    )
+    command.set_defaults(handler=handler, command_parser=command)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulador",
@@ -66,14 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    send = commands.add_parser(
+    send = add_stream_command(
+        commands,
         "send",
+        run_send,
         help="send events (PutRecords batches) and write a manifest of what was sent",
         description="Send seeded random-walk events to a Kinesis stream and write a manifest of every "
         "record sent. The endpoint comes from AWS_ENDPOINT_URL when set; the region defaults to us-east-1.",
-    )
-    send.add_argument(
-        "--stream", metavar="NAME", default=os.environ.get("STREAM_NAME"), help="stream name (default: $STREAM_NAME)"
     )
     send.add_argument(
         "--count", type=positive_int, metavar="N", default=1000, help="number of valid events (default: 1000)"
@@ -127,16 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", dest="history_to", metavar="DATE", help="history: last day (YYYY-MM-DD, included) or instant"
     )
     send.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    send.set_defaults(handler=run_send, command_parser=send)
 
-    tail = commands.add_parser(
+    tail = add_stream_command(
+        commands,
         "tail",
+        run_tail,
         help="print the records of every shard of a stream as they arrive",
         description="Read every shard of a Kinesis stream (round robin) and print one line per record. "
         "Ctrl-C stops and prints how many records were read.",
-    )
-    tail.add_argument(
-        "--stream", metavar="NAME", default=os.environ.get("STREAM_NAME"), help="stream name (default: $STREAM_NAME)"
     )
     tail.add_argument(
         "--from",
@@ -153,7 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after SECONDS without new records",
     )
     tail.add_argument("--json", action="store_true", help="print each event as raw JSON")
-    tail.set_defaults(handler=run_tail, command_parser=tail)
     return parser
 
 

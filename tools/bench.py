@@ -38,8 +38,8 @@ from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
-from pipeline import layout
 
+from pipeline import layout
 from tools import local_stack
 from tools.lake_reader import silver_frame, wait_until
 
@@ -384,6 +384,7 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
 
     import pyarrow as pa
     from moto import mock_aws
+
     from pipeline import bronze, landing, silver
     from pipeline.config import Settings
 

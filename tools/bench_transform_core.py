@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import pandas as pd
 import pyarrow as pa
-from pipeline import bronze, decode, silver
 
+from pipeline import bronze, decode, silver
 from simulador.generator import iter_records
 from simulador.reference_data import load_reference_data
 

@@ -42,6 +42,8 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from tools import terraform_outputs
+
 PAGE = Path(__file__).with_name("dashboard.html")
 DEFAULT_PORT = 8050
 DEFAULT_REFRESH_SECONDS = 5.0
@@ -68,9 +70,7 @@ class Settings:
 
 def settings_from_outputs(outputs: Mapping[str, Any]) -> Settings:
     """From `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = {
-        name: (item["value"] if isinstance(item, dict) and "value" in item else item) for name, item in outputs.items()
-    }
+    values = terraform_outputs.plain_values(outputs)
     api_url = values.get("api_url")
     if not api_url:
         raise DashboardError("terraform outputs lack api_url: deploy the stack first (make deploy), or pass --api-url")
@@ -547,8 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.dashboard", description="Serve a live page of the API's latest values and daily KPIs."
     )
-    parser.add_argument("--terraform-outputs-json", metavar="JSON", help="`terraform output -json` (or tflocal)")
-    parser.add_argument("--terraform-outputs", type=Path, metavar="PATH", help="the same, from a file")
+    terraform_outputs.add_arguments(parser, "api_url and the api function's name")
     parser.add_argument("--api-url", help="the api_url output (overrides the outputs)")
     parser.add_argument("--api-function", help="the api function's name (to sign when its URL is AWS_IAM)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -570,11 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    outputs: dict[str, Any] = {}
-    if args.terraform_outputs is not None:
-        outputs = json.loads(args.terraform_outputs.read_text(encoding="utf-8") or "{}")
-    elif args.terraform_outputs_json:
-        outputs = json.loads(args.terraform_outputs_json)
+    outputs = terraform_outputs.outputs_from_args(args)
     if args.api_url:
         outputs = {**outputs, "api_url": args.api_url}
     settings = settings_from_outputs(outputs)
@@ -588,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = settings_from_args(args)
-    except (DashboardError, json.JSONDecodeError) as error:
+    except (DashboardError, terraform_outputs.TerraformOutputsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     source = ApiSource.from_settings(settings, days=args.days)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import boto3
 import pandas as pd
-from pipeline import layout
 
+from pipeline import layout
 from simulador.manifest import read_manifest
 from tools.function_url import resolve_for_function
 from tools.lake_reader import (
@@ -31,6 +31,7 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
+from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -55,9 +56,7 @@ def make(target: str, **variables: str) -> None:
 
 
 def terraform_outputs() -> dict:
-    tflocal = str(Path(sys.executable).parent / "tflocal")
-    out = subprocess.run([tflocal, "output", "-json"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return {name: value["value"] for name, value in json.loads(out).items()}
+    return read_outputs(str(Path(sys.executable).parent / "tflocal"), ROOT)
 
 
 def http_get(api, path: str) -> dict:

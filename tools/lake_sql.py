@@ -23,7 +23,6 @@ talks to AWS. A location may also be a local directory, which the unit tests use
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -34,11 +33,12 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from pipeline import layout
+from tools import terraform_outputs
+
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
 
-SILVER_GLOB = "events/*/*/*.parquet"
-GOLD_GLOB = "kpis_diarios/*/*/*.parquet"
 HIVE_TYPES = "{'indicador': VARCHAR, 'dt': DATE}"
 
 # Columns of each view, in order, with their types: the empty lake gets the same views, empty.
@@ -66,8 +66,6 @@ DAILY_COLUMNS = {
 }
 LATEST_COLUMNS = ("pais", "indicador", "valor", "timestamp", "event_id", "fuente", "dt")
 # With a bronze location, two more views for pipeline health (raw JSON lines, gzip).
-BRONZE_STREAM_GLOB = "stream/*/*/*.jsonl.gz"
-QUARANTINE_GLOB = "quarantine/**/*.jsonl.gz"
 BRONZE_STREAM_COLUMNS = {
     "event_id": "VARCHAR",
     "timestamp": "TIMESTAMP WITH TIME ZONE",
@@ -117,9 +115,7 @@ def location(value: str) -> str:
 
 def lake_from_terraform_outputs(outputs: dict) -> Lake:
     """Bucket names from `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = {
-        name: (item["value"] if isinstance(item, dict) and "value" in item else item) for name, item in outputs.items()
-    }
+    values = terraform_outputs.plain_values(outputs)
     missing = [name for name in ("silver_bucket", "gold_bucket") if not values.get(name)]
     if missing:
         raise LakeSqlError(
@@ -236,7 +232,7 @@ def events_sql(silver: str) -> str:
 select {columns} from (
   select *, row_number() over (
       partition by indicador, dt, event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
-  from read_parquet({_sql_string(f"{silver}/{SILVER_GLOB}")}, hive_partitioning = true,
+  from read_parquet({_sql_string(f"{silver}/{layout.SILVER_GLOB}")}, hive_partitioning = true,
                     hive_types = {HIVE_TYPES}, filename = true, union_by_name = true))
 where rank = 1"""
 
@@ -245,7 +241,7 @@ def daily_sql(gold: str) -> str:
     columns = ", ".join(DAILY_COLUMNS)
     return f"""
 select {columns}
-from read_parquet({_sql_string(f"{gold}/{GOLD_GLOB}")}, hive_partitioning = true,
+from read_parquet({_sql_string(f"{gold}/{layout.GOLD_GLOB}")}, hive_partitioning = true,
                   hive_types = {HIVE_TYPES}, union_by_name = true)"""
 
 
@@ -261,7 +257,7 @@ def bronze_stream_sql(bronze: str) -> str:
     """Every record of bronze's stream objects, copies included (arrival_dt: the object's dt=)."""
     return f"""
 select event_id, "timestamp"::timestamptz as "timestamp", indicador, pais, valor, dt as arrival_dt, filename as file
-from read_json({_sql_string(f"{bronze}/{BRONZE_STREAM_GLOB}")}, format = 'newline_delimited',
+from read_json({_sql_string(f"{bronze}/{layout.BRONZE_STREAM_GLOB}")}, format = 'newline_delimited',
                columns = {{'event_id': 'VARCHAR', 'timestamp': 'VARCHAR', 'indicador': 'VARCHAR', 'pais': 'VARCHAR',
                           'valor': 'DOUBLE'}},
                hive_partitioning = true, hive_types = {{'dt': DATE, 'hour': INTEGER}}, filename = true)"""
@@ -269,10 +265,11 @@ from read_json({_sql_string(f"{bronze}/{BRONZE_STREAM_GLOB}")}, format = 'newlin
 
 def quarantine_sql(bronze: str) -> str:
     """Every quarantined record: stage (ingest: bad Kinesis records; transform: bad rows), reason."""
+    ingest_files = _sql_string(f"%/{layout.INGEST_QUARANTINE_PREFIX}%")
     return f"""
-select case when filename like '%/quarantine/ingest/%' then 'ingest' else 'transform' end as stage,
+select case when filename like {ingest_files} then 'ingest' else 'transform' end as stage,
        reason, filename as file
-from read_json({_sql_string(f"{bronze}/{QUARANTINE_GLOB}")}, format = 'newline_delimited',
+from read_json({_sql_string(f"{bronze}/{layout.QUARANTINE_GLOB}")}, format = 'newline_delimited',
                columns = {{'reason': 'VARCHAR'}}, hive_partitioning = false, filename = true)"""
 
 
@@ -290,21 +287,23 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
 def define_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """(Re)create the views. A layer with no files yet gets an empty view of the same columns."""
     events = (
-        events_sql(lake.silver) if _has_files(con, f"{lake.silver}/{SILVER_GLOB}") else _empty_select(EVENT_COLUMNS)
+        events_sql(lake.silver)
+        if _has_files(con, f"{lake.silver}/{layout.SILVER_GLOB}")
+        else _empty_select(EVENT_COLUMNS)
     )
-    daily = daily_sql(lake.gold) if _has_files(con, f"{lake.gold}/{GOLD_GLOB}") else _empty_select(DAILY_COLUMNS)
+    daily = daily_sql(lake.gold) if _has_files(con, f"{lake.gold}/{layout.GOLD_GLOB}") else _empty_select(DAILY_COLUMNS)
     con.sql(f"CREATE OR REPLACE VIEW events AS {events}")
     con.sql(f"CREATE OR REPLACE VIEW daily AS {daily}")
     con.sql(f"CREATE OR REPLACE VIEW latest AS {LATEST_SQL}")
     if lake.bronze:
         stream = (
             bronze_stream_sql(lake.bronze)
-            if _has_files(con, f"{lake.bronze}/{BRONZE_STREAM_GLOB}")
+            if _has_files(con, f"{lake.bronze}/{layout.BRONZE_STREAM_GLOB}")
             else _empty_select(BRONZE_STREAM_COLUMNS)
         )
         quarantine = (
             quarantine_sql(lake.bronze)
-            if _has_files(con, f"{lake.bronze}/{QUARANTINE_GLOB}")
+            if _has_files(con, f"{lake.bronze}/{layout.QUARANTINE_GLOB}")
             else _empty_select(QUARANTINE_COLUMNS)
         )
         con.sql(f"CREATE OR REPLACE VIEW bronze_stream AS {stream}")
@@ -456,12 +455,7 @@ def banner(lake: Lake) -> str:
 
 def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the lake is: terraform outputs and/or explicit locations (see lake_from_args)."""
-    parser.add_argument(
-        "--terraform-outputs-json",
-        metavar="JSON",
-        help="`terraform output -json` text: bucket names (--silver/--gold/--bronze override)",
-    )
-    parser.add_argument("--terraform-outputs", type=Path, metavar="PATH", help="the same, from a file")
+    terraform_outputs.add_arguments(parser, "bucket names (--silver/--gold/--bronze override)")
     parser.add_argument("--silver", help="silver bucket name, s3:// URL or local directory")
     parser.add_argument("--gold", help="gold bucket name, s3:// URL or local directory")
     parser.add_argument(
@@ -484,11 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def lake_from_args(args: argparse.Namespace) -> Lake:
-    outputs: dict = {}
-    if args.terraform_outputs is not None:
-        outputs = json.loads(args.terraform_outputs.read_text(encoding="utf-8") or "{}")
-    elif args.terraform_outputs_json:
-        outputs = json.loads(args.terraform_outputs_json)
+    outputs = terraform_outputs.outputs_from_args(args)
     overrides = {
         name: value
         for name, value in (("silver_bucket", args.silver), ("gold_bucket", args.gold), ("bronze_bucket", args.bronze))

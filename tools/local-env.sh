@@ -1,5 +1,6 @@
 # Source this file (`. tools/local-env.sh`) to use tflocal, awslocal, the simulator and pytest by
-# hand against the local emulator, exactly as the Makefile does. It changes only this shell.
+# hand against the local emulator, exactly as the Makefile does. It changes only this shell. The venv has
+# the project installed editable (make setup), so python -m simulador / tools.* work from any folder.
 _repo="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 [ -x "$_repo/.venv/bin/python" ] || { echo "run 'make setup' first" >&2; return 1 2>/dev/null || exit 1; }
 . "$_repo/.venv/bin/activate"
@@ -9,6 +10,5 @@ export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://localhost:${EMULATOR_PORT:-4
 export S3_ENDPOINT="$AWS_ENDPOINT_URL"   # tflocal: path-style S3 on the endpoint (no DNS needed)
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 export DISABLE_DEPRECATION_NOTICE=1
-export PYTHONPATH="$_repo/lambdas:$_repo"
 echo "local AWS environment: $AWS_ENDPOINT_URL (unset AWS_ENDPOINT_URL before using real AWS)"
 unset _repo

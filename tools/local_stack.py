@@ -5,13 +5,14 @@ Used by the end-to-end tests and the benchmark.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -46,6 +47,14 @@ def stop_emulator(port: int, state_dir: Path) -> None:
     subprocess.run(emulator_command(port, state_dir) + ["down"], cwd=ROOT, capture_output=True, timeout=60)
 
 
+def with_terraform_cli_config(env: dict) -> dict:
+    """`env` plus the Terraform CLI config (provider mirror when there is one), written once to build/."""
+    tfrc = BUILD / "terraform.tfrc"
+    if not tfrc.exists():
+        run(["sh", "tools/write_tf_cli_config.sh", str(tfrc)], env)
+    return {**env, "DISABLE_DEPRECATION_NOTICE": "1", "TF_CLI_CONFIG_FILE": str(tfrc)}
+
+
 def local_env(endpoint: str) -> dict:
     """Environment for tools talking to the emulator: endpoint, test credentials, offline Terraform."""
     env = dict(os.environ)
@@ -56,15 +65,9 @@ def local_env(endpoint: str) -> dict:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "DISABLE_DEPRECATION_NOTICE": "1",
-            "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}",
         }
     )
-    tfrc = BUILD / "terraform.tfrc"
-    if not tfrc.exists():
-        run(["sh", "tools/write_tf_cli_config.sh", str(tfrc)], env)
-    env["TF_CLI_CONFIG_FILE"] = str(tfrc)
-    return env
+    return with_terraform_cli_config(env)
 
 
 def build_package() -> Path:
@@ -88,8 +91,7 @@ def apply_stack(
         f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()
     ]
     run([terraform, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
-    outputs = json.loads(run([terraform, "output", "-json"], env, cwd=workdir).stdout)
-    return {name: value["value"] for name, value in outputs.items()}
+    return read_outputs(terraform, workdir, env)
 
 
 def destroy_stack(

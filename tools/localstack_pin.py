@@ -26,6 +26,7 @@ MAKEFILE = ROOT / "Makefile"
 COMPOSE = ROOT / "docker-compose.localstack.yml"
 REPO = "localstack/localstack"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+MAKEFILE_IMAGE_VARIABLES = ("LOCALSTACK_IMAGE_COMMUNITY", "LOCALSTACK_IMAGE_WITH_TOKEN")
 
 
 def resolve(tag: str) -> str:
@@ -75,16 +76,18 @@ def write(community_tag: str, community: str, token_tag: str, token: str) -> Non
     print(f"pinned {REPO}:{community_tag} -> {community}\npinned {REPO}:{token_tag} -> {token}")
 
 
+def makefile_images(makefile_text: str | None = None) -> dict[str, str]:
+    """{variable: image} of the LOCALSTACK_IMAGE_* pins the Makefile defines (a missing one is left out)."""
+    text = MAKEFILE.read_text() if makefile_text is None else makefile_text
+    found = {name: re.search(rf"(?m)^{name} \?= (\S+)$", text) for name in MAKEFILE_IMAGE_VARIABLES}
+    return {name: match.group(1) for name, match in found.items() if match}
+
+
 def check() -> int:
-    make = MAKEFILE.read_text()
     compose = COMPOSE.read_text()
-    found = {
-        name: re.search(rf"(?m)^{name} \?= (\S+)$", make)
-        for name in ("LOCALSTACK_IMAGE_COMMUNITY", "LOCALSTACK_IMAGE_WITH_TOKEN")
-    }
+    refs = makefile_images()
     default = re.search(r"image: \$\{LOCALSTACK_IMAGE:-(\S+?)\}", compose)
-    problems = [f"Makefile: {name} is missing" for name, m in found.items() if not m]
-    refs = {name: m.group(1) for name, m in found.items() if m}
+    problems = [f"Makefile: {name} is missing" for name in MAKEFILE_IMAGE_VARIABLES if name not in refs]
     if default:
         refs["docker-compose.localstack.yml default image"] = default.group(1)
     else:
@@ -92,7 +95,7 @@ def check() -> int:
     for name, ref in refs.items():
         if not re.fullmatch(rf"{re.escape(REPO)}(:[\w.-]+)?@sha256:[0-9a-f]{{64}}", ref):
             problems.append(f"{name} is not pinned by digest: {ref}")
-    if default and found["LOCALSTACK_IMAGE_COMMUNITY"] and default.group(1) != refs["LOCALSTACK_IMAGE_COMMUNITY"]:
+    if default and "LOCALSTACK_IMAGE_COMMUNITY" in refs and default.group(1) != refs["LOCALSTACK_IMAGE_COMMUNITY"]:
         problems.append("the compose default image differs from the Makefile's LOCALSTACK_IMAGE_COMMUNITY")
     for line in compose.splitlines():
         image = re.match(r"\s*image:\s*(\S+)", line)

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tools import terraform_outputs
+
 REDRIVEN, LEFT, ERROR, WOULD_REDRIVE = "re-driven", "left", "error", "would re-drive"
 DEFAULT_VISIBILITY_TIMEOUT = 960  # longer than any Lambda timeout (900 s): one try per message and run
 MAX_GET_RECORDS_CALLS = 200
@@ -253,23 +255,14 @@ def read_batch(kinesis: Any, batch: KinesisBatch, max_calls: int = MAX_GET_RECOR
         if reached_end or (not response.get("Records") and response.get("MillisBehindLatest", 0) == 0):
             break
         iterator = response.get("NextShardIterator")
-    first = int(records[0]["SequenceNumber"]) if records else None
-    if first != start:
+    incomplete = None
+    if not records or int(records[0]["SequenceNumber"]) != start:
+        incomplete = "have left the stream (older than its retention): the batch cannot be re-driven from Kinesis"
+    elif int(records[-1]["SequenceNumber"]) != end:
+        incomplete = f"not found in the shard (read up to {records[-1]['SequenceNumber']}, expected up to {end})"
+    if incomplete:
         missing = max(batch.batch_size - len(records), 1)
-        return BatchRead(
-            records,
-            missing,
-            f"{missing} of {batch.batch_size} records have left the stream (older than its "
-            f"retention): the batch cannot be re-driven from Kinesis",
-        )
-    if int(records[-1]["SequenceNumber"]) != end:
-        missing = max(batch.batch_size - len(records), 1)
-        return BatchRead(
-            records,
-            missing,
-            f"{missing} of {batch.batch_size} records not found in the shard "
-            f"(read up to {records[-1]['SequenceNumber']}, expected up to {end})",
-        )
+        return BatchRead(records, missing, f"{missing} of {batch.batch_size} records {incomplete}")
     if len(records) != batch.batch_size:
         return BatchRead(
             records, 0, f"found {len(records)} records between the sequence numbers, the record says {batch.batch_size}"
@@ -442,17 +435,6 @@ def drain(
 # -- command line ----------------------------------------------------------------------------------
 
 
-def load_terraform_outputs(text: str) -> dict[str, Any]:
-    """`terraform output -json` -> {name: value}; empty when there is no state yet."""
-    if not text.strip():
-        return {}
-    outputs = json.loads(text)
-    return {
-        name: (item.get("value") if isinstance(item, dict) and "value" in item else item)
-        for name, item in outputs.items()
-    }
-
-
 def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """(queue kind, queue URL, function name) for the ingest and transform DLQs."""
     functions = outputs.get("function_names") or {}
@@ -487,18 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-seconds", type=int, default=1, help="long-poll wait of each receive (0 to 20)")
     args = parser.parse_args(argv)
 
-    outputs: dict[str, Any] = {}
-    if args.terraform_outputs:
-        if args.terraform_outputs == "-":
-            text = sys.stdin.read()
-        else:
-            with open(args.terraform_outputs) as file:
-                text = file.read()
-        try:
-            outputs = load_terraform_outputs(text)
-        except ValueError as error:
-            print(f"error: cannot read the Terraform outputs: {error}", file=sys.stderr)
-            return 2
+    try:
+        outputs = terraform_outputs.outputs_from_file(args.terraform_outputs) if args.terraform_outputs else {}
+    except terraform_outputs.TerraformOutputsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     import boto3
     from botocore.config import Config

@@ -29,6 +29,8 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from pipeline import layout
+from pipeline.contract import INDICADORES
 from tools import lake_sql
 
 DEFAULT_OUTPUT = Path("build/report.png")
@@ -36,7 +38,6 @@ FIGURE_INCHES = (18, 12)
 DPI = 100  # 1800 x 1200 pixels
 MIN_PIXELS = (1200, 800)
 PAIS_COLORS = {"ARG": "#4c78a8", "BRA": "#54a24b", "CHL": "#e45756", "MEX": "#f58518", "COL": "#b279a2"}
-INDICADORES = ("PIB", "Inflacion", "Desempleo", "TasaInteres")
 QUARANTINE_REASONS_SHOWN = 8
 
 
@@ -125,6 +126,17 @@ def _no_data(ax, text: str) -> None:
     ax.set_yticks([])
 
 
+def _nothing_to_draw(ax, data: ReportData, rows: pd.DataFrame, empty_text: str) -> bool:
+    """A bronze panel without bronze, or without rows: says so inside the panel and returns True."""
+    if not data.has_bronze:
+        _no_data(ax, "no bronze location given")
+        return True
+    if rows.empty:
+        _no_data(ax, empty_text)
+        return True
+    return False
+
+
 def _kpi_panel(ax, daily: pd.DataFrame, indicador: str, span) -> None:
     rows = daily[daily["indicador"] == indicador]
     ax.set_title(f"{indicador}: daily mean (line), min..max (band)", fontsize=11)
@@ -172,19 +184,16 @@ def _events_panel(ax, data: ReportData, span) -> None:
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
     _day_axis(ax, span, max_ticks=5)
-    ax.set_xlabel("source: silver events/ (read rule), bronze stream/", fontsize=8)
+    ax.set_xlabel(
+        f"source: silver {layout.SILVER_EVENTS_PREFIX} (read rule), bronze {layout.STREAM_PREFIX}", fontsize=8
+    )
 
 
 def _quarantine_panel(ax, data: ReportData) -> None:
     share = data.quarantined_share
     share_text = f"{share:.2%} of records" if share is not None else "no records yet"
     ax.set_title(f"Quarantined: {data.quarantined} ({share_text})", fontsize=11)
-    if not data.has_bronze:
-        _no_data(ax, "no bronze location given")
-        return
-    if data.quarantine.empty:
-        _no_data(ax, "nothing quarantined")
-    else:
+    if not _nothing_to_draw(ax, data, data.quarantine, "nothing quarantined"):
         top = data.quarantine.head(QUARANTINE_REASONS_SHOWN).iloc[::-1]
         if len(data.quarantine) > QUARANTINE_REASONS_SHOWN:
             ax.text(
@@ -201,27 +210,24 @@ def _quarantine_panel(ax, data: ReportData) -> None:
         ax.barh(labels, top["records"], color="#f58518", height=0.6)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(True, axis="x", alpha=0.3)
-    ax.set_xlabel(
-        "source: bronze quarantine/ingest + quarantine/transform, by reason;\n"
-        "share = quarantined / (bronze stream records + quarantined)",
-        fontsize=8,
-    )
+    if data.has_bronze:  # "nothing quarantined" keeps its source line too
+        ax.set_xlabel(
+            f"source: bronze {layout.INGEST_QUARANTINE_PREFIX} + {layout.TRANSFORM_QUARANTINE_PREFIX}, by reason;\n"
+            "share = quarantined / (bronze stream records + quarantined)",
+            fontsize=8,
+        )
 
 
 def _duplicates_panel(ax, data: ReportData, span) -> None:
     ax.set_title(f"Duplicates dropped: {data.duplicates_dropped}", fontsize=11)
-    if not data.has_bronze:
-        _no_data(ax, "no bronze location given")
-        return
-    if data.bronze_per_day.empty:
-        _no_data(ax, "no stream records yet")
+    if _nothing_to_draw(ax, data, data.bronze_per_day, "no stream records yet"):
         return
     dropped = data.bronze_per_day["records"] - data.bronze_per_day["unique_events"]
     ax.bar(_dates(data.bronze_per_day["dt"]), dropped, width=0.8, color="#b279a2")
     ax.grid(True, axis="y", alpha=0.3)
     _day_axis(ax, span, max_ticks=5)
     ax.set_xlabel(
-        "source: bronze stream/ records - distinct event_ids, by event day\n"
+        f"source: bronze {layout.STREAM_PREFIX} records - distinct event_ids, by event day\n"
         "(the read rule and compaction keep one copy)",
         fontsize=8,
     )
@@ -244,7 +250,7 @@ def render(data: ReportData, output: Path, *, generated_at: datetime | None = No
     fig.text(
         0.5,
         0.935,
-        "KPIs: gold kpis_diarios (view daily).  Generated "
+        f"KPIs: gold {layout.GOLD_KPIS_PREFIX} (view daily).  Generated "
         f"{generated_at:%Y-%m-%d %H:%M} UTC from {data.source} with DuckDB (tools/lake_sql.py).",
         ha="center",
         fontsize=9,

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.local_stack import BUILD, ROOT, TFLOCAL, run  # ROOT, run: re-exported for the tests
+from tools.local_stack import (
+    BUILD,
+    ROOT,
+    TFLOCAL,
+    local_env,
+    run,  # noqa: F401 - re-exported: test_pipeline.py imports it from here
+    with_terraform_cli_config,
+)
+from tools.terraform_outputs import TerraformOutputsError, read_outputs
 
 TIMINGS = BUILD / "e2e-timings.json"
 
@@ -83,29 +90,25 @@ def target_from_env(environ: dict | None = None) -> Target:
 
 def aws_environment(target: Target, endpoint: str | None) -> dict:
     """Environment for the tools the suite runs (terraform, the simulator) and for boto3."""
-    from tools.local_stack import local_env
-
     if target.kind != "aws":
         return local_env(endpoint)
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "S3_ENDPOINT")}
-    env.update({"DISABLE_DEPRECATION_NOTICE": "1", "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}"})
-    tfrc = BUILD / "terraform.tfrc"
-    if not tfrc.exists():
-        run(["sh", "tools/write_tf_cli_config.sh", str(tfrc)], env)
-    env["TF_CLI_CONFIG_FILE"] = str(tfrc)
-    return env
+    return with_terraform_cli_config(
+        {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "S3_ENDPOINT")}
+    )
 
 
 def deployed_outputs(tf_dir: Path, env: dict) -> dict:
     """Outputs of a stack deployed from `tf_dir` (reads its state; no provider call)."""
-    result = subprocess.run(["terraform", "output", "-json"], cwd=tf_dir, env=env, capture_output=True, text=True)
-    outputs = json.loads(result.stdout or "{}") if result.returncode == 0 else {}
+    try:
+        outputs = read_outputs("terraform", tf_dir, env)
+        problem = "" if outputs else "`terraform output -json` gave nothing"
+    except TerraformOutputsError as error:
+        outputs, problem = {}, str(error)
     if not outputs:
         raise RuntimeError(
-            f"E2E_REUSE_STACK: no deployed stack in {tf_dir} (`terraform output -json` gave nothing). "
-            f"Deploy first (make deploy), or set E2E_TF_DIR.\n{result.stderr[-2000:]}"
+            f"E2E_REUSE_STACK: no deployed stack in {tf_dir} ({problem}). Deploy first (make deploy), or set E2E_TF_DIR."
         )
-    return {name: value["value"] for name, value in outputs.items()}
+    return outputs
 
 
 def empty_bucket(s3, bucket: str) -> None:

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake, create_lake_table
+
 from pipeline import aws, store
 
 

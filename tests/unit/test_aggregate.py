@@ -14,6 +14,7 @@ import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import GOLD, SILVER, TABLE
+
 from pipeline import aggregation, layout, schema, store, watermark
 from pipeline.handlers import aggregate
 

@@ -10,6 +10,7 @@ import botocore.client
 import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
+
 from pipeline import api, store
 from pipeline.handlers import api as api_handler
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from pipeline import contract, gold, store
 from pipeline.validation import validate_event
-
 from simulador import generator
 
 REPO = Path(__file__).resolve().parents[2]

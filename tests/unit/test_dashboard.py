@@ -10,8 +10,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
-from pipeline import api
 
+from pipeline import api
 from tools import dashboard
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pipeline import bronze, contract, decode, schema
 from pipeline.validation import validate_event
 

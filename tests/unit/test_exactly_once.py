@@ -20,6 +20,7 @@ import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
+
 from pipeline import aggregation, aws, bronze, catalog, landing, layout, silver, silver_io, store
 from pipeline.handlers import transform
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from pipeline import gold, layout, schema, silver
 
 DAY = "2026-11-22"

@@ -12,6 +12,7 @@ import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE
+
 from pipeline import bronze, layout
 from pipeline.handlers import ingest
 

@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
-from pipeline import schema, silver
 
+from pipeline import schema, silver
 from tools import lake_sql
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from pipeline import layout
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from embedded_aws.kinesis_poller import ShardConsumer
-from tools import redrive
+from embedded_aws.kinesis_poller import kinesis_event
+from embedded_aws.model import KinesisRecord
+from tools import redrive, terraform_outputs
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"
@@ -153,26 +153,19 @@ def test_build_kinesis_event_is_what_the_event_source_mapping_delivers() -> None
     ]
     event = redrive.build_kinesis_event(records, batch, "arn:aws:iam::123456789012:role/ingest")
 
-    # The embedded emulator's poller builds the mapping's event from moto's records (data base64).
-    consumer = ShardConsumer.__new__(ShardConsumer)
-    consumer.emulator = SimpleNamespace(
-        lambda_function=lambda arn: SimpleNamespace(role="arn:aws:iam::123456789012:role/ingest")
-    )
-    consumer.esm = SimpleNamespace(
-        function_arn="arn:aws:lambda:us-east-1:123456789012:function:ingest", region="us-east-1"
-    )
-    consumer.stream = SimpleNamespace(arn=STREAM_ARN)
-    consumer.shard = SimpleNamespace(shard_id=SHARD)
-    moto_records = [
-        SimpleNamespace(
-            partition_key=r["PartitionKey"],
+    # The embedded emulator's poller builds the mapping's event from the shard's records (data base64).
+    shard_records = [
+        KinesisRecord(
             sequence_number=int(r["SequenceNumber"]),
+            partition_key=r["PartitionKey"],
             data=base64.b64encode(r["Data"]).decode(),
-            created_at=arrival.timestamp(),
+            arrival_time=arrival.timestamp(),
         )
         for r in records
     ]
-    assert event == consumer._event(moto_records)
+    assert event == kinesis_event(
+        shard_records, SHARD, STREAM_ARN, region="us-east-1", role="arn:aws:iam::123456789012:role/ingest"
+    )
     first = event["Records"][0]
     assert first["eventID"] == f"{SHARD}:7" and first["eventSource"] == "aws:kinesis"
     assert base64.b64decode(event["Records"][1]["kinesis"]["data"]) == b"\xff\x00"
@@ -276,20 +269,9 @@ def test_read_batch_when_the_end_is_missing() -> None:
 
 
 @pytest.fixture
-def moto_aws(monkeypatch):
-    for name in (
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_SQS",
-        "AWS_ENDPOINT_URL_KINESIS",
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield lambda service: boto3.client(service)
+def moto_aws(mocked_aws):
+    """boto3 clients of moto's in-process mock (`mocked_aws`: tests/unit/conftest.py)."""
+    return lambda service: boto3.client(service)
 
 
 class FakeLambda:
@@ -326,20 +308,23 @@ def queue_size(sqs, url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+INGEST_FUNCTION, TRANSFORM_FUNCTION = "econ-lake-local-ingest", "econ-lake-local-transform"
+
+
+def drain_transform_dlq(sqs, url: str, lam: FakeLambda, **options) -> redrive.QueueSummary:
+    """The transform DLQ at `url`, re-driven through the fake function, without long polls."""
+    options.setdefault("out", lambda line: None)
+    handle = redrive.transform_redriver(lam, TRANSFORM_FUNCTION)
+    return redrive.drain(sqs, url, "transform DLQ", handle, wait_seconds=0, **options)
+
+
 def test_transform_queue_deletes_only_what_was_redriven(moto_aws) -> None:
     sqs = moto_aws("sqs")
     other = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "stream/x.jsonl.gz"}}}]}
     url = queue(sqs, [json.dumps(async_failure_record()), json.dumps(async_failure_record(other)), "garbage"])
     lam = FakeLambda((None, {"ok": True}), ("Unhandled", {"errorType": "ValueError", "errorMessage": "bad"}))
     lines: list[str] = []
-    summary = redrive.drain(
-        sqs,
-        url,
-        "transform DLQ",
-        redrive.transform_redriver(lam, "econ-lake-local-transform"),
-        wait_seconds=0,
-        out=lines.append,
-    )
+    summary = drain_transform_dlq(sqs, url, lam, out=lines.append)
     assert [payload for _, payload in lam.invocations] == [S3_EVENT, other]
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.counts[redrive.LEFT] == 1
     assert summary.counts[redrive.ERROR] == 1 and summary.left == 2
@@ -359,14 +344,7 @@ def test_a_record_for_another_function_is_not_redriven(moto_aws) -> None:
         [json.dumps(async_failure_record(function_arn="arn:aws:lambda:us-east-1:123456789012:function:someone-else"))],
     )
     lam = FakeLambda()
-    summary = redrive.drain(
-        sqs,
-        url,
-        "transform DLQ",
-        redrive.transform_redriver(lam, "econ-lake-local-transform"),
-        wait_seconds=0,
-        out=lambda line: None,
-    )
+    summary = drain_transform_dlq(sqs, url, lam)
     assert summary.counts[redrive.ERROR] == 1 and not lam.invocations and queue_size(sqs, url) == 1
 
 
@@ -374,18 +352,24 @@ def test_dry_run_lists_and_changes_nothing(moto_aws) -> None:
     sqs = moto_aws("sqs")
     url = queue(sqs, [json.dumps(async_failure_record()) for _ in range(3)])
     lam, lines = FakeLambda(), []
-    summary = redrive.drain(
-        sqs,
-        url,
-        "transform DLQ",
-        redrive.transform_redriver(lam, "econ-lake-local-transform"),
-        dry_run=True,
-        wait_seconds=0,
-        out=lines.append,
-    )
+    summary = drain_transform_dlq(sqs, url, lam, dry_run=True, out=lines.append)
     assert not lam.invocations and summary.counts[redrive.WOULD_REDRIVE] == 3 and summary.left == 0
     assert "3 would be re-driven" in summary.line(dry_run=True)
     assert len(lines) == 3 and queue_size(sqs, url) == 3
+
+
+def one_shard_stream(kinesis, name: str) -> tuple[str, str]:
+    """Creates a stream of one shard: (stream ARN, shard id)."""
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    return stream_arn, kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+
+
+def drain_ingest_dlq(sqs, url: str, lam: FakeLambda, kinesis, **options) -> redrive.QueueSummary:
+    """The ingest DLQ at `url`, re-driven through the fake function, without long polls."""
+    options.setdefault("out", lambda line: None)
+    handle = redrive.ingest_redriver(lam, kinesis, INGEST_FUNCTION)
+    return redrive.drain(sqs, url, "ingest DLQ", handle, wait_seconds=0, **options)
 
 
 def put_records(kinesis, stream: str, values: list[bytes]) -> list[str]:
@@ -395,9 +379,7 @@ def put_records(kinesis, stream: str, values: list[bytes]) -> list[str]:
 
 def test_ingest_queue_reads_the_batch_back_and_invokes_ingest(moto_aws) -> None:
     sqs, kinesis = moto_aws("sqs"), moto_aws("kinesis")
-    kinesis.create_stream(StreamName="events", ShardCount=1)
-    stream_arn = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]["StreamARN"]
-    shard = kinesis.list_shards(StreamName="events")["Shards"][0]["ShardId"]
+    stream_arn, shard = one_shard_stream(kinesis, "events")
     sequence_numbers = put_records(kinesis, "events", [f"e{i}".encode() for i in range(6)])
     # The batch e1..e3 went to the DLQ; a second message's batch ingest still rejects in part.
     first = kinesis_failure_record(sequence_numbers[1], sequence_numbers[3], 3, stream_arn, shard)
@@ -406,14 +388,7 @@ def test_ingest_queue_reads_the_batch_back_and_invokes_ingest(moto_aws) -> None:
     lam = FakeLambda(
         (None, {"batchItemFailures": []}), (None, {"batchItemFailures": [{"itemIdentifier": sequence_numbers[5]}]})
     )
-    summary = redrive.drain(
-        sqs,
-        url,
-        "ingest DLQ",
-        redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
-        wait_seconds=0,
-        out=lambda line: None,
-    )
+    summary = drain_ingest_dlq(sqs, url, lam, kinesis)
     assert summary.counts[redrive.REDRIVEN] == 1 and summary.counts[redrive.LEFT] == 1
     event = lam.invocations[0][1]
     assert [base64.b64decode(r["kinesis"]["data"]) for r in event["Records"]] == [b"e1", b"e2", b"e3"]
@@ -425,9 +400,7 @@ def test_ingest_queue_reads_the_batch_back_and_invokes_ingest(moto_aws) -> None:
 
 def test_ingest_batch_no_longer_in_the_stream_stays_and_is_counted(moto_aws) -> None:
     sqs, kinesis = moto_aws("sqs"), moto_aws("kinesis")
-    kinesis.create_stream(StreamName="events", ShardCount=1)
-    stream_arn = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]["StreamARN"]
-    shard = kinesis.list_shards(StreamName="events")["Shards"][0]["ShardId"]
+    stream_arn, shard = one_shard_stream(kinesis, "events")
     sequence_numbers = put_records(kinesis, "events", [f"e{i}".encode() for i in range(12)])
     # The retention period passes for the first 10 records: the shard trims them.
     from moto.kinesis.models import kinesis_backends
@@ -439,14 +412,7 @@ def test_ingest_batch_no_longer_in_the_stream_stays_and_is_counted(moto_aws) -> 
         sqs, [json.dumps(kinesis_failure_record(sequence_numbers[0], sequence_numbers[-1], 12, stream_arn, shard))]
     )
     lam, lines = FakeLambda(), []
-    summary = redrive.drain(
-        sqs,
-        url,
-        "ingest DLQ",
-        redrive.ingest_redriver(lam, kinesis, "econ-lake-local-ingest"),
-        wait_seconds=0,
-        out=lines.append,
-    )
+    summary = drain_ingest_dlq(sqs, url, lam, kinesis, out=lines.append)
     assert not lam.invocations
     assert summary.counts[redrive.LEFT] == 1 and summary.lost_records == 10
     assert "10 records no longer in the stream" in summary.line(dry_run=False)
@@ -467,11 +433,10 @@ def test_terraform_outputs_name_the_queues_and_functions() -> None:
         }
     )
     args = SimpleNamespace(ingest_dlq_url=None, ingest_function=None, transform_dlq_url=None, transform_function="t2")
-    assert redrive.targets(args, redrive.load_terraform_outputs(text)) == [
+    assert redrive.targets(args, terraform_outputs.outputs_from_text(text)) == [
         ("ingest", "http://q/ingest-dlq", "i"),
         ("transform", "http://q/transform-dlq", "t2"),
     ]
-    assert redrive.load_terraform_outputs("  ") == {}
 
 
 def test_main_without_a_stack_says_so(monkeypatch, capsys, tmp_path) -> None:

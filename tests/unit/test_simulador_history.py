@@ -10,8 +10,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from pipeline import contract, validation
 
+from pipeline import contract, validation
 from simulador import __main__ as cli
 from simulador import history
 from simulador.generator import KIND_VALID, iter_records

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from simulador.__main__ import main
 from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
@@ -70,17 +69,10 @@ class StubKinesis:
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    """moto in-process: fake credentials, no endpoint override (it would bypass the mock)."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_KINESIS", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def aws_env(mocked_aws, monkeypatch):
+    """A Kinesis client of moto's in-process mock (`mocked_aws`: tests/unit/conftest.py); no STREAM_NAME."""
     monkeypatch.delenv("STREAM_NAME", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield boto3.client("kinesis")
+    return boto3.client("kinesis")
 
 
 # --- batching -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from simulador.__main__ import main
 from simulador.generator import encode_event, make_event
@@ -44,17 +43,11 @@ class FakeClock:
 
 
 @pytest.fixture
-def kinesis(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_KINESIS", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        client = boto3.client("kinesis")
-        client.create_stream(StreamName="eventos", ShardCount=2)
-        yield client
+def kinesis(mocked_aws):
+    """A two-shard stream `eventos` in moto's in-process mock (`mocked_aws`: tests/unit/conftest.py)."""
+    client = boto3.client("kinesis")
+    client.create_stream(StreamName="eventos", ShardCount=2)
+    return client
 
 
 def put_events(client, n, start=0):

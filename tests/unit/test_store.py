@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from moto_lake import TABLE
+
 from pipeline import contract, store
 from pipeline import watermark as wm
 

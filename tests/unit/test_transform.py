@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pipeline import bronze, catalog, decode, layout, schema, silver
 from pipeline.validation import validate_event
 

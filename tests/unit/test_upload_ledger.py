@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from moto_lake import TABLE
+
 from pipeline.layout import Partition
 from pipeline.upload_ledger import LeaseLost, UploadBusy, UploadLedger, decode_partitions, encode_partitions
 

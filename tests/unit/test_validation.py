@@ -10,6 +10,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pipeline import contract, schema
 from pipeline.validation import ValidationResult, validate_event
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from pipeline import watermark as wm
 from pipeline.layout import Partition
 

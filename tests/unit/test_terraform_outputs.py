@@ -1,0 +1,85 @@
+"""tools.terraform_outputs: `terraform output -json` -> {name: value}, from text, a file, stdin, options or terraform."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import stat
+
+import pytest
+
+from tools import terraform_outputs
+
+TERRAFORM_JSON = {
+    "silver_bucket": {"value": "econ-lake-local-silver", "type": "string", "sensitive": False},
+    "function_names": {"value": {"api": "econ-api", "ingest": "econ-ingest"}, "type": ["map", "string"]},
+    "api_url": {"value": "http://x/", "type": "string", "sensitive": False},
+}
+PLAIN = {
+    "silver_bucket": "econ-lake-local-silver",
+    "function_names": {"api": "econ-api", "ingest": "econ-ingest"},
+    "api_url": "http://x/",
+}
+
+
+def test_terraform_json_and_plain_values_give_the_same_dict():
+    assert terraform_outputs.plain_values(TERRAFORM_JSON) == PLAIN
+    assert terraform_outputs.plain_values(PLAIN) == PLAIN
+    assert terraform_outputs.outputs_from_text(json.dumps(TERRAFORM_JSON)) == PLAIN
+
+
+@pytest.mark.parametrize("text", ["", "  \n"])
+def test_empty_text_means_no_state_yet(text):
+    assert terraform_outputs.outputs_from_text(text) == {}
+
+
+@pytest.mark.parametrize(("text", "reason"), [("{nope", "not JSON"), ("[1, 2]", "a JSON list, not an object")])
+def test_bad_text_is_one_clear_error(text, reason):
+    with pytest.raises(terraform_outputs.TerraformOutputsError, match="cannot read the Terraform outputs") as error:
+        terraform_outputs.outputs_from_text(text)
+    assert reason in str(error.value)
+    assert isinstance(error.value, ValueError)  # callers that caught the JSON error still catch it
+
+
+def test_from_a_file_or_stdin(tmp_path, monkeypatch):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(TERRAFORM_JSON))
+    assert terraform_outputs.outputs_from_file(path) == PLAIN
+    assert terraform_outputs.outputs_from_file(str(path)) == PLAIN
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(TERRAFORM_JSON)))
+    assert terraform_outputs.outputs_from_file("-") == PLAIN
+    with pytest.raises(terraform_outputs.TerraformOutputsError, match="cannot read the Terraform outputs"):
+        terraform_outputs.outputs_from_file(tmp_path / "missing.json")
+
+
+def test_the_command_line_options(tmp_path):
+    parser = argparse.ArgumentParser()
+    terraform_outputs.add_arguments(parser, "bucket names")
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(TERRAFORM_JSON))
+    assert terraform_outputs.outputs_from_args(parser.parse_args([])) == {}
+    assert terraform_outputs.outputs_from_args(parser.parse_args(["--terraform-outputs", str(path)])) == PLAIN
+    json_args = parser.parse_args(["--terraform-outputs-json", json.dumps(TERRAFORM_JSON)])
+    assert terraform_outputs.outputs_from_args(json_args) == PLAIN
+    assert "bucket names" in " ".join(parser.format_help().split())  # help text wraps
+
+
+def fake_terraform(tmp_path, stdout: str, exit_code: int = 0):
+    """A `terraform` that prints `stdout` for `output -json` and exits with `exit_code`."""
+    (tmp_path / "stdout.json").write_text(stdout)
+    script = tmp_path / "terraform"
+    script.write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "output -json" ] || exit 9\ncat "{tmp_path / "stdout.json"}"\n'
+        f'echo "no state" >&2\nexit {exit_code}\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_read_outputs_runs_terraform_in_the_stacks_folder(tmp_path):
+    terraform = fake_terraform(tmp_path, json.dumps(TERRAFORM_JSON))
+    assert terraform_outputs.read_outputs(terraform, tmp_path) == PLAIN
+    failing = fake_terraform(tmp_path, "", exit_code=1)
+    with pytest.raises(terraform_outputs.TerraformOutputsError, match="failed \\(1\\): no state"):
+        terraform_outputs.read_outputs(failing, tmp_path)
