@@ -1,6 +1,6 @@
 """Gold layer: daily KPIs per (pais, indicador, day) computed from silver events.
 
-Pure functions over Arrow tables and bytes; the aggregate handler does the S3 and DynamoDB I/O.
+Pure functions over Arrow tables and bytes; pipeline.aggregation and pipeline.silver_io do the I/O.
 
 Rules worth knowing:
 - A partition (layout.Partition) is one silver folder, ``indicador=<I>/dt=<YYYY-MM-DD>``; its gold

@@ -24,11 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pipeline.layout import Partition
 
 UPLOAD_PK = "UPLOAD"
+
+logger = Logger(child=True)
 
 
 class UploadBusy(RuntimeError):
@@ -54,10 +57,19 @@ def encode_partitions(partitions: Iterable[Partition]) -> bytes:
 
 
 def decode_partitions(data: bytes | None) -> frozenset[Partition]:
+    """The stored partitions. A name that is no longer a partition (say, of an indicator taken out
+    of the contract) is skipped with a warning rather than blocking every later turn of the upload."""
     if not data:
         return frozenset()
-    text = gzip.decompress(bytes(data)).decode("utf-8")
-    return frozenset(Partition.parse(line) for line in text.split("\n") if line)
+    partitions = set()
+    for line in gzip.decompress(bytes(data)).decode("utf-8").split("\n"):
+        if not line:
+            continue
+        try:
+            partitions.add(Partition.parse(line))
+        except ValueError as error:
+            logger.warning("upload ledger names an unknown partition; its file is left", extra={"error": str(error)})
+    return frozenset(partitions)
 
 
 def stale_partitions(previous: Iterable[Partition], current: Iterable[Partition]) -> list[Partition]:

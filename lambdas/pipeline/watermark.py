@@ -6,7 +6,7 @@ behind the watermark. So that a rerun with nothing new does no work, the WATERMA
 keeps short digests of the catalog sort keys inside the lookback window that were already
 processed (``recent``); items there are new only when their digest is missing. The set is
 capped; a digest dropped by the cap only causes an idempotent recomputation.
-The handler only stores the watermark (pipeline.store) and calls these.
+pipeline.aggregation calls these; pipeline.store only stores the watermark.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pipeline.layout import Partition
 
 DEFAULT_CATALOG_LOOKBACK = dt.timedelta(minutes=10)
 MAX_RECENT_DIGESTS = 5000
+# More failed partitions than this and the watermark stays where it was instead (the next run
+# redoes everything since), so the item stays far below DynamoDB's 400 KB.
+MAX_RETRY_PARTITIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def next_watermark(
     runs that partition only, not every partition changed since.
     """
     retry = frozenset(partition.name for partition in failed)
+    if len(retry) > MAX_RETRY_PARTITIONS:
+        return previous
     sks = sorted(set(queried_sks))
     if not sks:
         if previous is None or previous.retry == retry:

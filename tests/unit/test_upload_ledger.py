@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from moto_lake import TABLE
 
@@ -69,3 +71,15 @@ def test_a_killed_turns_lease_expires_and_its_late_commit_is_refused(dynamodb) -
     ledger.commit(successor, '"etag-2"', [])
     with ledger.turn(SOURCE, lease_seconds=60) as after:
         assert after.applied_version == '"etag-2"'
+
+
+def test_a_stored_partition_that_no_longer_parses_is_skipped_not_fatal(dynamodb) -> None:
+    ledger = UploadLedger(dynamodb, TABLE)
+    stored = gzip.compress(b"indicador=PIB/dt=2026-11-22\nindicador=Retired/dt=2026-01-01", mtime=0)
+    assert decode_partitions(stored) == {Partition("PIB", "2026-11-22")}
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "UPLOAD"}, "sk": {"S": "u-1"}, "silver_partitions": {"B": stored}},
+    )
+    with ledger.turn("u-1", lease_seconds=60) as lease:
+        assert lease.partitions == {Partition("PIB", "2026-11-22")}

@@ -115,3 +115,13 @@ def test_failed_partitions_ride_on_the_watermark_until_they_succeed() -> None:
     bad_name = wm.Watermark(sks[0], retry=frozenset({"not a partition"}))
     partitions, malformed = wm.changed_partitions([], bad_name)
     assert partitions == set() and [sk for sk, _ in malformed] == ["retry not a partition"]
+
+
+def test_too_many_failures_hold_the_watermark_back_instead() -> None:
+    previous = wm.Watermark("2026-11-22T10:00:00+00:00#a")
+    start = dt.date(2000, 1, 1)
+    failed = [Partition("PIB", (start + dt.timedelta(days=n)).isoformat()) for n in range(wm.MAX_RETRY_PARTITIONS + 1)]
+    later = ["2026-11-22T10:05:00+00:00#b"]
+    assert wm.next_watermark(previous, later, LOOKBACK, failed=failed) is previous
+    assert wm.next_watermark(None, later, LOOKBACK, failed=failed) is None
+    assert wm.next_watermark(previous, later, LOOKBACK, failed=failed[:1]).retry == {failed[0].name}
