@@ -234,21 +234,7 @@ resource "aws_s3_bucket_policy" "athena_results_tls_only" {
   count = local.analytics_count
 
   bucket = aws_s3_bucket.athena_results[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [aws_s3_bucket.athena_results[0].arn, "${aws_s3_bucket.athena_results[0].arn}/*"]
-        Condition = {
-          Bool = { "aws:SecureTransport" = "false" }
-        }
-      },
-    ]
-  })
+  policy = local.tls_only_policies["athena_results"]
 
   depends_on = [aws_s3_bucket_public_access_block.athena_results]
 }

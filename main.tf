@@ -25,6 +25,27 @@ locals {
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
+  # The TLS-only policy of every bucket: the lake's and Athena's results bucket (prod only).
+  # Standard guard: a Deny, so the s3:* wildcard widens the protection.
+  tls_only_policies = {
+    for name, arn in merge(local.bucket_arns, { for bucket in aws_s3_bucket.athena_results : "athena_results" => bucket.arn }) :
+    name => jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid       = "DenyInsecureTransport"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:*"
+          Resource  = [arn, "${arn}/*"]
+          Condition = {
+            Bool = { "aws:SecureTransport" = "false" }
+          }
+        },
+      ]
+    })
+  }
+
   # Key prefixes of the lake, as lambdas/pipeline/layout.py names them (tests/unit/test_layout.py
   # fails when the two drift). IAM scopes each function to the prefixes it writes.
   lake_prefixes = {
@@ -265,22 +286,7 @@ resource "aws_s3_bucket_policy" "tls_only" {
   for_each = local.is_local ? {} : aws_s3_bucket.this
 
   bucket = each.value.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # Standard TLS-only guard: a Deny, so the s3:* wildcard widens the protection.
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [each.value.arn, "${each.value.arn}/*"]
-        Condition = {
-          Bool = { "aws:SecureTransport" = "false" }
-        }
-      },
-    ]
-  })
+  policy = local.tls_only_policies[each.key]
 
   # PutBucketPolicy fails while the public access block is still being created.
   depends_on = [aws_s3_bucket_public_access_block.this]
