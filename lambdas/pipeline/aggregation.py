@@ -29,7 +29,7 @@ def aggregate_partition(
     """Rewrite the gold file and KPI items of one partition, then compact its silver files;
     returns its KPI rows."""
     files = silver_io.read_partition_files(s3, silver_bucket, partition)
-    kpis = gold.daily_kpis(gold.partition_events(files, partition))
+    kpis = gold.daily_kpis(gold.partition_events(files.files, partition))
     if kpis.num_rows == 0:
         # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
         logger.warning("partition has no silver events", extra={"partition": partition.name})

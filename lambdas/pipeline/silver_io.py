@@ -6,8 +6,10 @@ The aggregate reads every file of each partition it recomputes; it then compacts
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
@@ -29,23 +31,59 @@ class PartitionChanged(RuntimeError):
     """Files kept vanishing while a partition was read (concurrent compactions); retry later."""
 
 
-def read_partition_files(s3: Any, bucket: str, partition: layout.Partition, attempts: int = 3) -> list[tuple[str, Any]]:
-    """`(key, table)` for every silver file of the partition. A file deleted between the listing
-    and its read (a concurrent compaction merged it) restarts the read from a new listing."""
+@dataclass(frozen=True)
+class PartitionFiles:
+    """Every silver file of a partition as it was read: `(key, table)` pairs, and each file's ETag
+    then, so that compaction deletes only files that still hold what it merged."""
+
+    files: list[tuple[str, pa.Table]]
+    etags: dict[str, str]
+
+
+def read_partition_files(s3: Any, bucket: str, partition: layout.Partition, attempts: int = 3) -> PartitionFiles:
+    """Every silver file of the partition. A file deleted between the listing and its read (a
+    concurrent compaction merged it) restarts the read from a new listing."""
     for _ in range(attempts):
-        files = []
+        files, etags = [], {}
         try:
             for key in list_silver_keys(s3, bucket, partition):
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                files.append((key, silver.decode_silver_parquet(body, source=f"s3://{bucket}/{key}")))
+                response = s3.get_object(Bucket=bucket, Key=key)
+                files.append(
+                    (key, silver.decode_silver_parquet(response["Body"].read(), source=f"s3://{bucket}/{key}"))
+                )
+                etags[key] = response["ETag"]
         except s3.exceptions.NoSuchKey:
             continue
-        return files
+        return PartitionFiles(files, etags)
     raise PartitionChanged(f"files of {partition.name} kept changing while being read")
 
 
+def delete_if_unchanged(s3: Any, bucket: str, key: str, etag: str) -> bool:
+    """Delete `key` unless it was rewritten after it was read (S3 conditional delete, If-Match);
+    False when it was. A stream object redelivered with other content rewrites its silver file,
+    and that file must then outlive the compaction that merged its previous content."""
+    if not _supports_conditional_delete(s3):
+        s3.delete_object(Bucket=bucket, Key=key)  # an SDK from before September 2025
+        return True
+    try:
+        s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in ("NoSuchKey", "404"):
+            return True  # a concurrent compaction deleted it first
+        if code == "PreconditionFailed":
+            logger.info("silver file rewritten since it was read; kept", extra={"key": key})
+            return False
+        raise
+    return True
+
+
+def _supports_conditional_delete(s3: Any) -> bool:
+    return "IfMatch" in s3.meta.service_model.operation_model("DeleteObject").input_shape.members
+
+
 def compact_partition(
-    s3: Any, bucket: str, partition: layout.Partition, files: list[tuple[str, Any]], ledger: UploadLedger | None = None
+    s3: Any, bucket: str, partition: layout.Partition, read: PartitionFiles, ledger: UploadLedger | None = None
 ) -> int:
     """Merge the partition's stream-side files into one (silver.plan_compaction), then delete them;
     with a `ledger`, also trim from upload files the events the stream side holds.
@@ -53,6 +91,7 @@ def compact_partition(
     The merged file is written before any input is deleted, so every event stays readable; the
     read rule hides the copies in between. Returns how many files were merged (0: none).
     """
+    files = read.files
     plan = silver.plan_compaction(partition, (key for key, _ in files))
     trims = ledger is not None and any(layout.is_upload_file(key) for key, _ in files)
     if plan is None and not trims:
@@ -64,7 +103,7 @@ def compact_partition(
         body = silver.encode_silver_parquet(merged)
         s3.put_object(Bucket=bucket, Key=plan.output_key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
         for key in plan.inputs:
-            s3.delete_object(Bucket=bucket, Key=key)
+            delete_if_unchanged(s3, bucket, key, read.etags[key])
         logger.info(
             "partition compacted",
             extra={

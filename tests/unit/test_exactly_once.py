@@ -292,6 +292,21 @@ def test_compaction_keeps_events_written_while_it_ran(lake: Lake) -> None:
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
 
 
+def test_compaction_keeps_a_file_rewritten_while_it_ran(lake: Lake) -> None:
+    # The ingest batch of a redelivered stream object can differ (an event the clock rule rejected
+    # the first time), so its silver file can be rewritten with more rows under the same key.
+    land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
+    land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
+    partition = layout.Partition("PIB", DAY)
+    files = silver_io.read_partition_files(lake.s3, SILVER, partition)
+    land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2]), event(ID[4])]))  # rewritten mid-compaction
+    assert silver_io.compact_partition(lake.s3, SILVER, partition, files) == 2
+    assert set(read(lake)) == {ID[1], ID[2], ID[4]}
+    # The next compaction merges the kept file; each event is then held once.
+    compact_all(lake)
+    assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[4]: 1})
+
+
 # --- handler basics -------------------------------------------------------------------------------
 
 
