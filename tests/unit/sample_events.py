@@ -29,7 +29,7 @@ def s3_object_created(bucket: str, *keys: str) -> dict[str, Any]:
     for key in keys:
         record = load("s3_object_created")
         record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
-        record["s3"]["object"]["key"] = quote_plus(key)
+        record["s3"]["object"]["key"] = quote_plus(key, safe="/")  # as S3 sends keys: spaces as +
         records.append(record)
     return {"Records": records}
 

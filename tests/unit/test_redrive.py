@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+import sample_events
 from botocore.exceptions import ClientError
 
 from embedded_aws.kinesis_poller import kinesis_event
@@ -20,18 +21,7 @@ from tools import redrive, terraform_outputs
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"
-S3_EVENT = {
-    "Records": [
-        {
-            "eventSource": "aws:s3",
-            "eventName": "ObjectCreated:Put",
-            "s3": {
-                "bucket": {"name": "econ-lake-local-bronze"},
-                "object": {"key": "uploads/seed+file.csv", "size": 10},
-            },
-        }
-    ]
-}
+S3_EVENT = sample_events.s3_object_created("econ-lake-local-bronze", "uploads/seed file.csv")
 
 
 def async_failure_record(
@@ -320,7 +310,7 @@ def drain_transform_dlq(sqs, url: str, lam: FakeLambda, **options) -> redrive.Qu
 
 def test_transform_queue_deletes_only_what_was_redriven(moto_aws) -> None:
     sqs = moto_aws("sqs")
-    other = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "stream/x.jsonl.gz"}}}]}
+    other = sample_events.s3_object_created("b", "stream/x.jsonl.gz")
     url = queue(sqs, [json.dumps(async_failure_record()), json.dumps(async_failure_record(other)), "garbage"])
     lam = FakeLambda((None, {"ok": True}), ("Unhandled", {"errorType": "ValueError", "errorMessage": "bad"}))
     lines: list[str] = []
