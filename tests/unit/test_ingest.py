@@ -13,7 +13,7 @@ import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE
 
-from pipeline import bronze, layout
+from pipeline import bronze, ingestion, layout
 from pipeline.handlers import ingest
 
 SHARD = "shardId-000000000000"
@@ -191,12 +191,12 @@ def test_failed_s3_writes_report_every_record_of_the_object(ingest_env: Any) -> 
 
 def test_only_records_of_the_failed_object_are_reported(ingest_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     s3 = ingest_env
-    real_put = ingest._put_gzip_jsonl
+    real_put = ingestion._put_gzip_jsonl
 
     def fail_quarantine(s3: Any, bucket: str, key: str, rows: list) -> bool:
         return False if key.startswith(layout.QUARANTINE_PREFIX) else real_put(s3, bucket, key, rows)
 
-    monkeypatch.setattr(ingest, "_put_gzip_jsonl", fail_quarantine)
+    monkeypatch.setattr(ingestion, "_put_gzip_jsonl", fail_quarantine)
     response = ingest.handler(mixed_batch(), FakeLambdaContext("ingest"))
     assert response == {"batchItemFailures": [{"itemIdentifier": seq} for seq in ["102", "103", "104"]]}
     assert [key.split("/")[0] for key in all_keys(s3)] == ["stream"]
