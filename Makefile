@@ -164,7 +164,9 @@ BENCH_ARGS  ?=
 bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silver, trickle lag, flatness, cost, transform core (~20 min)
 	@$(PY) -m tools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
 
-fmt: setup ## Format Terraform
+fmt: setup ## Format what make lint checks: Python (ruff format, ruff check --fix) and Terraform
+	@$(PY) -m ruff format --quiet .
+	@$(PY) -m ruff check --fix --quiet .
 	@terraform fmt -recursive
 
 # make lint's own tools. checkov pins boto3/packaging versions the project's venv cannot share, so it gets
