@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 from aws_lambda_powertools import Logger
 
-from pipeline import contract, gold, layout, schema, silver_io, store, watermark
+from pipeline import gold, layout, schema, silver_io, store, watermark
 from pipeline.upload_ledger import UploadLedger
 
 logger = Logger(child=True)
@@ -23,59 +23,82 @@ class AggregateError(RuntimeError):
     """Some partitions failed; the watermark keeps them, so the next run recomputes them."""
 
 
+def latest_by_sk(table: store.TableStore) -> dict[str, dict[str, Any]]:
+    """Every LATEST item by its sort key: one Query (at most countries × indicators items), read
+    once per run instead of once per partition."""
+    return {item["sk"]: item for item in table.query_latest()}
+
+
 def aggregate_partition(
-    s3: Any, table: store.TableStore, silver_bucket: str, gold_bucket: str, partition: layout.Partition
+    s3: Any,
+    table: store.TableStore,
+    silver_bucket: str,
+    gold_bucket: str,
+    partition: layout.Partition,
+    latest: dict[str, dict[str, Any]] | None = None,
 ) -> pa.Table:
     """Rewrite the gold file and KPI items of one partition, then compact its silver files;
-    returns its KPI rows."""
+    returns its KPI rows. `latest` (`latest_by_sk`, kept up to date here) saves re-reading the
+    LATEST items for each partition of a run."""
     files = silver_io.read_partition_files(s3, silver_bucket, partition)
     kpis = gold.daily_kpis(gold.partition_events(files.files, partition))
-    if kpis.num_rows == 0:
+    rows = kpis.to_pylist()
+    if rows:
+        # Converted before writing anything; a value DynamoDB cannot hold becomes null (see _storable).
+        kpi_items = [_storable(store.storable_kpi_item(row)) for row in rows]
+        s3.put_object(
+            Bucket=gold_bucket,
+            Key=partition.gold_key,
+            Body=gold.encode_gold_parquet(kpis),
+            ContentType=layout.PARQUET_CONTENT_TYPE,
+        )
+    else:
         # Nothing left in silver: gold mirrors that rather than keeping stale numbers.
         logger.warning("partition has no silver events", extra={"partition": partition.name})
         s3.delete_object(Bucket=gold_bucket, Key=partition.gold_key)
-        forget_removed_events(table, partition, kpis)
-        silver_io.compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
-        return kpis
-    # Converted before writing anything; a value DynamoDB cannot hold becomes null (see _storable).
-    kpi_items = [_storable(store.storable_kpi_item(row)) for row in kpis.to_pylist()]
-    s3.put_object(
-        Bucket=gold_bucket,
-        Key=partition.gold_key,
-        Body=gold.encode_gold_parquet(kpis),
-        ContentType=layout.PARQUET_CONTENT_TYPE,
-    )
-    table.put_kpis(kpi_items)
-    forget_removed_events(table, partition, kpis)
+        kpi_items = []
+    present = {row["pais"]: row for row in rows}
+    # A re-upload can remove a country's rows from silver: that day's KPI item goes too.
+    removed = [(pais, partition.indicador, partition.dt) for pais in schema.PAISES if pais not in present]
+    table.put_kpis(kpi_items, removed)
+    forget_removed_events(table, partition, present, latest_by_sk(table) if latest is None else latest)
     silver_io.compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
     return kpis
 
 
-def forget_removed_events(table: store.TableStore, partition: layout.Partition, kpis: pa.Table) -> None:
-    """A re-upload can remove rows from silver: the day's KPI item of a country left with no row
-    goes, and a LATEST item whose event was on this day is set again from what remains (this
-    day's newest row, else the newest remaining day, else nothing). Five countries, so a few
-    requests per partition, whatever the lake holds."""
-    present = {row["pais"]: row for row in kpis.to_pylist()}
+def forget_removed_events(
+    table: store.TableStore,
+    partition: layout.Partition,
+    present: dict[str, dict[str, Any]],
+    latest: dict[str, dict[str, Any]],
+) -> None:
+    """Set again each LATEST item whose event was on this day and may have left silver (a
+    re-upload can remove rows): from this day's newest row (`present`, by country), else the
+    newest remaining day, else nothing. At most a few requests per partition, whatever the lake
+    holds; `latest` is updated with what is written."""
     for pais in schema.PAISES:
-        if pais not in present:
-            table.delete_kpi(pais, partition.indicador, partition.dt)
-        latest = table.get_latest(pais, partition.indicador)
-        if latest is None or str(latest.get("timestamp", ""))[:10] != partition.dt:
+        sk = store.latest_sk(pais, partition.indicador)
+        current = latest.get(sk)
+        if current is None or store.latest_day(current) != partition.dt:
             continue
         row = present.get(pais)
         if row is not None:
-            if (contract.format_timestamp(row["last_timestamp"]), row["last_event_id"]) != (
-                latest.get("timestamp"),
-                latest.get("event_id"),
+            converted = store.storable_latest_item(row)
+            if (converted.item["timestamp"], converted.item["event_id"]) != (
+                current.get("timestamp"),
+                current.get("event_id"),
             ):
-                table.replace_latest(_storable(store.storable_latest_item(row)))
+                latest[sk] = _storable(converted)
+                table.replace_latest(latest[sk])
             continue
-        newest = table.query_kpis(pais, partition.indicador, 1)
+        # Consistent: the put_kpis just before may have deleted this very day.
+        newest = table.query_kpis(pais, partition.indicador, 1, consistent=True)
         if newest:
-            table.replace_latest(store.latest_item_from_kpi(pais, partition.indicador, newest[0]))
+            latest[sk] = store.latest_item_from_kpi(pais, partition.indicador, newest[0])
+            table.replace_latest(latest[sk])
         else:
             table.delete_latest(pais, partition.indicador)
+            latest.pop(sk, None)
 
 
 def _storable(converted: store.StorableItem) -> dict[str, Any]:
@@ -118,12 +141,13 @@ def run_aggregate(
         },
     )
 
+    latest = latest_by_sk(table)
     computed: list[pa.Table] = []
     failed: list[layout.Partition] = []
     gold_files = 0
     for partition in sorted(partitions):
         try:
-            kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition)
+            kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition, latest)
         except Exception:
             logger.exception("partition failed", extra={"partition": partition.name})
             failed.append(partition)

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pipeline import contract
+from pipeline import aws, contract
 from pipeline.catalog import CATALOG_PK
 from pipeline.watermark import Watermark
 
@@ -119,6 +119,20 @@ def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
     }
 
 
+def latest_day(latest: Mapping[str, Any]) -> str | None:
+    """The UTC day (silver/gold ``dt``) of a LATEST item's timestamp; None if it has none."""
+    timestamp = latest.get("timestamp")
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return None
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(dt.UTC)
+    return instant.date().isoformat()
+
+
 def latest_item_from_kpi(pais: str, indicador: str, kpi: Mapping[str, Any]) -> dict[str, Any]:
     """The LATEST item a stored KPI item's last event gives (KPI items written before they kept
     last_event_id/last_fuente give empty strings there)."""
@@ -175,7 +189,7 @@ def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_conditional_check_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return aws.error_code(error) == "ConditionalCheckFailedException"
 
 
 class TableStore:
@@ -239,9 +253,12 @@ class TableStore:
 
     # KPI and LATEST
 
-    def put_kpis(self, items: Iterable[Mapping[str, Any]]) -> int:
-        """Write KPI items (full overwrite; a day's KPIs are recomputed whole). Returns how many."""
-        return self._batch_put(items)
+    def put_kpis(self, items: Iterable[Mapping[str, Any]], removed: Iterable[tuple[str, str, str]] = ()) -> int:
+        """Write KPI items (full overwrite; a day's KPIs are recomputed whole) and delete the
+        `(pais, indicador, day)` items of series with no row left, in the same batches. Returns
+        how many items were written."""
+        deletes = [{"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}} for pais, indicador, day in removed]
+        return self._batch_write(items, deletes)
 
     def upsert_latest(self, item: Mapping[str, Any]) -> bool:
         """Write a LATEST item unless the stored one is newer; False when the stored one won.
@@ -274,19 +291,18 @@ class TableStore:
     def get_latest(self, pais: str, indicador: str) -> dict[str, Any] | None:
         return self._get(LATEST_PK, latest_sk(pais, indicador))
 
-    def query_kpis(self, pais: str, indicador: str, days: int) -> list[dict[str, Any]]:
-        """The KPI items of the newest ``days`` days of one series (newest first)."""
+    def query_kpis(self, pais: str, indicador: str, days: int, consistent: bool = False) -> list[dict[str, Any]]:
+        """The KPI items of the newest ``days`` days of one series (newest first). ``consistent``:
+        see this run's own writes (the aggregate, right after deleting a day)."""
         response = self.client.query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": kpi_pk(pais, indicador)}},
             ScanIndexForward=False,
             Limit=days,
+            ConsistentRead=consistent,
         )
         return [_deserialize(item) for item in response.get("Items", [])]
-
-    def delete_kpi(self, pais: str, indicador: str, day: str) -> None:
-        self.client.delete_item(TableName=self.table_name, Key={"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}})
 
     def replace_latest(self, item: Mapping[str, Any]) -> None:
         """Write a LATEST item whatever the stored one holds: for when the stored one's event left silver."""
@@ -328,8 +344,9 @@ class TableStore:
             raise
         return True
 
-    def _batch_put(self, items: Iterable[Mapping[str, Any]]) -> int:
-        requests = [{"PutRequest": {"Item": _serialize(item)}} for item in items]
+    def _batch_write(self, items: Iterable[Mapping[str, Any]], delete_keys: Iterable[Mapping[str, Any]] = ()) -> int:
+        puts = [{"PutRequest": {"Item": _serialize(item)}} for item in items]
+        requests = puts + [{"DeleteRequest": {"Key": dict(key)}} for key in delete_keys]
         for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
             pending = requests[start : start + _BATCH_WRITE_LIMIT]
             for attempt in range(_BATCH_WRITE_ATTEMPTS):
@@ -341,4 +358,4 @@ class TableStore:
                 time.sleep(min(0.05 * 2**attempt, 2.0))
             else:
                 raise StoreError(f"DynamoDB left {len(pending)} items unwritten after {_BATCH_WRITE_ATTEMPTS} attempts")
-        return len(requests)
+        return len(puts)

@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import io
 import uuid
+from collections import Counter
 from decimal import Decimal
 
+import botocore.client
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -345,3 +347,32 @@ def test_reads_what_transform_writes(aws) -> None:
 
     assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 1, "latest_updated": 1, "watermark": item["sk"]}
     assert table.get_latest("MEX", "TasaInteres")["event_id"] == "e-mex"
+
+
+def test_a_run_reads_the_latest_items_once_whatever_the_partitions(aws, monkeypatch) -> None:
+    s3, table = aws
+    for day in range(10, 20):
+        write_silver(
+            s3,
+            table,
+            "PIB",
+            f"2026-11-{day}",
+            f"stream/{day}",
+            [event("ARG", float(day), at(10, day=day))],
+            f"2026-11-22T12:00:{day}.000000+00:00",
+        )
+    calls: Counter = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        calls[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    result = aggregate.handler({}, FakeLambdaContext("aggregate"))
+
+    assert result["partitions"] == 10 and result["gold_files"] == 10
+    # One GetItem (the watermark) and no single-item deletes: the LATEST items are one Query per
+    # run, and a day's missing KPI items leave in the same batch as its written ones.
+    assert calls["GetItem"] == 1 and calls["DeleteItem"] == 0
+    assert calls["BatchWriteItem"] == 10
