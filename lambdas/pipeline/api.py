@@ -20,7 +20,6 @@ method other than GET on an existing route.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -28,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from pipeline import schema
+from pipeline.store import latest_day as kpi_day
 
 INDICADORES_ROOT = "/indicadores"
 HEALTH_PATH = "/health"
@@ -154,20 +154,6 @@ def kpi_summary(day: str, item: Mapping[str, Any]) -> dict[str, Any]:
         "last_valor": _float(item.get("last_valor")),
         "last_timestamp": item.get("last_timestamp"),
     }
-
-
-def kpi_day(latest: Mapping[str, Any]) -> str | None:
-    """The UTC day (silver/gold ``dt``) of a LATEST item's timestamp; None if it has none."""
-    timestamp = latest.get("timestamp")
-    if not isinstance(timestamp, str):
-        return None
-    try:
-        instant = dt.datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    if instant.tzinfo is not None:
-        instant = instant.astimezone(dt.UTC)
-    return instant.date().isoformat()
 
 
 def health() -> dict[str, str]:

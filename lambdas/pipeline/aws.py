@@ -11,8 +11,14 @@ import functools
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 
 @functools.cache
 def client(service: str) -> Any:
     return boto3.client(service)
+
+
+def error_code(error: ClientError) -> str | None:
+    """The service's error code of a failed call (`ConditionalCheckFailedException`, `NoSuchKey`, …)."""
+    return error.response.get("Error", {}).get("Code")

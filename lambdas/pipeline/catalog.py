@@ -56,8 +56,9 @@ def catalog_item(
 
 
 def record_silver_file(
-    table_resource_or_client: Any,
+    dynamodb: Any,
     *,
+    table_name: str,
     silver_key: str,
     partition: Partition,
     rows: int,
@@ -67,13 +68,11 @@ def record_silver_file(
     quarantined: int = 0,
     schema_version: int = schema.SCHEMA_VERSION,
     written_at: dt.datetime | None = None,
-    table_name: str | None = None,
 ) -> dict[str, Any]:
-    """Put the catalog item of one silver file and return it.
+    """Put the catalog item of one silver file (through a `boto3.client("dynamodb")`) and return it.
 
-    Pass either a `boto3.resource("dynamodb").Table(...)` or a `boto3.client("dynamodb")` with
-    `table_name`. AWS errors propagate: the caller's invocation is retried and the write is
-    idempotent apart from the new `written_at`.
+    AWS errors propagate: the caller's invocation is retried and the write is idempotent apart
+    from the new `written_at`.
     """
     item = catalog_item(
         silver_key=silver_key,
@@ -86,10 +85,5 @@ def record_silver_file(
         written_at=written_at or dt.datetime.now(dt.UTC),
         schema_version=schema_version,
     )
-    if table_name is None:
-        table_resource_or_client.put_item(Item=item)
-    else:
-        table_resource_or_client.put_item(
-            TableName=table_name, Item={name: _serializer.serialize(value) for name, value in item.items()}
-        )
+    dynamodb.put_item(TableName=table_name, Item={name: _serializer.serialize(value) for name, value in item.items()})
     return item

@@ -121,7 +121,7 @@ def remove_partitions(
             partition=partition,
             rows=0,
             size_bytes=0,
-            source_object=f"s3://{source_bucket}/{source_key}",
+            source_object=layout.object_uri(source_bucket, source_key),
         )
         removed.append(key)
     return removed
@@ -140,7 +140,7 @@ def process_object(
 
     ledger = UploadLedger(dynamodb, settings.require("table_name"))
     stem = layout.file_stem(source_bucket, source_key)
-    with ledger.turn(stem, lease_seconds, source_object=f"s3://{source_bucket}/{source_key}") as lease:
+    with ledger.turn(stem, lease_seconds, source_object=layout.object_uri(source_bucket, source_key)) as lease:
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
             return {**empty_summary(), "skipped": 1}

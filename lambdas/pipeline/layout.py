@@ -64,6 +64,11 @@ def source_kind(key: str) -> SourceKind | None:
     return None
 
 
+def object_uri(bucket: str, key: str) -> str:
+    """`s3://bucket/key`: how catalog items, quarantine lines and the upload ledger name an object."""
+    return f"s3://{bucket}/{key}"
+
+
 def _hour_path(arrival: float | dt.datetime) -> str:
     if isinstance(arrival, dt.datetime):
         if arrival.tzinfo is None:

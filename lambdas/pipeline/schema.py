@@ -16,7 +16,6 @@ from pipeline.contract import (
     PAISES,
     SCHEMA_VERSION,
     TIMESTAMP_PATTERN,
-    TIMESTAMP_WITHOUT_OFFSET_PATTERN,
 )
 
 __all__ = [
@@ -29,9 +28,7 @@ __all__ = [
     "PAISES",
     "SCHEMA_VERSION",
     "SILVER_FILE_SCHEMA",
-    "SILVER_PARTITION_COLUMNS",
     "TIMESTAMP_PATTERN",
-    "TIMESTAMP_WITHOUT_OFFSET_PATTERN",
 ]
 
 # Typed event as it lives in silver (before Hive partition columns are split off).
@@ -47,8 +44,7 @@ EVENT_SCHEMA = pa.schema(
     ]
 )
 
-# Silver partitions by indicador and event day; those two live in the path, not in the file.
-SILVER_PARTITION_COLUMNS: tuple[str, ...] = ("indicador", "dt")
+# Silver partitions by indicador and event day (layout.Partition); those two live in the path, not in the file.
 SILVER_FILE_SCHEMA = pa.schema([f for f in EVENT_SCHEMA if f.name != "indicador"])
 
 # Gold: one row per (pais, indicador, day).

@@ -191,7 +191,7 @@ def transform_object(data: bytes, source_bucket: str, source_key: str) -> Object
     parsed = parse_stream_object(data) if kind is SourceKind.STREAM else parse_csv_upload(data)
     checked = validate_rows(parsed.table, derive_missing_event_ids=kind is SourceKind.UPLOAD)
     unique, duplicates = drop_duplicate_event_ids(checked.valid)
-    source_object = f"s3://{source_bucket}/{source_key}"
+    source_object = layout.object_uri(source_bucket, source_key)
     quarantine = [
         {"reason": item["reason"], "source_object": source_object, "row": item["row"]}
         for item in [*parsed.rejected, *checked.rejected]

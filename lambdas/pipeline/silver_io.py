@@ -13,7 +13,7 @@ import pyarrow as pa
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from pipeline import layout, silver
+from pipeline import aws, layout, silver
 from pipeline.upload_ledger import UploadBusy, UploadLedger
 
 logger = Logger(child=True)
@@ -49,7 +49,7 @@ def read_partition_files(s3: Any, bucket: str, partition: layout.Partition, atte
             for key in list_silver_keys(s3, bucket, partition):
                 response = s3.get_object(Bucket=bucket, Key=key)
                 files.append(
-                    (key, silver.decode_silver_parquet(response["Body"].read(), source=f"s3://{bucket}/{key}"))
+                    (key, silver.decode_silver_parquet(response["Body"].read(), source=layout.object_uri(bucket, key)))
                 )
                 etags[key] = response["ETag"]
         except s3.exceptions.NoSuchKey:
@@ -68,7 +68,7 @@ def delete_if_unchanged(s3: Any, bucket: str, key: str, etag: str) -> bool:
     try:
         s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code")
+        code = aws.error_code(error)
         if code in ("NoSuchKey", "404"):
             return True  # a concurrent compaction deleted it first
         if code == "PreconditionFailed":
@@ -122,6 +122,8 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
     """Remove from each upload file the events that stream-side files hold (the read rule shows the
     stream's copy anyway). Safe because stream-side rows never leave silver; done in the upload's
     turn, on the file as it is now, so it never undoes a re-upload. Returns files changed."""
+    if isinstance(stream_ids, pa.ChunkedArray):
+        stream_ids = stream_ids.combine_chunks()  # once, not per file
     changed = 0
     for key, table in files:
         if not layout.is_upload_file(key):
@@ -156,7 +158,7 @@ def trim_upload_files(s3: Any, bucket: str, files: list[tuple[str, Any]], stream
         except UploadBusy:
             logger.info("upload busy; its file is trimmed at a later run", extra={"key": key})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            if aws.error_code(error) != "PreconditionFailed":
                 raise
             logger.info("upload file changed while trimming; trimmed at a later run", extra={"key": key})
     return changed

@@ -27,6 +27,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from pipeline import aws
 from pipeline.layout import Partition
 
 UPLOAD_PK = "UPLOAD"
@@ -116,7 +117,7 @@ class UploadLedger:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if aws.error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise
         item = response["Attributes"]
@@ -138,7 +139,7 @@ class UploadLedger:
                 ExpressionAttributeValues={**values, ":owner": {"S": lease.owner}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if aws.error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

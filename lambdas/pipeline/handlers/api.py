@@ -54,9 +54,10 @@ def get_country(pais: str) -> dict[str, Any]:
 def get_series(pais: str, indicador: str) -> dict[str, Any]:
     pais = api.normalise_pais(pais)
     indicador = api.normalise_indicador(indicador)
-    latest = table().get_latest(pais, indicador)
+    lake_table = table()
+    latest = lake_table.get_latest(pais, indicador)
     day = api.kpi_day(latest) if latest is not None else None
-    kpi = table().get_kpi(pais, indicador, day) if day is not None else None
+    kpi = lake_table.get_kpi(pais, indicador, day) if day is not None else None
     return api.series_detail(pais, indicador, latest, kpi)
 
 
