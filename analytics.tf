@@ -5,22 +5,13 @@
 # questions go through DuckDB (`make query`).
 ################################################################################
 
-data "aws_partition" "current" {
-  count = local.is_local ? 0 : 1
-}
-
 locals {
-  analytics_count = local.is_local ? 0 : 1
-
-  # Shared with monitoring.tf (policies need ARNs built before the resources exist).
-  account_id = one(data.aws_caller_identity.current[*].account_id)
-  partition  = one(data.aws_partition.current[*].partition)
   # The default key policy statement of the keys created here (athena results, alarm topic): the
   # account administers the key and grants its use through IAM. Prod only (no account id locally).
   kms_account_administers_key = local.is_local ? null : {
     Sid       = "EnableIamPoliciesOfThisAccount"
     Effect    = "Allow"
-    Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+    Principal = { AWS = local.account_root_arn }
     Action    = "kms:*"
     Resource  = "*"
   }
@@ -47,7 +38,8 @@ locals {
     "projection.dt.interval.unit" = "DAYS"
   }
 
-  # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA.
+  # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA
+  # (tests/unit/test_glue_columns.py fails when the two drift).
   silver_columns = [
     { name = "event_id", type = "string", comment = "UUID, the de-duplication key (not unique across files: see the read rule)." },
     { name = "schema_version", type = "smallint", comment = "Event schema version (int16)." },
@@ -105,7 +97,7 @@ locals {
 ################################################################################
 
 resource "aws_glue_catalog_database" "lake" {
-  count = local.analytics_count
+  count = local.prod_count
 
   name        = local.glue_database_name
   description = "${local.prefix} lake: silver events and gold daily KPIs (Parquet, partition projection). Query through the ${local.prefix}-lake Athena workgroup."
@@ -169,7 +161,7 @@ resource "aws_glue_catalog_table" "lake" {
 ################################################################################
 
 resource "aws_kms_key" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   description             = "${local.prefix}: encrypts Athena query results (${local.athena_results_bucket}). Callers need kms:GenerateDataKey and kms:Decrypt on it through IAM."
   enable_key_rotation     = true
@@ -184,7 +176,7 @@ resource "aws_kms_key" "athena_results" {
 }
 
 resource "aws_s3_bucket" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   #checkov:skip=CKV_AWS_144:Query results are a disposable cache; cross-region replication would only double their cost.
   #checkov:skip=CKV_AWS_18:Athena query results need no server access log; the workgroup keeps the query history.
@@ -197,7 +189,7 @@ resource "aws_s3_bucket" "athena_results" {
 }
 
 resource "aws_s3_bucket_versioning" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -207,7 +199,7 @@ resource "aws_s3_bucket_versioning" "athena_results" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -221,7 +213,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
 }
 
 resource "aws_s3_bucket_public_access_block" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   bucket                  = aws_s3_bucket.athena_results[0].id
   block_public_acls       = true
@@ -231,7 +223,7 @@ resource "aws_s3_bucket_public_access_block" "athena_results" {
 }
 
 resource "aws_s3_bucket_policy" "athena_results_tls_only" {
-  count = local.analytics_count
+  count = local.prod_count
 
   bucket = aws_s3_bucket.athena_results[0].id
   policy = local.tls_only_policies["athena_results"]
@@ -240,7 +232,7 @@ resource "aws_s3_bucket_policy" "athena_results_tls_only" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
-  count = local.analytics_count
+  count = local.prod_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -267,7 +259,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
 }
 
 resource "aws_athena_workgroup" "lake" {
-  count = local.analytics_count
+  count = local.prod_count
 
   name        = "${local.prefix}-lake"
   description = "Queries over the ${local.prefix} lake (Glue database ${local.glue_database_name}). Results in ${local.athena_results_bucket}, at most ${var.athena_bytes_scanned_cutoff_mb} MB scanned per query."
@@ -297,7 +289,7 @@ resource "aws_athena_workgroup" "lake" {
 }
 
 resource "aws_athena_named_query" "events_exactly_once" {
-  count = local.analytics_count
+  count = local.prod_count
 
   name        = "events_exactly_once"
   description = "Creates the events_exactly_once view: silver events with the read rule of docs/DESIGN.md (\"Reading\") applied, one row per event_id from the file whose name sorts first. Run once after the first apply, then: select count(*) as n from events_exactly_once"

@@ -4,15 +4,30 @@
 
 data "aws_caller_identity" "current" {
   # Only prod needs the account id (globally unique bucket names); the emulator's is fake.
-  count = local.is_local ? 0 : 1
+  count = local.prod_count
+}
+
+data "aws_partition" "current" {
+  count = local.prod_count
 }
 
 locals {
   is_local = var.environment == "local"
-  prefix   = "${var.project}-${var.environment}"
+  # The count of every prod-only resource (Glue/Athena, alarms, budget): 0 locally, 1 in prod.
+  prod_count = local.is_local ? 0 : 1
+  prefix     = "${var.project}-${var.environment}"
+
+  # The account's id, partition and root principal: prod only (null locally, no real account).
+  # Policies need ARNs built before the resources exist (analytics.tf, monitoring.tf).
+  account_id       = one(data.aws_caller_identity.current[*].account_id)
+  partition        = one(data.aws_partition.current[*].partition)
+  account_root_arn = local.is_local ? null : "arn:${local.partition}:iam::${local.account_id}:root"
+
+  # Both DLQs keep a message 14 days, the SQS maximum (alarm texts derive the days from it).
+  dlq_retention_seconds = 1209600
 
   layers         = toset(["bronze", "silver", "gold", "artifacts"])
-  bucket_suffix  = local.is_local ? "" : "-${one(data.aws_caller_identity.current[*].account_id)}"
+  bucket_suffix  = local.is_local ? "" : "-${local.account_id}"
   bucket_names   = { for layer in local.layers : layer => "${local.prefix}-${layer}${local.bucket_suffix}" }
   bucket_arns    = { for layer, bucket in aws_s3_bucket.this : layer => bucket.arn }
   bronze_bucket  = aws_s3_bucket.this["bronze"].id
@@ -412,7 +427,7 @@ resource "aws_dynamodb_table" "lake" {
 
 resource "aws_sqs_queue" "ingest_dlq" {
   name                      = local.dlq_name
-  message_retention_seconds = 1209600 # 14 days, the SQS maximum
+  message_retention_seconds = local.dlq_retention_seconds
   sqs_managed_sse_enabled   = true
 }
 
@@ -420,7 +435,7 @@ resource "aws_sqs_queue" "ingest_dlq" {
 # parked here (Lambda's on-failure record, with the S3 event as requestPayload) for `make redrive`.
 resource "aws_sqs_queue" "transform_dlq" {
   name                      = local.transform_dlq
-  message_retention_seconds = 1209600 # 14 days, the SQS maximum
+  message_retention_seconds = local.dlq_retention_seconds
   sqs_managed_sse_enabled   = true
 }
 

@@ -5,8 +5,7 @@
 ################################################################################
 
 locals {
-  monitoring_count = local.is_local ? 0 : 1
-  alarm_topic_arn  = one(aws_sns_topic.alarms[*].arn)
+  alarm_topic_arn = one(aws_sns_topic.alarms[*].arn)
 
   # Depth of each DLQ; a message there is work `make redrive` has to finish.
   dlq_alarm_queues = local.is_local ? {} : {
@@ -15,9 +14,17 @@ locals {
   }
 
   # Errors and Throttles of every function of module.lambda.
+  # description: the alarm's text, by metric.
   lambda_alarms = local.is_local ? {} : {
     for pair in setproduct(keys(local.functions), ["Errors", "Throttles"]) :
-    "${pair[0]}-${lower(pair[1])}" => { function = pair[0], metric = pair[1] }
+    "${pair[0]}-${lower(pair[1])}" => {
+      function = pair[0]
+      metric   = pair[1]
+      description = {
+        Errors    = "${module.lambda[pair[0]].function_name} failed at least once in 5 minutes (${module.lambda[pair[0]].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule."
+        Throttles = "${module.lambda[pair[0]].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
+      }[pair[1]]
+    }
   }
 }
 
@@ -27,7 +34,7 @@ locals {
 ################################################################################
 
 resource "aws_kms_key" "alarms" {
-  count = local.monitoring_count
+  count = local.prod_count
 
   description             = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
   enable_key_rotation     = true
@@ -50,7 +57,7 @@ resource "aws_kms_key" "alarms" {
 }
 
 resource "aws_sns_topic" "alarms" {
-  count = local.monitoring_count
+  count = local.prod_count
 
   name              = "${local.prefix}-alarms"
   display_name      = "${local.prefix} alarms"
@@ -58,7 +65,7 @@ resource "aws_sns_topic" "alarms" {
 }
 
 resource "aws_sns_topic_policy" "alarms" {
-  count = local.monitoring_count
+  count = local.prod_count
 
   arn = aws_sns_topic.alarms[0].arn
   policy = jsonencode({
@@ -68,7 +75,7 @@ resource "aws_sns_topic_policy" "alarms" {
         # What the default topic policy grants the owner account (a policy set here replaces it).
         Sid       = "OwnerAccountManagesTopic"
         Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Principal = { AWS = local.account_root_arn }
         Action = [
           "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
           "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish",
@@ -102,7 +109,7 @@ resource "aws_sns_topic_policy" "alarms" {
 }
 
 resource "aws_sns_topic_subscription" "alarm_email" {
-  count = !local.is_local && var.alarm_email != null ? 1 : 0
+  count = var.alarm_email != null ? local.prod_count : 0
 
   # AWS mails a confirmation link first: nothing is delivered until it is clicked.
   topic_arn = aws_sns_topic.alarms[0].arn
@@ -115,7 +122,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 ################################################################################
 
 resource "aws_cloudwatch_metric_alarm" "ingest_iterator_age" {
-  count = local.monitoring_count
+  count = local.prod_count
 
   alarm_name        = "${local.prefix}-ingest-iterator-age"
   alarm_description = "ingest is falling behind the stream: its oldest record was older than ${var.iterator_age_alarm_seconds} s for 5 minutes. Past ${var.ingest_maximum_record_age_seconds} s records go to the ingest DLQ unprocessed; past the stream retention they are lost."
@@ -149,7 +156,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   for_each = local.dlq_alarm_queues
 
   alarm_name        = "${local.prefix}-${each.key}-dlq-not-empty"
-  alarm_description = "The ${each.key} DLQ (${each.value}) holds messages: ${each.key} failed after its retries. Read the function's log, fix the cause, then run `make redrive`. Messages are kept 14 days."
+  alarm_description = "The ${each.key} DLQ (${each.value}) holds messages: ${each.key} failed after its retries. Read the function's log, fix the cause, then run `make redrive`. Messages are kept ${local.dlq_retention_seconds / 86400} days."
 
   namespace   = "AWS/SQS"
   metric_name = "ApproximateNumberOfMessagesVisible"
@@ -172,7 +179,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
   for_each = local.lambda_alarms
 
   alarm_name        = "${module.lambda[each.value.function].function_name}-${lower(each.value.metric)}"
-  alarm_description = each.value.metric == "Errors" ? "${module.lambda[each.value.function].function_name} failed at least once in 5 minutes (${module.lambda[each.value.function].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule." : "${module.lambda[each.value.function].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
+  alarm_description = each.value.description
 
   namespace   = "AWS/Lambda"
   metric_name = each.value.metric
@@ -196,7 +203,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
 ################################################################################
 
 resource "aws_budgets_budget" "monthly" {
-  count = local.monitoring_count
+  count = local.prod_count
 
   name         = "${local.prefix}-monthly-cost"
   budget_type  = "COST"
@@ -206,20 +213,16 @@ resource "aws_budgets_budget" "monthly" {
 
   # Actual spend past the budget, and a forecast that says it will be. Through the topic only, so
   # alarm_email (subscribed to it) gets each alert once.
-  notification {
-    notification_type         = "ACTUAL"
-    comparison_operator       = "GREATER_THAN"
-    threshold                 = 100
-    threshold_type            = "PERCENTAGE"
-    subscriber_sns_topic_arns = [local.alarm_topic_arn]
-  }
+  dynamic "notification" {
+    for_each = ["ACTUAL", "FORECASTED"]
 
-  notification {
-    notification_type         = "FORECASTED"
-    comparison_operator       = "GREATER_THAN"
-    threshold                 = 100
-    threshold_type            = "PERCENTAGE"
-    subscriber_sns_topic_arns = [local.alarm_topic_arn]
+    content {
+      notification_type         = notification.value
+      comparison_operator       = "GREATER_THAN"
+      threshold                 = 100
+      threshold_type            = "PERCENTAGE"
+      subscriber_sns_topic_arns = [local.alarm_topic_arn]
+    }
   }
 
   # Budgets checks that it may publish to the topic when the budget is saved.

@@ -401,6 +401,24 @@ run "alarms_notify_the_encrypted_topic" {
   }
 
   assert {
+    condition = alltrue(concat(
+      [for a in values(aws_cloudwatch_metric_alarm.dlq_not_empty) : endswith(a.alarm_description, "Messages are kept 14 days.")],
+      [
+        for k, a in aws_cloudwatch_metric_alarm.lambda :
+        startswith(a.alarm_description, "econ-lake-prod-${split("-", k)[0]} ${endswith(k, "-errors") ? "failed" : "was throttled"}")
+      ],
+    ))
+    error_message = "DLQ alarms must state the queues' 14-day retention; each Lambda alarm must describe its own function and metric."
+  }
+
+  assert {
+    condition = contains([
+      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.AWS, null)
+    ], "arn:aws:iam::123456789012:root")
+    error_message = "The alarm topic's key must let the account (its root principal) administer it."
+  }
+
+  assert {
     condition = alltrue([
       for a in concat(aws_cloudwatch_metric_alarm.ingest_iterator_age, values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.lambda)) :
       a.actions_enabled &&
