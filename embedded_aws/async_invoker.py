@@ -9,7 +9,7 @@ waits about one and two minutes between attempts; here the delays are
 EMBEDDED_AWS_ASYNC_RETRY_DELAYS seconds (default "1,2") so that local runs stay short.
 
 It sees the rest of the emulator only through the callables it is given: a function lookup
-(whose invoke_config is the config in force), an invoke and the on-failure destination.
+(which carries the event invoke config in force), an invoke and the on-failure destination.
 """
 
 from __future__ import annotations
@@ -21,10 +21,16 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from embedded_aws.model import DeployedFunction, FindFunction, InvocationResult, InvokeFunction, SendToDestination
+from embedded_aws.model import (
+    DeployedFunction,
+    FindFunction,
+    InvocationResult,
+    InvokeFunction,
+    SendToDestination,
+    on_failure_record,
+)
 
 log = logging.getLogger("embedded_aws.async")
 
@@ -35,8 +41,6 @@ DEFAULT_MAX_EVENT_AGE_SECONDS = 21600
 @dataclass
 class AsyncEvent:
     function_arn: str
-    account_id: str
-    region: str
     payload: Any
     attempt: int = 0
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -73,8 +77,8 @@ class AsyncInvoker:
         for _ in self._threads:
             self.queue.put(None)
 
-    def submit(self, function_arn: str, account_id: str, region: str, payload: Any) -> None:
-        self.queue.put(AsyncEvent(function_arn, account_id, region, payload))
+    def submit(self, function_arn: str, payload: Any) -> None:
+        self.queue.put(AsyncEvent(function_arn, payload))
 
     def stats(self) -> dict:
         return {
@@ -87,18 +91,13 @@ class AsyncInvoker:
 
     @staticmethod
     def _max_retries(function: DeployedFunction) -> int:
-        value = function.invoke_config.get("MaximumRetryAttempts")
-        return DEFAULT_MAX_RETRIES if value is None else int(value)
+        value = function.max_retry_attempts
+        return DEFAULT_MAX_RETRIES if value is None else value
 
     @staticmethod
     def _max_event_age(function: DeployedFunction) -> float:
-        value = function.invoke_config.get("MaximumEventAgeInSeconds")
+        value = function.max_event_age_seconds
         return float(DEFAULT_MAX_EVENT_AGE_SECONDS if value is None else value)
-
-    @staticmethod
-    def _on_failure_destination(function: DeployedFunction) -> str | None:
-        destination = (function.invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
-        return destination.get("Destination") or None
 
     def _run(self) -> None:
         while True:
@@ -154,7 +153,7 @@ class AsyncInvoker:
     ) -> None:
         """Lambda's on-failure record to the destination, or a logged drop when there is none."""
         self.failed += 1
-        destination = self._on_failure_destination(function)
+        destination = function.on_failure_destination
         log.error(
             "%s: giving up after %d attempts (%s, %s); %s",
             function.function_name,
@@ -165,23 +164,11 @@ class AsyncInvoker:
         )
         if not destination:
             return
-        record = {
-            "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "requestContext": {
-                "requestId": event.request_id,
-                "functionArn": event.function_arn,
-                "condition": condition,
-                "approximateInvokeCount": event.attempt,
-            },
-            "requestPayload": event.payload,
-        }
-        if result is not None:  # the last attempt's response
-            record["responseContext"] = {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            }
+        # With the last attempt's response, when it was run again.
+        function_error = "Unhandled" if result is not None else None
+        record = on_failure_record(event.request_id, event.function_arn, condition, event.attempt, function_error)
+        record["requestPayload"] = event.payload
+        if result is not None:
             record["responsePayload"] = result.json()
         self.send_to_destination(destination, record)
 

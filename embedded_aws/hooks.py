@@ -9,6 +9,9 @@ Patches, and why each one is made:
   and queue InvocationType=Event calls as Lambda does.
 - LambdaBackend.send_kinesis_message: moto invokes once per record inside PutRecord(s); the
   emulator's Kinesis poller follows the event source mapping's settings instead.
+- LambdaBackend.put_function_event_invoke_config: moto appends every Put (and Update, which calls
+  Put) to the function's list while GetFunctionEventInvokeConfig returns the first entry; Lambda's
+  Put replaces the config, so only the newest is kept, and the API and the async queue agree.
 - s3.notifications._invoke_awslambda, events.notifications._invoke_lambda: these are asynchronous
   sources in AWS; they go through the async queue instead of running inside the caller's request.
 - FunctionUrlConfig.__init__: give the URL a local address the emulator actually serves.
@@ -62,10 +65,11 @@ from embedded_aws.model import (
     DeployedFunction,
     EventSourceMapping,
     FunctionSpec,
-    InvocationResult,
+    InvokeFunction,
     KinesisRecord,
     ScheduledRule,
     ShardReader,
+    SubmitAsync,
 )
 
 PINNED_MOTO_VERSION = "5.2.5"
@@ -76,6 +80,9 @@ MOTO_CALLABLES: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models:LambdaFunction.invoke": ("self", "body", "request_headers", "response_headers"),
     "moto.awslambda.models:LambdaFunction._invoke_lambda": ("self", "event"),
     "moto.awslambda.models:LambdaBackend.send_kinesis_message": ("self", "function_name", "kinesis_stream"),
+    "moto.awslambda.models:LambdaBackend.put_function_event_invoke_config": ("self", "function_name", "config"),
+    # relied on to call put_function_event_invoke_config (checked below)
+    "moto.awslambda.models:LambdaBackend.update_function_event_invoke_config": ("self", "function_name", "config"),
     "moto.awslambda.models:LambdaBackend.get_function": ("self", "function_name_or_arn"),
     "moto.awslambda.models:FunctionUrlConfig.__init__": ("self", "function", "config"),
     "moto.s3.notifications:_invoke_awslambda": ("account_id", "event_body", "fn_arn", "region_name"),
@@ -89,7 +96,7 @@ MOTO_CALLABLES: dict[str, tuple[str, ...]] = {
     "moto.kinesis.models:Shard.get_sequence_number_at": ("self", "at_timestamp"),
     "moto.sqs.models:SQSBackend.send_message": ("self", "queue_name", "message_body"),
     "moto.logs.models:LogsBackend.ensure_log_group": ("self", "log_group_name"),
-    "moto.logs.models:LogsBackend.create_log_stream": ("self", "log_group_name", "log_stream_name"),
+    "moto.logs.models:LogsBackend.ensure_log_stream": ("self", "log_group_name", "log_stream_name"),
     "moto.logs.models:LogsBackend.put_log_events": ("self", "log_group_name", "log_stream_name", "log_events"),
     "moto.moto_server.werkzeug_app:create_backend_app": ("service",),
     "moto.moto_server.werkzeug_app:DomainDispatcherApplication.__init__": ("self", "create_app"),
@@ -148,8 +155,6 @@ MOTO_OBJECTS: dict[str, tuple[str, ...]] = {
     "moto.s3.models:FakeDeleteMarker": (),
     "moto.sqs.models:sqs_backends": (),
     "moto.logs.models:logs_backends": (),
-    "moto.logs.models:LogsBackend": ("groups",),
-    "moto.logs.models:LogGroup": ("streams",),
     "moto.moto_server.werkzeug_app:MotoRequestHandler": (),
 }
 
@@ -183,6 +188,9 @@ def check_moto_internals() -> list[str]:
                 problems.append(f"{path} no longer sets .{attribute}")
     if "sequence_number = last_sequence_number + 1" not in inspect.getsource(Shard.put_record):
         problems.append("moto.kinesis.models:Shard.put_record no longer numbers records consecutively")
+    update_invoke_config = getattr(LambdaBackend, "update_function_event_invoke_config", None)
+    if update_invoke_config and "self.put_function_event_invoke_config(" not in inspect.getsource(update_invoke_config):
+        problems.append("moto.awslambda.models:LambdaBackend.update_function_event_invoke_config no longer calls put")
     return problems
 
 
@@ -228,8 +236,8 @@ def _assigned_attributes(cls: type) -> frozenset[str]:
 class EmulatorCallbacks:
     """What moto's replaced code paths call into: the emulator started last in this process."""
 
-    invoke: Callable[[DeployedFunction, Any], InvocationResult]  # runs the function now
-    submit_async: Callable[[str, str, str, Any], None]  # (function ARN, account, region, event) to the queue
+    invoke: InvokeFunction  # runs the function now
+    submit_async: SubmitAsync  # (function ARN, event) to the async queue
     function_url: Callable[[str], str]  # a function's URL, by function name
 
 
@@ -258,7 +266,7 @@ def _install_replacements() -> None:
         if invocation_type == "DryRun":
             return b""
         if invocation_type == "Event":
-            emulator_now().submit_async(self.function_arn, self.account_id, self.region, event)
+            emulator_now().submit_async(self.function_arn, event)
             return b""
         result = emulator_now().invoke(_deployed(self), event)
         if not result.ok:
@@ -280,10 +288,17 @@ def _install_replacements() -> None:
             obj = record.get("s3", {}).get("object", {})
             if "key" in obj:
                 obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
-        emulator_now().submit_async(fn_arn, account_id, region_name, event_body)
+        emulator_now().submit_async(fn_arn, event_body)
 
     def events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:
-        emulator_now().submit_async(fn_arn, account_id, fn_arn.split(":")[3], event)
+        emulator_now().submit_async(fn_arn, event)
+
+    original_put_invoke_config = LambdaBackend.put_function_event_invoke_config
+
+    def put_invoke_config_replacing(self: LambdaBackend, function_name: str, config: dict[str, Any]) -> Any:
+        response = original_put_invoke_config(self, function_name, config)
+        del self.get_function(function_name).event_invoke_config[:-1]  # Put replaces, as in Lambda
+        return response
 
     original_url_init = FunctionUrlConfig.__init__
 
@@ -316,6 +331,7 @@ def _install_replacements() -> None:
         (LambdaFunction, "invoke"): invoke,
         (LambdaFunction, "_invoke_lambda"): invoke_lambda,
         (LambdaBackend, "send_kinesis_message"): send_kinesis_message,
+        (LambdaBackend, "put_function_event_invoke_config"): put_invoke_config_replacing,
         (s3_notifications, "_invoke_awslambda"): s3_invoke_awslambda,
         (events_notifications, "_invoke_lambda"): events_invoke_lambda,
         (FunctionUrlConfig, "__init__"): url_config_init,
@@ -350,8 +366,9 @@ def _code_sha256(function_arn: str, code: bytes) -> str:
 
 def _deployed(function: LambdaFunction) -> DeployedFunction:
     code = function.code_bytes or b""
-    # moto appends each PutFunctionEventInvokeConfig (and Update) to a list: the newest is in force.
+    # One entry at most: Put replaces it (see put_invoke_config_replacing), and Get reads the same.
     invoke_configs = function.event_invoke_config or []
+    invoke_config = dict(invoke_configs[0].config or {}) if invoke_configs else {}
     spec = FunctionSpec(
         function_arn=function.function_arn,
         function_name=function.function_name,
@@ -370,8 +387,19 @@ def _deployed(function: LambdaFunction) -> DeployedFunction:
         code=code,
         role=function.role,
         has_url=function.url_config is not None,
-        invoke_config=dict(invoke_configs[-1].config or {}) if invoke_configs else {},
+        max_retry_attempts=_optional_int(invoke_config.get("MaximumRetryAttempts")),
+        max_event_age_seconds=_optional_int(invoke_config.get("MaximumEventAgeInSeconds")),
+        on_failure_destination=_on_failure_destination(invoke_config.get("DestinationConfig")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _on_failure_destination(destination_config: dict[str, Any] | None) -> str | None:
+    """The OnFailure destination's ARN in a DestinationConfig (of an invoke config or a mapping)."""
+    return ((destination_config or {}).get("OnFailure") or {}).get("Destination") or None
 
 
 def _lambda_backends() -> Iterator[LambdaBackend]:
@@ -436,7 +464,7 @@ def _mapping(esm: MotoEventSourceMapping) -> EventSourceMapping:
         max_record_age_seconds=esm.max_record_age,
         max_retry_attempts=esm.max_retry_attempts,
         bisect_on_error=bool(esm.bisect_on_error),
-        on_failure_destination=((esm.destination_config or {}).get("OnFailure") or {}).get("Destination") or None,
+        on_failure_destination=_on_failure_destination(esm.destination_config),
     )
 
 
@@ -494,6 +522,5 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     backend = logs_backends[account_id][region]
     with _logs_lock:
         backend.ensure_log_group(group)
-        if stream not in backend.groups[group].streams:
-            backend.create_log_stream(group, stream)
+        backend.ensure_log_stream(group, stream)
         backend.put_log_events(group, stream, [{"timestamp": ts, "message": m} for ts, m in events])

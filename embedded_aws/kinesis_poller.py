@@ -24,7 +24,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from embedded_aws.model import (
@@ -34,6 +33,8 @@ from embedded_aws.model import (
     KinesisRecord,
     SendToDestination,
     ShardReader,
+    iso_millis,
+    on_failure_record,
 )
 
 log = logging.getLogger("embedded_aws.kinesis")
@@ -47,10 +48,6 @@ RETRY_DELAY_SECONDS = 0.2
 class PendingBatch:
     records: list[KinesisRecord]  # in sequence order
     attempts: int = 0  # failed invocations of exactly these records
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def kinesis_event(records: list[KinesisRecord], shard_id: str, stream_arn: str, region: str, role: str) -> dict:
@@ -215,29 +212,17 @@ class ShardConsumer(threading.Thread):
 
     def _give_up(self, batch: PendingBatch, condition: str) -> None:
         records = batch.records
-        failure = {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": self.mapping.function_arn,
-                "condition": condition,
-                "approximateInvokeCount": batch.attempts,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": self.last_function_error or "",
-            },
-            "version": "1.0",
-            "timestamp": _iso(time.time()),
-            "KinesisBatchInfo": {
-                "shardId": self.shard.shard_id,
-                "startSequenceNumber": str(records[0].sequence_number),
-                "endSequenceNumber": str(records[-1].sequence_number),
-                "approximateArrivalOfFirstRecord": _iso(records[0].arrival_time),
-                "approximateArrivalOfLastRecord": _iso(records[-1].arrival_time),
-                "batchSize": len(records),
-                "streamArn": self.shard.stream_arn,
-            },
+        failure = on_failure_record(
+            str(uuid.uuid4()), self.mapping.function_arn, condition, batch.attempts, self.last_function_error or ""
+        )
+        failure["KinesisBatchInfo"] = {
+            "shardId": self.shard.shard_id,
+            "startSequenceNumber": str(records[0].sequence_number),
+            "endSequenceNumber": str(records[-1].sequence_number),
+            "approximateArrivalOfFirstRecord": iso_millis(records[0].arrival_time),
+            "approximateArrivalOfLastRecord": iso_millis(records[-1].arrival_time),
+            "batchSize": len(records),
+            "streamArn": self.shard.stream_arn,
         }
         destination = self.mapping.on_failure_destination
         log.warning("%s: giving up on %d records (%s)", self.shard.shard_id, len(records), condition)

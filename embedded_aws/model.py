@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
@@ -71,7 +73,10 @@ class DeployedFunction:
     code: bytes  # the deployment package (zip)
     role: str
     has_url: bool  # a Function URL is configured
-    invoke_config: dict[str, Any]  # the event invoke config in force ({} when none was put)
+    # The event invoke config in force (None: not set, Lambda's defaults apply).
+    max_retry_attempts: int | None
+    max_event_age_seconds: int | None
+    on_failure_destination: str | None
 
     @property
     def function_arn(self) -> str:
@@ -136,7 +141,33 @@ class ScheduledRule:
     targets: tuple[dict[str, Any], ...]
 
 
+def iso_millis(epoch_seconds: float) -> str:
+    """An instant as Lambda's on-failure records write it: UTC, to the millisecond, ending in Z."""
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def on_failure_record(
+    request_id: str, function_arn: str, condition: str, invoke_count: int, function_error: str | None
+) -> dict[str, Any]:
+    """The part of Lambda's on-failure record that every source shares; the caller adds its own
+    fields. function_error None: no response to report (the function was not run again)."""
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": iso_millis(time.time()),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+    }
+    if function_error is not None:
+        record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": function_error}
+    return record
+
+
 # The narrow callables the facade (emulator.py) hands to the parts.
 FindFunction = Callable[[str], DeployedFunction | None]  # by ARN or name; None when there is none
 InvokeFunction = Callable[[DeployedFunction, Any], InvocationResult]  # runs it now, with this event
+SubmitAsync = Callable[[str, Any], None]  # (function ARN, event) to the async invocation queue
 SendToDestination = Callable[[str, dict], None]  # an on-failure record to a destination ARN

@@ -267,7 +267,7 @@ class LambdaRuntime:
 
     def _checkin(self, worker: _Worker) -> None:
         with self._lock:
-            if worker.alive and any(w is worker for w in self._all.get(worker.spec.pool_key, [])):
+            if worker.alive and worker in self._all.get(worker.spec.pool_key, []):  # eq=False: by identity
                 self._idle.setdefault(worker.spec.pool_key, []).append(worker)
                 return
         worker.kill()  # its version was retired while it ran
@@ -278,7 +278,8 @@ class LambdaRuntime:
         self._wait_for_logs(worker, None, STOPPED_LOG_DRAIN_SECONDS)
         with self._lock:
             workers = self._all.get(worker.spec.pool_key, [])
-            workers[:] = [w for w in workers if w is not worker]
+            if worker in workers:
+                workers.remove(worker)
 
     def _spawn(self, spec: FunctionSpec, code_bytes: bytes) -> _Worker:
         code_dir = extract_code(code_bytes, spec.code_sha256, self.code_cache)

@@ -19,9 +19,8 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from embedded_aws.model import ScheduledRule
+from embedded_aws.model import ScheduledRule, SubmitAsync
 
 log = logging.getLogger("embedded_aws.scheduler")
 
@@ -41,7 +40,7 @@ class Scheduler(threading.Thread):
     def __init__(
         self,
         scheduled_rules: Callable[[], list[ScheduledRule]],
-        submit: Callable[[str, str, str, Any], None],  # (function ARN, account, region, event)
+        submit: SubmitAsync,
         tick_seconds: float = 1.0,
     ) -> None:
         super().__init__(daemon=True, name="scheduler")
@@ -103,4 +102,4 @@ class Scheduler(threading.Thread):
                 }
             self.fired += 1
             log.info("schedule %s fired -> %s", rule.name, arn)
-            self.submit(arn, rule.account_id, arn.split(":")[3], payload)
+            self.submit(arn, payload)

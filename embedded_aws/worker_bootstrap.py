@@ -61,7 +61,7 @@ def _load_handler(spec: str):
         raise AttributeError(f"Handler '{function_name}' missing on module '{module_name}'") from None
 
 
-def _end_of_logs(marker: str | None, request_id: str) -> None:
+def _end_of_logs(marker: str, request_id: str) -> None:
     """Flushes the function's output, then marks its end on the log pipe (fd 2)."""
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
@@ -69,13 +69,12 @@ def _end_of_logs(marker: str | None, request_id: str) -> None:
                 stream.flush()
         except (OSError, ValueError):  # closed or replaced by the handler: nothing left to flush
             pass
-    if marker:  # a raw write, after any partial line the handler left: the parent splits it off
-        os.write(2, f"{marker}{request_id}\n".encode())
+    # A raw write, after any partial line the handler left: the parent splits it off.
+    os.write(2, f"{marker}{request_id}\n".encode())
 
 
 def main() -> None:
-    code_dir, runtime_lib_dir = sys.argv[1], sys.argv[2]
-    log_marker = sys.argv[3] if len(sys.argv) > 3 else None  # None: started by an older runtime.py
+    code_dir, runtime_lib_dir, log_marker = sys.argv[1:4]
     # Keep the reply channel private, then point fd 1 at the log pipe so print() ends up in logs.
     reply = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)

@@ -120,6 +120,30 @@ def test_failed_async_invocation_is_parked_then_redriven(aws, deploy_function):
     assert messages_in(sqs, url) == 0
 
 
+def test_a_second_put_of_the_event_invoke_config_replaces_the_first(aws, deploy_function):
+    sqs, lam = aws("sqs"), aws("lambda")
+    first_url, first_arn = new_queue(sqs)
+    second_url, second_arn = new_queue(sqs)
+    name = deploy_function("def handler(event, context):\n    raise RuntimeError('boom')\n")
+    lam.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=2, DestinationConfig={"OnFailure": {"Destination": first_arn}}
+    )
+    lam.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": second_arn}}
+    )
+
+    config = lam.get_function_event_invoke_config(FunctionName=name)
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == second_arn
+    assert len(lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"]) == 1
+
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    parked = wait_for(lambda: sqs.receive_message(QueueUrl=second_url, VisibilityTimeout=0).get("Messages"))
+    context = json.loads(parked[0]["Body"])["requestContext"]
+    assert context["condition"] == "RetriesExhausted" and context["approximateInvokeCount"] == 1
+    assert messages_in(sqs, first_url) == 0
+
+
 def test_kinesis_batch_in_the_ingest_dlq_is_read_back_and_redriven(aws, deploy_function):
     s3, sqs, lam, kinesis = aws("s3"), aws("sqs"), aws("lambda"), aws("kinesis")
     bucket = f"redrive-{uuid.uuid4().hex[:8]}"
