@@ -108,7 +108,7 @@ tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LAT
 	@$(PY) -m simulador tail --stream "$$($(TERRAFORM) output -raw stream_name)" --from $(FROM)
 
 aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
-	@$(PY) -m tools.invoke_aggregate "$$($(TERRAFORM) output -json function_names | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["aggregate"])')"
+	@$(TERRAFORM) output -json | $(PY) -m tools.invoke_aggregate --terraform-outputs -
 
 # DRY_RUN is ours (redrive lists without acting); tflocal also reads a DRY_RUN variable from its
 # environment, and then only writes its override file and runs nothing. Keep ours away from it.

@@ -10,6 +10,7 @@ sequence unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
@@ -27,7 +28,9 @@ from simulador.reference_data import DATA_DIR, ReferenceData, ReferenceDataError
 EVENT_SCHEMA_PATH = DATA_DIR / "event_schema.json"
 
 
+@functools.cache
 def load_event_schema(path: Path = EVENT_SCHEMA_PATH) -> dict[str, Any]:
+    """The contract's JSON Schema, read once per path (callers share the dict: do not change it)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

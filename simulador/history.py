@@ -15,14 +15,14 @@ by basis points.
 Determinism: the same seed, window and count give the same timestamps, series and values (event
 ids stay random, as in the rest of the simulator). The daily levels depend only on the seed and the
 window, not on the count. Timestamps stay inside the event contract's accepted range, read from
-datos/event_schema.json like the rest of the contract.
+datos/event_schema.json like the rest of the contract (the bounds the generator writes beside the
+timestamp's description: `x-timestamp-min` and `x-clock-skew-seconds`).
 """
 
 from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,9 +35,6 @@ OUTLIER_VOLATILITIES = (3.0, 6.0)  # an outlier sits this many volatilities (uni
 AR_PERSISTENCE = 0.8  # how much of yesterday's shock is left today
 TREND_DAYS = 60  # a trend runs about this long and then levels off (a year-long line would hit the bounds)
 YEAR_DAYS = 365.25
-
-# "Accepted from 1900-01-01T00:00:00+00:00 up to the processing time plus 1 day (not expressible here)"
-_RANGE_PATTERN = re.compile(r"Accepted from (?P<min>\S+) up to the processing time plus (?P<days>\d+) days?\b")
 
 
 # --- the contract's time range ---------------------------------------------------------------------
@@ -53,20 +50,29 @@ class TimestampRange:
 
 
 def contract_timestamp_range(contract: dict | None = None) -> TimestampRange:
-    """The accepted timestamp range, from the contract's JSON Schema (its timestamp description:
-    JSON Schema cannot express a range of date-times, so the generator writes it there)."""
+    """The accepted timestamp range, from the contract's JSON Schema. JSON Schema cannot express a
+    range of date-times, so the generator writes the bounds as plain values on the timestamp
+    property: `x-timestamp-min` (ISO-8601 with offset) and `x-clock-skew-seconds`."""
     contract = contract if contract is not None else load_event_schema()
     try:
-        description = contract["properties"]["timestamp"]["description"]
+        timestamp = contract["properties"]["timestamp"]
+        first, skew = timestamp["x-timestamp-min"], timestamp["x-clock-skew-seconds"]
     except (KeyError, TypeError):
-        raise ReferenceDataError("the event contract has no timestamp description") from None
-    match = _RANGE_PATTERN.search(description)
-    if not match:
-        raise ReferenceDataError(f"cannot read the accepted timestamp range from the contract: {description!r}")
-    minimum = datetime.fromisoformat(match["min"])
+        raise ReferenceDataError(
+            "cannot read the accepted timestamp range from the contract: its timestamp property needs "
+            "x-timestamp-min and x-clock-skew-seconds (regenerate datos/event_schema.json)"
+        ) from None
+    try:
+        minimum = datetime.fromisoformat(first)
+        clock_skew = timedelta(seconds=skew)
+    except (TypeError, ValueError):
+        raise ReferenceDataError(
+            f"cannot read the accepted timestamp range from the contract: x-timestamp-min={first!r}, "
+            f"x-clock-skew-seconds={skew!r}"
+        ) from None
     if minimum.tzinfo is None:
-        raise ReferenceDataError(f"the contract's minimum timestamp {match['min']!r} has no offset")
-    return TimestampRange(minimum.astimezone(UTC), timedelta(days=int(match["days"])))
+        raise ReferenceDataError(f"the contract's minimum timestamp {first!r} has no offset")
+    return TimestampRange(minimum.astimezone(UTC), clock_skew)
 
 
 # --- the window ------------------------------------------------------------------------------------

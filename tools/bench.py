@@ -40,7 +40,12 @@ import boto3
 import pyarrow.parquet as pq
 
 from pipeline import layout
+from pipeline.store import TableStore
+from pipeline.watermark import catalog_lower_bound
+from simulador.generator import KIND_DUPLICATE, KIND_VALID
+from simulador.manifest import read_manifest
 from tools import local_stack
+from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import silver_frame, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,11 +77,11 @@ def log(message: str) -> None:
 
 def _catalog_item(item: dict) -> dict:
     return {
-        "sk": item["sk"]["S"],
-        "silver_key": item["silver_key"]["S"],
-        "rows": int(item["rows"]["N"]),
-        "written_at": dt.datetime.fromisoformat(item["written_at"]["S"]),
-        "source_object": item["source_object"]["S"],
+        "sk": item["sk"],
+        "silver_key": item["silver_key"],
+        "rows": int(item["rows"]),
+        "written_at": dt.datetime.fromisoformat(item["written_at"]),
+        "source_object": item["source_object"],
     }
 
 
@@ -85,30 +90,24 @@ class CatalogFollower:
     (a full query per poll would itself load the emulator more and more as the catalog grows).
 
     Sort keys start with the writer's clock; an item can be committed a little after a later one,
-    so each poll re-reads `LOOKBACK` behind the newest key seen.
+    so each poll re-reads `LOOKBACK` behind the newest key seen (the aggregate's own lower bound,
+    pipeline.watermark.catalog_lower_bound, with a shorter lookback).
     """
 
     LOOKBACK = dt.timedelta(seconds=60)
 
     def __init__(self, dynamodb: Any, table: str) -> None:
-        self.dynamodb, self.table = dynamodb, table
+        self.store = TableStore(dynamodb, table)
         self.items: dict[str, dict] = {}
-        self.newest: dt.datetime | None = None
+        self.newest: str | None = None  # the newest sort key seen
 
     def poll(self) -> list[dict]:
-        values: dict[str, Any] = {":pk": {"S": "CATALOG"}}
-        condition = "pk = :pk"
-        if self.newest is not None:
-            condition += " AND sk > :after"
-            values[":after"] = {"S": (self.newest - self.LOOKBACK).isoformat(timespec="microseconds")}
-        for page in self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression=condition, ExpressionAttributeValues=values
-        ):
-            for raw in page["Items"]:
-                item = _catalog_item(raw)
-                self.items[item["sk"]] = item
-                if self.newest is None or item["written_at"] > self.newest:
-                    self.newest = item["written_at"]
+        after = None if self.newest is None else catalog_lower_bound(self.newest, self.LOOKBACK)
+        for raw in self.store.query_catalog(after):
+            item = _catalog_item(raw)
+            self.items[item["sk"]] = item
+            if self.newest is None or item["sk"] > self.newest:
+                self.newest = item["sk"]
         return list(self.items.values())
 
 
@@ -160,14 +159,9 @@ def send(env: dict, stream: str, count: int, rate: float, manifest: Path) -> Non
     )
 
 
-def manifest_ids(manifest: Path) -> set[str]:
-    ids = set()
-    with manifest.open() as lines:
-        for line in lines:
-            entry = json.loads(line)
-            if entry.get("kind") in ("valid", "duplicate"):
-                ids.add(entry["event_id"])
-    return ids
+def manifest_ids(entries: list[dict]) -> set[str]:
+    """The event ids the simulator sent (valid events and their re-sent copies)."""
+    return {entry["event_id"] for entry in entries if entry.get("kind") in (KIND_VALID, KIND_DUPLICATE)}
 
 
 # --- sustained + cost -------------------------------------------------------------------------------
@@ -200,7 +194,7 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
     seconds = (last_write - first_send).total_seconds()
 
     log("sustained: checking silver against the manifest through the read rule …")
-    expected = manifest_ids(manifest)
+    expected = manifest_ids(read_manifest(manifest))
     frame = silver_frame(s3, outputs["silver_bucket"])
     read_counts = Counter(frame["event_id"])
     missing = len(expected - set(read_counts))
@@ -223,22 +217,18 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
     # One aggregate run: gold for every partition, and compaction of the files just written.
     log("sustained: one aggregate run (gold + compaction) …")
     agg_started = time.monotonic()
-    response = boto3.client("lambda").invoke(FunctionName=functions["aggregate"], Payload=b"{}")
-    aggregate_summary = json.loads(response["Payload"].read())
+    aggregate_error, aggregate_summary = invoke_aggregate(boto3.client("lambda"), functions["aggregate"])
     result["aggregate_seconds"] = round(time.monotonic() - agg_started, 1)
-    result["aggregate_error"] = response.get("FunctionError")
-    result["silver_files_after_compaction"] = count_keys(s3, outputs["silver_bucket"], layout.SILVER_EVENTS_PREFIX)
-    result["silver_bytes_per_event_after_compaction"] = round(
-        sum(
-            obj["Size"]
-            for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=outputs["silver_bucket"], Prefix=layout.SILVER_EVENTS_PREFIX
-            )
-            for obj in page.get("Contents", [])
+    result["aggregate_error"] = aggregate_error
+    silver_sizes = [
+        obj["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=outputs["silver_bucket"], Prefix=layout.SILVER_EVENTS_PREFIX
         )
-        / max(1, len(expected)),
-        1,
-    )
+        for obj in page.get("Contents", [])
+    ]
+    result["silver_files_after_compaction"] = len(silver_sizes)
+    result["silver_bytes_per_event_after_compaction"] = round(sum(silver_sizes) / max(1, len(expected)), 1)
     cost = cost_per_million(s3, logs, outputs, functions, items, len(expected), seconds, since_ms, aggregate_summary)
     return result, cost
 
@@ -327,13 +317,11 @@ def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path
     print()
     sender.join()
     sender_done = time.monotonic()
-    expected = manifest_ids(manifest)
-    sent_at = {}
-    with manifest.open() as lines:
-        for line in lines:
-            entry = json.loads(line)
-            if entry.get("event_id"):
-                sent_at[entry["event_id"]] = dt.datetime.fromisoformat(entry["timestamp"])
+    entries = read_manifest(manifest)
+    expected = manifest_ids(entries)
+    sent_at = {
+        entry["event_id"]: dt.datetime.fromisoformat(entry["timestamp"]) for entry in entries if entry.get("event_id")
+    }
 
     def all_landed() -> list[dict] | None:
         items = [item for item in follower.poll() if item["source_object"] not in known_sources]

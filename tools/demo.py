@@ -19,8 +19,10 @@ import boto3
 import pandas as pd
 
 from pipeline import layout
+from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
 from simulador.manifest import read_manifest
 from tools.function_url import resolve_for_function
+from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import (
     expected_gold,
     gold_frame,
@@ -64,12 +66,23 @@ def http_get(api, path: str) -> dict:
     return {"status": status, "body": body}
 
 
-def lake_counts(s3, outputs: dict, run_ids: set[str], malformed_keys: set[tuple[str, str]]) -> dict:
-    """What this run left in the lake (earlier runs on the same emulator are not counted)."""
+def lake_counts(
+    s3,
+    outputs: dict,
+    run_ids: set[str],
+    malformed_keys: set[tuple[str, str]],
+    bronze_ids: dict[str, list[str]] | None = None,
+) -> dict:
+    """What this run left in the lake (earlier runs on the same emulator are not counted).
+
+    `bronze_ids` caches the event ids of each bronze object already read, by key: a bronze object
+    is written once and never changes, so polling reads each one once."""
+    bronze_ids = {} if bronze_ids is None else bronze_ids
     bronze_objects, bronze_rows = 0, 0
     for key in iter_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX):
-        ids = [e["event_id"] for e in read_jsonl_gz(s3, outputs["bronze_bucket"], key)]
-        hits = sum(1 for i in ids if i in run_ids)
+        if key not in bronze_ids:
+            bronze_ids[key] = [e["event_id"] for e in read_jsonl_gz(s3, outputs["bronze_bucket"], key)]
+        hits = sum(1 for i in bronze_ids[key] if i in run_ids)
         if hits:
             bronze_objects += 1
             bronze_rows += hits
@@ -136,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     entries = read_manifest(manifest_path)
-    valid = [e for e in entries if e["kind"] in ("valid", "duplicate")]
+    valid = [e for e in entries if e["kind"] in (KIND_VALID, KIND_DUPLICATE)]
     run_ids = {e["event_id"] for e in valid}
-    malformed_keys = {(e["shard_id"], str(e["sequence_number"])) for e in entries if e["kind"] == "malformed"}
+    malformed_keys = {(e["shard_id"], str(e["sequence_number"])) for e in entries if e["kind"] == KIND_MALFORMED}
     expected_malformed = len(malformed_keys)
+    bronze_ids: dict[str, list[str]] = {}
 
     def settled():
-        counts = lake_counts(s3, outputs, run_ids, malformed_keys)
+        counts = lake_counts(s3, outputs, run_ids, malformed_keys, bronze_ids)
         print(
             f"\r    bronze {counts['bronze_rows']}/{len(valid)}  silver {counts['silver_rows']}/{len(run_ids)}  "
             f"quarantined {counts['quarantined']}/{expected_malformed}   ",
@@ -160,9 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     def aggregate():
-        response = boto3.client("lambda").invoke(FunctionName=outputs["function_names"]["aggregate"], Payload=b"{}")
-        result = json.loads(response["Payload"].read())
-        if "FunctionError" in response:
+        function_error, result = invoke_aggregate(boto3.client("lambda"), outputs["function_names"]["aggregate"])
+        if function_error:
             raise SystemExit(f"aggregate failed: {result}")
         return result
 

@@ -32,38 +32,49 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 import duckdb
+import pyarrow as pa
 
-from pipeline import layout
+from pipeline import layout, schema
+from pipeline.gold import KPI_SCHEMA
 from tools import terraform_outputs
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
 
-HIVE_TYPES = "{'indicador': VARCHAR, 'dt': DATE}"
+# The Hive partition columns of silver and gold (pipeline.schema.SILVER_PARTITION_COLUMNS), as DuckDB reads them.
+HIVE_COLUMNS = {"indicador": "VARCHAR", "dt": "DATE"}
+HIVE_TYPES = "{" + ", ".join(f"'{name}': {kind}" for name, kind in HIVE_COLUMNS.items()) + "}"
+
+
+def duckdb_type(data_type: pa.DataType) -> str:
+    """The DuckDB type read_parquet gives an Arrow column of the lake (only the types the lake uses)."""
+    if pa.types.is_timestamp(data_type):
+        return "TIMESTAMP WITH TIME ZONE" if data_type.tz else "TIMESTAMP"
+    names = {
+        pa.string(): "VARCHAR",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+    }
+    if data_type not in names:
+        raise TypeError(f"no DuckDB type for the Arrow type {data_type}")
+    return names[data_type]
+
+
+def _columns(fields: Iterable[pa.Field]) -> dict[str, str]:
+    return {field.name: HIVE_COLUMNS.get(field.name) or duckdb_type(field.type) for field in fields}
+
 
 # Columns of each view, in order, with their types: the empty lake gets the same views, empty.
-EVENT_COLUMNS = {
-    "event_id": "VARCHAR",
-    "schema_version": "SMALLINT",
-    "timestamp": "TIMESTAMP WITH TIME ZONE",
-    "indicador": "VARCHAR",
-    "pais": "VARCHAR",
-    "valor": "DOUBLE",
-    "fuente": "VARCHAR",
-    "dt": "DATE",
-}
-DAILY_COLUMNS = {
-    "pais": "VARCHAR",
-    "indicador": "VARCHAR",
-    "dt": "DATE",
-    "count": "BIGINT",
-    "mean": "DOUBLE",
-    "min": "DOUBLE",
-    "max": "DOUBLE",
-    "stddev": "DOUBLE",
-    "last_valor": "DOUBLE",
-    "last_timestamp": "TIMESTAMP WITH TIME ZONE",
-}
+# events: silver's event (pipeline.schema.EVENT_SCHEMA), then the day it is partitioned by.
+EVENT_COLUMNS = _columns(schema.EVENT_SCHEMA) | {"dt": HIVE_COLUMNS["dt"]}
+# daily: the aggregate's KPIs (pipeline.gold.KPI_SCHEMA) that gold's files (pipeline.schema.GOLD_SCHEMA)
+# and paths hold; last_event_id and last_fuente go to DynamoDB only.
+DAILY_COLUMNS = _columns(
+    field for field in KPI_SCHEMA if field.name in HIVE_COLUMNS or field.name in schema.GOLD_SCHEMA.names
+)
 LATEST_COLUMNS = ("pais", "indicador", "valor", "timestamp", "event_id", "fuente", "dt")
 # With a bronze location, two more views for pipeline health (raw JSON lines, gzip).
 BRONZE_STREAM_COLUMNS = {

@@ -76,6 +76,11 @@ def build_package() -> Path:
     return zip_path
 
 
+def terraform_vars(lambda_zip: Path, extra_vars: dict[str, str] | None = None) -> list[str]:
+    """The -var options of apply and destroy: the Lambda zip, then `extra_vars`."""
+    return [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
+
+
 def apply_stack(
     env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None, terraform: str = TFLOCAL
 ) -> dict:
@@ -87,17 +92,17 @@ def apply_stack(
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
     run([terraform, "init", "-input=false"], env, cwd=workdir)
-    variables = [
-        f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()
-    ]
-    run([terraform, "apply", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
+    run(
+        [terraform, "apply", "-input=false", "-auto-approve", *terraform_vars(lambda_zip, extra_vars)], env, cwd=workdir
+    )
     return read_outputs(terraform, workdir, env)
 
 
 def destroy_stack(
     env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None, terraform: str = TFLOCAL
 ) -> None:
-    variables = [
-        f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()
-    ]
-    run([terraform, "destroy", "-input=false", "-auto-approve", *variables], env, cwd=workdir)
+    run(
+        [terraform, "destroy", "-input=false", "-auto-approve", *terraform_vars(lambda_zip, extra_vars)],
+        env,
+        cwd=workdir,
+    )

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from embedded_aws.kinesis_poller import kinesis_event
+from embedded_aws.model import KinesisRecord
 from tools import terraform_outputs
 
 REDRIVEN, LEFT, ERROR, WOULD_REDRIVE = "re-driven", "left", "error", "would re-drive"
@@ -182,28 +184,18 @@ def _epoch_seconds(value: Any) -> float:
 
 
 def build_kinesis_event(records: Iterable[dict], batch: KinesisBatch, invoke_identity_arn: str = "") -> dict:
-    """The event the mapping delivers for `records` (GetRecords items, as boto3 returns them)."""
-    return {
-        "Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": r["PartitionKey"],
-                    "sequenceNumber": str(r["SequenceNumber"]),
-                    "data": base64.b64encode(r["Data"]).decode("ascii"),
-                    "approximateArrivalTimestamp": round(_epoch_seconds(r["ApproximateArrivalTimestamp"]), 3),
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"{batch.shard_id}:{r['SequenceNumber']}",
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": invoke_identity_arn,
-                "awsRegion": batch.region,
-                "eventSourceARN": batch.stream_arn,
-            }
-            for r in records
-        ]
-    }
+    """The event the mapping delivers for `records` (GetRecords items, as boto3 returns them): built
+    by the embedded emulator's poller from the same records, so both deliver the same event."""
+    shard_records = [
+        KinesisRecord(
+            sequence_number=int(r["SequenceNumber"]),  # decimal digits, as Kinesis writes them
+            partition_key=r["PartitionKey"],
+            data=base64.b64encode(r["Data"]).decode("ascii"),
+            arrival_time=_epoch_seconds(r["ApproximateArrivalTimestamp"]),
+        )
+        for r in records
+    ]
+    return kinesis_event(shard_records, batch.shard_id, batch.stream_arn, region=batch.region, role=invoke_identity_arn)
 
 
 @dataclass

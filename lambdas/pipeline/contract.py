@@ -14,12 +14,10 @@ same order: missing fields, unexpected fields, then each field in contract order
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -357,7 +355,9 @@ def _json_class(characters: str) -> str:
 
 def json_schema() -> dict[str, Any]:
     """The contract as JSON Schema (draft 2020-12). It cannot say two things: the timestamp range
-    (it depends on the processing time and on the offset) and which dates exist (February 30)."""
+    (it depends on the processing time and on the offset) and which dates exist (February 30).
+    The range's bounds are written as plain values beside the description, for programs (the
+    simulator): `x-timestamp-min` (ISO-8601) and `x-clock-skew-seconds`; validators ignore them."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": JSON_SCHEMA_ID,
@@ -392,6 +392,8 @@ def json_schema() -> dict[str, Any]:
                 "type": "string",
                 "format": "date-time",
                 "pattern": f"^{TIMESTAMP_PATTERN}$",
+                "x-timestamp-min": TIMESTAMP_MIN.isoformat(),
+                "x-clock-skew-seconds": int(TIMESTAMP_CLOCK_SKEW.total_seconds()),
             },
             "indicador": {
                 "description": "Economic indicator (datos/indicadores.csv).",
@@ -436,6 +438,9 @@ def json_schema_text() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import argparse  # the command line only: the Lambda functions never load it
+    import sys
+
     parser = argparse.ArgumentParser(prog="python -m pipeline.contract", description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write-json-schema", metavar="PATH", type=Path, help="write the JSON Schema to PATH")
@@ -462,4 +467,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

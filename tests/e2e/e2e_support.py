@@ -20,20 +20,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.local_stack import (
-    BUILD,
-    ROOT,
-    TFLOCAL,
-    local_env,
-    run,  # noqa: F401 - re-exported: test_pipeline.py imports it from here
-    with_terraform_cli_config,
-)
+from tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
 from tools.terraform_outputs import TerraformOutputsError, read_outputs
 
 TIMINGS = BUILD / "e2e-timings.json"
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
+    """An environment flag: 1, true, yes or on (any case) is set; anything else, or nothing, is not."""
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -74,7 +68,7 @@ def target_from_env(environ: dict | None = None) -> Target:
     prod = (environ.get("E2E_ENVIRONMENT") or "local").strip() == "prod"
     if prod and endpoint:
         raise ValueError("E2E_ENVIRONMENT=prod runs against AWS: do not set E2E_ENDPOINT too")
-    reuse = _truthy(environ.get("E2E_REUSE_STACK"))
+    reuse = truthy(environ.get("E2E_REUSE_STACK"))
     kind = "aws" if prod else "endpoint" if endpoint else "fresh"
     if reuse and kind == "fresh":
         raise ValueError("E2E_REUSE_STACK needs E2E_ENDPOINT (a running emulator) or E2E_ENVIRONMENT=prod")

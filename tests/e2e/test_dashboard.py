@@ -24,19 +24,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT, target_from_env
+from e2e_support import ROOT, target_from_env, truthy
 
 from tools.dashboard import format_valor
 from tools.function_url import resolve_for_function
+from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import silver_frame, wait_until
 from tools.local_stack import free_port
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        (os.environ.get("E2E_SKIP_BROWSER") or "").strip().lower() in {"1", "true", "yes", "on"},
-        reason="E2E_SKIP_BROWSER is set",
-    ),
+    pytest.mark.skipif(truthy(os.environ.get("E2E_SKIP_BROWSER")), reason="E2E_SKIP_BROWSER is set"),
 ]
 SCALE = target_from_env().timeout_scale
 FUENTE = "e2e-dashboard"
@@ -63,10 +61,6 @@ The dashboard's browser test needs Chromium and the Python package playwright ({
 Point CHROMIUM_PATH at any Chromium or Chrome binary, or set E2E_SKIP_BROWSER=1 to skip these tests."""
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def find_chromium() -> str | None:
     """CHROMIUM_PATH, then /usr/bin/chromium, then chromium (or Chrome) on PATH."""
     configured = os.environ.get("CHROMIUM_PATH", "").strip()
@@ -81,7 +75,7 @@ def find_chromium() -> str | None:
 
 
 def _no_browser(why: str):
-    if _truthy(os.environ.get("E2E_SKIP_BROWSER")):
+    if truthy(os.environ.get("E2E_SKIP_BROWSER")):
         pytest.skip(f"E2E_SKIP_BROWSER is set ({why})")
     pytest.fail(INSTALL_HELP.format(why=why), pytrace=False)
 
@@ -142,8 +136,8 @@ def land_and_aggregate(aws, stack, events: list[dict]) -> None:
         return len(frame) > 0 and wanted <= set(frame["event_id"])
 
     wait_until(landed, timeout=120 * SCALE, interval=1)
-    response = aws("lambda").invoke(FunctionName=stack["function_names"]["aggregate"], Payload=b"{}")
-    assert "FunctionError" not in response, response["Payload"].read()
+    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    assert function_error is None, summary
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,14 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from e2e_support import ROOT, record_timing, run, target_from_env
+from e2e_support import ROOT, record_timing, target_from_env
 
+from pipeline import layout
+from pipeline.store import LATEST_PK, latest_sk
+from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest
 from tools.function_url import resolve_for_function
+from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import (
     bronze_event_ids,
     expected_gold,
@@ -28,6 +32,7 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
+from tools.local_stack import run
 
 pytestmark = pytest.mark.e2e
 SCALE = target_from_env().timeout_scale  # longer waits on LocalStack and AWS (E2E_TIMEOUT_SCALE)
@@ -105,7 +110,7 @@ def sent(stack, aws_env, aws, tmp_path_factory):
     entries = read_manifest(manifest)
     return {
         "entries": entries,
-        "valid": [e for e in entries if e["kind"] in ("valid", "duplicate")],
+        "valid": [e for e in entries if e["kind"] in (KIND_VALID, KIND_DUPLICATE)],
         "malformed": [(r["ShardId"], r["SequenceNumber"]) for r in response["Records"]],
         "sent_at": started,
     }
@@ -125,23 +130,18 @@ def test_every_malformed_record_is_quarantined_with_a_reason(stack, aws, sent):
     s3 = aws("s3")
     wanted = {(shard, str(seq)) for shard, seq in sent["malformed"]}
 
-    def found():
-        records = quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")
-        return {
-            (r["shard_id"], str(r["sequence_number"])): r
-            for r in records
-            if (r["shard_id"], str(r["sequence_number"])) in wanted
-        } or None
+    def ingest_quarantine_once_all_arrived():
+        records = quarantined_records(s3, stack["bronze_bucket"], layout.INGEST_QUARANTINE_PREFIX)
+        by_key = {(r["shard_id"], str(r["sequence_number"])): r for r in records}
+        return by_key if wanted <= set(by_key) else None
 
-    quarantined = wait_until(lambda: (q := found()) and len(q) == len(wanted) and q, timeout=60 * SCALE)
+    everything = wait_until(ingest_quarantine_once_all_arrived, timeout=60 * SCALE)
+    quarantined = {key: r for key, r in everything.items() if key in wanted}
     assert set(quarantined) == wanted
     assert all(r["reason"] for r in quarantined.values())
     # Nothing valid was quarantined by ingest.
     valid_keys = {(e["shard_id"], str(e["sequence_number"])) for e in sent["valid"]}
-    assert not valid_keys & {
-        (r["shard_id"], str(r["sequence_number"]))
-        for r in quarantined_records(s3, stack["bronze_bucket"], "quarantine/ingest/")
-    }
+    assert not valid_keys & set(everything)
 
 
 def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
@@ -170,9 +170,8 @@ def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
 
 
 def test_aggregate_builds_gold_equal_to_an_independent_recomputation(stack, aws, sent):
-    response = aws("lambda").invoke(FunctionName=stack["function_names"]["aggregate"], Payload=b"{}")
-    summary = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, summary
+    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    assert function_error is None, summary
     gold = gold_frame(aws("s3"), stack["gold_bucket"])
     expected = expected_gold(pd.DataFrame(sent["valid"]))
     assert summary["gold_rows"] == len(expected) == len(gold)
@@ -246,7 +245,7 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     latest = _latest_per_key(sent)
     for row in latest.itertuples():
         item = dynamodb.get_item(
-            TableName=stack["table_name"], Key={"pk": {"S": "LATEST"}, "sk": {"S": f"{row.pais}#{row.indicador}"}}
+            TableName=stack["table_name"], Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(row.pais, row.indicador)}}
         )["Item"]
         assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
         assert item["event_id"]["S"] == row.event_id
@@ -294,7 +293,7 @@ def test_csv_upload_lands_in_silver(stack, aws):
         sample["pais"].isin(["ARG", "BRA", "CHL", "MEX", "COL"])
         & pd.to_numeric(sample["valor"], errors="coerce").notna()
     ]
-    s3.upload_file(str(csv_path), stack["bronze_bucket"], "uploads/e2e/ejemplo_upload.csv")
+    s3.upload_file(str(csv_path), stack["bronze_bucket"], f"{layout.UPLOADS_PREFIX}e2e/ejemplo_upload.csv")
 
     def csv_rows():
         frame = silver_frame(s3, stack["silver_bucket"])
@@ -303,7 +302,7 @@ def test_csv_upload_lands_in_silver(stack, aws):
     rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60 * SCALE)
     assert sorted(rows["valor"].astype(float)) == sorted(valid_rows["valor"].astype(float))
     rejected = wait_until(
-        lambda: quarantined_records(s3, stack["bronze_bucket"], "quarantine/transform/"), timeout=30 * SCALE
+        lambda: quarantined_records(s3, stack["bronze_bucket"], layout.TRANSFORM_QUARANTINE_PREFIX), timeout=30 * SCALE
     )
     assert len(rejected) == len(sample) - len(valid_rows)
     assert all(r["reason"] for r in rejected)

@@ -121,6 +121,45 @@ def test_an_empty_lake_has_the_views_empty(lake):
     assert [c[0] for c in con.sql("select * from daily").description] == list(lake_sql.DAILY_COLUMNS)
 
 
+def test_view_columns_come_from_the_pipelines_schemas_with_the_types_duckdb_reads(tmp_path, lake):
+    # What the columns were when written by hand: the schemas give the same names, order and types.
+    assert lake_sql.EVENT_COLUMNS == {
+        "event_id": "VARCHAR",
+        "schema_version": "SMALLINT",
+        "timestamp": "TIMESTAMP WITH TIME ZONE",
+        "indicador": "VARCHAR",
+        "pais": "VARCHAR",
+        "valor": "DOUBLE",
+        "fuente": "VARCHAR",
+        "dt": "DATE",
+    }
+    assert lake_sql.DAILY_COLUMNS == {
+        "pais": "VARCHAR",
+        "indicador": "VARCHAR",
+        "dt": "DATE",
+        "count": "BIGINT",
+        "mean": "DOUBLE",
+        "min": "DOUBLE",
+        "max": "DOUBLE",
+        "stddev": "DOUBLE",
+        "last_valor": "DOUBLE",
+        "last_timestamp": "TIMESTAMP WITH TIME ZONE",
+    }
+    assert list(lake_sql.EVENT_COLUMNS)[:-1] == schema.EVENT_SCHEMA.names
+    # Over real files and over the empty lake, each view has exactly those columns and types.
+    empty = lake_sql.connect(lake)
+    rows = [event("ARG", "PIB", 1.0, T0)]
+    write_silver(tmp_path, "PIB", T0.date().isoformat(), "s-0001.parquet", rows)
+    write_gold(tmp_path, rows)
+    full = lake_sql.connect(lake)
+    for view, columns in (("events", lake_sql.EVENT_COLUMNS), ("daily", lake_sql.DAILY_COLUMNS)):
+        for con in (empty, full):
+            relation = con.sql(f"select * from {view}")
+            assert dict(zip(relation.columns, map(str, relation.types), strict=True)) == columns, view
+    with pytest.raises(TypeError, match="no DuckDB type"):
+        lake_sql.duckdb_type(pa.list_(pa.string()))
+
+
 def test_no_extension_is_installed_or_loaded_behind_our_back(lake):
     con = lake_sql.connect(lake)
     assert query(

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import contract, validation
 from simulador import __main__ as cli
-from simulador import history
+from simulador import generator, history
 from simulador.generator import KIND_VALID, iter_records
 from simulador.reference_data import ReferenceDataError, Series, load_reference_data
 
@@ -38,6 +38,20 @@ def test_the_time_range_read_from_event_schema_json_is_the_pipelines():
 def test_an_unreadable_time_range_fails_loudly():
     with pytest.raises(ReferenceDataError, match="timestamp range"):
         history.contract_timestamp_range({"properties": {"timestamp": {"description": "any time"}}})
+
+
+def test_the_time_range_is_read_from_plain_values_not_from_the_description():
+    timestamp = {"description": "any time", "x-timestamp-min": "2000-01-01T01:00:00+01:00", "x-clock-skew-seconds": 90}
+    accepted = history.contract_timestamp_range({"properties": {"timestamp": timestamp}})
+    assert accepted.minimum == datetime(2000, 1, 1, tzinfo=UTC)
+    assert accepted.clock_skew == timedelta(seconds=90)
+    for bad in ({"x-timestamp-min": "2000-01-01T00:00:00"}, {"x-timestamp-min": "soon"}, {"x-clock-skew-seconds": "x"}):
+        with pytest.raises(ReferenceDataError, match="timestamp"):
+            history.contract_timestamp_range({"properties": {"timestamp": {**timestamp, **bad}}})
+
+
+def test_event_schema_json_is_read_once():
+    assert generator.load_event_schema() is generator.load_event_schema()
 
 
 def test_last_days_are_whole_days_before_today():

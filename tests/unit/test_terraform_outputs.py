@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from tools import terraform_outputs
+from tools import invoke_aggregate, terraform_outputs
 
 TERRAFORM_JSON = {
     "silver_bucket": {"value": "econ-lake-local-silver", "type": "string", "sensitive": False},
@@ -83,3 +83,31 @@ def test_read_outputs_runs_terraform_in_the_stacks_folder(tmp_path):
     failing = fake_terraform(tmp_path, "", exit_code=1)
     with pytest.raises(terraform_outputs.TerraformOutputsError, match="failed \\(1\\): no state"):
         terraform_outputs.read_outputs(failing, tmp_path)
+
+
+class FakeLambda:
+    """Records invocations; answers with `body` and, when given, a FunctionError."""
+
+    def __init__(self, body: dict, function_error: str | None = None) -> None:
+        self.body, self.function_error, self.calls = body, function_error, []
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict:
+        self.calls.append((FunctionName, InvocationType, Payload))
+        response = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(self.body).encode())}
+        return response | ({"FunctionError": self.function_error} if self.function_error else {})
+
+
+def test_make_aggregate_takes_the_function_from_the_outputs(monkeypatch, capsys):
+    outputs = {"function_names": {"value": {"aggregate": "econ-aggregate"}, "type": ["map", "string"]}}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(outputs)))  # `tflocal output -json | ...`
+    client = FakeLambda({"gold_rows": 3})
+    assert invoke_aggregate.main(["--terraform-outputs", "-"], lambda_client=client) == 0
+    assert client.calls == [("econ-aggregate", "RequestResponse", b"{}")]
+    assert json.loads(capsys.readouterr().out) == {"gold_rows": 3}
+    # By name too; a FunctionError is exit code 1, with the error printed.
+    failing = FakeLambda({"errorType": "KeyError"}, function_error="Unhandled")
+    assert invoke_aggregate.main(["econ-aggregate"], lambda_client=failing) == 1
+    assert json.loads(capsys.readouterr().out) == {"errorType": "KeyError"}
+    # No stack: a clear message, exit code 2.
+    assert invoke_aggregate.main(["--terraform-outputs-json", ""], lambda_client=client) == 2
+    assert "function_names.aggregate" in capsys.readouterr().err
