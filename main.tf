@@ -37,6 +37,7 @@ locals {
   table_name     = "${local.prefix}-lake"
   dlq_name       = "${local.prefix}-ingest-dlq"
   transform_dlq  = "${local.prefix}-transform-dlq"
+  live_dlq       = "${local.prefix}-live-dlq"
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
@@ -78,6 +79,8 @@ locals {
     transform = { memory_size = 1024, timeout = 120 }
     aggregate = { memory_size = 1024, timeout = 300 }
     api       = { memory_size = 256, timeout = 10 }
+    # Small and short: it validates a few seconds of events and makes at most one write per series.
+    live = { memory_size = 256, timeout = 30 }
   }
   function_settings = {
     for name, d in local.function_defaults : name => {
@@ -87,6 +90,20 @@ locals {
   }
 
   api_authorization_type = local.is_local ? "NONE" : var.api_authorization_type
+
+  # Kinesis read access of the stream's two consumers (ingest for the lake, live for LATEST).
+  read_event_stream_statement = {
+    sid = "ReadEventStream"
+    actions = [
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:GetRecords",
+      "kinesis:GetShardIterator",
+      "kinesis:ListShards",
+      "kinesis:SubscribeToShard",
+    ]
+    resources = [aws_kinesis_stream.events.arn]
+  }
 
   # Environment of docs/DESIGN.md ("Lambda environment"). AWS_ENDPOINT_URL is never set here.
   common_environment = {
@@ -99,18 +116,7 @@ locals {
       description = "Kinesis -> bronze: validates events, writes gzip JSON lines, quarantines rejects."
       environment = {}
       policy_statements = [
-        {
-          sid = "ReadEventStream"
-          actions = [
-            "kinesis:DescribeStream",
-            "kinesis:DescribeStreamSummary",
-            "kinesis:GetRecords",
-            "kinesis:GetShardIterator",
-            "kinesis:ListShards",
-            "kinesis:SubscribeToShard",
-          ]
-          resources = [aws_kinesis_stream.events.arn]
-        },
+        local.read_event_stream_statement,
         {
           sid       = "WriteBronzeStreamAndQuarantine"
           actions   = ["s3:PutObject"]
@@ -214,6 +220,28 @@ locals {
           source_arn = aws_cloudwatch_event_rule.aggregate.arn
         }
       }
+    }
+
+    live = {
+      description = "Kinesis -> LATEST in DynamoDB within seconds: one conditional write per series and batch."
+      environment = {
+        TABLE_NAME = aws_dynamodb_table.lake.name
+      }
+      policy_statements = [
+        local.read_event_stream_statement,
+        {
+          # Conditional PutItem only (the LATEST rule is the condition): nothing is read.
+          sid       = "WriteLatestItems"
+          actions   = ["dynamodb:PutItem"]
+          resources = [aws_dynamodb_table.lake.arn]
+        },
+        {
+          sid       = "SendToLiveDlq"
+          actions   = ["sqs:SendMessage"]
+          resources = [aws_sqs_queue.live_dlq.arn]
+        },
+      ]
+      allowed_triggers = {}
     }
 
     api = {
@@ -431,6 +459,15 @@ resource "aws_sqs_queue" "ingest_dlq" {
   sqs_managed_sse_enabled   = true
 }
 
+# What the live consumer could not write after its retries (Lambda's on-failure record, no data):
+# `make redrive` reads the records back from the stream and offers them again. Losing them is
+# never silent, and the aggregate sets LATEST from silver within one schedule period anyway.
+resource "aws_sqs_queue" "live_dlq" {
+  name                      = local.live_dlq
+  message_retention_seconds = local.dlq_retention_seconds
+  sqs_managed_sse_enabled   = true
+}
+
 # S3 notifications invoke transform asynchronously: what still fails after Lambda's retries is
 # parked here (Lambda's on-failure record, with the S3 event as requestPayload) for `make redrive`.
 resource "aws_sqs_queue" "transform_dlq" {
@@ -471,7 +508,8 @@ module "lambda" {
 }
 
 ################################################################################
-# Wiring: stream -> ingest, bronze -> transform, schedule -> aggregate, URL -> api
+# Wiring: stream -> ingest (the lake, in bulk) and live (LATEST, within seconds), bronze ->
+# transform, schedule -> aggregate, URL -> api
 ################################################################################
 
 resource "aws_lambda_event_source_mapping" "ingest" {
@@ -494,6 +532,32 @@ resource "aws_lambda_event_source_mapping" "ingest" {
   }
 
   # The mapping is validated against the role's Kinesis and SQS permissions when created.
+  depends_on = [module.lambda]
+}
+
+# The serving path: the same stream, its own checkpoint, a window of seconds.
+resource "aws_lambda_event_source_mapping" "live" {
+  count = var.live_serving_enabled ? 1 : 0
+
+  event_source_arn = aws_kinesis_stream.events.arn
+  function_name    = module.lambda["live"].function_arn
+  # LATEST is about now: a new stack starts at the stream's end (the aggregate covers the past).
+  starting_position = "LATEST"
+
+  batch_size                         = var.live_batch_size
+  maximum_batching_window_in_seconds = var.live_batching_window_seconds
+  parallelization_factor             = 1
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = var.live_maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.live_maximum_record_age_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.live_dlq.arn
+    }
+  }
+
   depends_on = [module.lambda]
 }
 

@@ -11,6 +11,7 @@ locals {
   dlq_alarm_queues = local.is_local ? {} : {
     ingest    = aws_sqs_queue.ingest_dlq.name
     transform = aws_sqs_queue.transform_dlq.name
+    live      = aws_sqs_queue.live_dlq.name
   }
 
   # Errors and Throttles of every function of module.lambda.

@@ -48,6 +48,11 @@ output "transform_dlq_url" {
   value       = aws_sqs_queue.transform_dlq.url
 }
 
+output "live_dlq_url" {
+  description = "URL of the live DLQ: on-failure records of stream batches the live function could not write to LATEST (`make redrive`)."
+  value       = aws_sqs_queue.live_dlq.url
+}
+
 output "function_names" {
   description = "Lambda function names keyed by role: ingest, transform, aggregate, api."
   value       = { for name, fn in module.lambda : name => fn.function_name }

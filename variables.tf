@@ -195,9 +195,9 @@ variable "ingest_batch_size" {
 }
 
 variable "ingest_batching_window_seconds" {
-  description = "Maximum time, in seconds, the event source mapping gathers records before invoking ingest (0 to 300)."
+  description = "Maximum time, in seconds, the lake's event source mapping gathers records before invoking ingest (0 to 300). Trades silver freshness for cost: each window becomes one bronze object per shard, one transform invocation and one silver file per partition, so at a trickle the lake's requests scale with 1/window (at 50 events/s, 1 s cost about $1 per million events in requests, 20 s about a twentieth of that); silver lags by up to the window. The API's latest values do not wait for it (live_batching_window_seconds)."
   type        = number
-  default     = 1
+  default     = 20
   nullable    = false
 
   validation {
@@ -243,6 +243,65 @@ variable "ingest_starting_position" {
 }
 
 ################################################################################
+# Live: the second Kinesis consumer, LATEST within seconds
+################################################################################
+
+variable "live_serving_enabled" {
+  description = "Whether the live consumer reads the stream and writes each series' latest value to DynamoDB within seconds (true), or LATEST waits for the aggregate (false). Costs about one DynamoDB write per series and batching window while events flow."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "live_batching_window_seconds" {
+  description = "Maximum time, in seconds, the live event source mapping gathers records before invoking live (0 to 300). Trades the API's latency for DynamoDB writes: at most one write per series per window, so at 50 events/s over 20 series, 2 s makes about 0.2 writes per event and 1 s about 0.37; an event reaches the API after up to the window plus about a second."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.live_batching_window_seconds >= 0 && var.live_batching_window_seconds <= 300 && floor(var.live_batching_window_seconds) == var.live_batching_window_seconds
+    error_message = "The live_batching_window_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "live_batch_size" {
+  description = "Maximum records per live invocation (1 to 10000). Large, so a burst is still one write per series per batch."
+  type        = number
+  default     = 10000
+  nullable    = false
+
+  validation {
+    condition     = var.live_batch_size >= 1 && var.live_batch_size <= 10000 && floor(var.live_batch_size) == var.live_batch_size
+    error_message = "The live_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "live_maximum_retry_attempts" {
+  description = "Retries of a live batch whose writes failed before its on-failure record goes to the live DLQ (0 to 10000; retries are idempotent)."
+  type        = number
+  default     = 3
+  nullable    = false
+
+  validation {
+    condition     = var.live_maximum_retry_attempts >= 0 && var.live_maximum_retry_attempts <= 10000 && floor(var.live_maximum_retry_attempts) == var.live_maximum_retry_attempts
+    error_message = "The live_maximum_retry_attempts must be a whole number from 0 to 10000."
+  }
+}
+
+variable "live_maximum_record_age_seconds" {
+  description = "Records older than this, in seconds, go to the live DLQ instead of being offered to LATEST (60 to 604800): past it the aggregate has set LATEST from silver already."
+  type        = number
+  default     = 600
+  nullable    = false
+
+  validation {
+    condition     = var.live_maximum_record_age_seconds >= 60 && var.live_maximum_record_age_seconds <= 604800 && floor(var.live_maximum_record_age_seconds) == var.live_maximum_record_age_seconds
+    error_message = "The live_maximum_record_age_seconds must be a whole number from 60 to 604800."
+  }
+}
+
+################################################################################
 # Transform: asynchronous invocations from S3
 ################################################################################
 
@@ -263,9 +322,9 @@ variable "transform_maximum_event_age_seconds" {
 ################################################################################
 
 variable "aggregate_schedule_expression" {
-  description = "EventBridge schedule of the aggregate function: rate(...) or cron(...)."
+  description = "EventBridge schedule of the aggregate function: rate(...) or cron(...). Sets how fresh the daily KPIs (and gold, and the compacted silver files) are: each run recomputes only the partitions that changed since the last one. rate(1 minute) is EventBridge's shortest period."
   type        = string
-  default     = "rate(5 minutes)"
+  default     = "rate(1 minute)"
   nullable    = false
 
   validation {

@@ -1,4 +1,4 @@
-"""`make redrive`: re-drives what the pipeline parked in its two dead-letter queues.
+"""`make redrive`: re-drives what the pipeline parked in its three dead-letter queues.
 
 - transform DLQ: Lambda's on-failure record of an asynchronous transform invocation that failed
   after its retries. Its `requestPayload` is the original S3 event: transform is invoked again with
@@ -8,6 +8,8 @@
   are read back from the stream, the Kinesis event the mapping would deliver is rebuilt, ingest is
   invoked synchronously, and the message is deleted when ingest reports no failure at all. Records
   that have already left the stream (retention) are counted and reported; such a message stays.
+- live DLQ: the same on-failure record, from the live consumer's mapping (the stream's second
+  consumer, which writes LATEST): re-driven the same way, invoking live.
 
 Messages are taken one at a time. A message that is not re-driven stays in its queue: it is
 hidden while the run lasts (so each one is tried once) and made visible again at the end, so the
@@ -262,13 +264,13 @@ def read_batch(kinesis: Any, batch: KinesisBatch, max_calls: int = MAX_GET_RECOR
     return BatchRead(records)
 
 
-def ingest_response_problem(function_error: str | None, payload: Any) -> str | None:
+def ingest_response_problem(function_error: str | None, payload: Any, function: str = "ingest") -> str | None:
     """None when the mapping would checkpoint the whole batch: no error, no batchItemFailures."""
     if function_error:
-        return f"ingest failed ({function_error}): {_error_summary(payload)}"
+        return f"{function} failed ({function_error}): {_error_summary(payload)}"
     if isinstance(payload, dict) and payload.get("batchItemFailures"):
         failed = [f.get("itemIdentifier") if isinstance(f, dict) else f for f in payload["batchItemFailures"]]
-        return f"ingest reported {len(failed)} failed records: {', '.join(map(str, failed[:5]))}"
+        return f"{function} reported {len(failed)} failed records: {', '.join(map(str, failed[:5]))}"
     return None
 
 
@@ -344,7 +346,7 @@ def ingest_redriver(lambda_client: Any, kinesis: Any, function_name: str) -> Cal
         if dry_run:
             return Outcome(WOULD_REDRIVE, batch.describe())
         event = build_kinesis_event(read.records, batch, invoke_identity())
-        problem = ingest_response_problem(*invoke(lambda_client, function_name, event))
+        problem = ingest_response_problem(*invoke(lambda_client, function_name, event), function=function_name)
         if problem:
             return Outcome(LEFT, f"{batch.describe()}: {problem}")
         return Outcome(REDRIVEN, batch.describe())
@@ -427,11 +429,16 @@ def drain(
 # -- command line ----------------------------------------------------------------------------------
 
 
+# The queues whose messages are Kinesis on-failure records (re-driven by reading the stream back).
+KINESIS_CONSUMERS = ("ingest", "live")
+
+
 def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-    """(queue kind, queue URL, function name) for the ingest and transform DLQs."""
+    """(queue kind, queue URL, function name) for the ingest, live and transform DLQs."""
     functions = outputs.get("function_names") or {}
     return [
         ("ingest", args.ingest_dlq_url or outputs.get("dlq_url"), args.ingest_function or functions.get("ingest")),
+        ("live", args.live_dlq_url or outputs.get("live_dlq_url"), args.live_function or functions.get("live")),
         (
             "transform",
             args.transform_dlq_url or outputs.get("transform_dlq_url"),
@@ -447,9 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ingest-dlq-url")
     parser.add_argument("--ingest-function")
+    parser.add_argument("--live-dlq-url")
+    parser.add_argument("--live-function")
     parser.add_argument("--transform-dlq-url")
     parser.add_argument("--transform-function")
-    parser.add_argument("--only", choices=["ingest", "transform"], help="drain one queue only")
+    parser.add_argument("--only", choices=["ingest", "live", "transform"], help="drain one queue only")
     parser.add_argument("--dry-run", action="store_true", help="list what would be re-driven; change nothing")
     parser.add_argument("--max-messages", type=int, default=0, help="per queue; 0 = until the queue is drained")
     parser.add_argument(
@@ -487,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         handle = (
             ingest_redriver(lambda_client, kinesis, function_name)
-            if kind == "ingest"
+            if kind in KINESIS_CONSUMERS
             else transform_redriver(lambda_client, function_name)
         )
         print(f"==> {name} {queue_url} -> {function_name}{' (dry run)' if args.dry_run else ''}")

@@ -11,9 +11,10 @@ import datetime as dt
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from aws_lambda_powertools import Logger
 
-from pipeline import gold, layout, schema, silver_io, store, watermark
+from pipeline import contract, gold, latest, layout, schema, silver_io, store, watermark
 from pipeline.upload_ledger import UploadLedger
 
 logger = Logger(child=True)
@@ -35,13 +36,14 @@ def aggregate_partition(
     silver_bucket: str,
     gold_bucket: str,
     partition: layout.Partition,
-    latest: dict[str, dict[str, Any]] | None = None,
+    stored_latest: dict[str, dict[str, Any]] | None = None,
 ) -> pa.Table:
     """Rewrite the gold file and KPI items of one partition, then compact its silver files;
-    returns its KPI rows. `latest` (`latest_by_sk`, kept up to date here) saves re-reading the
+    returns its KPI rows. `stored_latest` (`latest_by_sk`, kept up to date here) saves re-reading the
     LATEST items for each partition of a run."""
     files = silver_io.read_partition_files(s3, silver_bucket, partition)
-    kpis = gold.daily_kpis(gold.partition_events(files.files, partition))
+    events = gold.partition_events(files.files, partition)
+    kpis = gold.daily_kpis(events)
     rows = kpis.to_pylist()
     if rows:
         # Converted before writing anything; a value DynamoDB cannot hold becomes null (see _storable).
@@ -61,44 +63,73 @@ def aggregate_partition(
     # A re-upload can remove a country's rows from silver: that day's KPI item goes too.
     removed = [(pais, partition.indicador, partition.dt) for pais in schema.PAISES if pais not in present]
     table.put_kpis(kpi_items, removed)
-    forget_removed_events(table, partition, present, latest_by_sk(table) if latest is None else latest)
+    if stored_latest is None:
+        stored_latest = latest_by_sk(table)
+    forget_removed_events(table, partition, present, stored_latest, silver_copies(events, stored_latest.values()))
     silver_io.compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
     return kpis
+
+
+def silver_copies(events: pa.Table, latest_items: Any) -> dict[str, dict[str, Any]]:
+    """The partition's rows of the events LATEST items hold, by event_id (at most one per series):
+    what the lake says of each, to compare with what LATEST says."""
+    wanted = [item["event_id"] for item in latest_items if item.get("event_id")]
+    if not wanted or events.num_rows == 0:
+        return {}
+    rows = events.filter(pc.is_in(events["event_id"], value_set=pa.array(wanted, pa.string())))
+    return {row["event_id"]: row for row in rows.select(["event_id", "timestamp", "valor"]).to_pylist()}
+
+
+def holds_lake_copy(item: dict[str, Any], copy: dict[str, Any] | None) -> bool:
+    """Whether a LATEST item says what the lake's copy of its event says (same time, same value)."""
+    if copy is None:
+        return False
+    valor = item.get("valor")
+    return item.get("timestamp") == contract.format_timestamp(copy["timestamp"]) and (
+        valor is not None and float(valor) == copy["valor"]
+    )
 
 
 def forget_removed_events(
     table: store.TableStore,
     partition: layout.Partition,
     present: dict[str, dict[str, Any]],
-    latest: dict[str, dict[str, Any]],
+    stored_latest: dict[str, dict[str, Any]],
+    copies: dict[str, dict[str, Any]],
 ) -> None:
-    """Set again each LATEST item whose event was on this day and may have left silver (a
-    re-upload can remove rows): from this day's newest row (`present`, by country), else the
-    newest remaining day, else nothing. At most a few requests per partition, whatever the lake
-    holds; `latest` is updated with what is written."""
+    """Set again each LATEST item of this day whose event is not in the lake as LATEST says (a
+    re-upload removed it, or LATEST holds another copy of its event_id than silver does): from this
+    day's newest row (`present`, by country), else the newest remaining day, else nothing.
+
+    An item the stream path wrote whose event is not in silver yet is left alone: it is ahead of
+    the lake, not wrong (stream events never leave silver). Every correction is conditional on the
+    stored item being the one read (pipeline.latest.STILL_STORED), so it never overwrites a newer
+    value the stream path wrote meanwhile. At most a few requests per partition, whatever the lake
+    holds; `stored_latest` is updated with what is written."""
     for pais in schema.PAISES:
         sk = store.latest_sk(pais, partition.indicador)
-        current = latest.get(sk)
+        current = stored_latest.get(sk)
         if current is None or store.latest_day(current) != partition.dt:
+            continue
+        copy = copies.get(current.get("event_id", ""))
+        if holds_lake_copy(current, copy):
+            continue
+        if copy is None and current.get("written_by") == latest.WRITTEN_BY_STREAM:
             continue
         row = present.get(pais)
         if row is not None:
-            converted = store.storable_latest_item(row)
-            if (converted.item["timestamp"], converted.item["event_id"]) != (
-                current.get("timestamp"),
-                current.get("event_id"),
-            ):
-                latest[sk] = _storable(converted)
-                table.replace_latest(latest[sk])
-            continue
-        # Consistent: the put_kpis just before may have deleted this very day.
-        newest = table.query_kpis(pais, partition.indicador, 1, consistent=True)
-        if newest:
-            latest[sk] = store.latest_item_from_kpi(pais, partition.indicador, newest[0])
-            table.replace_latest(latest[sk])
+            replacement = _storable(store.storable_latest_item(row))
         else:
-            table.delete_latest(pais, partition.indicador)
-            latest.pop(sk, None)
+            # Consistent: the put_kpis just before may have deleted this very day.
+            newest = table.query_kpis(pais, partition.indicador, 1, consistent=True)
+            replacement = store.latest_item_from_kpi(pais, partition.indicador, newest[0]) if newest else None
+        if replacement is None:
+            if table.delete_latest(current):
+                stored_latest.pop(sk, None)
+        elif table.replace_latest(replacement, expected=current):
+            stored_latest[sk] = replacement
+        else:
+            logger.info("LATEST changed during the correction; keeping the newer value", extra={"sk": sk})
 
 
 def _storable(converted: store.StorableItem) -> dict[str, Any]:
@@ -141,13 +172,13 @@ def run_aggregate(
         },
     )
 
-    latest = latest_by_sk(table)
+    stored_latest = latest_by_sk(table)
     computed: list[pa.Table] = []
     failed: list[layout.Partition] = []
     gold_files = 0
     for partition in sorted(partitions):
         try:
-            kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition, latest)
+            kpis = aggregate_partition(s3, table, silver_bucket, gold_bucket, partition, stored_latest)
         except Exception:
             logger.exception("partition failed", extra={"partition": partition.name})
             failed.append(partition)
@@ -158,9 +189,14 @@ def run_aggregate(
         logger.info("partition aggregated", extra={"partition": partition.name, "rows": kpis.num_rows})
 
     all_kpis = pa.concat_tables(computed) if computed else gold.KPI_SCHEMA.empty_table()
-    latest_updated = sum(
-        table.upsert_latest(_storable(store.storable_latest_item(row))) for row in gold.newest_per_series(all_kpis)
-    )
+    # Uploads reach LATEST here (the stream path already wrote streamed events): only candidates
+    # newer than what this run knows are offered, each checked again by DynamoDB at write time.
+    latest_updated = 0
+    for row in gold.newest_per_series(all_kpis):
+        candidate = _storable(store.storable_latest_item(row))
+        if latest.supersedes(candidate, stored_latest.get(candidate["sk"])) and table.offer_latest(candidate):
+            stored_latest[candidate["sk"]] = candidate
+            latest_updated += 1
 
     next_watermark = watermark.next_watermark(read.previous, (item["sk"] for item in queried), lookback, failed=failed)
     if (

@@ -8,8 +8,8 @@ Routes (handlers/api.py wires them to a Powertools LambdaFunctionUrlResolver):
 - ``GET /indicadores/{pais}/{indicador}/diario?dias=N``: the daily KPIs of the newest N days (30)
 
 Case rules: ``pais`` is accepted in any case and normalised to upper case (``arg`` -> ``ARG``,
-as in schema.PAISES); ``indicador`` is matched case-insensitively and normalised to its exact
-spelling in schema.INDICADORES (``inflacion`` -> ``Inflacion``). Percent-encoded segments are
+as in contract.PAISES); ``indicador`` is matched case-insensitively and normalised to its exact
+spelling in contract.INDICADORES (``inflacion`` -> ``Inflacion``). Percent-encoded segments are
 decoded first. Responses always use the canonical spellings.
 
 Errors are JSON ``{"error": <code>, "message": <text>}``: 400 ``bad_request`` for an unknown
@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
-from pipeline import schema
+from pipeline import contract
 from pipeline.store import latest_day as kpi_day
 
 INDICADORES_ROOT = "/indicadores"
@@ -34,7 +34,7 @@ HEALTH_PATH = "/health"
 DAILY_DAYS_DEFAULT = 30
 DAILY_DAYS_MAX = 366
 
-_INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in schema.INDICADORES}
+_INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in contract.INDICADORES}
 # Well-formed paths of the routes; used to tell a wrong method (405) from a wrong path (400/404).
 _ROUTE_SHAPES = (
     re.compile(r"^/health$"),
@@ -80,19 +80,19 @@ def error_body(code: str, message: str) -> dict[str, str]:
 
 
 def normalise_pais(raw: str) -> str:
-    """Upper-case ISO3 code from schema.PAISES; BadRequest otherwise."""
+    """Upper-case ISO3 code from contract.PAISES; BadRequest otherwise."""
     pais = unquote(raw).strip().upper()
-    if pais not in schema.PAISES:
-        raise BadRequest(f"unknown pais {unquote(raw)!r}; expected one of {', '.join(schema.PAISES)}")
+    if pais not in contract.PAISES:
+        raise BadRequest(f"unknown pais {unquote(raw)!r}; expected one of {', '.join(contract.PAISES)}")
     return pais
 
 
 def normalise_indicador(raw: str) -> str:
-    """Exact spelling from schema.INDICADORES (matched case-insensitively); BadRequest otherwise."""
+    """Exact spelling from contract.INDICADORES (matched case-insensitively); BadRequest otherwise."""
     text = unquote(raw).strip()
     indicador = _INDICADOR_BY_FOLDED_NAME.get(text.casefold())
     if indicador is None:
-        raise BadRequest(f"unknown indicador {text!r}; expected one of {', '.join(schema.INDICADORES)}")
+        raise BadRequest(f"unknown indicador {text!r}; expected one of {', '.join(contract.INDICADORES)}")
     return indicador
 
 
@@ -125,12 +125,14 @@ def _int(value: Any) -> int | None:
 
 
 def series_summary(item: Mapping[str, Any]) -> dict[str, Any]:
-    """One available series from a LATEST item."""
+    """One available series from a LATEST item: its value, the value's event time (`timestamp`)
+    and when LATEST was written (`updated_at`)."""
     return {
         "pais": item.get("pais"),
         "indicador": item.get("indicador"),
         "valor": _float(item.get("valor")),
         "timestamp": item.get("timestamp"),
+        "updated_at": item.get("updated_at"),
     }
 
 
@@ -140,6 +142,7 @@ def latest_value(item: Mapping[str, Any]) -> dict[str, Any]:
         "timestamp": item.get("timestamp"),
         "event_id": item.get("event_id"),
         "fuente": item.get("fuente"),
+        "updated_at": item.get("updated_at"),
     }
 
 
@@ -153,6 +156,7 @@ def kpi_summary(day: str, item: Mapping[str, Any]) -> dict[str, Any]:
         "stddev": _float(item.get("stddev")),
         "last_valor": _float(item.get("last_valor")),
         "last_timestamp": item.get("last_timestamp"),
+        "computed_at": item.get("computed_at"),
     }
 
 
@@ -160,12 +164,20 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def indicadores_overview(latest_items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """``GET /indicadores``: reference lists and the series that have a latest value."""
+def _newest(values: Iterable[Any]) -> str | None:
+    """The newest of some lake timestamps (fixed-width UTC text, so they compare as strings)."""
+    return max((value for value in values if isinstance(value, str)), default=None)
+
+
+def indicadores_overview(latest_items: Iterable[Mapping[str, Any]], served_at: str) -> dict[str, Any]:
+    """``GET /indicadores``: reference lists, the series that have a latest value, and how fresh
+    they are (the newest event time among them, and when this answer was made)."""
+    series = [series_summary(item) for item in latest_items]
     return {
-        "indicadores": list(schema.INDICADORES),
-        "paises": list(schema.PAISES),
-        "series": [series_summary(item) for item in latest_items],
+        "indicadores": list(contract.INDICADORES),
+        "paises": list(contract.PAISES),
+        "series": series,
+        "freshness": {"newest_event_time": _newest(row["timestamp"] for row in series), "served_at": served_at},
     }
 
 
@@ -178,17 +190,26 @@ def country_latest(pais: str, latest_items: Iterable[Mapping[str, Any]]) -> dict
 
 
 def series_detail(
-    pais: str, indicador: str, latest: Mapping[str, Any] | None, kpi: Mapping[str, Any] | None
+    pais: str, indicador: str, latest: Mapping[str, Any] | None, kpi: Mapping[str, Any] | None, served_at: str
 ) -> dict[str, Any]:
-    """``GET /indicadores/{pais}/{indicador}``: latest value and the KPIs of its day."""
+    """``GET /indicadores/{pais}/{indicador}``: latest value, the KPIs of its day, and how fresh
+    each is: the latest value's event time and write time, and when the KPIs were computed (the
+    stream path writes LATEST within seconds; the aggregate computes KPIs on its schedule)."""
     if latest is None:
         raise NotFound(f"no data for {pais}/{indicador}")
     day = kpi_day(latest)
+    kpis = kpi_summary(day, kpi) if kpi is not None and day is not None else None
     return {
         "pais": pais,
         "indicador": indicador,
         "latest": latest_value(latest),
-        "kpis": kpi_summary(day, kpi) if kpi is not None and day is not None else None,
+        "kpis": kpis,
+        "freshness": {
+            "latest_event_time": latest.get("timestamp"),
+            "latest_updated_at": latest.get("updated_at"),
+            "kpis_computed_at": kpis["computed_at"] if kpis else None,
+            "served_at": served_at,
+        },
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from pipeline import contract, schema
+from pipeline import contract
 from pipeline.layout import Partition
 
 CATALOG_PK = "CATALOG"
@@ -31,7 +31,7 @@ def catalog_item(
     duplicates_dropped: int,
     quarantined: int,
     written_at: dt.datetime,
-    schema_version: int = schema.SCHEMA_VERSION,
+    schema_version: int = contract.SCHEMA_VERSION,
 ) -> dict[str, Any]:
     """The catalog item for one silver file, as plain Python values (ints are DynamoDB numbers).
 
@@ -66,7 +66,7 @@ def record_silver_file(
     source_object: str,
     duplicates_dropped: int = 0,
     quarantined: int = 0,
-    schema_version: int = schema.SCHEMA_VERSION,
+    schema_version: int = contract.SCHEMA_VERSION,
     written_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Put the catalog item of one silver file (through a `boto3.client("dynamodb")`) and return it.

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 
-from pipeline import schema
+from pipeline import contract
 
 # --- bronze ----------------------------------------------------------------------------------
 STREAM_PREFIX = "stream/"
@@ -125,7 +125,7 @@ class Partition:
     dt: str
 
     def __post_init__(self) -> None:
-        if self.indicador not in schema.INDICADORES:
+        if self.indicador not in contract.INDICADORES:
             raise ValueError(f"unknown indicador {self.indicador!r} in partition")
         try:
             parsed = dt.date.fromisoformat(self.dt)

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pipeline import aws, contract
+from pipeline import aws, contract, latest
 from pipeline.catalog import CATALOG_PK
 from pipeline.watermark import Watermark
 
@@ -43,6 +43,11 @@ class StoreError(RuntimeError):
 
 
 # --- keys and item shapes ---------------------------------------------------------------------
+
+
+def now_text() -> str:
+    """The current time in the lake's text form: when an item was written or computed."""
+    return contract.format_timestamp(dt.datetime.now(dt.UTC))
 
 
 def latest_sk(pais: str, indicador: str) -> str:
@@ -116,12 +121,14 @@ def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "last_timestamp": contract.format_timestamp(row["last_timestamp"]),
         # Kept so LATEST can be rebuilt from the newest remaining day when rows are removed.
         **{name: row[name] for name in ("last_event_id", "last_fuente") if row.get(name) is not None},
+        # When the day's KPIs were computed: the API tells how fresh they are.
+        "computed_at": now_text(),
     }
 
 
-def latest_day(latest: Mapping[str, Any]) -> str | None:
+def latest_day(item: Mapping[str, Any]) -> str | None:
     """The UTC day (silver/gold ``dt``) of a LATEST item's timestamp; None if it has none."""
-    timestamp = latest.get("timestamp")
+    timestamp = item.get("timestamp")
     if not isinstance(timestamp, str):
         return None
     try:
@@ -145,6 +152,8 @@ def latest_item_from_kpi(pais: str, indicador: str, kpi: Mapping[str, Any]) -> d
         "timestamp": kpi.get("last_timestamp"),
         "event_id": kpi.get("last_event_id") or "",
         "fuente": kpi.get("last_fuente") or "",
+        "written_by": latest.WRITTEN_BY_AGGREGATE,
+        "updated_at": now_text(),
     }
 
 
@@ -164,6 +173,25 @@ def _latest_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "timestamp": contract.format_timestamp(row["last_timestamp"]),
         "event_id": row["last_event_id"],
         "fuente": row["last_fuente"],
+        "written_by": latest.WRITTEN_BY_AGGREGATE,
+        "updated_at": now_text(),
+    }
+
+
+def stream_latest_item(event: Mapping[str, Any]) -> dict[str, Any]:
+    """LATEST item for a validated stream event (pipeline.validation: UTC timestamp text, float
+    valor within the contract's range, which DynamoDB numbers hold)."""
+    return {
+        "pk": LATEST_PK,
+        "sk": latest_sk(event["pais"], event["indicador"]),
+        "pais": event["pais"],
+        "indicador": event["indicador"],
+        "valor": to_dynamo_number(event["valor"]),
+        "timestamp": event["timestamp"],
+        "event_id": event["event_id"],
+        "fuente": event["fuente"],
+        "written_by": latest.WRITTEN_BY_STREAM,
+        "updated_at": now_text(),
     }
 
 
@@ -260,16 +288,13 @@ class TableStore:
         deletes = [{"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}} for pais, indicador, day in removed]
         return self._batch_write(items, deletes)
 
-    def upsert_latest(self, item: Mapping[str, Any]) -> bool:
-        """Write a LATEST item unless the stored one is newer; False when the stored one won.
-
-        Newer means a later timestamp, or the same timestamp and a greater-or-equal event_id:
-        the same tie-break as gold, so the outcome does not depend on write order.
-        """
+    def offer_latest(self, item: Mapping[str, Any]) -> bool:
+        """Write a LATEST item if it supersedes the stored one (pipeline.latest); False when the
+        stored one stays. DynamoDB checks the rule at write time: nothing is read first."""
         return self._conditional_put(
             item,
-            condition="attribute_not_exists(pk) OR #ts < :ts OR (#ts = :ts AND #event_id <= :event_id)",
-            names={"#ts": "timestamp", "#event_id": "event_id"},
+            condition=latest.NEWER_THAN_STORED,
+            names=latest.CONDITION_NAMES,
             values={":ts": item["timestamp"], ":event_id": item["event_id"]},
         )
 
@@ -304,14 +329,32 @@ class TableStore:
         )
         return [_deserialize(item) for item in response.get("Items", [])]
 
-    def replace_latest(self, item: Mapping[str, Any]) -> None:
-        """Write a LATEST item whatever the stored one holds: for when the stored one's event left silver."""
-        self.client.put_item(TableName=self.table_name, Item=_serialize(item))
-
-    def delete_latest(self, pais: str, indicador: str) -> None:
-        self.client.delete_item(
-            TableName=self.table_name, Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(pais, indicador)}}
+    def replace_latest(self, item: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
+        """Write a LATEST item in place of `expected` (its event left silver), only while the stored
+        item is still `expected`: a newer value written meanwhile is kept. False when it was."""
+        return self._conditional_put(
+            item,
+            condition=latest.STILL_STORED,
+            names=latest.CONDITION_NAMES,
+            values={":ts": expected["timestamp"], ":event_id": expected["event_id"]},
         )
+
+    def delete_latest(self, expected: Mapping[str, Any]) -> bool:
+        """Delete the LATEST item `expected` (its series has no event left), only while it is still
+        stored; False when another value replaced it meanwhile."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(expected["pais"], expected["indicador"])}},
+                ConditionExpression=latest.STILL_STORED,
+                ExpressionAttributeNames=latest.CONDITION_NAMES,
+                ExpressionAttributeValues=_serialize({":ts": expected["timestamp"], ":event_id": expected["event_id"]}),
+            )
+        except ClientError as error:
+            if _is_conditional_check_failure(error):
+                return False
+            raise
+        return True
 
     def get_kpi(self, pais: str, indicador: str, day: str) -> dict[str, Any] | None:
         return self._get(kpi_pk(pais, indicador), day)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Any
 
 import botocore.client
 import pytest
@@ -64,11 +65,24 @@ def seed(table: store.TableStore) -> None:
         row("BRA", "PIB", 1.0, dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC), "e3"),
     ]
     for item in rows:
-        table.upsert_latest(store.latest_item(item))
+        table.offer_latest(store.latest_item(item))
         table.put_kpis([store.kpi_item(item)])
     # A series whose KPI item is missing (e.g. aggregate still running).
     only_latest = row("CHL", "PIB", 2.0, dt.datetime(2026, 11, 22, 8, 0, tzinfo=UTC), "e4")
-    table.upsert_latest(store.latest_item(only_latest))
+    table.offer_latest(store.latest_item(only_latest))
+
+
+def without_write_times(body: Any) -> Any:
+    """The answer without `updated_at`/`computed_at`/`served_at` (clock readings), which the tests
+    check apart: each is a lake timestamp taken when its item was written or the answer made."""
+    if isinstance(body, dict):
+        return {k: without_write_times(v) for k, v in body.items() if k not in WRITE_TIMES}
+    if isinstance(body, list):
+        return [without_write_times(v) for v in body]
+    return body
+
+
+WRITE_TIMES = ("updated_at", "computed_at", "served_at")
 
 
 def call(path: str, method: str = "GET", query: dict[str, str] | None = None) -> tuple[int, dict, dict]:
@@ -87,7 +101,10 @@ def test_indicadores_overview(table, operations) -> None:
     assert status == 200
     assert body["indicadores"] == ["PIB", "Inflacion", "Desempleo", "TasaInteres"]
     assert body["paises"] == ["ARG", "BRA", "CHL", "MEX", "COL"]
-    assert body["series"] == [
+    assert all(row["updated_at"] > "2026-" for row in body["series"])
+    assert body["freshness"]["newest_event_time"] == "2026-11-22T10:00:00.000000+00:00"
+    assert body["freshness"]["served_at"] >= max(row["updated_at"] for row in body["series"])
+    assert without_write_times(body["series"]) == [
         {"pais": "ARG", "indicador": "Inflacion", "valor": 7.0, "timestamp": "2026-11-21T23:59:00.000000+00:00"},
         {"pais": "ARG", "indicador": "PIB", "valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00"},
         {"pais": "BRA", "indicador": "PIB", "valor": 1.0, "timestamp": "2026-11-22T09:00:00.000000+00:00"},
@@ -99,7 +116,7 @@ def test_indicadores_overview(table, operations) -> None:
 def test_country(table, operations) -> None:
     status, body, _ = call("/indicadores/ARG")
     assert status == 200
-    assert body == {
+    assert without_write_times(body) == {
         "pais": "ARG",
         "series": [
             {
@@ -132,7 +149,11 @@ def test_country_errors(table) -> None:
 def test_series(table, operations) -> None:
     status, body, _ = call("/indicadores/ARG/PIB")
     assert status == 200
-    assert body == {
+    freshness = body.pop("freshness")
+    assert freshness["latest_event_time"] == body["latest"]["timestamp"]
+    assert freshness["latest_updated_at"] == body["latest"]["updated_at"]
+    assert freshness["kpis_computed_at"] == body["kpis"]["computed_at"] <= freshness["served_at"]
+    assert without_write_times(body) == {
         "pais": "ARG",
         "indicador": "PIB",
         "latest": {"valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
@@ -260,11 +281,12 @@ def test_pure_shapes() -> None:
         "indicador": "PIB",
         "valor": 1.5,
         "timestamp": latest["timestamp"],
+        "updated_at": None,
     }
     with pytest.raises(api.NotFound):
         api.country_latest("ARG", [])
     with pytest.raises(api.NotFound):
-        api.series_detail("ARG", "PIB", None, None)
+        api.series_detail("ARG", "PIB", None, None, "2026-11-23T00:00:00.000000+00:00")
     assert isinstance(api.unmatched_route_error("GET", "/indicadores/a/b/c"), api.BadRequest)
     assert isinstance(api.unmatched_route_error("PUT", "/health"), api.MethodNotAllowed)
     assert isinstance(api.unmatched_route_error("GET", "/other"), api.NotFound)

@@ -415,16 +415,25 @@ def test_terraform_outputs_name_the_queues_and_functions() -> None:
         {
             "dlq_url": {"value": "http://q/ingest-dlq", "type": "string", "sensitive": False},
             "transform_dlq_url": {"value": "http://q/transform-dlq", "type": "string", "sensitive": False},
+            "live_dlq_url": {"value": "http://q/live-dlq", "type": "string", "sensitive": False},
             "function_names": {
-                "value": {"ingest": "i", "transform": "t"},
+                "value": {"ingest": "i", "transform": "t", "live": "l"},
                 "type": ["map", "string"],
                 "sensitive": False,
             },
         }
     )
-    args = SimpleNamespace(ingest_dlq_url=None, ingest_function=None, transform_dlq_url=None, transform_function="t2")
+    args = SimpleNamespace(
+        ingest_dlq_url=None,
+        ingest_function=None,
+        live_dlq_url=None,
+        live_function=None,
+        transform_dlq_url=None,
+        transform_function="t2",
+    )
     assert redrive.targets(args, terraform_outputs.outputs_from_text(text)) == [
         ("ingest", "http://q/ingest-dlq", "i"),
+        ("live", "http://q/live-dlq", "l"),
         ("transform", "http://q/transform-dlq", "t2"),
     ]
 

@@ -43,21 +43,22 @@ def kpi_row(
 
 def test_latest_upsert_never_regresses(table) -> None:
     t10 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    assert table.upsert_latest(store.latest_item(kpi_row(valor=1.0, when=t10, event_id="b")))
+    assert table.offer_latest(store.latest_item(kpi_row(valor=1.0, when=t10, event_id="b")))
     # Older: rejected.
-    assert not table.upsert_latest(
+    assert not table.offer_latest(
         store.latest_item(kpi_row(valor=9.0, when=t10 - dt.timedelta(seconds=1), event_id="z"))
     )
     # Same time, smaller event_id: rejected (tie-break as in gold).
-    assert not table.upsert_latest(store.latest_item(kpi_row(valor=8.0, when=t10, event_id="a")))
+    assert not table.offer_latest(store.latest_item(kpi_row(valor=8.0, when=t10, event_id="a")))
     assert table.get_latest("ARG", "PIB")["valor"] == Decimal("1.0")
     # Same time, greater event_id: accepted; newer time: accepted.
-    assert table.upsert_latest(store.latest_item(kpi_row(valor=2.0, when=t10, event_id="c")))
-    assert table.upsert_latest(
+    assert table.offer_latest(store.latest_item(kpi_row(valor=2.0, when=t10, event_id="c")))
+    assert table.offer_latest(
         store.latest_item(kpi_row(valor=3.0, when=t10 + dt.timedelta(microseconds=1), event_id="a"))
     )
 
     latest = table.get_latest("ARG", "PIB")
+    assert latest.pop("updated_at") >= "2026-"
     assert latest == {
         "pk": "LATEST",
         "sk": "ARG#PIB",
@@ -67,12 +68,13 @@ def test_latest_upsert_never_regresses(table) -> None:
         "timestamp": "2026-11-22T10:00:00.000001+00:00",
         "event_id": "a",
         "fuente": "src",
+        "written_by": "aggregate",
     }
 
 
 def test_query_latest_all_and_by_country(table) -> None:
     for pais, indicador in [("ARG", "PIB"), ("ARG", "Inflacion"), ("BRA", "PIB")]:
-        table.upsert_latest(store.latest_item(kpi_row(pais=pais, indicador=indicador)))
+        table.offer_latest(store.latest_item(kpi_row(pais=pais, indicador=indicador)))
     assert [item["sk"] for item in table.query_latest()] == ["ARG#Inflacion", "ARG#PIB", "BRA#PIB"]
     assert [item["indicador"] for item in table.query_latest("ARG")] == ["Inflacion", "PIB"]
     assert table.query_latest("CHL") == []

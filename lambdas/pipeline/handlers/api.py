@@ -41,7 +41,7 @@ def get_health() -> dict[str, str]:
 
 @app.get("/indicadores")
 def get_indicadores() -> dict[str, Any]:
-    return api.indicadores_overview(table().query_latest())
+    return api.indicadores_overview(table().query_latest(), store.now_text())
 
 
 @app.get("/indicadores/<pais>")
@@ -58,7 +58,7 @@ def get_series(pais: str, indicador: str) -> dict[str, Any]:
     latest = lake_table.get_latest(pais, indicador)
     day = api.kpi_day(latest) if latest is not None else None
     kpi = lake_table.get_kpi(pais, indicador, day) if day is not None else None
-    return api.series_detail(pais, indicador, latest, kpi)
+    return api.series_detail(pais, indicador, latest, kpi, store.now_text())
 
 
 @app.get("/indicadores/<pais>/<indicador>/diario")
