@@ -266,9 +266,9 @@ variable "live_batching_window_seconds" {
 }
 
 variable "live_batch_size" {
-  description = "Maximum records per live invocation (1 to 10000). Large, so a burst is still one write per series per batch."
+  description = "Maximum records per live invocation (1 to 10000). At a trickle the window closes a batch first; at full speed each batch of this size makes at most one write per series (1000: about 0.02 writes per event at 8,000 events/s, and about 0.8 MB of payload, under Lambda's 6 MB on every emulator)."
   type        = number
-  default     = 10000
+  default     = 1000
   nullable    = false
 
   validation {

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from aws_lambda_powertools import Logger
 
-from pipeline import contract, gold, latest, layout, schema, silver_io, store, watermark
+from pipeline import gold, latest, layout, schema, silver_io, store, watermark
 from pipeline.upload_ledger import UploadLedger
 
 logger = Logger(child=True)
@@ -65,29 +65,18 @@ def aggregate_partition(
     table.put_kpis(kpi_items, removed)
     if stored_latest is None:
         stored_latest = latest_by_sk(table)
-    forget_removed_events(table, partition, present, stored_latest, silver_copies(events, stored_latest.values()))
+    forget_removed_events(table, partition, present, stored_latest, ids_in_silver(events, stored_latest.values()))
     silver_io.compact_partition(s3, silver_bucket, partition, files, UploadLedger(table.client, table.table_name))
     return kpis
 
 
-def silver_copies(events: pa.Table, latest_items: Any) -> dict[str, dict[str, Any]]:
-    """The partition's rows of the events LATEST items hold, by event_id (at most one per series):
-    what the lake says of each, to compare with what LATEST says."""
+def ids_in_silver(events: pa.Table, latest_items: Any) -> set[str]:
+    """Which of the events LATEST items hold (at most one per series) the partition has."""
     wanted = [item["event_id"] for item in latest_items if item.get("event_id")]
     if not wanted or events.num_rows == 0:
-        return {}
-    rows = events.filter(pc.is_in(events["event_id"], value_set=pa.array(wanted, pa.string())))
-    return {row["event_id"]: row for row in rows.select(["event_id", "timestamp", "valor"]).to_pylist()}
-
-
-def holds_lake_copy(item: dict[str, Any], copy: dict[str, Any] | None) -> bool:
-    """Whether a LATEST item says what the lake's copy of its event says (same time, same value)."""
-    if copy is None:
-        return False
-    valor = item.get("valor")
-    return item.get("timestamp") == contract.format_timestamp(copy["timestamp"]) and (
-        valor is not None and float(valor) == copy["valor"]
-    )
+        return set()
+    found = events["event_id"].filter(pc.is_in(events["event_id"], value_set=pa.array(wanted, pa.string())))
+    return set(found.to_pylist())
 
 
 def forget_removed_events(
@@ -95,14 +84,14 @@ def forget_removed_events(
     partition: layout.Partition,
     present: dict[str, dict[str, Any]],
     stored_latest: dict[str, dict[str, Any]],
-    copies: dict[str, dict[str, Any]],
+    in_silver: set[str],
 ) -> None:
-    """Set again each LATEST item of this day whose event is not in the lake as LATEST says (a
-    re-upload removed it, or LATEST holds another copy of its event_id than silver does): from this
-    day's newest row (`present`, by country), else the newest remaining day, else nothing.
+    """Set again each LATEST item of this day whose event left silver (a re-upload removed it):
+    from this day's newest row (`present`, by country), else the newest remaining day, else nothing.
 
     An item the stream path wrote whose event is not in silver yet is left alone: it is ahead of
-    the lake, not wrong (stream events never leave silver). Every correction is conditional on the
+    the lake, not wrong (stream events never leave silver). An item whose event_id is in silver
+    stays too, whichever copy it holds: copies never replace each other (pipeline.latest). Every correction is conditional on the
     stored item being the one read (pipeline.latest.STILL_STORED), so it never overwrites a newer
     value the stream path wrote meanwhile. At most a few requests per partition, whatever the lake
     holds; `stored_latest` is updated with what is written."""
@@ -111,10 +100,7 @@ def forget_removed_events(
         current = stored_latest.get(sk)
         if current is None or store.latest_day(current) != partition.dt:
             continue
-        copy = copies.get(current.get("event_id", ""))
-        if holds_lake_copy(current, copy):
-            continue
-        if copy is None and current.get("written_by") == latest.WRITTEN_BY_STREAM:
+        if current.get("event_id") in in_silver or current.get("written_by") == latest.WRITTEN_BY_STREAM:
             continue
         row = present.get(pais)
         if row is not None:

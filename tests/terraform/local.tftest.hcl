@@ -159,7 +159,7 @@ run "event_source_mapping" {
     condition = (
       aws_lambda_event_source_mapping.ingest.starting_position == "TRIM_HORIZON" &&
       aws_lambda_event_source_mapping.ingest.batch_size == 2000 &&
-      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 1 &&
+      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 20 &&
       aws_lambda_event_source_mapping.ingest.parallelization_factor == 1
     )
     error_message = "Unexpected batching settings."
@@ -246,17 +246,17 @@ run "functions_and_least_privilege" {
   command = plan
 
   assert {
-    condition     = toset(keys(module.lambda)) == toset(["ingest", "transform", "aggregate", "api"])
-    error_message = "Expected the four functions."
+    condition     = toset(keys(module.lambda)) == toset(["ingest", "transform", "aggregate", "api", "live"])
+    error_message = "Expected the five functions."
   }
 
   assert {
-    condition     = length(distinct([for fn in module.lambda : fn.role_name])) == 4
+    condition     = length(distinct([for fn in module.lambda : fn.role_name])) == 5
     error_message = "Every function needs its own IAM role."
   }
 
   assert {
-    condition     = output.function_names == { for k in ["ingest", "transform", "aggregate", "api"] : k => "econ-lake-local-${k}" }
+    condition     = output.function_names == { for k in ["ingest", "transform", "aggregate", "api", "live"] : k => "econ-lake-local-${k}" }
     error_message = "Function names must be <project>-<environment>-<name>."
   }
 
@@ -341,7 +341,7 @@ run "triggers" {
   assert {
     condition = (
       aws_cloudwatch_event_rule.aggregate.name == "econ-lake-local-aggregate-schedule" &&
-      aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(5 minutes)" &&
+      aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(1 minute)" &&
       aws_cloudwatch_event_rule.aggregate.state == "ENABLED"
     )
     error_message = "Unexpected aggregate schedule."
@@ -422,5 +422,63 @@ run "alarm_email_is_ignored_in_local" {
   assert {
     condition     = length(aws_sns_topic_subscription.alarm_email) == 0
     error_message = "No subscription in local, even with alarm_email."
+  }
+}
+
+run "live_consumer_serves_latest_within_seconds" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.live[0].event_source_arn == aws_kinesis_stream.events.arn &&
+      aws_lambda_event_source_mapping.live[0].function_name == module.lambda["live"].function_arn &&
+      aws_lambda_event_source_mapping.live[0].starting_position == "LATEST"
+    )
+    error_message = "The live mapping must connect the stream to live, from the stream's end."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds == 2 &&
+      aws_lambda_event_source_mapping.live[0].batch_size == 1000 &&
+      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds < aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds
+    )
+    error_message = "The serving path batches for seconds, the lake's for longer."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.live[0].function_response_types == toset(["ReportBatchItemFailures"]) &&
+      aws_lambda_event_source_mapping.live[0].bisect_batch_on_function_error &&
+      aws_lambda_event_source_mapping.live[0].maximum_retry_attempts == 3 &&
+      aws_lambda_event_source_mapping.live[0].maximum_record_age_in_seconds == 600 &&
+      one(one(aws_lambda_event_source_mapping.live[0].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
+    )
+    error_message = "Failed live batches must be retried, then parked in the live DLQ."
+  }
+
+  assert {
+    condition = {
+      for st in jsondecode(module.lambda["live"].role_policy_json).Statement : st.Sid => join(",", sort(flatten([st.Action])))
+      if st.Sid != "WriteOwnLogs"
+      } == {
+      ReadEventStream  = "kinesis:DescribeStream,kinesis:DescribeStreamSummary,kinesis:GetRecords,kinesis:GetShardIterator,kinesis:ListShards,kinesis:SubscribeToShard"
+      WriteLatestItems = "dynamodb:PutItem"
+      SendToLiveDlq    = "sqs:SendMessage"
+    }
+    error_message = "live may read the stream, put items and send to its DLQ, nothing else."
+  }
+}
+
+run "live_serving_can_be_turned_off" {
+  command = plan
+
+  variables {
+    live_serving_enabled = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.live) == 0
+    error_message = "live_serving_enabled = false must remove the live mapping."
   }
 }

@@ -118,8 +118,8 @@ run "api_url_requires_iam_by_default" {
   }
 
   assert {
-    condition     = length(distinct([for fn in module.lambda : fn.role_arn])) >= 1 && length(module.lambda) == 4
-    error_message = "Expected four functions with roles."
+    condition     = length(distinct([for fn in module.lambda : fn.role_arn])) >= 1 && length(module.lambda) == 5
+    error_message = "Expected five functions with roles."
   }
 }
 
@@ -384,6 +384,7 @@ run "alarms_notify_the_encrypted_topic" {
       } == {
       ingest    = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-ingest-dlq/GreaterThanThreshold/0"
       transform = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-transform-dlq/GreaterThanThreshold/0"
+      live      = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-live-dlq/GreaterThanThreshold/0"
     }
     error_message = "Each DLQ needs an alarm on ApproximateNumberOfMessagesVisible > 0."
   }
@@ -392,7 +393,7 @@ run "alarms_notify_the_encrypted_topic" {
     condition = {
       for k, a in aws_cloudwatch_metric_alarm.lambda : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["FunctionName"]}/${a.threshold}"
       } == merge([
-        for fn in ["ingest", "transform", "aggregate", "api"] : {
+        for fn in ["ingest", "transform", "aggregate", "api", "live"] : {
           "${fn}-errors"    = "AWS/Lambda/Errors/Sum/econ-lake-prod-${fn}/0"
           "${fn}-throttles" = "AWS/Lambda/Throttles/Sum/econ-lake-prod-${fn}/0"
         }
@@ -477,5 +478,37 @@ run "monthly_budget_alerts_the_topic" {
       if n.subscriber_sns_topic_arns == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"])
     ]) == toset(["ACTUAL/GREATER_THAN/100/PERCENTAGE", "FORECASTED/GREATER_THAN/100/PERCENTAGE"])
     error_message = "The budget must notify the topic when actual or forecasted cost exceeds it."
+  }
+}
+
+run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
+  command = plan
+
+  assert {
+    condition = (
+      module.lambda["live"].function_name == "econ-lake-prod-live" &&
+      aws_lambda_event_source_mapping.live[0].function_name == module.lambda["live"].function_arn &&
+      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds == 2 &&
+      one(one(aws_lambda_event_source_mapping.live[0].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
+    )
+    error_message = "Prod must run the live consumer (2 s window, failures to the live DLQ)."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.live_dlq.name == "econ-lake-prod-live-dlq" && aws_sqs_queue.live_dlq.sqs_managed_sse_enabled
+    error_message = "The live DLQ must be named per environment and encrypted."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 20 &&
+      aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(1 minute)"
+    )
+    error_message = "Prod lands the lake in 20 s windows and computes KPIs every minute."
+  }
+
+  assert {
+    condition     = contains(keys(aws_cloudwatch_metric_alarm.lambda), "live-errors") && contains(keys(aws_cloudwatch_metric_alarm.dlq_not_empty), "live")
+    error_message = "live needs its error alarm and its DLQ alarm."
   }
 }
