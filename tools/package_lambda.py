@@ -4,13 +4,20 @@ Dependencies are installed for Lambda's platform (Linux x86_64, CPython 3.12) wh
 OS, binary wheels only. The zip is deterministic: sorted entries, fixed timestamps and modes, so
 the same sources give the same bytes and Terraform's source hash changes only with the code.
 Fails when the unzipped size passes Lambda's 250 MB limit.
+
+Every module also ships compiled (`__pycache__/*.cpython-312.pyc`, unchecked-hash, so no file time
+is involved): Lambda's /var/task is read-only, so without them each cold start compiles every module
+it imports from source (Powertools' alone is tens of milliseconds). The bytecode is the same bytes
+for the same source whatever the order or process it is compiled in.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import platform
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -95,25 +102,52 @@ def _entries(source: Path, prefix: str = "") -> list[tuple[str, Path]]:
     return files
 
 
-def build_zip(code_dir: Path, deps_dir: Path, output: Path) -> tuple[int, int]:
-    entries = sorted(_entries(deps_dir) + _entries(code_dir, prefix=f"{code_dir.name}/"))
+def bytecode_entry(name: str, path: Path, scratch: Path) -> tuple[str, bytes]:
+    """The archive name and bytes of a module's compiled form, for the Python running this."""
+    compiled = scratch / "module.pyc"
+    py_compile.compile(
+        str(path),
+        cfile=str(compiled),
+        dfile=name,
+        doraise=True,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    return importlib.util.cache_from_source(name), compiled.read_bytes()
+
+
+def build_zip(code_dir: Path, deps_dir: Path, output: Path, bytecode: bool = False) -> tuple[int, int]:
+    """Write the zip; `bytecode`: add each module's .pyc (compiled by this interpreter, which must
+    be the runtime's Python version)."""
+    import tempfile
+
+    files = sorted(_entries(deps_dir) + _entries(code_dir, prefix=f"{code_dir.name}/"))
+    entries: list[tuple[str, Path | bytes]] = list(files)
+    if bytecode:
+        with tempfile.TemporaryDirectory(prefix="pyc-") as scratch:
+            for name, path in files:
+                if path.suffix == ".py":
+                    try:
+                        entries.append(bytecode_entry(name, path, Path(scratch)))
+                    except py_compile.PyCompileError:
+                        continue  # e.g. a template with invalid syntax: it is never imported
+        entries.sort(key=lambda entry: entry[0])
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_suffix(".zip.tmp")
     unzipped = 0
     with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name, path in entries:
+        for name, source in entries:
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            executable = path.suffix == ".so" or ".so." in path.name
+            executable = name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1]
             info.external_attr = ((0o755 if executable else 0o644) | 0o100000) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            data = path.read_bytes()
+            data = source if isinstance(source, bytes) else source.read_bytes()
             unzipped += len(data)
             archive.writestr(info, data)
     temporary.replace(output)
     return unzipped, output.stat().st_size
 
 
-HANDLERS = ("ingest", "transform", "aggregate", "api")
+HANDLERS = ("ingest", "transform", "aggregate", "api", "live")
 
 
 def smoke_import(zip_path: Path, python: str) -> str | None:
@@ -159,14 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     deps_dir = ROOT / "build" / f"lambda-deps-py{args.python_version}"
     install_dependencies(args.requirements, deps_dir, args.python_version)
     code_dir = ROOT / "lambdas" / "pipeline"
+    # .pyc files are specific to one Python version: only the runtime's own version may write them.
+    bytecode = f"{sys.version_info.major}.{sys.version_info.minor}" == args.python_version
     inputs = hashlib.sha256((deps_dir / ".requirements.sha256").read_bytes())
+    # The recipe too: a change to this packager (or to bytecode) rebuilds.
+    inputs.update(Path(__file__).read_bytes() + bytes([bytecode]))
     for name, path in sorted(_entries(code_dir)):
         inputs.update(name.encode() + b"\0" + path.read_bytes())
     stamp = args.output.parent / (args.output.name + ".inputs")
     if args.output.exists() and stamp.exists() and stamp.read_text() == inputs.hexdigest():
         print(f"package: {args.output.relative_to(ROOT)} is up to date")
         return 0
-    unzipped, zipped = build_zip(code_dir, deps_dir, args.output)
+    if not bytecode:
+        print(f"package: no .pyc files (this is Python {platform.python_version()}, the runtime {args.python_version})")
+    unzipped, zipped = build_zip(code_dir, deps_dir, args.output, bytecode=bytecode)
     sha = hashlib.sha256(args.output.read_bytes()).hexdigest()
     (args.output.parent / (args.output.name + ".sha256")).write_text(sha + "\n")
     print(

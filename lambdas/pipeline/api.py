@@ -1,6 +1,6 @@
-"""Read API route logic: input rules, response shapes and errors (no I/O here).
+"""Read API route logic: the routes, input rules, response shapes and errors (no I/O here).
 
-Routes (handlers/api.py wires them to a Powertools LambdaFunctionUrlResolver):
+Routes (`ROUTES`, matched by `match_route`; handlers/api.py gives each its DynamoDB reads):
 - ``GET /health``
 - ``GET /indicadores``
 - ``GET /indicadores/{pais}``
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -35,11 +36,27 @@ DAILY_DAYS_DEFAULT = 30
 DAILY_DAYS_MAX = 366
 
 _INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in contract.INDICADORES}
-# Well-formed paths of the routes; used to tell a wrong method (405) from a wrong path (400/404).
-_ROUTE_SHAPES = (
-    re.compile(r"^/health$"),
-    re.compile(r"^/indicadores(/[^/]+){0,2}$"),
-    re.compile(r"^/indicadores/[^/]+/[^/]+/diario$"),
+_SEGMENT = r"(?P<{}>[^/]+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One GET route: its name (the handler's key for it) and the path it answers."""
+
+    name: str
+    pattern: re.Pattern[str]
+
+
+# Every route of the API, once. A path that matches none is answered by unmatched_route_error.
+ROUTES = (
+    Route("health", re.compile(rf"^{HEALTH_PATH}$")),
+    Route("indicadores", re.compile(rf"^{INDICADORES_ROOT}$")),
+    Route("country", re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}$")),
+    Route("series", re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}/{_SEGMENT.format('indicador')}$")),
+    Route(
+        "daily",
+        re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}/{_SEGMENT.format('indicador')}/diario$"),
+    ),
 )
 
 
@@ -96,9 +113,21 @@ def normalise_indicador(raw: str) -> str:
     return indicador
 
 
+def match_route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """The route a request is for and its path parameters (still percent-encoded); the ApiError
+    to answer when there is none."""
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if found:
+            if method.upper() != "GET":
+                raise MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
+            return route.name, found.groupdict()
+    raise unmatched_route_error(method, path)
+
+
 def unmatched_route_error(method: str, path: str) -> ApiError:
     """The error for a request no route matched."""
-    if method.upper() != "GET" and any(shape.match(path) for shape in _ROUTE_SHAPES):
+    if method.upper() != "GET" and any(route.pattern.match(path) for route in ROUTES):
         return MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
     if path == INDICADORES_ROOT or path.startswith(INDICADORES_ROOT + "/"):
         return BadRequest(

@@ -11,14 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
-from pipeline import contract
+from pipeline import attribute_values, contract
 from pipeline.layout import Partition
 
 CATALOG_PK = "CATALOG"
-
-_serializer = TypeSerializer()
 
 
 def catalog_item(
@@ -69,7 +65,7 @@ def record_silver_file(
     schema_version: int = contract.SCHEMA_VERSION,
     written_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Put the catalog item of one silver file (through a `boto3.client("dynamodb")`) and return it.
+    """Put the catalog item of one silver file (through a low-level DynamoDB client) and return it.
 
     AWS errors propagate: the caller's invocation is retried and the write is idempotent apart
     from the new `written_at`.
@@ -85,5 +81,5 @@ def record_silver_file(
         written_at=written_at or dt.datetime.now(dt.UTC),
         schema_version=schema_version,
     )
-    dynamodb.put_item(TableName=table_name, Item={name: _serializer.serialize(value) for name, value in item.items()})
+    dynamodb.put_item(TableName=table_name, Item=attribute_values.serialize(item))
     return item

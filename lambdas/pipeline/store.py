@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pipeline import aws, contract, latest
+from pipeline import attribute_values, aws, contract, latest
 from pipeline.catalog import CATALOG_PK
 from pipeline.watermark import Watermark
 
@@ -33,9 +32,6 @@ _DYNAMO_MIN_ADJUSTED_EXPONENT = -130
 _DYNAMO_MAX_DIGITS = 38
 _BATCH_WRITE_LIMIT = 25
 _BATCH_WRITE_ATTEMPTS = 8
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class StoreError(RuntimeError):
@@ -208,12 +204,8 @@ def latest_item(row: Mapping[str, Any]) -> dict[str, Any]:
 # --- table access -----------------------------------------------------------------------------
 
 
-def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
-
-
-def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+_serialize = attribute_values.serialize
+_deserialize = attribute_values.deserialize
 
 
 def _is_conditional_check_failure(error: ClientError) -> bool:
@@ -221,7 +213,7 @@ def _is_conditional_check_failure(error: ClientError) -> bool:
 
 
 class TableStore:
-    """The pipeline's DynamoDB table, through a low-level ``boto3.client("dynamodb")``."""
+    """The pipeline's DynamoDB table, through a low-level DynamoDB client (pipeline.aws.client)."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client

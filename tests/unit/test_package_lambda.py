@@ -62,3 +62,30 @@ def test_runtime_provided_packages_are_not_bundled():
         for line in requirements.splitlines()
         if line and not line.startswith("#")
     ]
+
+
+def test_modules_ship_with_their_bytecode_the_same_bytes_every_build(tmp_path):
+    import importlib.util
+    import marshal
+    import zipfile
+
+    code = tmp_path / "pipeline"
+    deps = tmp_path / "deps"
+    make_tree(code, {"__init__.py": "", "handlers/api.py": "VALUE = 1\n", "broken.py": "def (:\n"})
+    make_tree(deps, {"aws_lambda_powertools/__init__.py": "X = 2\n", ".requirements.sha256": "x"})
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    package_lambda.build_zip(code, deps, first, bytecode=True)
+    package_lambda.build_zip(code, deps, second, bytecode=True)
+    assert first.read_bytes() == second.read_bytes()
+    pyc = importlib.util.cache_from_source("pipeline/handlers/api.py")
+    with zipfile.ZipFile(first) as archive:
+        names = archive.namelist()
+        data = archive.read(pyc)
+    assert names == sorted(names)
+    assert importlib.util.cache_from_source("aws_lambda_powertools/__init__.py") in names
+    assert importlib.util.cache_from_source("pipeline/broken.py") not in names  # not compilable: left out
+    # An unchecked-hash pyc (flags 0b01): Python trusts it without looking at file times.
+    assert data[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(data[4:8], "little") == 1
+    namespace: dict = {}
+    exec(marshal.loads(data[16:]), namespace)  # noqa: S102 - our own bytecode, compiled above
+    assert namespace["VALUE"] == 1
