@@ -1,14 +1,18 @@
 """`make dashboard`: a local page with the latest value of every pais × indicador and the daily KPIs,
-refreshing itself as new events land.
+live: a new latest value shows within seconds of its event, highlighted.
 
     python -m tools.dashboard --terraform-outputs-json "$(tflocal output -json)"   # http://127.0.0.1:8050/
 
-Where the numbers come from:
+The page has two parts, read at two paces:
 
-- the latest values: the API, `GET /indicadores` (one call per refresh);
-- the KPIs of each series' latest day: the API, `GET /indicadores/{pais}/{indicador}`;
-- the daily series (the charts): the API, `GET /indicadores/{pais}/{indicador}/diario?dias=N` (the newest
-  `--days` days, one call per series and refresh).
+- live (every `--live-refresh` s, default 1): the latest values, from one API call, `GET /indicadores`
+  (cached here for half that period, however many pages poll). The `live` Lambda writes a latest value
+  within seconds of its event, so the page follows the stream without waiting for the aggregate. This
+  server notes when each series' value changed (`changed_at`), and the page highlights it;
+- KPIs and charts (every `--refresh` s, default 20): the KPIs of each series' latest day,
+  `GET /indicadores/{pais}/{indicador}`, and the daily series, `GET /indicadores/{pais}/{indicador}/diario?dias=N`
+  (the newest `--days` days): two calls per series. The aggregate computes KPIs once a minute, so reading
+  them more often would only cost calls.
 
 This server calls the API through tools/function_url (as is on the embedded emulator and on AWS, signed
 when the URL is AWS_IAM; through the endpoint with a Host header on LocalStack), so the browser only talks
@@ -16,7 +20,8 @@ to this server and needs no Host-header trick. Everything the page uses is serve
 external script (the machine may be offline). Routes:
 
     GET /            the page (tools/dashboard.html: inline CSS and JS; charts are inline SVG)
-    GET /data.json   the snapshot the page renders (read at most once per --cache-seconds)
+    GET /live.json   the latest values and when each changed (one API call at most per half live period)
+    GET /data.json   the snapshot with KPIs and charts (read at most once per half --refresh)
     GET /api/<path>  the API itself, proxied: health, indicadores, indicadores/<pais>[/<indicador>]
     GET /healthz     "ok" (the server is up)
 """
@@ -46,13 +51,20 @@ from tools import terraform_outputs
 
 PAGE = Path(__file__).with_name("dashboard.html")
 DEFAULT_PORT = 8050
-DEFAULT_REFRESH_SECONDS = 5.0
+DEFAULT_LIVE_SECONDS = 1.0
+DEFAULT_REFRESH_SECONDS = 20.0
 DEFAULT_DAYS = 30
 # Paths the proxy forwards to the API (its routes, pipeline/api.py); anything else is 404 here.
 PROXY_PATH = re.compile(r"^(health|indicadores(/[A-Za-z0-9%._~-]+){0,2})$")
 # One color per country, in the order the API lists them (ARG, BRA, CHL, MEX, COL).
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
-KPI_FIELDS = ("count", "mean", "min", "max", "stddev", "last_valor", "last_timestamp")
+KPI_FIELDS = ("count", "mean", "min", "max", "stddev", "last_valor", "last_timestamp", "computed_at")
+# A chart whose values span more than this ratio (one decade) uses a log scale, so Argentina's inflation
+# (~100) does not flatten the other countries' (~4) into one line.
+LOG_SCALE_MIN_RATIO = 10.0
+MAX_TICKS = 6
+
+Key = tuple[str, str]  # (pais, indicador)
 
 
 class DashboardError(Exception):
@@ -78,7 +90,7 @@ def settings_from_outputs(outputs: Mapping[str, Any]) -> Settings:
     return Settings(api_url=str(api_url), api_function=functions.get("api") if isinstance(functions, dict) else None)
 
 
-# --- pure parts: numbers, series, charts, the snapshot ----------------------------------------
+# --- pure parts: numbers, times, scales ----------------------------------------------------------
 
 
 def format_valor(value: float | None) -> str:
@@ -89,6 +101,106 @@ def format_valor(value: float | None) -> str:
     if magnitude != 0 and (magnitude >= 1e6 or magnitude < 1e-3):
         return f"{value:.4g}"
     return f"{value:,.3f}"
+
+
+def format_tick(value: float) -> str:
+    """An axis label: short (`%g`), no float noise (0.30000000000000004 is 0.3), never `-0`."""
+    return f"{_clean(value):g}"
+
+
+def _clean(value: float) -> float:
+    return float(f"{value:.12g}") + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _day_ordinal(day: Any) -> int | None:
+    try:
+        return dt.date.fromisoformat(day).toordinal()
+    except (TypeError, ValueError):
+        return None
+
+
+def _instant(text: Any) -> dt.datetime | None:
+    """An ISO-8601 time as an aware datetime (naive ones read as UTC); None when it is not one."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+
+
+def newest(times: Iterable[Any]) -> str | None:
+    """The latest of ISO-8601 times, as given (compared as instants, so offsets and precisions may differ)."""
+    parsed = [(instant, text) for text in times if (instant := _instant(text)) is not None]
+    return max(parsed, key=lambda pair: pair[0])[1] if parsed else None
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A chart's value axis: the range it shows and its ticks."""
+
+    kind: str  # "linear" or "log"
+    low: float
+    high: float
+    ticks: tuple[float, ...]
+
+    def fraction(self, value: float) -> float:
+        """Where `value` sits on the axis: 0 at `low`, 1 at `high`."""
+        if self.kind == "log":
+            return (math.log10(value) - math.log10(self.low)) / (math.log10(self.high) - math.log10(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+
+def use_log_scale(values: Iterable[float]) -> bool:
+    """Log when the values span more than a decade; only positive values have a logarithm."""
+    values = list(values)
+    return bool(values) and min(values) > 0 and max(values) / min(values) > LOG_SCALE_MIN_RATIO
+
+
+def linear_scale(low: float, high: float) -> Scale:
+    """From the tick at or below `low` to the tick at or above `high`: the finest step of 1, 2 or 5 × 10^k
+    that needs at most MAX_TICKS ticks."""
+    if high == low:  # one value: a flat line in the middle
+        pad = abs(high) * 0.05 or 1.0
+        low, high = low - pad, high + pad
+    magnitude = 10.0 ** math.floor(math.log10((high - low) / (MAX_TICKS - 1)))
+    for step in (m * magnitude for m in (1, 2, 5, 10, 20, 50)):
+        first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+        if last - first < MAX_TICKS:
+            break
+    ticks = tuple(_clean(index * step) for index in range(first, last + 1))
+    return Scale("linear", ticks[0], ticks[-1], ticks)
+
+
+def log_scale(low: float, high: float) -> Scale:
+    """`low`..`high` (both > 0) with a little room, ticks at 1, 2, 5 × 10^k (only the powers of ten, some
+    of them, when that would be too many)."""
+    room = (math.log10(high) - math.log10(low)) * 0.04
+    low, high = 10.0 ** (math.log10(low) - room), 10.0 ** (math.log10(high) + room)
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks = [t for e in decades for m in (1, 2, 5) if low <= (t := _clean(m * 10.0**e)) <= high]
+    if len(ticks) > MAX_TICKS:
+        ticks = [t for e in decades if low <= (t := _clean(10.0**e)) <= high]
+    if len(ticks) > MAX_TICKS:
+        ticks = ticks[:: math.ceil(len(ticks) / MAX_TICKS)]
+    return Scale("log", low, high, tuple(ticks))
+
+
+def chart_scale(values: Iterable[float]) -> Scale:
+    values = list(values)
+    low, high = min(values), max(values)
+    return log_scale(low, high) if use_log_scale(values) else linear_scale(low, high)
 
 
 def merge_daily(*sources: Iterable[Mapping[str, Any]], days: int = DEFAULT_DAYS) -> list[dict[str, Any]]:
@@ -103,28 +215,29 @@ def merge_daily(*sources: Iterable[Mapping[str, Any]], days: int = DEFAULT_DAYS)
     return ordered[-days:] if days > 0 else ordered
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
+def country_colors(paises: Iterable[str]) -> dict[str, str]:
+    """One color per country, the same in every chart and in the table."""
+    return {pais: PALETTE[index % len(PALETTE)] for index, pais in enumerate(paises)}
 
 
-def _day_ordinal(day: str) -> int | None:
-    try:
-        return dt.date.fromisoformat(day).toordinal()
-    except (TypeError, ValueError):
-        return None
+# --- pure parts: charts --------------------------------------------------------------------------
 
 
 def chart_svg(
-    indicador: str, series: Mapping[str, list[Mapping[str, Any]]], *, width: int = 380, height: int = 190
+    indicador: str,
+    series: Mapping[str, list[Mapping[str, Any]]],
+    *,
+    colors: Mapping[str, str] | None = None,
+    width: int = 320,
+    height: int = 210,
 ) -> str:
     """A small line chart of the daily mean per country (one `<polyline>`, dots with tooltips), as SVG text.
 
     `series` maps pais -> daily rows (`dt`, `mean`, `count`, ...), oldest first. Days sit on a date axis,
-    so a missing day shows as a gap in spacing. Everything is escaped: the result can go into innerHTML.
+    so a missing day shows as a gap in spacing. The value axis is logarithmic when the values span more than
+    a decade (`use_log_scale`), and says so. Everything is escaped: the result can go into innerHTML.
     """
-    left, right, top, bottom = 56, 12, 26, 24
+    left, right, top, bottom = 50, 10, 40, 22
     plot_w, plot_h = width - left - right, height - top - bottom
     points: dict[str, list[tuple[int, float, Mapping[str, Any]]]] = {}
     for pais, rows in series.items():
@@ -135,51 +248,56 @@ def chart_svg(
                 kept.append((ordinal, mean, row))
         if kept:
             points[pais] = sorted(kept, key=lambda p: p[0])
+    colors = {**country_colors(points), **(colors or {})}
     label = escape(indicador)
-    parts = [
-        (
-            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" data-indicador={quoteattr(indicador)}>'
-        ),
-        f"<title>{label}: daily mean per country</title>",
-        f'<text x="{left}" y="14" class="chart-title">{label}</text>',
-    ]
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" data-indicador={quoteattr(indicador)}'
+    )
+    title = f'<text x="{left}" y="14" class="chart-title">{label}</text>'
     if not points:
-        parts.append(
+        return (
+            f'{head} data-scale="none"><title>{label}: no daily KPIs yet</title>{title}'
             f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
             'class="chart-empty">no daily KPIs yet</text></svg>'
         )
-        return "".join(parts)
     days = [p[0] for pts in points.values() for p in pts]
-    values = [p[1] for pts in points.values() for p in pts]
     first, last = min(days), max(days)
-    low, high = min(values), max(values)
-    if high == low:  # one value: a flat line in the middle
-        pad = abs(high) * 0.05 or 1.0
-        low, high = low - pad, high + pad
+    scale = chart_scale(p[1] for pts in points.values() for p in pts)
+    log = scale.kind == "log"
+    axis_label = "daily mean, log scale" if log else "daily mean"
 
     def x(ordinal: int) -> float:
         return left + (plot_w / 2 if last == first else (ordinal - first) / (last - first) * plot_w)
 
     def y(value: float) -> float:
-        return top + (high - value) / (high - low) * plot_h
+        return top + (1 - scale.fraction(value)) * plot_h
 
+    parts = [
+        f'{head} data-scale="{scale.kind}">',
+        f"<title>{label}: {axis_label} per country</title>",
+        title,
+        (
+            f'<text x="{-(top + plot_h / 2):.1f}" y="11" transform="rotate(-90)" text-anchor="middle" '
+            f'class="axis-label">{axis_label}</text>'
+        ),
+    ]
+    if log:  # also next to the title, where the eye starts
+        parts.append(f'<text x="{width - right}" y="14" text-anchor="end" class="scale-note">log scale</text>')
+    for tick in scale.ticks:
+        ty = y(tick)
+        parts.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" class="grid"/>')
+        parts.append(
+            f'<text x="{left - 4}" y="{ty + 3:.1f}" text-anchor="end" class="tick">{escape(format_tick(tick))}</text>'
+        )
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" class="axis"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" class="axis"/>')
-    parts.append(
-        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="tick">{escape(format_valor(high))}</text>'
-    )
-    parts.append(
-        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="tick">{escape(format_valor(low))}</text>'
-    )
     first_day, last_day = dt.date.fromordinal(first).isoformat(), dt.date.fromordinal(last).isoformat()
     parts.append(f'<text x="{left}" y="{height - 6}" class="tick">{first_day}</text>')
     if last != first:
         parts.append(f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end" class="tick">{last_day}</text>')
-    legend_x = left + 110
     for index, (pais, pts) in enumerate(points.items()):
-        color = PALETTE[index % len(PALETTE)]
-        code = escape(pais)
+        color = colors[pais]
         parts.append(f'<g class="line" data-pais={quoteattr(pais)}>')
         if len(pts) > 1:
             coords = " ".join(f"{x(o):.1f},{y(v):.1f}" for o, v, _ in pts)
@@ -192,52 +310,136 @@ def chart_svg(
                 f"<title>{escape(tip)}</title></circle>"
             )
         parts.append("</g>")
-        parts.append(f'<text x="{legend_x + index * 46}" y="14" fill="{color}" class="legend">{code}</text>')
+        legend_x = left + index * 44
+        parts.append(
+            f'<rect x="{legend_x}" y="23" width="8" height="8" fill="{color}"/>'
+            f'<text x="{legend_x + 11}" y="31" fill="{color}" class="legend">{escape(pais)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+# --- pure parts: the live payload and the snapshot ----------------------------------------------
+
+
+def table_layout(overview: Mapping[str, Any]) -> tuple[list[str], list[str], list[Mapping[str, Any]]]:
+    """The table's rows (paises) and columns (indicadores): the API's reference lists, then any name only a
+    series gives; and the series, in table order."""
+    paises = [str(p) for p in overview.get("paises") or []]
+    indicadores = [str(i) for i in overview.get("indicadores") or []]
+    series = [s for s in overview.get("series") or [] if isinstance(s, Mapping)]
+    for item in series:
+        for name, known in ((item.get("pais"), paises), (item.get("indicador"), indicadores)):
+            if name not in known:
+                known.append(name)
+    series.sort(key=lambda s: (paises.index(s.get("pais")), indicadores.index(s.get("indicador"))))
+    return paises, indicadores, series
+
+
+def series_identity(overview: Mapping[str, Any]) -> dict[Key, tuple[Any, Any]]:
+    """What makes a latest value new: its value and its event's time (a newer event with the same value is
+    a new latest value too)."""
+    return {
+        (s.get("pais"), s.get("indicador")): (_number(s.get("valor")), s.get("timestamp"))
+        for s in overview.get("series") or []
+        if isinstance(s, Mapping)
+    }
+
+
+def detect_changes(
+    previous: Mapping[Key, Any] | None, current: Mapping[Key, Any], changed_at: Mapping[Key, str], at: str
+) -> dict[Key, str]:
+    """When each series last changed, after one more read (`at`). A series whose identity differs from the
+    previous read's, or that appeared since, changed `at`; on the first read (`previous` None) nothing did.
+    Series gone from the answer are forgotten."""
+    changes = {key: when for key, when in changed_at.items() if key in current}
+    if previous is not None:
+        changes |= {key: at for key, identity in current.items() if previous.get(key, identity) != identity}
+        changes |= {key: at for key in current if key not in previous}
+    return changes
+
+
+def build_live(
+    overview: Mapping[str, Any],
+    *,
+    read_at: dt.datetime,
+    changed_at: Mapping[Key, str],
+    live_seconds: float,
+    refresh_seconds: float,
+    errors: Iterable[str] = (),
+) -> dict[str, Any]:
+    """What the page's live part renders, from `GET /indicadores` alone: every latest value, when this server
+    saw it change, and how fresh the numbers are (fields of the API's `freshness` when it sends them)."""
+    paises, indicadores, series = table_layout(overview)
+    cells = []
+    for item in series:
+        key = (item.get("pais"), item.get("indicador"))
+        valor = _number(item.get("valor"))
+        cells.append(
+            {
+                "pais": key[0],
+                "indicador": key[1],
+                "valor": valor,
+                "valor_text": format_valor(valor),
+                "timestamp": item.get("timestamp"),
+                "updated_at": item.get("updated_at"),  # when the API wrote it (absent from older APIs)
+                "changed_at": changed_at.get(key),
+            }
+        )
+    freshness = overview.get("freshness") if isinstance(overview.get("freshness"), Mapping) else {}
+    return {
+        "read_at": _iso(read_at),
+        "live_seconds": live_seconds,
+        "refresh_seconds": refresh_seconds,
+        "paises": paises,
+        "indicadores": indicadores,
+        "cells": cells,
+        "newest_event": freshness.get("newest_event_time") or newest(c["timestamp"] for c in cells),
+        "newest_written": newest(c["updated_at"] for c in cells),
+        "api_served_at": freshness.get("served_at"),
+        "errors": list(errors),
+        "stale": False,
+    }
 
 
 def build_snapshot(
     overview: Mapping[str, Any],
-    details: Mapping[tuple[str, str], Mapping[str, Any] | None],
-    daily: Mapping[tuple[str, str], list[Mapping[str, Any]]],
+    details: Mapping[Key, Mapping[str, Any] | None],
+    daily: Mapping[Key, list[Mapping[str, Any]]],
     *,
     updated_at: dt.datetime,
     refresh_seconds: float,
+    live_seconds: float = DEFAULT_LIVE_SECONDS,
     errors: Iterable[str] = (),
     api: str = "",
     history: str = "",
 ) -> dict[str, Any]:
-    """What the page renders, from the API's answers (`overview`: GET /indicadores; `details`: GET
-    /indicadores/{pais}/{indicador} per series) and each series' daily rows (oldest first)."""
-    paises = [str(p) for p in overview.get("paises") or []]
-    indicadores = [str(i) for i in overview.get("indicadores") or []]
-    cells = []
-    for series in overview.get("series") or []:
-        pais, indicador = series.get("pais"), series.get("indicador")
-        detail = details.get((pais, indicador)) or {}
+    """What the page's KPI and chart part renders, from the API's answers (`overview`: GET /indicadores;
+    `details`: GET /indicadores/{pais}/{indicador} per series) and each series' daily rows (oldest first)."""
+    paises, indicadores, series = table_layout(overview)
+    cells, computed = [], []
+    for item in series:
+        key = (item.get("pais"), item.get("indicador"))
+        detail = details.get(key) or {}
         latest = detail.get("latest") or {}
-        valor = _number(series.get("valor"))
+        kpis = detail.get("kpis") if isinstance(detail.get("kpis"), Mapping) else None
+        freshness = detail.get("freshness") if isinstance(detail.get("freshness"), Mapping) else {}
+        computed += [freshness.get("kpis_computed_at"), (kpis or {}).get("computed_at")]
+        valor = _number(item.get("valor"))
         cells.append(
             {
-                "pais": pais,
-                "indicador": indicador,
+                "pais": key[0],
+                "indicador": key[1],
                 "valor": valor,
                 "valor_text": format_valor(valor),
-                "timestamp": series.get("timestamp"),
+                "timestamp": item.get("timestamp"),
+                "updated_at": item.get("updated_at") or latest.get("updated_at"),
                 "event_id": latest.get("event_id"),
                 "fuente": latest.get("fuente"),
-                "kpis": detail.get("kpis"),
+                "kpis": kpis,
             }
         )
-        for name, known in ((pais, paises), (indicador, indicadores)):
-            if name not in known:
-                known.append(name)
-    cells.sort(key=lambda c: (paises.index(c["pais"]), indicadores.index(c["indicador"])))
+    colors = country_colors(paises)
     charts = []
     for indicador in indicadores:
         per_pais = {pais: list(daily.get((pais, indicador)) or []) for pais in paises}
@@ -245,20 +447,22 @@ def build_snapshot(
         charts.append(
             {
                 "indicador": indicador,
-                "svg": chart_svg(indicador, per_pais),
+                "svg": chart_svg(indicador, per_pais, colors=colors),
                 "days": len({row.get("dt") for rows in per_pais.values() for row in rows}),
             }
         )
-    newest = max((c["timestamp"] for c in cells if isinstance(c["timestamp"], str)), default=None)
     return {
         "updated_at": _iso(updated_at),
         "refresh_seconds": refresh_seconds,
+        "live_seconds": live_seconds,
         "api": api,
         "history": history,
         "paises": paises,
         "indicadores": indicadores,
+        "colors": colors,
         "cells": cells,
-        "newest_event": newest,
+        "newest_event": newest(c["timestamp"] for c in cells),
+        "kpis_computed_at": newest(computed),
         "charts": charts,
         "errors": list(errors),
         "stale": False,
@@ -348,18 +552,23 @@ class ApiSource:
         return status, content_type, body
 
 
-# --- the dashboard: refresh, cache ---------------------------------------------------------------
+# --- the dashboard: two paces, caches ------------------------------------------------------------
 
 
 class Dashboard:
-    """Reads the source at most once per `cache_seconds` (however many pages poll) and keeps the last
-    good snapshot when a read fails (its `errors` say why)."""
+    """Reads the source at most once per cache period for each part (however many pages poll) and keeps
+    the last good numbers when a read fails (`errors` say why, `stale` is true).
+
+    The live part (`live()`) costs one API call; the KPI and chart part (`snapshot()`) two per series.
+    Each has its own lock, so a slow snapshot never holds up the live values."""
 
     def __init__(
         self,
         source: Source,
         *,
+        live_seconds: float = DEFAULT_LIVE_SECONDS,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        live_cache_seconds: float | None = None,
         cache_seconds: float | None = None,
         days: int = DEFAULT_DAYS,
         workers: int = 4,
@@ -367,18 +576,60 @@ class Dashboard:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.source = source
+        self.live_seconds = live_seconds
         self.refresh_seconds = refresh_seconds
+        # Half a period: a page polling every period always gets numbers read since its last poll.
+        self.live_cache_seconds = live_seconds / 2 if live_cache_seconds is None else live_cache_seconds
         self.cache_seconds = refresh_seconds / 2 if cache_seconds is None else cache_seconds
         self.days = days
         self._clock, self._now = clock, now
-        self._lock = threading.Lock()
+        self._live_lock, self._lock = threading.Lock(), threading.Lock()
+        self._live: dict[str, Any] | None = None
+        self._live_read_at: float | None = None
+        self._identities: dict[Key, tuple[Any, Any]] | None = None  # the previous live read's, for changes
+        self._changed_at: dict[Key, str] = {}
         self._snapshot: dict[str, Any] | None = None
         self._read_at: float | None = None
-        self._seen: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # API KPIs by series and day
+        self._seen: dict[Key, dict[str, dict[str, Any]]] = {}  # API KPIs by series and day
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dashboard")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def now_iso(self) -> str:
+        """This server's clock, sent with every answer: the page measures ages against it, not its own."""
+        return _iso(self._now())
+
+    def live(self) -> dict[str, Any]:
+        with self._live_lock:
+            fresh = self._live_read_at is not None and self._clock() - self._live_read_at < self.live_cache_seconds
+            if not fresh:
+                self._live = self._read_live()
+                self._live_read_at = self._clock()
+            return self._live
+
+    def _read_live(self) -> dict[str, Any]:
+        try:
+            overview = self.source.overview()
+        except Exception as error:  # noqa: BLE001 (the page keeps the last numbers and says why)
+            if self._live is None:
+                return self._build_live({}, self._now(), errors=[str(error)]) | {"read_at": None}
+            return {**self._live, "errors": [str(error)], "stale": True}
+        read_at = self._now()
+        current = series_identity(overview)
+        self._changed_at = detect_changes(self._identities, current, self._changed_at, _iso(read_at))
+        self._identities = current
+        return self._build_live(overview, read_at)
+
+    def _build_live(self, overview: Mapping[str, Any], read_at: dt.datetime, errors: Iterable[str] = ()) -> dict:
+        return build_live(
+            overview,
+            read_at=read_at,
+            changed_at=self._changed_at,
+            live_seconds=self.live_seconds,
+            refresh_seconds=self.refresh_seconds,
+            errors=errors,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -388,7 +639,7 @@ class Dashboard:
                 self._read_at = self._clock()
             return self._snapshot
 
-    def _series_data(self, key: tuple[str, str]) -> tuple[Mapping[str, Any] | None, list[dict[str, Any]], list[str]]:
+    def _series_data(self, key: Key) -> tuple[Mapping[str, Any] | None, list[dict[str, Any]], list[str]]:
         errors, detail, history = [], None, []
         try:
             detail = self.source.detail(*key)
@@ -400,22 +651,32 @@ class Dashboard:
             errors.append(f"daily KPIs of {key[0]}/{key[1]}: {error}")
         return detail, history, errors
 
-    def _read(self) -> dict[str, Any]:
+    def _build_snapshot(
+        self,
+        overview: Mapping[str, Any],
+        details: Mapping[Key, Mapping[str, Any] | None],
+        daily: Mapping[Key, list[Mapping[str, Any]]],
+        errors: list[str],
+    ) -> dict[str, Any]:
         api, history = self.source.describe()
+        return build_snapshot(
+            overview,
+            details,
+            daily,
+            updated_at=self._now(),
+            refresh_seconds=self.refresh_seconds,
+            live_seconds=self.live_seconds,
+            errors=errors,
+            api=api,
+            history=history,
+        )
+
+    def _read(self) -> dict[str, Any]:
         try:
             overview = self.source.overview()
         except Exception as error:  # noqa: BLE001 (the page keeps the last numbers and says why)
             if self._snapshot is None:
-                return build_snapshot(
-                    {},
-                    {},
-                    {},
-                    updated_at=self._now(),
-                    refresh_seconds=self.refresh_seconds,
-                    errors=[str(error)],
-                    api=api,
-                    history=history,
-                ) | {"updated_at": None}
+                return self._build_snapshot({}, {}, {}, [str(error)]) | {"updated_at": None}
             return {**self._snapshot, "errors": [str(error)], "stale": True}
         keys = [(s.get("pais"), s.get("indicador")) for s in overview.get("series") or []]
         results = dict(zip(keys, self._pool.map(self._series_data, keys), strict=True))
@@ -430,16 +691,7 @@ class Dashboard:
             seen = self._seen.setdefault(key, {})
             daily[key] = merge_daily(seen.values(), rows, today, days=self.days)
             seen.update((row["dt"], row) for row in daily[key])
-        return build_snapshot(
-            overview,
-            details,
-            daily,
-            updated_at=self._now(),
-            refresh_seconds=self.refresh_seconds,
-            errors=errors,
-            api=api,
-            history=history,
-        )
+        return self._build_snapshot(overview, details, daily, errors)
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -483,8 +735,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             self._send(200, "text/html; charset=utf-8", self.server.page())
+        elif path == "/live.json":
+            self._json(200, {**self.server.dashboard.live(), "now": self.server.dashboard.now_iso()})
         elif path == "/data.json":
-            self._json(200, self.server.dashboard.snapshot())
+            self._json(200, {**self.server.dashboard.snapshot(), "now": self.server.dashboard.now_iso()})
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")
         elif path.startswith("/api/"):
@@ -558,10 +812,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"port (default: DASHBOARD_PORT or {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument(
+        "--live-refresh",
+        type=float,
+        default=DEFAULT_LIVE_SECONDS,
+        help=f"seconds between reads of the latest values, one API call each (default {DEFAULT_LIVE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--refresh",
         type=float,
         default=DEFAULT_REFRESH_SECONDS,
-        help="seconds between the page's refreshes (default 5)",
+        help=f"seconds between reads of the KPIs and charts, two API calls per series (default {DEFAULT_REFRESH_SECONDS:g})",
     )
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days of daily KPIs per chart (default 30)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -578,8 +838,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.refresh <= 0:
-        print("error: --refresh must be positive", file=sys.stderr)
+    if args.refresh <= 0 or args.live_refresh <= 0:
+        print("error: --refresh and --live-refresh must be positive", file=sys.stderr)
         return 2
     try:
         settings = settings_from_args(args)
@@ -587,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     source = ApiSource.from_settings(settings, days=args.days)
-    dashboard = Dashboard(source, refresh_seconds=args.refresh, days=args.days)
+    dashboard = Dashboard(source, live_seconds=args.live_refresh, refresh_seconds=args.refresh, days=args.days)
     try:
         server = DashboardServer((args.host, args.port), dashboard, verbose=args.verbose)
     except OSError as error:
@@ -598,8 +858,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     api, history = source.describe()
     print(
-        f"dashboard: {server.url}  (API {api}; daily history: {history}; refresh every {args.refresh:g}s; "
-        "Ctrl-C stops)",
+        f"dashboard: {server.url}  (API {api}; daily history: {history}; latest values every "
+        f"{args.live_refresh:g} s, KPIs and charts every {args.refresh:g} s; Ctrl-C stops)",
         flush=True,
     )
     try:

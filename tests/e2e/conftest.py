@@ -124,18 +124,23 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
         record_timing("tflocal_destroy", time.monotonic() - started)
 
 
+# The stream's consumers: ingest (the lake) and live (LATEST; it starts at the stream's end, so
+# events sent before it is enabled reach LATEST only through the aggregate).
+STREAM_CONSUMERS = ("ingest", "live")
+
+
 def _wait_for_mapping(aws, outputs: dict, target) -> None:
     """AWS and LocalStack create event source mappings asynchronously ("Creating" -> "Enabled")."""
     client = aws("lambda")
+    functions = [outputs["function_names"][name] for name in STREAM_CONSUMERS if name in outputs["function_names"]]
 
     def enabled():
         mappings = client.list_event_source_mappings(EventSourceArn=outputs["stream_arn"])["EventSourceMappings"]
-        states = [
-            m.get("State", "Enabled")
-            for m in mappings
-            if m.get("FunctionArn", "").endswith(":" + outputs["function_names"]["ingest"])
-        ]
-        return states and all(s == "Enabled" for s in states)
+        states = {
+            function: [m.get("State", "Enabled") for m in mappings if m.get("FunctionArn", "").endswith(":" + function)]
+            for function in functions
+        }
+        return all(found and all(s == "Enabled" for s in found) for found in states.values())
 
     wait_until(enabled, timeout=120 * target.timeout_scale, interval=2)
 

@@ -2,8 +2,10 @@
 
 The dashboard server (python -m tools.dashboard) runs in a subprocess on a free port, reading the stack's
 API through tools/function_url. Chromium (Debian's package, or CHROMIUM_PATH), driven by Playwright, opens
-the page. The test checks that the page shows the API's numbers, then sends newer events with a value of
-its own, runs the aggregate directly and waits until the page shows it. Every wait is on a condition.
+the page on a laptop-sized window (1366x900). The tests check that the page shows the API's numbers and
+KPIs; that a newer event sent to Kinesis shows as the latest value within seconds, highlighted, with no
+aggregate run (the `live` function writes it); and that the page fits the window without scrolling
+sideways. The last one writes the README's screenshot, docs/dashboard.png. Every wait is on a condition.
 
 This module runs after test_pipeline.py (tests/e2e/conftest.py orders it last): its newer events would
 otherwise become the latest values that test_pipeline.py checks against the simulator's manifest.
@@ -17,15 +19,20 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT, target_from_env, truthy
+from e2e_support import ROOT, record_timing, target_from_env, truthy
 
+from simulador.generator import round_value
+from simulador.history import daily_levels
+from simulador.reference_data import load_reference_data
 from tools.dashboard import format_valor
 from tools.function_url import resolve_for_function
 from tools.invoke_aggregate import invoke_aggregate
@@ -38,8 +45,19 @@ pytestmark = [
 ]
 SCALE = target_from_env().timeout_scale
 FUENTE = "e2e-dashboard"
-# The series the test writes to: a value of its own, far from the simulator's (all below 400).
+# The series the tests write to, with values of their own: plausible (inside datos/series.csv's ranges, so
+# the screenshot's charts look like the real thing) yet never the simulator's, which has two decimals.
 SERIES = [("ARG", "PIB"), ("CHL", "Desempleo"), ("MEX", "TasaInteres")]
+SEED_VALOR = {("ARG", "PIB"): 2.4375, ("CHL", "Desempleo"): 8.0625, ("MEX", "TasaInteres"): 9.3125}
+NEW_VALOR = {("ARG", "PIB"): 2.6875, ("CHL", "Desempleo"): 7.8125, ("MEX", "TasaInteres"): 9.5625}
+SCREENSHOT_VALOR = {("BRA", "Inflacion"): 4.3125}  # one more change, highlighted in the screenshot
+# Event to page through the live path: the mapping's ~2 s batching window, the write, a 1 s poll. The
+# bound leaves room for a loaded machine; the measured time is in build/e2e-timings.json.
+LIVE_TIMEOUT_MS = 20_000 * SCALE
+VIEWPORT = {"width": 1366, "height": 900}  # a common laptop screen
+SCREENSHOT = ROOT / "docs" / "dashboard.png"
+HISTORY_DAYS = 14  # of every series, seeded: the table is full and the charts have lines, even alone
+HISTORY_SEED = 14
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -122,13 +140,17 @@ def _events(series, valor_of, when: dt.datetime) -> list[dict]:
     ]
 
 
-def land_and_aggregate(aws, stack, events: list[dict]) -> None:
-    """Kinesis -> ingest -> bronze -> transform -> silver (waited for), then the aggregate, invoked directly."""
+def send(aws, stack, events: list[dict]) -> None:
     response = aws("kinesis").put_records(
         StreamName=stack["stream_name"],
         Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in events],
     )
     assert response["FailedRecordCount"] == 0
+
+
+def land_and_aggregate(aws, stack, events: list[dict]) -> None:
+    """Kinesis -> ingest -> bronze -> transform -> silver (waited for), then the aggregate, invoked directly."""
+    send(aws, stack, events)
     wanted, s3 = {e["event_id"] for e in events}, aws("s3")
 
     def landed():
@@ -140,12 +162,31 @@ def land_and_aggregate(aws, stack, events: list[dict]) -> None:
     assert function_error is None, summary
 
 
+def history_events(now: dt.datetime) -> list[dict]:
+    """One event a day for the last HISTORY_DAYS days (today included) of every series, at the simulator's
+    believable daily levels, all older than the tests' own events."""
+    times = [now - dt.timedelta(days=days_ago, seconds=90) for days_ago in range(HISTORY_DAYS - 1, -1, -1)]
+    events = []
+    for series in load_reference_data().series:
+        levels = daily_levels(series, [when.date() for when in times], HISTORY_SEED)
+        for when, level in zip(times, levels, strict=True):
+            events += _events([(series.pais, series.indicador)], lambda p, i, v=level: round_value(v), when)
+    return events
+
+
 @pytest.fixture(scope="module")
 def seeded(stack, aws, api):
-    """At least the SERIES have a latest value (the suite may run this module alone)."""
-    when = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
-    land_and_aggregate(aws, stack, _events(SERIES, lambda p, i: 500.0 + SERIES.index((p, i)) + 0.125, when))
-    wait_until(lambda: all(api.get_json(f"indicadores/{p}/{i}")[0] == 200 for p, i in SERIES), timeout=60 * SCALE)
+    """Every series has two weeks of daily KPIs, and the SERIES a latest value of the tests' own (the suite
+    may run this module alone; then the page, and its screenshot, still look like the real thing)."""
+    now = dt.datetime.now(dt.UTC)
+    seeds = _events(SERIES, lambda p, i: SEED_VALOR[(p, i)], now - dt.timedelta(seconds=30))
+    land_and_aggregate(aws, stack, history_events(now) + seeds)
+
+    def seeded_and_computed():
+        answers = [api.get_json(f"indicadores/{p}/{i}") for p, i in SERIES]
+        return all(status == 200 and body.get("kpis") for status, body, _ in answers)
+
+    wait_until(seeded_and_computed, timeout=60 * SCALE)
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +204,7 @@ def dashboard_url(stack, aws_env, seeded):
                 json.dumps(stack),
                 "--port",
                 str(port),
-                "--refresh",
-                "1",
-                "--verbose",
+                "--verbose",  # the defaults otherwise: latest values every 1 s, KPIs and charts every 20 s
             ],
             cwd=ROOT,
             env=aws_env,
@@ -202,7 +241,7 @@ def page(browser_launch, dashboard_url, tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), **browser_launch
+            str(tmp_path_factory.mktemp("chromium-profile")), viewport=VIEWPORT, **browser_launch
         )
         try:
             page = context.new_page()
@@ -214,12 +253,13 @@ def page(browser_launch, dashboard_url, tmp_path_factory):
 
 
 def page_cells(page) -> dict[tuple[str, str], dict]:
-    """What the page shows: {(pais, indicador): {valor, text, count}} from the table's cells."""
+    """What the page shows: {(pais, indicador): {valor, text, count, changed}} from the table's cells."""
     cells = page.eval_on_selector_all(
         "#latest td.cell",
         """tds => tds.map(td => ({
         pais: td.dataset.pais, indicador: td.dataset.indicador, valor: Number(td.dataset.valor),
-        text: td.querySelector('.valor').textContent, count: td.dataset.count ?? null}))""",
+        text: td.querySelector('.valor').textContent, count: td.dataset.count ?? null,
+        changed: td.classList.contains('changed')}))""",
     )
     return {(c["pais"], c["indicador"]): c for c in cells}
 
@@ -228,6 +268,31 @@ def api_latest(api) -> dict[tuple[str, str], float]:
     status, body, _ = api.get_json("indicadores")
     assert status == 200, body
     return {(s["pais"], s["indicador"]): s["valor"] for s in body["series"]}
+
+
+def api_detail(api, pais: str, indicador: str) -> dict:
+    status, body, _ = api.get_json(f"indicadores/{pais}/{indicador}")
+    assert status == 200, body
+    return body
+
+
+def instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)  # Z included (Python 3.11+)
+
+
+def cell_locator(page, pais: str, indicador: str):
+    return page.locator(f'#latest td.cell[data-pais="{pais}"][data-indicador="{indicador}"]')
+
+
+def wait_until_shown_and_highlighted(page, new_value: dict) -> None:
+    """Each series shows its new value, highlighted (checked at once: the highlight lasts 8 s)."""
+    from playwright.sync_api import expect
+
+    for (pais, indicador), valor in new_value.items():
+        cell = cell_locator(page, pais, indicador)
+        expect(cell).to_have_attribute("data-valor", str(valor), timeout=LIVE_TIMEOUT_MS)
+        expect(cell).to_have_class(re.compile(r"\bchanged\b"), timeout=1_000)
+        expect(cell.locator(".valor")).to_have_text(format_valor(valor))
 
 
 def test_the_page_loads_and_shows_the_apis_numbers(page, api):
@@ -242,37 +307,86 @@ def test_the_page_loads_and_shows_the_apis_numbers(page, api):
         interval=0.5,
     )
     assert all(cell["text"] == format_valor(expected[key]) for key, cell in shown.items())
-    # The KPIs of the day, per series, are the API's too.
-    for pais, indicador in SERIES:
-        status, body, _ = api.get_json(f"indicadores/{pais}/{indicador}")
-        assert status == 200
-        assert shown[(pais, indicador)]["count"] == str(body["kpis"]["count"])
-    # A chart per indicator, and a visible time of the last refresh.
+    # The KPIs of the day, per series, are the API's too (they come with the charts, read apart from the
+    # latest values: wait for them), and the page says when they were computed.
+    counts = {key: str(api_detail(api, *key)["kpis"]["count"]) for key in SERIES}
+    wait_until(
+        lambda: {key: page_cells(page)[key]["count"] for key in SERIES} == counts, timeout=30 * SCALE, interval=0.5
+    )
+    assert page.locator("#kpis-computed").get_attribute("datetime")
+    # A chart per indicator, the time of the last read and the newest event's.
     assert page.locator("#charts svg.chart").count() >= len({i for _, i in expected})
     assert page.locator("#charts svg.chart circle").count() >= len(expected)
     assert page.locator("#last-updated").get_attribute("datetime")
     assert page.locator("#last-updated").inner_text() not in ("", "never")
+    assert re.fullmatch(r"\(\d+ (s|min|h) ago\)", page.locator("#age").inner_text())
+    assert page.locator("#newest-event").get_attribute("datetime")
     assert page.locator("#errors").is_hidden()
 
 
-def test_the_page_follows_new_events(page, api, stack, aws):
-    from playwright.sync_api import expect
-
+def test_a_new_event_shows_within_seconds_highlighted_without_the_aggregate(page, api, stack, aws):
     before = page_cells(page)
-    updated_before = page.locator("#last-updated").get_attribute("datetime")
-    new_value = {key: 900.0 + index + 0.375 for index, key in enumerate(SERIES)}  # a value no series holds
-    assert not set(new_value.values()) & {cell["valor"] for cell in before.values()}
+    kpis_before = {key: api_detail(api, *key)["kpis"] for key in SERIES}
+    assert not set(NEW_VALOR.values()) & {cell["valor"] for cell in before.values()}  # a value no series holds
+    assert not any(before[key]["changed"] for key in SERIES)
     when = dt.datetime.now(dt.UTC)  # newer than everything sent before: it becomes the latest value
-    land_and_aggregate(aws, stack, _events(SERIES, lambda p, i: new_value[(p, i)], when))
-    for (pais, indicador), valor in new_value.items():
-        cell = page.locator(f'#latest td.cell[data-pais="{pais}"][data-indicador="{indicador}"]')
-        expect(cell).to_have_attribute("data-valor", str(valor), timeout=60_000 * SCALE)
-        expect(cell.locator(".valor")).to_have_text(format_valor(valor))
-    # The page and the API agree on every series again, and the refresh time moved on.
+    sent = time.monotonic()
+    send(aws, stack, _events(SERIES, lambda p, i: NEW_VALOR[(p, i)], when))  # no aggregate from here on
+    wait_until_shown_and_highlighted(page, NEW_VALOR)
+    record_timing("dashboard_event_to_page", time.monotonic() - sent)
+    # The header's newest event is this one.
+    assert instant(page.locator("#newest-event").get_attribute("datetime")) == when
+    # The API agrees; the live path moved the latest values, and the day's KPIs stayed as the last
+    # aggregate left them (it has not run since).
+    for key, valor in NEW_VALOR.items():
+        detail = api_detail(api, *key)
+        assert detail["latest"]["valor"] == valor
+        kpis = detail["kpis"]
+        if kpis and kpis_before[key] and kpis["dt"] == kpis_before[key]["dt"]:  # (unless the day just changed)
+            assert kpis == kpis_before[key]
     expected = api_latest(api)
-    assert all(expected[key] == valor for key, valor in new_value.items())
     shown = page_cells(page)
     assert {key: cell["valor"] for key, cell in shown.items()} == expected
-    assert page.locator("#last-updated").get_attribute("datetime") != updated_before
-    # Untouched series kept their values.
-    assert all(shown[key]["valor"] == cell["valor"] for key, cell in before.items() if key not in new_value)
+    # Untouched series kept their values, and are not highlighted.
+    untouched = [key for key in before if key not in NEW_VALOR]
+    assert all(shown[key]["valor"] == before[key]["valor"] and not shown[key]["changed"] for key in untouched)
+
+
+def test_the_page_fits_a_laptop_screen_and_writes_the_screenshot(page, stack, aws):
+    assert page.viewport_size == VIEWPORT
+    # One more change, so the screenshot shows a highlighted value.
+    send(aws, stack, _events(SCREENSHOT_VALOR, lambda p, i: SCREENSHOT_VALOR[(p, i)], dt.datetime.now(dt.UTC)))
+    wait_until_shown_and_highlighted(page, SCREENSHOT_VALOR)
+    indicadores = page.eval_on_selector_all("#latest thead th", "ths => ths.slice(1).map(th => th.textContent)")
+    assert page.locator("#charts svg.chart").count() == len(indicadores) > 0
+    # No horizontal scrolling: not the page, not the table's wrapper.
+    widths = page.evaluate(
+        """() => ({page: document.documentElement.scrollWidth, window: window.innerWidth,
+        wrappers: [...document.querySelectorAll('.table-wrap')].map(w => [w.scrollWidth, w.clientWidth])})"""
+    )
+    assert widths["page"] <= widths["window"], widths
+    assert widths["wrappers"] and all(scroll <= client for scroll, client in widths["wrappers"]), widths
+    # Every column, TasaInteres too, is inside the window.
+    right_edges = page.eval_on_selector_all("#latest td.cell", "tds => tds.map(td => td.getBoundingClientRect().right)")
+    assert right_edges and max(right_edges) <= VIEWPORT["width"]
+    # Inflacion spans decades (Argentina's ~100 next to Chile's ~4): a log scale, and the chart says so, as
+    # does every chart on a log scale.
+    inflacion = page.locator('#charts svg.chart[data-indicador="Inflacion"]')
+    assert inflacion.get_attribute("data-scale") == "log"
+    assert "log scale" in inflacion.text_content()
+    for chart in page.locator("#charts svg.chart").all():
+        assert ("log scale" in chart.text_content()) == (chart.get_attribute("data-scale") == "log")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    shrink_png(SCREENSHOT)
+
+
+def shrink_png(path: Path) -> None:
+    """A palette PNG: the page has few colors, so it looks the same at a third of the size."""
+    try:
+        from PIL import Image
+    except ImportError:  # Pillow comes with matplotlib; without it the screenshot is only larger
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    small.save(path, optimize=True)

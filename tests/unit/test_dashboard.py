@@ -11,11 +11,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline import api
+from pipeline import api, contract
 from tools import dashboard
 
 SVG = "{http://www.w3.org/2000/svg}"
 NOW = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)
+SERVED_AT = "2026-11-29T12:00:04.500000+00:00"
 
 
 def latest_item(pais, indicador, valor, timestamp="2026-11-29T11:59:00.000000+00:00"):
@@ -26,6 +27,7 @@ def latest_item(pais, indicador, valor, timestamp="2026-11-29T11:59:00.000000+00
         "timestamp": timestamp,
         "event_id": f"id-{pais}-{indicador}",
         "fuente": "simulador",
+        "updated_at": "2026-11-29T11:59:02.000000+00:00",
     }
 
 
@@ -38,6 +40,7 @@ def kpis(day, mean, count=3):
         "stddev": 0.5,
         "last_valor": mean,
         "last_timestamp": f"{day}T10:00:00+00:00",
+        "computed_at": f"{day}T11:58:00.000000+00:00",
     }
 
 
@@ -58,7 +61,7 @@ class FakeSource:
         self.calls["overview"] += 1
         if self.fail:
             raise RuntimeError(self.fail)
-        return json.loads(json.dumps(api.indicadores_overview(self._items())))
+        return json.loads(json.dumps(api.indicadores_overview(self._items(), SERVED_AT)))
 
     def detail(self, pais, indicador):
         self.calls["detail"] += 1
@@ -67,7 +70,7 @@ class FakeSource:
             return None
         day = api.kpi_day(item)
         return json.loads(
-            json.dumps(api.series_detail(pais, indicador, item, self.kpi_items.get((pais, indicador, day))))
+            json.dumps(api.series_detail(pais, indicador, item, self.kpi_items.get((pais, indicador, day)), SERVED_AT))
         )
 
     def history(self, pais, indicador):
@@ -119,6 +122,8 @@ def test_command_line_overrides_the_outputs():
     )
     assert dashboard.settings_from_args(args) == dashboard.Settings("http://y/", None)
     assert args.port == 0
+    assert (args.live_refresh, args.refresh) == (dashboard.DEFAULT_LIVE_SECONDS, dashboard.DEFAULT_REFRESH_SECONDS)
+    assert dashboard.build_parser().parse_args(["--live-refresh", "0.5"]).live_refresh == 0.5
 
 
 def test_the_port_defaults_to_dashboard_port(monkeypatch):
@@ -200,6 +205,99 @@ def test_chart_edge_cases_stay_valid_svg():
     assert [g.get("data-pais") for g in root.findall(f"{SVG}g")] == ["<A>"]
 
 
+# --- scales: log when the countries differ by more than a decade ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "log"),
+    [
+        ([3.5, 4.1, 118.7], True),  # Argentina's inflation next to Chile's
+        ([1.0, 10.0], False),  # exactly one decade: linear still reads well
+        ([1.0, 10.01], True),
+        ([-2.0, 0.5, 6.0], False),  # PIB can be negative: no logarithm
+        ([0.0, 50.0], False),
+        ([5.0], False),
+        ([], False),
+    ],
+)
+def test_log_scale_when_the_values_span_more_than_a_decade(values, log):
+    assert dashboard.use_log_scale(values) is log
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(100.0, "100"), (0.30000000000000004, "0.3"), (-0.0, "0"), (2.5, "2.5"), (1e-5, "1e-05"), (2e6, "2e+06")],
+)
+def test_tick_labels_are_short(value, text):
+    assert dashboard.format_tick(value) == text
+
+
+def test_linear_ticks_are_round_and_cover_the_values():
+    scale = dashboard.linear_scale(-2.3, 5.9)
+    assert scale.kind == "linear" and scale.ticks == (-4.0, -2.0, 0.0, 2.0, 4.0, 6.0)
+    assert (scale.low, scale.high) == (-4.0, 6.0)
+    assert scale.fraction(-4.0) == 0 and scale.fraction(6.0) == 1
+    flat = dashboard.linear_scale(500.125, 500.125)  # one value: some room around it
+    assert flat.low < 500.125 < flat.high and len(flat.ticks) >= 3
+    assert [dashboard.format_tick(t) for t in dashboard.linear_scale(0.1, 0.3).ticks] == [
+        "0.1",
+        "0.15",
+        "0.2",
+        "0.25",
+        "0.3",
+    ]
+
+
+def test_log_ticks_are_1_2_5_times_powers_of_ten():
+    scale = dashboard.log_scale(3.5, 130.0)
+    assert scale.kind == "log" and scale.low < 3.5 and scale.high > 130
+    assert [dashboard.format_tick(t) for t in scale.ticks] == ["5", "10", "20", "50", "100"]
+    assert scale.fraction(10.0) == pytest.approx(
+        (1 - (dashboard.math.log10(scale.low))) / (dashboard.math.log10(scale.high) - dashboard.math.log10(scale.low))
+    )
+    # Many decades: powers of ten only, and no more than MAX_TICKS of them.
+    wide = dashboard.log_scale(0.001, 5e7)
+    assert all(dashboard.math.log10(t).is_integer() for t in wide.ticks)
+    assert 2 <= len(wide.ticks) <= dashboard.MAX_TICKS
+    huge = dashboard.log_scale(1e-100, 1e100)
+    assert 2 <= len(huge.ticks) <= dashboard.MAX_TICKS
+
+
+def chart_points(root) -> dict[str, list[float]]:
+    """The dots' heights (SVG y, smaller is higher) per country."""
+    return {g.get("data-pais"): [float(c.get("cy")) for c in g.iter(f"{SVG}circle")] for g in root.findall(f"{SVG}g")}
+
+
+def test_a_chart_spanning_decades_is_log_and_keeps_every_country_readable():
+    series = {
+        "ARG": [{"dt": "2026-11-28", "mean": 118.0}, {"dt": "2026-11-29", "mean": 122.0}],
+        "CHL": [{"dt": "2026-11-28", "mean": 3.9}, {"dt": "2026-11-29", "mean": 4.3}],
+        "BRA": [{"dt": "2026-11-28", "mean": 4.5}, {"dt": "2026-11-29", "mean": 4.6}],
+    }
+    root = ET.fromstring(dashboard.chart_svg("Inflacion", series))
+    assert root.get("data-scale") == "log"
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "log scale" in texts and "daily mean, log scale" in texts  # the axis says so
+    assert {"5", "10", "20", "50", "100"} <= set(texts)  # tick labels
+    heights = chart_points(root)
+    # On a linear axis Chile's 3.9 -> 4.3 would move under half a pixel; on the log axis it is visible.
+    assert heights["CHL"][0] - heights["CHL"][1] > 3
+    assert min(heights["CHL"] + heights["BRA"]) - max(heights["ARG"]) > 50
+
+
+def test_a_chart_with_a_value_at_or_below_zero_stays_linear():
+    series = {"ARG": [{"dt": "2026-11-28", "mean": -1.5}], "BRA": [{"dt": "2026-11-28", "mean": 60.0}]}
+    root = ET.fromstring(dashboard.chart_svg("PIB", series))
+    assert root.get("data-scale") == "linear"
+    assert "log scale" not in "".join(root.itertext())
+
+
+def test_a_country_keeps_its_color_in_every_chart():
+    colors = dashboard.country_colors(["ARG", "BRA", "CHL"])
+    only_bra = ET.fromstring(dashboard.chart_svg("PIB", {"BRA": [{"dt": "2026-11-28", "mean": 1.0}]}, colors=colors))
+    assert {c.get("fill") for c in only_bra.iter(f"{SVG}circle")} == {colors["BRA"]} != {colors["ARG"]}
+
+
 def test_snapshot_lays_out_the_api_answers():
     source = FakeSource(
         [("BRA", "PIB", 2.25), ("ARG", "Inflacion", 118.7), ("ARG", "PIB", 1.5, "2026-11-29T11:59:30.000000+00:00")],
@@ -208,9 +306,12 @@ def test_snapshot_lays_out_the_api_answers():
     overview = source.overview()
     details = {(p, i): source.detail(p, i) for p, i, *_ in source.latest}
     daily = {("ARG", "PIB"): [{"dt": "2026-11-28", "mean": 1.2}, {"dt": "2026-11-29", "mean": 1.4}]}
-    snap = dashboard.build_snapshot(overview, details, daily, updated_at=NOW, refresh_seconds=2, api="u", history="h")
-    assert snap["updated_at"] == "2026-11-29T12:00:05Z" and snap["refresh_seconds"] == 2
-    assert snap["paises"] == list(api.schema.PAISES) and snap["indicadores"] == list(api.schema.INDICADORES)
+    snap = dashboard.build_snapshot(
+        overview, details, daily, updated_at=NOW, refresh_seconds=20, live_seconds=1, api="u", history="h"
+    )
+    assert snap["updated_at"] == "2026-11-29T12:00:05.000Z"
+    assert snap["refresh_seconds"] == 20 and snap["live_seconds"] == 1
+    assert snap["paises"] == list(contract.PAISES) and snap["indicadores"] == list(contract.INDICADORES)
     # Cells in the table's order (paises, then indicadores), with the API's numbers.
     assert [(c["pais"], c["indicador"], c["valor"]) for c in snap["cells"]] == [
         ("ARG", "PIB", 1.5),
@@ -220,9 +321,13 @@ def test_snapshot_lays_out_the_api_answers():
     arg_pib = snap["cells"][0]
     assert arg_pib["valor_text"] == "1.500" and arg_pib["event_id"] == "id-ARG-PIB"
     assert arg_pib["kpis"]["count"] == 7 and arg_pib["kpis"]["dt"] == "2026-11-29"
+    assert arg_pib["updated_at"] == "2026-11-29T11:59:02.000000+00:00"
     assert snap["cells"][2]["kpis"] is None  # no KPI item for that day
     assert snap["newest_event"] == "2026-11-29T11:59:30.000000+00:00"
-    assert [c["indicador"] for c in snap["charts"]] == list(api.schema.INDICADORES)
+    assert snap["kpis_computed_at"] == "2026-11-29T11:58:00.000000+00:00"
+    # One color per country, the same in the table and in every chart.
+    assert snap["colors"] == {p: dashboard.PALETTE[i] for i, p in enumerate(snap["paises"])}
+    assert [c["indicador"] for c in snap["charts"]] == list(contract.INDICADORES)
     assert snap["charts"][0]["days"] == 2 and "<polyline" in snap["charts"][0]["svg"]
     assert snap["errors"] == [] and snap["stale"] is False
     json.dumps(snap)  # served as is
@@ -236,6 +341,76 @@ def test_snapshot_keeps_a_series_the_reference_lists_do_not_name():
     }
     snap = dashboard.build_snapshot(overview, {}, {}, updated_at=NOW, refresh_seconds=5)
     assert snap["paises"] == ["ARG", "URY"] and snap["cells"][0]["pais"] == "URY"
+
+
+# --- the live part: GET /indicadores alone, changes ----------------------------------------------
+
+A, B = ("ARG", "PIB"), ("BRA", "PIB")
+
+
+def test_no_change_on_the_first_read():
+    assert dashboard.detect_changes(None, {A: (1.0, "t1")}, {}, "at1") == {}
+
+
+def test_a_new_value_a_newer_event_or_a_new_series_is_a_change():
+    previous = {A: (1.0, "t1"), B: (2.0, "t1")}
+    assert dashboard.detect_changes(previous, previous, {}, "at2") == {}
+    assert dashboard.detect_changes(previous, {A: (1.5, "t2"), B: (2.0, "t1")}, {}, "at2") == {A: "at2"}
+    same_value_newer_event = {A: (1.0, "t2"), B: (2.0, "t1")}
+    assert dashboard.detect_changes(previous, same_value_newer_event, {}, "at2") == {A: "at2"}
+    new_series = {**previous, ("CHL", "PIB"): (3.0, "t2")}
+    assert dashboard.detect_changes(previous, new_series, {}, "at2") == {("CHL", "PIB"): "at2"}
+
+
+def test_earlier_changes_are_kept_and_series_gone_are_forgotten():
+    changed = dashboard.detect_changes({A: (1.0, "t1"), B: (2.0, "t1")}, {A: (1.5, "t2"), B: (2.0, "t1")}, {}, "at2")
+    changed = dashboard.detect_changes(
+        {A: (1.5, "t2"), B: (2.0, "t1")}, {A: (1.5, "t2"), B: (2.5, "t3")}, changed, "at3"
+    )
+    assert changed == {A: "at2", B: "at3"}
+    assert dashboard.detect_changes({A: (1.5, "t2"), B: (2.5, "t3")}, {B: (2.5, "t3")}, changed, "at4") == {B: "at3"}
+
+
+def test_live_payload_from_the_overview_alone():
+    source = FakeSource([("BRA", "PIB", 2.25), ("ARG", "PIB", 1.5, "2026-11-29T11:59:30.000000+00:00")])
+    live = dashboard.build_live(
+        source.overview(), read_at=NOW, changed_at={B: "2026-11-29T12:00:04.000Z"}, live_seconds=1, refresh_seconds=20
+    )
+    assert live["read_at"] == "2026-11-29T12:00:05.000Z"
+    assert (live["live_seconds"], live["refresh_seconds"]) == (1, 20)
+    assert live["paises"] == list(contract.PAISES) and live["indicadores"] == list(contract.INDICADORES)
+    assert [(c["pais"], c["valor"], c["valor_text"], c["changed_at"]) for c in live["cells"]] == [
+        ("ARG", 1.5, "1.500", None),
+        ("BRA", 2.25, "2.250", "2026-11-29T12:00:04.000Z"),
+    ]
+    assert live["cells"][0]["updated_at"] == "2026-11-29T11:59:02.000000+00:00"
+    assert live["newest_event"] == "2026-11-29T11:59:30.000000+00:00"  # the API's freshness
+    assert live["api_served_at"] == SERVED_AT and live["newest_written"] == "2026-11-29T11:59:02.000000+00:00"
+    assert live["errors"] == [] and live["stale"] is False
+    json.dumps(live)
+
+
+def test_live_payload_from_an_older_api_without_freshness_fields():
+    overview = {
+        "paises": ["ARG"],
+        "indicadores": ["PIB", "Inflacion"],
+        "series": [
+            {"pais": "ARG", "indicador": "Inflacion", "valor": 118.7, "timestamp": "2026-11-29T10:00:00+00:00"},
+            {"pais": "ARG", "indicador": "PIB", "valor": 1.5, "timestamp": "2026-11-29T10:30:00+01:00"},
+        ],
+    }
+    live = dashboard.build_live(overview, read_at=NOW, changed_at={}, live_seconds=1, refresh_seconds=20)
+    assert [c["indicador"] for c in live["cells"]] == ["PIB", "Inflacion"]
+    assert live["cells"][0]["updated_at"] is None and live["api_served_at"] is None
+    assert live["newest_event"] == "2026-11-29T10:00:00+00:00"  # compared as instants: 10:30+01:00 is 09:30Z
+    assert live["newest_written"] is None
+
+
+def test_newest_compares_instants_and_skips_what_is_not_a_time():
+    assert dashboard.newest(["2026-11-29T10:00:00+00:00", "2026-11-29T10:30:00+01:00", None, "bad"]) == (
+        "2026-11-29T10:00:00+00:00"
+    )
+    assert dashboard.newest([None, ""]) is None
 
 
 @pytest.mark.parametrize(
@@ -262,7 +437,7 @@ def test_proxy_forwards_only_the_apis_routes(path, expected):
 
 def make_dashboard(source, clock=None, **kwargs):
     return dashboard.Dashboard(
-        source, refresh_seconds=2, cache_seconds=1, clock=clock or Clock(), now=lambda: NOW, **kwargs
+        source, **{"refresh_seconds": 2, "cache_seconds": 1, "clock": clock or Clock(), "now": lambda: NOW, **kwargs}
     )
 
 
@@ -290,6 +465,49 @@ def test_a_failed_read_keeps_the_last_numbers_and_says_why():
     never.source.fail = "connection refused"
     snap = never.snapshot()
     assert snap["updated_at"] is None and snap["errors"] == ["connection refused"] and snap["cells"] == []
+    board.close()
+    never.close()
+
+
+def test_the_live_part_costs_one_api_call_and_is_cached():
+    source, clock = FakeSource([("ARG", "PIB", 1.0)]), Clock()
+    board = dashboard.Dashboard(source, live_seconds=1, refresh_seconds=20, clock=clock, now=lambda: NOW)
+    assert board.live_cache_seconds == 0.5 and board.cache_seconds == 10
+    first = board.live()
+    assert board.live() is first and source.calls == {"overview": 1, "detail": 0, "history": 0}
+    clock.now += 0.6
+    board.live()
+    assert source.calls == {"overview": 2, "detail": 0, "history": 0}  # never the per-series routes
+    board.close()
+
+
+def test_the_live_part_says_when_a_value_changed():
+    source, clock = FakeSource([("ARG", "PIB", 1.0), ("BRA", "PIB", 2.0)]), Clock()
+    times = iter([NOW + dt.timedelta(seconds=n) for n in range(10)])
+    board = make_dashboard(source, clock, now=lambda: next(times))
+    assert [c["changed_at"] for c in board.live()["cells"]] == [None, None]  # what was there at start
+    source.latest = [("ARG", "PIB", 1.0), ("BRA", "PIB", 2.5, "2026-11-29T12:00:04.000000+00:00")]
+    clock.now += 5
+    cells = board.live()["cells"]
+    assert cells[0]["changed_at"] is None and cells[1]["changed_at"] == "2026-11-29T12:00:06.000Z"
+    clock.now += 5
+    assert board.live()["cells"][1]["changed_at"] == "2026-11-29T12:00:06.000Z"  # unchanged since
+    board.close()
+
+
+def test_a_failed_live_read_keeps_the_last_values_and_says_why():
+    source, clock = FakeSource([("ARG", "PIB", 1.0)]), Clock()
+    board = make_dashboard(source, clock)
+    assert board.live()["cells"][0]["valor"] == 1.0
+    source.fail = "GET /indicadores answered 502"
+    clock.now += 5
+    live = board.live()
+    assert live["stale"] is True and live["errors"] == ["GET /indicadores answered 502"]
+    assert live["cells"][0]["valor"] == 1.0
+    never = make_dashboard(FakeSource([]))
+    never.source.fail = "connection refused"
+    live = never.live()
+    assert live["read_at"] is None and live["errors"] == ["connection refused"] and live["cells"] == []
     board.close()
     never.close()
 
@@ -421,7 +639,7 @@ def test_server_serves_the_page_the_snapshot_and_the_proxy(server):
     status, headers, body = fetch(server.url)
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     page = body.decode()
-    assert 'id="last-updated"' in page and "data.json" in page
+    assert 'id="last-updated"' in page and "data.json" in page and "live.json" in page
     # Offline: nothing is loaded from another host.
     assert 'src="http' not in page and 'href="http' not in page and "@import" not in page
     assert "default-src 'self'" in headers["Content-Security-Policy"]
@@ -432,6 +650,11 @@ def test_server_serves_the_page_the_snapshot_and_the_proxy(server):
         ("ARG", "PIB", 1.5),
         ("BRA", "Desempleo", 8.25),
     ]
+    assert snap["now"] == "2026-11-29T12:00:05.000Z"  # the server's clock, for the page's ages
+    status, headers, body = fetch(server.url + "live.json")
+    live = json.loads(body)
+    assert status == 200 and headers["Cache-Control"] == "no-store" and live["now"] == snap["now"]
+    assert [(c["pais"], c["valor"]) for c in live["cells"]] == [("ARG", 1.5), ("BRA", 8.25)]
     status, _, body = fetch(server.url + "api/indicadores")
     assert status == 200 and len(json.loads(body)["series"]) == 2
     assert fetch(server.url + "api/indicadores/ARG/PIB")[0] == 404  # what the fake API answered
