@@ -89,3 +89,18 @@ def test_modules_ship_with_their_bytecode_the_same_bytes_every_build(tmp_path):
     namespace: dict = {}
     exec(marshal.loads(data[16:]), namespace)  # noqa: S102 - our own bytecode, compiled above
     assert namespace["VALUE"] == 1
+
+
+def test_the_serving_handlers_import_neither_pyarrow_nor_pandas_nor_boto3():
+    """api and live must start fast (docs/DESIGN.md, "LATEST: the serving path"): a clean interpreter
+    that imports them has loaded none of the heavy packages."""
+    import subprocess
+    import sys
+
+    heavy = ("pyarrow", "pandas", "boto3", "numpy")
+    script = (
+        "import sys; import pipeline.handlers.api, pipeline.handlers.live; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
