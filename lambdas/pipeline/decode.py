@@ -1,7 +1,8 @@
 """Bronze bytes -> rows checked against the event contract (pipeline.contract).
 
 1. parse: `parse_stream_object` (gzip JSON lines from ingest) or `parse_csv_upload` (CSV in
-   uploads/) -> a table with a column per event field, plus rejected rows;
+   uploads/, in a dialect `detect_csv_dialect` reads from the header: , or ; with a decimal
+   comma, any header case, a BOM) -> a table with a column per event field, plus rejected rows;
 2. `validate_rows`: the event contract column-wise with pyarrow.compute -> rows typed as
    schema.EVENT_SCHEMA, plus rejected rows each with a reason.
 
@@ -14,6 +15,7 @@ reasons are the ingest validator's by construction.
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import gzip
 import io
@@ -146,22 +148,186 @@ def _line_row(number: int | None, line: bytes) -> dict[str, Any]:
         return {"line": number, "base64": base64.b64encode(line).decode("ascii")}
 
 
+# --- CSV uploads: the dialect ----------------------------------------------------------------------
+
+# Accepted separators, in the order a tie is settled. Excel writes ";" where the decimal mark is ",".
+CSV_SEPARATORS: tuple[str, ...] = (",", ";")
+_UTF8_BOM = "\ufeff"
+# The header: the first line that is not empty (Arrow skips empty lines too); any line ending.
+_HEADER_LINE = re.compile(r"[\r\n]*([^\r\n]*)")
+
+
+class CsvRefused(ValueError):
+    """A CSV upload refused whole; str(error) is the reason, worded for the person who wrote it."""
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How one CSV upload is written, as read from its header line.
+
+    `header`: the header's cells as written; `fields`: per cell, the event field it names in the
+    contract's spelling, or None for a column that is not an event field (ignored, reported).
+    """
+
+    separator: str
+    header: tuple[str, ...]
+    fields: tuple[str | None, ...]
+
+    @property
+    def named_fields(self) -> frozenset[str]:
+        return frozenset(name for name in self.fields if name is not None)
+
+    @property
+    def ignored_columns(self) -> list[str]:
+        return [cell for cell, name in zip(self.header, self.fields, strict=True) if name is None]
+
+
+def _field_named(cell: str) -> str | None:
+    """The event field a header cell names: compared without surrounding whitespace and ignoring
+    ASCII case (`" Valor "` is valor; a non-ASCII look-alike is not)."""
+    name = cell.strip()
+    if not name.isascii():
+        return None
+    name = name.lower()
+    return name if name in schema.EVENT_FIELDS else None
+
+
+def _read_header(header_line: str, separator: str) -> CsvDialect:
+    # Python's csv on the header line alone (quotes as Arrow reads them); the rows are Arrow's.
+    cells = tuple(next(csv.reader([header_line], delimiter=separator, strict=False), []))
+    return CsvDialect(separator, cells, tuple(_field_named(cell) for cell in cells))
+
+
+def _shown_header(header_line: str) -> str:
+    return repr(contract.shown(header_line))
+
+
+def _duplicate_columns(spellings: dict[str, list[str]]) -> str:
+    """The reason for columns named more than once: `pais` twice is named once; `Valor` and
+    `valor` are shown as written, with the rule that makes them one column."""
+    written_differently = any(len(set(cells)) > 1 for cells in spellings.values())
+    names = [
+        name if len(set(cells)) == 1 else f"{name} (as {' and '.join(repr(contract.shown(cell)) for cell in cells)})"
+        for name, cells in spellings.items()
+    ]
+    reason = f"CSV has duplicate columns: {', '.join(names)}"
+    if written_differently:
+        reason += "; names are compared ignoring case and surrounding spaces: keep one column of each"
+    return reason
+
+
+def detect_csv_dialect(header_line: str) -> CsvDialect:
+    """The separator and the column each header cell names, from the header line (without BOM).
+
+    The separator is the one of CSV_SEPARATORS under which the header names every required
+    column; it is decided once per file, never per row. Raises CsvRefused, with what was found
+    and what to change, when no separator (or both) does, or a column is named twice.
+    """
+    try:
+        readings = [_read_header(header_line, separator) for separator in CSV_SEPARATORS]
+    except csv.Error as error:  # a header cell longer than the csv module's field limit
+        raise CsvRefused(f"unreadable CSV header: {error}") from None
+    required = frozenset(CSV_REQUIRED_COLUMNS)
+    complete = [reading for reading in readings if required <= reading.named_fields]
+    if len(complete) > 1:
+        raise CsvRefused(
+            "CSV header names every required column both when split at , and at ;: "
+            f"use only one of them between the column names (header: {_shown_header(header_line)})"
+        )
+    if complete:
+        (dialect,) = complete
+    else:
+        comma, semicolon = readings
+        if not comma.named_fields and not semicolon.named_fields:
+            if "," in header_line or ";" in header_line:
+                raise CsvRefused(
+                    f"CSV header names none of the columns {', '.join(CSV_REQUIRED_COLUMNS)}: the first line "
+                    f"must name them, separated by , or ; (header: {_shown_header(header_line)})"
+                )
+            raise CsvRefused(
+                f"separator not recognised: use , or ; between the column names (header: {_shown_header(header_line)})"
+            )
+        if comma.named_fields and semicolon.named_fields and comma.named_fields != semicolon.named_fields:
+            raise CsvRefused(
+                "CSV header mixes the separators , and ;: use one of them between all the column names "
+                f"and in every row (header: {_shown_header(header_line)})"
+            )
+        # Only the missing columns are left to report: under the separator that finds the most.
+        dialect = max(readings, key=lambda reading: len(reading.named_fields))
+
+    spellings: dict[str, list[str]] = {}
+    for cell, name in zip(dialect.header, dialect.fields, strict=True):
+        if name is not None:
+            spellings.setdefault(name, []).append(cell)
+    duplicated = {name: cells for name, cells in sorted(spellings.items()) if len(cells) > 1}
+    if duplicated:
+        raise CsvRefused(_duplicate_columns(duplicated))
+    missing = [name for name in CSV_REQUIRED_COLUMNS if name not in dialect.named_fields]
+    if missing:
+        raise CsvRefused(f"CSV missing columns: {', '.join(missing)}")
+    return dialect
+
+
+def wrong_cell_count(actual: int, expected: int, separator: str) -> str:
+    """A row's reason when it does not split into the header's columns: names the separator, as
+    a row written with another one (a mixed file) splits wrongly."""
+    return f"CSV row has {actual} columns, expected {expected} separated by {separator!r} as in the header"
+
+
+VALOR_DECIMAL_POINT_IN_COMMA_FILE = (
+    "valor has a decimal point, but this file writes valor with a decimal comma: "
+    "use the comma in every row (1234,5; no thousands separators)"
+)
+
+
+def _read_decimal_commas(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """A ;-separated file's valor cells in the decimal point form the contract reads.
+
+    The mark is decided once for the file: the comma when any valor cell holds one, else the
+    point. In a comma file a cell with a point (the other mark, or a thousands separator) is
+    ambiguous, so its row is rejected rather than guessed.
+    """
+    valor = table["valor"]
+    if not pc.any(pc.match_substring(valor, ",")).as_py():
+        return table, []
+    has_point = pc.fill_null(pc.match_substring(valor, "."), False)
+    rejected = [
+        {"reason": VALOR_DECIMAL_POINT_IN_COMMA_FILE, "row": row} for row in table.filter(has_point).to_pylist()
+    ]
+    kept = table.filter(pc.invert(has_point)) if rejected else table
+    index = kept.schema.get_field_index("valor")
+    return kept.set_column(index, kept.schema.field(index), pc.replace_substring(kept["valor"], ",", ".")), rejected
+
+
 def parse_csv_upload(data: bytes) -> ParsedRows:
-    """A CSV upload: header with timestamp,indicador,pais,valor,fuente (+ optional event_id,
-    schema_version). Values are trimmed; an empty event_id or schema_version counts as absent.
-    Rows with the wrong number of cells are rejected one by one; an unreadable file as a whole.
+    """A CSV upload: a header naming timestamp, indicador, pais, valor, fuente (+ optional
+    event_id, schema_version) in any case, with surrounding spaces, then the rows.
+
+    The dialect is read once per file (`detect_csv_dialect`): a UTF-8 BOM is skipped, the
+    separator is , or ; and, with ;, valor's decimal mark is the comma when any valor cell holds
+    one. Values are trimmed; an empty event_id or schema_version counts as absent. Rows with the
+    wrong number of cells, or (in a decimal comma file) a valor with a point, are rejected one by
+    one; a file whose dialect cannot be read is rejected as a whole, with what to change.
     """
     try:
         # Checked first: Arrow would fail too, but only after handing undecodable rows to reject_row.
-        bytes(data).decode("utf-8")
+        text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         return _whole_object_rejected(f"unreadable CSV: not UTF-8 ({exc})")
+    # Arrow skips a BOM by itself, so only the header's text starts after it (no copy of the file).
+    header_line = _HEADER_LINE.match(text, len(_UTF8_BOM) if text.startswith(_UTF8_BOM) else 0).group(1)
+    if not header_line:
+        return _whole_object_rejected("unreadable CSV: Empty CSV file")
+    try:
+        dialect = detect_csv_dialect(header_line)
+    except CsvRefused as refused:
+        return _whole_object_rejected(str(refused))
     bad_rows: list[dict[str, Any]] = []
 
     def reject_row(row: Any) -> str:
         bad_rows.append(
             {
-                "reason": f"CSV row has {row.actual_columns} columns, expected {row.expected_columns}",
+                "reason": wrong_cell_count(row.actual_columns, row.expected_columns, dialect.separator),
                 "row": {"line": row.number, "text": row.text},
             }
         )
@@ -172,35 +338,39 @@ def parse_csv_upload(data: bytes) -> ParsedRows:
             io.BytesIO(data),
             # One thread: row numbers of rejected rows are known and the result is deterministic.
             read_options=pa_csv.ReadOptions(use_threads=False),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=reject_row),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=dialect.separator, newlines_in_values=True, invalid_row_handler=reject_row
+            ),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in schema.EVENT_FIELDS},
+                # Every column as text, whatever its spelling: the contract reads the text.
+                column_types={cell: pa.string() for cell in dialect.header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-    except Exception as exc:  # noqa: BLE001 - not UTF-8, empty, unbalanced quotes...: the file as a whole
+    except Exception as exc:  # noqa: BLE001 - unbalanced quotes...: the file as a whole
         return _whole_object_rejected(f"unreadable CSV: {exc}")
+    if table.column_names != list(dialect.header):
+        # Arrow read another header than the first line's (a line break inside a quoted name).
+        return _whole_object_rejected(
+            "unreadable CSV: the first line is not a whole header; put every column name on it"
+        )
 
-    names = table.column_names
-    duplicated = sorted({name for name in names if names.count(name) > 1 and name in schema.EVENT_FIELDS})
-    if duplicated:
-        return _whole_object_rejected(f"CSV has duplicate columns: {', '.join(duplicated)}")
-    missing = [name for name in CSV_REQUIRED_COLUMNS if name not in names]
-    if missing:
-        return _whole_object_rejected(f"CSV missing columns: {', '.join(missing)}")
-
+    cells = {name: table.column(index) for index, name in enumerate(dialect.fields) if name is not None}
     columns = []
     for name in schema.EVENT_FIELDS:
-        if name not in names:
+        if name not in cells:
             columns.append(pa.nulls(table.num_rows, pa.string()))
             continue
-        values = pc.utf8_trim_whitespace(table[name])
+        values = pc.utf8_trim_whitespace(cells[name])
         if name in CSV_OPTIONAL_COLUMNS:
             values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
         columns.append(values)
-    ignored = [name for name in names if name not in schema.EVENT_FIELDS]
-    return ParsedRows(pa.Table.from_arrays(columns, schema=_STRING_SCHEMA), bad_rows, ignored)
+    parsed = pa.Table.from_arrays(columns, schema=_STRING_SCHEMA)
+    if dialect.separator == ";":
+        parsed, wrong_mark = _read_decimal_commas(parsed)
+        bad_rows.extend(wrong_mark)
+    return ParsedRows(parsed, bad_rows, dialect.ignored_columns)
 
 
 # --- 2. validation ------------------------------------------------------------------------------

@@ -258,17 +258,22 @@ def assert_accounted(parsed: decode.ParsedRows, *, upload: bool) -> None:
 
 csv_cells = st.text(max_size=12) | st.sampled_from(
     ["2026-13-40T00:00:00+00:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "1e999", '"', "\n"]
+    + ["1,5", "1.234,5", "2.5", ",", ";"]  # decimal marks and separators inside cells
 )
 
 
 @HOSTILE_SETTINGS
 @given(
-    st.lists(st.sampled_from([*schema.EVENT_FIELDS, "nota"]), min_size=1, max_size=9),
+    st.lists(st.sampled_from([*schema.EVENT_FIELDS, "nota", " Valor ", "PAIS", "Fuente\t"]), min_size=1, max_size=9),
     st.lists(st.lists(csv_cells, max_size=9), max_size=8),
     st.binary(max_size=20),
+    st.sampled_from(list(decode.CSV_SEPARATORS)),
+    st.sampled_from(["", "\ufeff"]),
 )
-def test_any_csv_upload_is_decoded_without_raising(header: list[str], rows: list[list[str]], tail: bytes) -> None:
-    text = ",".join(header) + "\n" + "\n".join(",".join(cells) for cells in rows)
+def test_any_csv_upload_is_decoded_without_raising(
+    header: list[str], rows: list[list[str]], tail: bytes, separator: str, bom: str
+) -> None:
+    text = bom + separator.join(header) + "\n" + "\n".join(separator.join(cells) for cells in rows)
     for data in (text.encode("utf-8", "surrogatepass"), text.encode("utf-8", "surrogatepass") + tail):
         assert_accounted(decode.parse_csv_upload(data), upload=True)
 

@@ -330,7 +330,7 @@ def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake:
     assert summary["rows_in"] == 4 and summary["rows_written"] == 2 and summary["quarantined"] == 2
     lines = bronze.decode_jsonl_gz(lake.s3.get_object(Bucket=BRONZE, Key=quarantine_key)["Body"].read())
     assert [line["reason"] for line in lines] == [
-        "CSV row has 2 columns, expected 6",
+        "CSV row has 2 columns, expected 6 separated by ',' as in the header",
         "timestamp is not an ISO-8601 date-time with offset",
     ]
     assert all(line["source_object"] == f"s3://{BRONZE}/{key}" for line in lines)
