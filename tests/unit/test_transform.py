@@ -128,7 +128,12 @@ def test_csv_upload_parses_trims_and_reports_rows_with_wrong_cell_count() -> Non
     assert parsed.table["indicador"].to_pylist() == ["PIB", "PIB"]  # BOM dropped from the header, cells trimmed
     assert parsed.table["fuente"].to_pylist() == ["carga_csv", "multi\nline"]
     assert parsed.table["event_id"].to_pylist() == [None, None]
-    assert parsed.rejected == [{"reason": "CSV row has 2 columns, expected 5 separated by ',' as in the header", "row": {"line": 3, "text": "too,few"}}]
+    assert parsed.rejected == [
+        {
+            "reason": "CSV row has 2 columns, expected 5 separated by ',' as in the header",
+            "row": {"line": 3, "text": "too,few"},
+        }
+    ]
     assert parsed.rows_in == 3
 
 
