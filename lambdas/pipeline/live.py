@@ -12,6 +12,7 @@ Invalid records are skipped here: the ingest path quarantines them with their re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,17 +70,31 @@ def newest_candidates(valid: Sequence[Candidate]) -> dict[tuple[str, str], Candi
     return {series: by_event[id(event)] for series, event in newest.items()}
 
 
+# Writes of one batch run side by side: each is one round trip, and a batch holds up to
+# countries x indicators of them (20 today). Botocore clients are thread-safe.
+MAX_PARALLEL_WRITES = 8
+
+
+def _offer(table: store.TableStore, candidate: Candidate) -> bool | None:
+    """Whether DynamoDB took the item; None when the write failed (throttled, unreachable)."""
+    try:
+        return table.offer_latest(store.stream_latest_item(candidate.event))
+    except (ClientError, BotoCoreError):
+        return None
+
+
 def offer_batch(table: store.TableStore, records: Sequence[Any]) -> LiveOutcome:
     """Offer the batch's newest event of each series to LATEST (one conditional PutItem each)."""
     valid, invalid = candidates(records)
     outcome = LiveOutcome(records=len(records), invalid=invalid)
-    failed: list[tuple[str, str]] = []
-    for series, candidate in sorted(newest_candidates(valid).items()):
-        outcome.offered += 1
-        try:
-            outcome.written += table.offer_latest(store.stream_latest_item(candidate.event))
-        except (ClientError, BotoCoreError):
-            failed.append(series)
+    newest = sorted(newest_candidates(valid).items())
+    outcome.offered = len(newest)
+    if not newest:
+        return outcome
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_WRITES, len(newest))) as pool:
+        results = list(pool.map(lambda entry: _offer(table, entry[1]), newest))
+    failed = [series for (series, _), result in zip(newest, results, strict=True) if result is None]
+    outcome.written = sum(1 for result in results if result)
     if failed:
         outcome.failed_series = failed
         failed_set = set(failed)

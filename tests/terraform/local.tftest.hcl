@@ -440,7 +440,7 @@ run "live_consumer_serves_latest_within_seconds" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds == 2 &&
-      aws_lambda_event_source_mapping.live[0].batch_size == 1000 &&
+      aws_lambda_event_source_mapping.live[0].batch_size == 5000 &&
       aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds < aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds
     )
     error_message = "The serving path batches for seconds, the lake's for longer."
