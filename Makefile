@@ -160,9 +160,11 @@ test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI r
 	@$(MAKE) --no-print-directory test-e2e
 
 BENCH_EVENTS ?= 1000000
+BENCH_RATE  ?= 50
+BENCH_LIVE_SECONDS ?= 180
 BENCH_ARGS  ?=
-bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS to silver, trickle lag, flatness, cost, transform core (~20 min)
-	@$(PY) -m tools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
+bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS, API latency at BENCH_RATE ev/s for BENCH_LIVE_SECONDS, cost, cold start, flatness (~20 min)
+	@$(PY) -m tools.bench --events $(BENCH_EVENTS) --rate $(BENCH_RATE) --live-seconds $(BENCH_LIVE_SECONDS) $(BENCH_ARGS)
 
 fmt: setup ## Format what make lint checks: Python (ruff format, ruff check --fix) and Terraform
 	@$(PY) -m ruff format --quiet .

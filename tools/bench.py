@@ -1,20 +1,28 @@
-"""`make bench`: how fast events reach silver, whether landing stays flat as a partition grows, and
-what a million events cost. Writes build/bench.json. A benchmark, not a test: it reports, and
-exits non-zero only when the pipeline loses or doubles events.
+"""`make bench`: how fast events reach silver and the API, whether landing stays flat as a partition
+grows, how fast the functions start, and what a million events cost. Writes build/bench.json, each
+figure with its targets (`target_*`) beside it and a `meets_targets` summary. A benchmark, not a
+test: it reports, and exits non-zero only when the pipeline loses or doubles events.
 
-Figures (docs/DESIGN.md, "Silver: landing, reading, compaction"):
-- sustained: EVENTS events (default 1,000,000) sent at full speed into the deployed stack on a
-  fresh embedded emulator; checked against the simulator's manifest through the read rule;
-  events/s from the first send to the last silver write.
-- trickle: RATE events/s for TRICKLE_SECONDS into the same stack (its partitions already hold the
-  sustained run); lag from each event's timestamp (taken when the simulator sends it) to the
-  catalog time of the silver file that holds it; the transform backlog sampled over time.
-- cost: requests and Lambda GB-s counted in the sustained run (plus one aggregate run, which also
-  compacts), priced per million events at the list prices in docs/DESIGN.md, beside Firehose.
+Phases, in this order (one run; `--only` picks some):
+- core: tools/bench_transform_core.py (pure chain beside a seed-style pandas loop).
 - flatness: one day partition grown to >= 1,000,000 events in-process (moto), landing time per
   500-event object in the first and the last tenth; beside it, the previous design's step (read
   every file's event_id column of the partition before writing) timed at the same points.
-- transform core: tools/bench_transform_core.py (pure chain beside a seed-style pandas loop).
+- cold_start: tools/bench_cold_start.py: import time and peak RSS of each handler from the artifact,
+  in a fresh Python 3.12 venv with only boto3.
+- sustained (a fresh embedded emulator, `tflocal apply` with the aggregate schedule off): EVENTS
+  events (default 1,000,000) sent at full speed, checked against the simulator's manifest through
+  the read rule; events/s from the first send to the last silver write. Meanwhile `GET
+  /indicadores` is polled: the live latency at full speed. Then one aggregate run (gold +
+  compaction of what was just written), invoked by the bench. Cost at full speed.
+- live (the same stack, re-applied with aggregate_schedule_enabled=true, so the aggregate runs on
+  its Terraform schedule and is never invoked by the bench): RATE events/s (50) for LIVE_SECONDS
+  (180). From it: the live latency (send -> the API's LATEST), the KPI latency (send -> the API's
+  daily KPIs), the silver lag (send -> silver, beside the ingest batching window) and the transform
+  backlog, and the cost at this rate with live serving on and off (tools/bench_cost.py).
+The sustained phase runs first so the schedule cannot take CPU from its throughput figure, and the
+live phase's partitions then already hold the sustained run's events (what the scheduled aggregate
+reads each minute: stated in the cost's notes).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import io
 import json
 import math
 import os
-import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,43 +41,55 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
+from embedded_aws.scheduler import rate_seconds
 from pipeline import layout
 from pipeline.store import TableStore
 from pipeline.watermark import catalog_lower_bound
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
-from simulador.manifest import read_manifest
-from tools import local_stack
+from simulador.manifest import read_manifest, read_summary
+from simulador.reference_data import load_reference_data
+from tools import bench_cost, bench_live, local_stack
+from tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
+from tools.function_url import FunctionUrl, resolve_for_function
 from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import silver_frame, wait_until
+from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
-MEGA = 1_000_000
 
-# us-east-1 list prices (late 2025), as in the README's cost table.
-PRICES = {
-    "s3_put_per_1000": 0.005,
-    "s3_get_per_1000": 0.0004,
-    "dynamodb_wru_per_million": 0.625,
-    "lambda_request_per_million": 0.20,
-    "lambda_gb_second": 0.0000166667,
-    "sqs_request_per_million": 0.40,
-    "kinesis_put_unit_per_million": 0.014,
-    "kinesis_shard_hour": 0.015,
+# Targets (issue #14), written beside each figure.
+TARGETS = {
+    "sustained_events_per_second": 5000,
+    "flatness_ratio": 1.3,
+    "live_seconds": {"p50": 1.5, "p95": 3.0, "p99": 5.0},
+    "live_full_speed_seconds": {"p95": 5.0},
+    "kpi_seconds": {"p95": 90.0},
+    "cost_trickle_live_on": 0.30,
+    "cost_trickle_live_off": 0.24,
+    "cost_full_speed": 0.05,
+    # The silver lag's target: the old 15 s (with a 1 s window) plus the ingest batching window.
+    "silver_lag_p95_over_window_seconds": 14,
 }
-# Firehose bills each record as at least 5 KB: $0.029/GB ingested + $0.018/GB format conversion.
-FIREHOSE_PER_MILLION = 5_000 * MEGA / 1e9 * (0.029 + 0.018)
-FUNCTION_MEMORY_MB = {"ingest": 256, "transform": 1024, "aggregate": 1024}
-REPORT_DURATION = re.compile(r"^REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms")
+
+
+STARTED = time.monotonic()
 
 
 def log(message: str) -> None:
-    print(f"bench: {message}", flush=True)
+    elapsed = int(time.monotonic() - STARTED)
+    print(f"bench [{elapsed // 60:02d}:{elapsed % 60:02d}]: {message}", flush=True)
+
+
+def progress(message: str) -> None:
+    print(f"\r  {message}   ", end="", flush=True)
 
 
 # --- reading what the pipeline did ------------------------------------------------------------------
@@ -120,22 +140,31 @@ def rows_by_file(items: list[dict]) -> int:
     return sum(item["rows"] for item in latest.values())
 
 
-def lambda_durations(logs: Any, function_name: str, since_ms: int) -> list[float]:
-    """Durations (ms) from the REPORT lines the runtime writes to the function's log group."""
-    durations = []
-    paginator = logs.get_paginator("filter_log_events")
-    for page in paginator.paginate(logGroupName=f"/aws/lambda/{function_name}", startTime=since_ms):
-        for event in page.get("events", []):
-            match = REPORT_DURATION.match(event["message"])
-            if match:
-                durations.append(float(match.group(1)))
-    return durations
-
-
 def count_keys(s3: Any, bucket: str, prefix: str) -> int:
     return sum(
         page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     )
+
+
+def silver_event_ids(s3: Any, bucket: str, key: str) -> list[str]:
+    """The event ids of a silver file; when compaction already replaced it, from its newest
+    noncurrent version (silver is versioned)."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        versions = [
+            version
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+            for version in page.get("Versions", [])
+            if version["Key"] == key
+        ]
+        if not versions:
+            return []
+        newest = max(versions, key=lambda version: version["LastModified"])
+        body = s3.get_object(Bucket=bucket, Key=key, VersionId=newest["VersionId"])["Body"].read()
+    return pq.read_table(io.BytesIO(body), columns=["event_id"])["event_id"].to_pylist()
 
 
 def send(env: dict, stream: str, count: int, rate: float, manifest: Path) -> None:
@@ -153,10 +182,44 @@ def send(env: dict, stream: str, count: int, rate: float, manifest: Path) -> Non
             str(rate),
             "--manifest",
             str(manifest),
+            "--no-progress",
         ],
         env,
         timeout=7200,
     )
+
+
+class Sender(threading.Thread):
+    """The simulator in a thread (`send`); `ended` is the wall-clock time it returned."""
+
+    def __init__(self, env: dict, stream: str, count: int, rate: float, manifest: Path) -> None:
+        super().__init__(daemon=True, name="bench-sender")
+        self.arguments = (env, stream, count, rate, manifest)
+        self.ended: dt.datetime | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            send(*self.arguments)
+        except BaseException as error:  # noqa: BLE001 - raised again by the bench's thread (check)
+            self.error = error
+        self.ended = dt.datetime.now(dt.UTC)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"the simulator failed: {self.error}") from self.error
+
+
+def warm_api(api: FunctionUrl) -> None:
+    """One call before timing anything: the api function's first (cold) start is not the events'."""
+    for _ in range(30):
+        try:
+            status, _, _ = api.get_json("health", timeout=30)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(1)
 
 
 def manifest_ids(entries: list[dict]) -> set[str]:
@@ -164,62 +227,207 @@ def manifest_ids(entries: list[dict]) -> set[str]:
     return {entry["event_id"] for entry in entries if entry.get("kind") in (KIND_VALID, KIND_DUPLICATE)}
 
 
-# --- sustained + cost -------------------------------------------------------------------------------
+def quantile(sorted_values: list[float], q: float) -> float | None:
+    return round(bench_live.percentile(sorted_values, q), 2) if sorted_values else None
 
 
-def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dict, dict]:
-    s3, dynamodb, logs = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("logs")
-    table, functions = outputs["table_name"], outputs["function_names"]
+# --- the deployed stack ------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """The stack under test: a Terraform working copy in the bench's temporary directory, applied
+    against the emulator with `variables` (the Lambda zip is the bench's own copy, so a rebuild of
+    build/lambda.zip during the run changes nothing here)."""
+
+    env: dict
+    tfdir: Path
+    lambda_zip: Path
+    variables: dict[str, str]
+    outputs: dict = field(default_factory=dict)
+
+    def apply(self, **overrides: str) -> str:
+        """`tflocal apply`; the first time from a copy of the repo's Terraform (local_stack.apply_stack),
+        then again in the same working copy with the variables changed. Returns Terraform's summary."""
+        self.variables.update(overrides)
+        if not (self.tfdir / ".terraform").exists():
+            self.outputs = local_stack.apply_stack(self.env, self.lambda_zip, self.tfdir, extra_vars=self.variables)
+            return "applied"
+        result = local_stack.run(
+            [
+                local_stack.TFLOCAL,
+                "apply",
+                "-input=false",
+                "-auto-approve",
+                *local_stack.terraform_vars(self.lambda_zip, self.variables),
+            ],
+            self.env,
+            cwd=self.tfdir,
+        )
+        self.outputs = read_outputs(local_stack.TFLOCAL, self.tfdir, self.env)
+        return next((line for line in result.stdout.splitlines() if "Apply complete" in line), "applied")
+
+    @property
+    def functions(self) -> dict[str, str]:
+        return self.outputs["function_names"]
+
+    def api(self) -> FunctionUrl:
+        return resolve_for_function(self.outputs["api_url"], self.functions.get("api"))
+
+    def memory_mb(self) -> dict[str, int]:
+        return bench_cost.function_memory(boto3.client("lambda"), self.functions)
+
+    def shards(self) -> int:
+        summary = boto3.client("kinesis").describe_stream_summary(StreamName=self.outputs["stream_name"])
+        return int(summary["StreamDescriptionSummary"]["OpenShardCount"])
+
+    def mapping(self, role: str) -> dict:
+        """The function's event source mapping, as deployed ({} when it has none)."""
+        if role not in self.functions:
+            return {}
+        lam = boto3.client("lambda")
+        arn = lam.get_function_configuration(FunctionName=self.functions[role])["FunctionArn"]
+        for page in lam.get_paginator("list_event_source_mappings").paginate():
+            for mapping in page.get("EventSourceMappings", []):
+                if mapping.get("FunctionArn") == arn:
+                    return mapping
+        return {}
+
+    def batching_window(self, role: str) -> int | None:
+        """MaximumBatchingWindowInSeconds of the function's event source mapping, as deployed."""
+        window = self.mapping(role).get("MaximumBatchingWindowInSeconds")
+        return None if window is None else int(window)
+
+    def aggregate_schedule(self) -> dict[str, Any]:
+        """The EventBridge rule that targets the aggregate: its expression, state and period."""
+        events, lam = boto3.client("events"), boto3.client("lambda")
+        arn = lam.get_function_configuration(FunctionName=self.functions["aggregate"])["FunctionArn"]
+        for page in events.get_paginator("list_rules").paginate():
+            for rule in page.get("Rules", []):
+                targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
+                if any(target.get("Arn") == arn for target in targets):
+                    expression = rule.get("ScheduleExpression", "")
+                    return {
+                        "rule": rule["Name"],
+                        "expression": expression,
+                        "state": rule.get("State"),
+                        "period_seconds": rate_seconds(expression),
+                    }
+        return {"rule": None, "expression": None, "state": None, "period_seconds": None}
+
+    def function_logs(self, since_ms: int, until_ms: int | None = None) -> dict[str, bench_cost.FunctionLog]:
+        logs = boto3.client("logs")
+        return {
+            role: bench_cost.read_function_log(logs, self.functions[role], role, since_ms, until_ms)
+            for role in ("ingest", "transform", "aggregate", "live")
+            if role in self.functions
+        }
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- sustained (full speed) + cost ---------------------------------------------------------------------
+
+
+def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) -> tuple[dict, dict | None, dict]:
+    """(sustained, live latency at full speed, cost at full speed); `poll_interval` 0: the API is
+    not polled and there is no live figure (the throughput without the bench's own API calls)."""
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    outputs = stack.outputs
     manifest = workdir / "sustained.jsonl"
-    since_ms = int(time.time() * 1000)
-    log(f"sustained: sending {events:,} events at full speed …")
+    since_ms = now_ms()
+    bronze_before = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX)
+    quarantine_before = count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX)
+    api = stack.api()
+    warm_api(api)
+    poller = bench_live.LatestPoller(api, poll_interval) if poll_interval > 0 else None
+    if poller:
+        poller.start()
+    polling = f"GET /indicadores every {poll_interval:g} s" if poller else "the API not polled"
+    log(f"sustained: sending {events:,} events at full speed ({polling}) …")
     first_send = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    sender = threading.Thread(target=send, args=(env, outputs["stream_name"], events, 0, manifest))
+    sender = Sender(stack.env, outputs["stream_name"], events, 0, manifest)
     sender.start()
 
-    follower = CatalogFollower(dynamodb, table)
+    follower = CatalogFollower(dynamodb, outputs["table_name"])
 
     def landed() -> list[dict] | None:
         items = follower.poll()
         rows = rows_by_file(items)
-        print(f"\r  silver rows {rows:,}/{events:,}  ({time.monotonic() - started:.0f}s)   ", end="", flush=True)
+        polls = f", API polls {poller.stats.requests:,}" if poller else ""
+        progress(f"silver rows {rows:,}/{events:,}{polls} ({time.monotonic() - started:.0f}s)")
+        sender.check()
         return items if rows >= events and not sender.is_alive() else None
 
     items = wait_until(landed, timeout=max(1800, events / 200), interval=2)
     print()
     sender.join()
-    send_seconds = time.monotonic() - started
+    send_seconds = read_summary(manifest)["seconds"]  # the simulator's own, first send to last
     last_write = max(item["written_at"] for item in items)
     seconds = (last_write - first_send).total_seconds()
 
+    entries = read_manifest(manifest)
+    live = None
+    if poller:
+        sent = bench_live.sent_events(entries)
+        try:
+            wait_until(lambda: bench_live.live_all_seen(sent, poller.seen), timeout=60, interval=1)
+        except TimeoutError:
+            log("sustained: the API did not show every series' newest event within 60 s after silver")
+        poller.stop()
+        latencies = bench_live.live_latencies(sent, poller.seen)
+        live = {
+            "rate": "full speed",
+            **bench_live.latency_summary(latencies, TARGETS["live_full_speed_seconds"]),
+            "by_tenth_of_the_run": bench_live.latency_by_tenth(sent, latencies),
+            "live_batching_window_seconds": stack.batching_window("live"),
+            "polls": poller.stats.as_dict(poll_interval),
+            "overview_has_event_id": poller.with_event_id,
+            "definition": bench_live.LIVE_DEFINITION.format(interval=poll_interval),
+        }
+
     log("sustained: checking silver against the manifest through the read rule …")
-    expected = manifest_ids(read_manifest(manifest))
+    expected = manifest_ids(entries)
     frame = silver_frame(s3, outputs["silver_bucket"])
     read_counts = Counter(frame["event_id"])
     missing = len(expected - set(read_counts))
     extra = len(set(read_counts) - expected)
+    events_per_second = round(len(expected) / seconds)
     result = {
         "events": events,
         "unique_events_in_manifest": len(expected),
         "simulator_seconds": round(send_seconds, 1),
         "seconds_first_send_to_last_silver_write": round(seconds, 1),
-        "events_per_second": round(len(expected) / seconds),
-        "target_events_per_second": 2000,
-        "stretch_events_per_second": 5000,
+        # The last partial batch of each shard waits for the ingest batching window: part of the above.
+        "seconds_simulator_end_to_last_silver_write": round((last_write - sender.ended).total_seconds(), 1),
+        "ingest_batching_window_seconds": stack.batching_window("ingest"),
+        "events_per_second": events_per_second,
+        "target_events_per_second": TARGETS["sustained_events_per_second"],
         "missing_in_silver": missing,
         "unexpected_in_silver": extra,
         "read_twice": sum(1 for n in read_counts.values() if n > 1),
+        "target_missing_and_read_twice": 0,
         "silver_files": len({item["silver_key"] for item in items}),
         "bronze_objects": len({item["source_object"] for item in items}),
+        "ingest_batch_size": stack.mapping("ingest").get("BatchSize"),
+        "api_polled_every_seconds": poll_interval if poller else None,
     }
+    result["meets_targets"] = (
+        events_per_second >= TARGETS["sustained_events_per_second"] and not missing and not result["read_twice"]
+    )
+    if events < MEGA:
+        result["note"] = f"{events:,} events: the target is set for 1,000,000"
 
     # One aggregate run: gold for every partition, and compaction of the files just written.
     log("sustained: one aggregate run (gold + compaction) …")
     agg_started = time.monotonic()
-    aggregate_error, aggregate_summary = invoke_aggregate(boto3.client("lambda"), functions["aggregate"])
+    aggregate_error, aggregate_summary = invoke_aggregate(boto3.client("lambda"), stack.functions["aggregate"])
     result["aggregate_seconds"] = round(time.monotonic() - agg_started, 1)
     result["aggregate_error"] = aggregate_error
+    result["aggregate_summary"] = aggregate_summary
     silver_sizes = [
         obj["Size"]
         for page in s3.get_paginator("list_objects_v2").paginate(
@@ -229,136 +437,209 @@ def sustained(env: dict, outputs: dict, events: int, workdir: Path) -> tuple[dic
     ]
     result["silver_files_after_compaction"] = len(silver_sizes)
     result["silver_bytes_per_event_after_compaction"] = round(sum(silver_sizes) / max(1, len(expected)), 1)
-    cost = cost_per_million(s3, logs, outputs, functions, items, len(expected), seconds, since_ms, aggregate_summary)
-    return result, cost
-
-
-def cost_per_million(
-    s3: Any,
-    logs: Any,
-    outputs: dict,
-    functions: dict,
-    items: list[dict],
-    events: int,
-    seconds: float,
-    since_ms: int,
-    aggregate_summary: dict,
-) -> dict:
-    bronze_objects = len({item["source_object"] for item in items})
-    silver_writes = len(items)
-    quarantine_objects = count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX)
-    partitions = int(aggregate_summary.get("partitions", 0)) if isinstance(aggregate_summary, dict) else 0
-    durations = {name: lambda_durations(logs, functions[name], since_ms) for name in FUNCTION_MEMORY_MB}
-    gb_seconds = {name: sum(ms) / 1000 * FUNCTION_MEMORY_MB[name] / 1024 for name, ms in durations.items()}
-    invocations = {name: len(ms) for name, ms in durations.items()}
-    # Counted: bronze objects, silver files and quarantine objects written; invocations from REPORT
-    # lines. The aggregate run adds, per partition: one LIST (a page per 1,000 keys), a GET per
-    # silver file, a PUT for gold and one for the compacted file; DeleteObject is free.
-    requests = {
-        "s3_put": bronze_objects + silver_writes + quarantine_objects + 2 * partitions,
-        "s3_get": bronze_objects + silver_writes,
-        "s3_list": partitions + silver_writes // 1000,
-        "dynamodb_wru": silver_writes + 2 * partitions + 30,  # catalog items; KPI/LATEST/watermark
-        "lambda_requests": sum(invocations.values()),
-        "kinesis_put_units": events,
-        "sqs_requests": 0,
+    time.sleep(2)  # the aggregate's REPORT line reaches its log group right after the reply
+    counts = bench_cost.PhaseCounts(
+        events=len(expected),
+        records_sent=len(entries),
+        seconds=send_seconds,
+        bronze_objects=count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX) - bronze_before,
+        quarantine_objects=count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX) - quarantine_before,
+        silver_writes=len(items),
+        logs=stack.function_logs(since_ms),
+        memory_mb=stack.memory_mb(),
+        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs["table_name"]),
+        shards=stack.shards(),
+    )
+    cost = {
+        "rate": "full speed",
+        **bench_cost.cost_report(counts, TARGETS["cost_full_speed"]),
+        "note": "Lambda durations measured on the embedded emulator on this machine, times the deployed memory; "
+        "the aggregate: the one run the bench invoked after the events (gold and compaction of all of them)",
     }
-    shards = 2
-    dollars = {
-        "s3": (requests["s3_put"] + requests["s3_list"]) / 1000 * PRICES["s3_put_per_1000"]
-        + requests["s3_get"] / 1000 * PRICES["s3_get_per_1000"],
-        "dynamodb": requests["dynamodb_wru"] / MEGA * PRICES["dynamodb_wru_per_million"],
-        "lambda": requests["lambda_requests"] / MEGA * PRICES["lambda_request_per_million"]
-        + sum(gb_seconds.values()) * PRICES["lambda_gb_second"],
-        "kinesis": requests["kinesis_put_units"] / MEGA * PRICES["kinesis_put_unit_per_million"]
-        + shards * seconds / 3600 * PRICES["kinesis_shard_hour"],
-        "sqs": 0.0,
-    }
-    scale = MEGA / events
-    per_million = {name: round(value * scale, 4) for name, value in dollars.items()}
-    total = round(sum(per_million.values()), 4)
-    return {
-        "events": events,
-        "requests": requests,
-        "lambda_invocations": invocations,
-        "lambda_gb_seconds": {name: round(value, 1) for name, value in gb_seconds.items()},
-        "usd_per_million_events": per_million,
-        "usd_per_million_total": total,
-        "firehose_usd_per_million": round(FIREHOSE_PER_MILLION, 4),
-        "within_target": total <= FIREHOSE_PER_MILLION,
-        "note": "Lambda durations measured on the embedded emulator on this machine, times configured memory; "
-        "Kinesis shard-hours for the 2 local shards over the sustained run.",
-        "prices": PRICES,
-    }
+    return result, live, cost
 
 
-# --- trickle ------------------------------------------------------------------------------------------
+# --- live (RATE events/s, aggregate on its schedule) ------------------------------------------------
 
 
-def trickle(env: dict, outputs: dict, rate: float, seconds: float, workdir: Path) -> dict:
+def rate_phase(
+    stack: Stack, rate: float, seconds: float, workdir: Path, args: argparse.Namespace, already_in_lake: str
+) -> dict[str, dict]:
+    """live, kpis, trickle (silver lag, backlog) and cost_trickle, from one run at `rate`;
+    `already_in_lake` says what the partitions held before (for the cost's note)."""
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    outputs = stack.outputs
+    bronze, silver_bucket = outputs["bronze_bucket"], outputs["silver_bucket"]
+    schedule = stack.aggregate_schedule()
+    ingest_window = stack.batching_window("ingest")
     count = int(rate * seconds)
-    manifest = workdir / "trickle.jsonl"
+    manifest = workdir / "rate.jsonl"
     follower = CatalogFollower(dynamodb, outputs["table_name"])
     known_sources = {item["source_object"] for item in follower.poll()}
-    bronze_before = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX)
-    log(f"trickle: {rate:g} events/s for {seconds:.0f}s ({count:,} events) …")
-    since_ms = int(time.time() * 1000)
+    bronze_before = count_keys(s3, bronze, layout.STREAM_PREFIX)
+    quarantine_before = count_keys(s3, bronze, layout.QUARANTINE_PREFIX)
+    series = sorted({(s.pais, s.indicador) for s in load_reference_data().series})
+    api = stack.api()
+    warm_api(api)
+    latest_poller = bench_live.LatestPoller(api, args.poll_interval)
+    kpi_poller = bench_live.KpiPoller(api, series, args.kpi_poll_interval)
+    log(
+        f"live: {rate:g} events/s for {seconds:.0f}s ({count:,} events); aggregate on its schedule "
+        f"({schedule['expression']}, {schedule['state']}); GET /indicadores every {args.poll_interval:g} s, "
+        f"each series' KPIs every {args.kpi_poll_interval:g} s …"
+    )
+    since_ms = now_ms()
+    latest_poller.start()
+    kpi_poller.start()
     started = time.monotonic()
-    sender = threading.Thread(target=send, args=(env, outputs["stream_name"], count, rate, manifest))
+    sender = Sender(stack.env, outputs["stream_name"], count, rate, manifest)
     sender.start()
+
+    # Silver files are read as soon as the catalog lists them (compaction replaces them each minute).
+    silver_files: dict[str, tuple[dt.datetime, list[str]]] = {}
+
+    def phase_items() -> list[dict]:
+        items = [item for item in follower.poll() if item["source_object"] not in known_sources]
+        for item in items:
+            key = item["silver_key"]
+            if key not in silver_files:
+                silver_files[key] = (item["written_at"], silver_event_ids(s3, silver_bucket, key))
+            elif item["written_at"] < silver_files[key][0]:
+                silver_files[key] = (item["written_at"], silver_files[key][1])
+        return items
+
     backlog = []
+    next_sample = time.monotonic()
     while sender.is_alive():
-        time.sleep(10)
-        landed = {item["source_object"] for item in follower.poll()} - known_sources
-        pending = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX) - bronze_before - len(landed)
-        backlog.append((round(time.monotonic() - started), pending))
-        print(f"\r  {time.monotonic() - started:.0f}s: transform backlog {pending} objects   ", end="", flush=True)
+        sender.join(timeout=1)
+        if time.monotonic() < next_sample:
+            continue
+        next_sample += 10
+        items = phase_items()
+        landed = {item["source_object"] for item in items}
+        pending = count_keys(s3, bronze, layout.STREAM_PREFIX) - bronze_before - len(landed)
+        elapsed = time.monotonic() - started
+        backlog.append((round(elapsed), pending))
+        progress(
+            f"{elapsed:.0f}/{seconds:.0f}s: API polls {latest_poller.stats.requests:,} overview + "
+            f"{kpi_poller.stats.requests:,} series, silver files {len(silver_files)}, transform backlog {pending}"
+        )
     print()
-    sender.join()
-    sender_done = time.monotonic()
+    sender.check()
+    send_seconds = read_summary(manifest)["seconds"]  # the simulator's own, first send to last
     entries = read_manifest(manifest)
     expected = manifest_ids(entries)
-    sent_at = {
-        entry["event_id"]: dt.datetime.fromisoformat(entry["timestamp"]) for entry in entries if entry.get("event_id")
+    sent = bench_live.sent_events(entries)
+
+    # Until every event is in LATEST, in silver and in the KPIs (each with its own time limit).
+    log("live: waiting until the API and silver show every event …")
+    drain_started = time.monotonic()
+    limits = {"latest": 60.0, "silver": 600.0, "kpis": args.kpi_timeout}
+    done_at: dict[str, float | None] = dict.fromkeys(limits)
+    items: list[dict] = []
+    while not all(done_at[name] is not None or time.monotonic() - drain_started > limits[name] for name in limits):
+        items = phase_items()
+        checks = {
+            "latest": lambda: bench_live.live_all_seen(sent, latest_poller.seen),
+            "silver": lambda items=items: rows_by_file(items) >= len(expected),
+            "kpis": lambda: bench_live.kpi_all_seen(sent, kpi_poller.seen),
+        }
+        for name, check in checks.items():
+            if done_at[name] is None and check():
+                done_at[name] = round(time.monotonic() - drain_started, 1)
+        progress(
+            f"{time.monotonic() - drain_started:.0f}s after the last send: "
+            + ", ".join(f"{name} {'done' if done_at[name] is not None else '…'}" for name in limits)
+        )
+        time.sleep(2)
+    print()
+    latest_poller.stop()
+    kpi_poller.stop()
+    until_ms = now_ms()
+    items = phase_items()
+
+    live_latencies = bench_live.live_latencies(sent, latest_poller.seen)
+    kpi_latencies = bench_live.kpi_latencies(sent, kpi_poller.seen)
+    live = {
+        "rate": rate,
+        "seconds": seconds,
+        **bench_live.latency_summary(live_latencies, TARGETS["live_seconds"]),
+        "by_tenth_of_the_run": bench_live.latency_by_tenth(sent, live_latencies),
+        "live_batching_window_seconds": stack.batching_window("live"),
+        "polls": latest_poller.stats.as_dict(args.poll_interval),
+        "overview_has_event_id": latest_poller.with_event_id,
+        "all_shown_seconds_after_simulator_ended": done_at["latest"],
+        "definition": bench_live.LIVE_DEFINITION.format(interval=args.poll_interval),
+    }
+    kpis = {
+        "rate": rate,
+        "seconds": seconds,
+        **bench_live.latency_summary(kpi_latencies, TARGETS["kpi_seconds"]),
+        "by_tenth_of_the_run": bench_live.latency_by_tenth(sent, kpi_latencies),
+        "aggregate_schedule": schedule,
+        "aggregate_invoked_by_bench": False,
+        "polls": kpi_poller.stats.as_dict(args.kpi_poll_interval),
+        "all_included_seconds_after_simulator_ended": done_at["kpis"],
+        "definition": bench_live.KPI_DEFINITION.format(interval=args.kpi_poll_interval),
     }
 
-    def all_landed() -> list[dict] | None:
-        items = [item for item in follower.poll() if item["source_object"] not in known_sources]
-        return items if rows_by_file(items) >= len(expected) else None
-
-    items = wait_until(all_landed, timeout=600, interval=1)
-    settled_after_sender = time.monotonic() - sender_done
-    written_at = {}
-    for item in items:
-        written_at[item["silver_key"]] = min(item["written_at"], written_at.get(item["silver_key"], item["written_at"]))
-    lags = []
-    for key, when in written_at.items():
-        body = s3.get_object(Bucket=outputs["silver_bucket"], Key=key)["Body"].read()
-        for event_id in pq.read_table(io.BytesIO(body), columns=["event_id"])["event_id"].to_pylist():
-            if event_id in sent_at:
-                lags.append((when - sent_at[event_id]).total_seconds())
-    lags.sort()
+    # Silver lag: from each event's timestamp to the catalog time of the silver file that holds it.
+    sent_at = {event.event_id: event.sent_at for event in sent}
+    lags = sorted(
+        (written_at - sent_at[event_id]).total_seconds()
+        for written_at, event_ids in silver_files.values()
+        for event_id in event_ids
+        if event_id in sent_at
+    )
     third = max(1, len(backlog) // 3)
-    return {
+    target_lag = (ingest_window or 0) + TARGETS["silver_lag_p95_over_window_seconds"]
+    lag_p95 = quantile(lags, 0.95)
+    trickle = {
+        "label": "silver lag: send -> silver (the lake's path; the API's LATEST does not wait for it)",
         "rate": rate,
         "seconds": seconds,
         "events": len(expected),
         "events_with_lag": len(lags),
-        "lag_seconds_p50": round(statistics.median(lags), 2) if lags else None,
-        "lag_seconds_p95": round(lags[int(0.95 * (len(lags) - 1))], 2) if lags else None,
+        "ingest_batching_window_seconds": ingest_window,
+        "lag_seconds_p50": quantile(lags, 0.5),
+        "lag_seconds_p95": lag_p95,
         "lag_seconds_max": round(lags[-1], 2) if lags else None,
-        "target_p95_seconds": 15,
-        "all_in_silver_seconds_after_simulator_ended": round(settled_after_sender, 1),
+        "target_p95_seconds": target_lag,
+        "target_note": f"the ingest batching window plus {TARGETS['silver_lag_p95_over_window_seconds']} s",
+        "meets_targets": lag_p95 is not None and lag_p95 <= target_lag and len(lags) >= len(expected),
+        "all_in_silver_seconds_after_simulator_ended": done_at["silver"],
         "backlog_samples": backlog,
         "backlog_mean_first_third": round(statistics.mean(p for _, p in backlog[:third]), 1) if backlog else None,
         "backlog_mean_last_third": round(statistics.mean(p for _, p in backlog[-third:]), 1) if backlog else None,
-        # At a trickle every batching window becomes an object: the cost per event is dominated by
-        # per-object requests and by shard-hours, not by the events (aggregate runs not included).
-        "cost": cost_per_million(
-            s3, boto3.client("logs"), outputs, outputs["function_names"], items, len(expected), seconds, since_ms, {}
-        ),
     }
+
+    counts = bench_cost.PhaseCounts(
+        events=len(expected),
+        records_sent=len(entries),
+        seconds=send_seconds,
+        bronze_objects=count_keys(s3, bronze, layout.STREAM_PREFIX) - bronze_before,
+        quarantine_objects=count_keys(s3, bronze, layout.QUARANTINE_PREFIX) - quarantine_before,
+        silver_writes=len(items),
+        logs=stack.function_logs(since_ms, until_ms),
+        memory_mb=stack.memory_mb(),
+        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs["table_name"]),
+        shards=stack.shards(),
+        aggregate_period_seconds=schedule["period_seconds"],
+    )
+    cost = {
+        "rate": rate,
+        **bench_cost.cost_report(counts, TARGETS["cost_trickle_live_on"], TARGETS["cost_trickle_live_off"]),
+        "ingest_batching_window_seconds": ingest_window,
+        "live_batching_window_seconds": stack.batching_window("live"),
+        "aggregate_schedule": schedule["expression"],
+        "note": "Lambda durations measured on the embedded emulator on this machine, times the deployed memory. "
+        "The aggregate's runs come from its log group (invocations and GB-s from REPORT lines; S3 requests and "
+        "write units estimated per run from its own log lines: partitions recomputed, files compacted, KPI "
+        "rows, LATEST items changed, and the stored watermark's size). Each run re-reads the day's partitions, "
+        f"which already hold {already_in_lake}.",
+    }
+    kpis["aggregate_runs_seen"] = cost["counting"]["aggregate_runs_seen"]
+    return {"live": live, "kpis": kpis, "trickle": trickle, "cost_trickle": cost}
 
 
 # --- flatness (in-process) -------------------------------------------------------------------------
@@ -434,23 +715,21 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
             )
             landing_seconds.append(time.perf_counter() - started)
             if number % 200 == 0:
-                print(
-                    f"\r  flatness: {number * per_object:,}/{objects * per_object:,} events in the partition   ",
-                    end="",
-                    flush=True,
-                )
+                progress(f"flatness: {number * per_object:,}/{objects * per_object:,} events in the partition")
     print()
     first = statistics.median(landing_seconds[:tenth])
     last = statistics.median(landing_seconds[-tenth:])
     base_first = statistics.median(v for n, vs in baseline.items() if n < tenth for v in vs)
     base_last = statistics.median(v for n, vs in baseline.items() if n >= objects - tenth for v in vs)
+    ratio = round(last / first, 3)
     return {
         "events_in_partition": objects * per_object,
         "events_per_object": per_object,
         "landing_ms_median_first_tenth": round(first * 1000, 2),
         "landing_ms_median_last_tenth": round(last * 1000, 2),
-        "ratio_last_over_first": round(last / first, 3),
-        "target_ratio": 1.3,
+        "ratio_last_over_first": ratio,
+        "target_ratio": TARGETS["flatness_ratio"],
+        "meets_targets": ratio <= TARGETS["flatness_ratio"],
         "previous_design_extra_ms_first_tenth": round(base_first * 1000, 2),
         "previous_design_extra_ms_last_tenth": round(base_last * 1000, 2),
         "previous_design_ratio": round((first + base_last) / (first + base_first), 1),
@@ -460,45 +739,215 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
 
 # --- main ---------------------------------------------------------------------------------------------
 
+PHASES = ("core", "flatness", "cold_start", "sustained", "live")
+PHASE_ALIASES = {"trickle": "live", "cold-start": "cold_start"}
+
+
+def meets_targets(report: dict) -> dict[str, Any]:
+    """One line per target: whether the figure met it (absent when its phase did not run)."""
+    checks = {
+        "sustained": report.get("sustained", {}).get("meets_targets"),
+        "flatness": report.get("flatness", {}).get("meets_targets"),
+        "cold_start_serving": report.get("cold_start", {}).get("meets_targets"),
+        "live_latency": report.get("live", {}).get("meets_targets"),
+        "live_latency_full_speed": report.get("live_full_speed", {}).get("meets_targets"),
+        "kpi_latency": report.get("kpis", {}).get("meets_targets"),
+        "silver_lag": report.get("trickle", {}).get("meets_targets"),
+        "cost_full_speed": report.get("cost", {}).get("meets_targets"),
+    }
+    cost_trickle = report.get("cost_trickle", {})
+    if cost_trickle:
+        checks["cost_trickle_live_on"] = (
+            cost_trickle["usd_per_million_total"] <= cost_trickle["target_usd_per_million_total"]
+        )
+        off = cost_trickle.get("usd_per_million_total_live_serving_off")
+        checks["cost_trickle_live_off"] = (
+            off is not None and off <= cost_trickle["target_usd_per_million_total_live_serving_off"]
+        )
+    checks = {name: value for name, value in checks.items() if value is not None}
+    return {**checks, "all": all(checks.values())}
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines for the terminal: each figure beside its target."""
+    lines = []
+
+    def line(name: str, value: Any, target: str, ok: bool | None) -> None:
+        mark = "ok " if ok else ("-- " if ok is None else "NO ")
+        lines.append(f"  {mark}{name:<34} {value!s:<34} target {target}")
+
+    if "sustained" in report:
+        s = report["sustained"]
+        line(
+            "sustained events/s",
+            f"{s['events_per_second']:,} ({s['missing_in_silver']} missing, {s['read_twice']} twice, "
+            f"{s['seconds_simulator_end_to_last_silver_write']:g} s tail)",
+            f">= {s['target_events_per_second']:,}, 0/0",
+            s["meets_targets"],
+        )
+    for key, name in (("live_full_speed", "live latency at full speed"), ("live", "live latency at RATE")):
+        if key in report:
+            f = report[key]
+            line(
+                name,
+                f"p50 {f['latency_seconds_p50']} p95 {f['latency_seconds_p95']} p99 {f['latency_seconds_p99']} s",
+                ", ".join(f"{k[7:-8]} <= {v}" for k, v in f.items() if k.startswith("target_")),
+                f["meets_targets"],
+            )
+    if "kpis" in report:
+        f = report["kpis"]
+        line(
+            "KPI latency",
+            f"p50 {f['latency_seconds_p50']} p95 {f['latency_seconds_p95']} s",
+            "p95 <= 90",
+            f["meets_targets"],
+        )
+    if "trickle" in report:
+        f = report["trickle"]
+        line(
+            f"silver lag (window {f['ingest_batching_window_seconds']} s)",
+            f"p50 {f['lag_seconds_p50']} p95 {f['lag_seconds_p95']} s",
+            f"p95 <= {f['target_p95_seconds']}",
+            f["meets_targets"],
+        )
+    if "cost_trickle" in report:
+        f = report["cost_trickle"]
+        checks = report.get("meets_targets", {})
+        line(
+            "cost/M at RATE, live on",
+            f"${f['usd_per_million_total']}",
+            f"<= ${f['target_usd_per_million_total']}",
+            checks.get("cost_trickle_live_on"),
+        )
+        line(
+            "cost/M at RATE, live off",
+            f"${f.get('usd_per_million_total_live_serving_off')}",
+            f"<= ${f.get('target_usd_per_million_total_live_serving_off')}",
+            checks.get("cost_trickle_live_off"),
+        )
+        line("stream (apart), $/hour", f"${f['stream_usd_per_hour']}", "-", None)
+    if "cost" in report:
+        f = report["cost"]
+        line(
+            "cost/M at full speed",
+            f"${f['usd_per_million_total']}",
+            f"<= ${f['target_usd_per_million_total']}",
+            f["meets_targets"],
+        )
+    if "flatness" in report:
+        f = report["flatness"]
+        line("landing flatness", f["ratio_last_over_first"], f"<= {f['target_ratio']}", f["meets_targets"])
+    for name, f in report.get("cold_start", {}).get("handlers", {}).items():
+        if "import_seconds" in f:
+            line(
+                f"cold start {name}",
+                f"{f['import_seconds']} s, {f['peak_rss_mb']} MB",
+                f"<= {f['target_import_seconds']} s, {f['target_peak_rss_mb']} MB"
+                if "target_import_seconds" in f
+                else "-",
+                f.get("meets_targets"),
+            )
+    return lines
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=MEGA, help="sustained run size")
-    parser.add_argument("--trickle-rate", type=float, default=50)
-    parser.add_argument("--trickle-seconds", type=float, default=600)
+    parser.add_argument("--events", type=int, default=MEGA, help="sustained run size (default 1,000,000)")
+    parser.add_argument(
+        "--rate", "--trickle-rate", dest="rate", type=float, default=50, help="events/s of the live phase (50)"
+    )
+    parser.add_argument(
+        "--live-seconds",
+        "--trickle-seconds",
+        dest="live_seconds",
+        type=float,
+        default=180,
+        help="length of the live phase at RATE (180 s)",
+    )
+    parser.add_argument("--poll-interval", type=float, default=0.15, help="GET /indicadores period in the live phase")
+    parser.add_argument(
+        "--full-speed-poll-interval",
+        type=float,
+        default=0.2,
+        help="GET /indicadores period in the sustained run (0: no polling, no live figure at full speed)",
+    )
+    parser.add_argument("--kpi-poll-interval", type=float, default=3.0, help="period of each series' KPI poll")
+    parser.add_argument(
+        "--kpi-timeout", type=float, default=240, help="seconds after the last send to wait for every event's KPIs"
+    )
     parser.add_argument("--flatness-events", type=int, default=MEGA)
+    parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")
-    parser.add_argument("--only", default="sustained,trickle,flatness,core", help="comma-separated figures to run")
+    parser.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases: {', '.join(PHASES)}")
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
-    wanted = set(args.only.split(","))
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "started": dt.datetime.now(dt.UTC).isoformat()}
+    wanted = {PHASE_ALIASES.get(name.strip(), name.strip()) for name in args.only.split(",") if name.strip()}
+    unknown = wanted - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count()},
+        "started": dt.datetime.now(dt.UTC).isoformat(),
+        "command": " ".join(["python -m tools.bench", *(argv if argv is not None else sys.argv[1:])]),
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
+        report["meets_targets"] = meets_targets(report)
         args.output.write_text(json.dumps(report, indent=2, default=str))
 
-    if "core" in wanted:
-        log("transform core: pure chain beside a seed-style pandas loop …")
-        core_path = args.output.parent / "bench-transform-core.json"
-        subprocess.run(
-            # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
-            [sys.executable, "-m", "tools.bench_transform_core", "--object-events", "2000", "--output", str(core_path)],
-            cwd=ROOT,
-            check=True,
-        )
-        report["transform_core"] = json.loads(core_path.read_text())
-        save()
-    if "flatness" in wanted:
-        log(f"flatness: growing one partition to {args.flatness_events:,} events (in-process) …")
-        report["flatness"] = flatness(args.flatness_events)
-        save()
+    bench_started = time.monotonic()
     ok = True
-    if wanted & {"sustained", "trickle"}:
-        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            workdir = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        if "core" in wanted:
+            log("transform core: pure chain beside a seed-style pandas loop …")
+            core_path = args.output.parent / "bench-transform-core.json"
+            subprocess.run(
+                # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
+                [
+                    sys.executable,
+                    "-m",
+                    "tools.bench_transform_core",
+                    "--object-events",
+                    "2000",
+                    "--output",
+                    str(core_path),
+                ],
+                cwd=ROOT,
+                check=True,
+            )
+            report["transform_core"] = json.loads(core_path.read_text())
+            save()
+        if "flatness" in wanted:
+            log(f"flatness: growing one partition to {args.flatness_events:,} events (in-process) …")
+            report["flatness"] = flatness(args.flatness_events)
+            save()
+        lambda_zip = workdir / "lambda.zip"
+        if wanted & {"cold_start", "sustained", "live"}:
+            shutil.copy(local_stack.build_package(), lambda_zip)
+        if "cold_start" in wanted:
+            log(f"cold start: each handler imported {args.cold_start_runs} times from the artifact …")
+            cold_path = args.output.parent / "bench-cold-start.json"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "tools.bench_cold_start",
+                    "--runs",
+                    str(args.cold_start_runs),
+                    "--zip",
+                    str(lambda_zip),
+                    "--output",
+                    str(cold_path),
+                ],
+                cwd=ROOT,
+                check=True,
+            )
+            report["cold_start"] = json.loads(cold_path.read_text())
+            save()
+        if wanted & {"sustained", "live"}:
             port = local_stack.free_port()
-            lambda_zip = local_stack.build_package()
             log(f"starting a fresh embedded emulator on port {port}")
             endpoint = local_stack.start_emulator(port, workdir / "emulator")
             try:
@@ -506,27 +955,34 @@ def main(argv: list[str] | None = None) -> int:
                 for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
                     os.environ[name] = env[name]
                 (workdir / "tf").mkdir()
-                log("tflocal apply (aggregate schedule off: the bench runs it itself) …")
-                outputs = local_stack.apply_stack(
-                    env,
-                    lambda_zip,
-                    workdir / "tf",
-                    extra_vars={"aggregate_schedule_enabled": "false", **dict(v.split("=", 1) for v in args.tf_var)},
-                )
+                variables = {"aggregate_schedule_enabled": "false", **dict(v.split("=", 1) for v in args.tf_var)}
+                stack = Stack(env, workdir / "tf", lambda_zip, variables)
+                log("tflocal apply (aggregate schedule off: the sustained run invokes it once itself) …")
+                stack.apply()
                 report["terraform_variables"] = args.tf_var
+                report["functions"] = sorted(stack.functions)
                 if "sustained" in wanted:
-                    report["sustained"], report["cost"] = sustained(env, outputs, args.events, workdir)
+                    report["sustained"], live_full_speed, report["cost"] = sustained(
+                        stack, args.events, workdir, args.full_speed_poll_interval
+                    )
+                    if live_full_speed:
+                        report["live_full_speed"] = live_full_speed
                     ok = not (report["sustained"]["missing_in_silver"] or report["sustained"]["read_twice"])
                     save()
-                if "trickle" in wanted:
-                    report["trickle"] = trickle(env, outputs, args.trickle_rate, args.trickle_seconds, workdir)
+                if "live" in wanted:
+                    log("tflocal apply again: aggregate_schedule_enabled=true (it runs on its Terraform schedule) …")
+                    log(f"  {stack.apply(aggregate_schedule_enabled='true')}")
+                    in_lake = f"the sustained run's {args.events:,} events" if "sustained" in wanted else "no events"
+                    report.update(rate_phase(stack, args.rate, args.live_seconds, workdir, args, in_lake))
                     save()
             finally:
                 local_stack.stop_emulator(port, workdir / "emulator")
     report["finished"] = dt.datetime.now(dt.UTC).isoformat()
+    report["minutes"] = round((time.monotonic() - bench_started) / 60, 1)
     save()
-    print(json.dumps({k: v for k, v in report.items() if k != "trickle"}, indent=2, default=str))
-    log(f"report written to {args.output}")
+    print("\n".join(summary_lines(report)))
+    log(f"meets targets: {json.dumps(report['meets_targets'])}")
+    log(f"report written to {args.output} ({report['minutes']} min)")
     return 0 if ok else 1
 
 

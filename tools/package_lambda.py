@@ -185,7 +185,7 @@ def smoke_import(zip_path: Path, python: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--output", type=Path, default=ROOT / "build" / "lambda.zip")
+    parser.add_argument("--output", type=lambda text: Path(text).resolve(), default=ROOT / "build" / "lambda.zip")
     parser.add_argument("--requirements", type=Path, default=ROOT / "lambdas" / "requirements.txt")
     parser.add_argument("--python-version", default="3.12", help="the Lambda runtime's Python version")
     args = parser.parse_args(argv)
