@@ -39,7 +39,9 @@ locals {
   }
 
   # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA
-  # (tests/unit/test_glue_columns.py fails when the two drift).
+  # (tests/unit/test_glue_columns.py fails when the two drift). Columns a later schema version
+  # added come last; Parquet files written before them read them as null (docs/DESIGN.md,
+  # "Schema evolution").
   silver_columns = [
     { name = "event_id", type = "string", comment = "UUID, the de-duplication key (not unique across files: see the read rule)." },
     { name = "schema_version", type = "smallint", comment = "Event schema version (int16)." },
@@ -47,6 +49,7 @@ locals {
     { name = "pais", type = "string", comment = "Country code (datos/paises.csv)." },
     { name = "valor", type = "double", comment = "Indicator value." },
     { name = "fuente", type = "string", comment = "Source of the value." },
+    { name = "unidad", type = "string", comment = "Unit of valor (schema_version 2 on); null for older events and files." },
   ]
   gold_columns = [
     { name = "pais", type = "string", comment = "Country code." },
@@ -57,6 +60,7 @@ locals {
     { name = "stddev", type = "double", comment = "Sample standard deviation of valor; null with a single event." },
     { name = "last_valor", type = "double", comment = "valor of the day's latest event." },
     { name = "last_timestamp", type = "timestamp", comment = "Timestamp of the day's latest event, UTC." },
+    { name = "last_unidad", type = "string", comment = "unidad of the day's latest event; null when it has none or in older files." },
   ]
 
   # One Glue table per lake layer that Athena reads (silver events, gold daily KPIs).
@@ -81,7 +85,7 @@ locals {
   # No leading SQL comment: Athena decides how to run a statement from its first keyword.
   events_exactly_once_sql = <<-SQL
     CREATE OR REPLACE VIEW events_exactly_once AS
-    SELECT event_id, schema_version, "timestamp", indicador, pais, valor, fuente, dt
+    SELECT event_id, schema_version, "timestamp", indicador, pais, valor, fuente, unidad, dt
     FROM (
       SELECT *, row_number() OVER (
         PARTITION BY indicador, dt, event_id ORDER BY regexp_extract("$path", '[^/]+$')

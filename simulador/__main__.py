@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from simulador import history
-from simulador.generator import iter_records, record_counts
+from simulador.generator import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS, UNIDAD, iter_records, record_counts
 from simulador.manifest import ManifestWriter, build_summary, format_summary, write_summary
 from simulador.producer import DeliveryError, iter_send
 from simulador.reference_data import ReferenceDataError, load_reference_data
@@ -137,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--to", dest="history_to", metavar="DATE", help="history: last day (YYYY-MM-DD, included) or instant"
     )
+    send.add_argument(
+        "--schema-version",
+        type=int,
+        choices=SCHEMA_VERSIONS,
+        default=DEFAULT_SCHEMA_VERSION,
+        # argparse %-formats help texts: the unit "%" is written "%%".
+        help=f"contract version of the events sent (default: {DEFAULT_SCHEMA_VERSION}); "
+        f"version 2 events carry unidad {UNIDAD!r}".replace("%", "%%"),
+    )
     send.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     tail = add_stream_command(
@@ -198,6 +207,7 @@ def run_send(args: argparse.Namespace) -> int:
         duplicate_ratio=args.duplicate_ratio,
         malformed_ratio=args.malformed_ratio,
         observations=history.iter_history(reference.series, args.seed, args.count, window) if window else None,
+        schema_version=args.schema_version,
     )
     if window:
         print(

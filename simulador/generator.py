@@ -38,15 +38,29 @@ def load_event_schema(path: Path = EVENT_SCHEMA_PATH) -> dict[str, Any]:
 
 
 _CONTRACT = load_event_schema()
-SCHEMA_VERSION: int = _CONTRACT["properties"]["schema_version"]["const"]
-EVENT_FIELDS: tuple[str, ...] = tuple(_CONTRACT["required"])
+SCHEMA_VERSIONS: tuple[int, ...] = tuple(_CONTRACT["properties"]["schema_version"]["enum"])
+OPTIONAL_FIELDS_BY_VERSION: dict[int, tuple[str, ...]] = {
+    int(version): tuple(names) for version, names in _CONTRACT["x-optional-fields-by-version"].items()
+}
+REQUIRED_FIELDS: tuple[str, ...] = tuple(_CONTRACT["required"])
 CONTRACT_PAISES: tuple[str, ...] = tuple(_CONTRACT["properties"]["pais"]["enum"])
 CONTRACT_INDICADORES: tuple[str, ...] = tuple(_CONTRACT["properties"]["indicador"]["enum"])
 FUENTE_MAX_LENGTH: int = _CONTRACT["properties"]["fuente"]["maxLength"]
+UNIDAD_MAX_LENGTH: int = _CONTRACT["properties"]["unidad"]["maxLength"]
+
+# What the simulator sends unless told otherwise (--schema-version): version 1, as a producer
+# written before version 2 does; the pipeline accepts both, side by side.
+DEFAULT_SCHEMA_VERSION = 1
+if DEFAULT_SCHEMA_VERSION not in SCHEMA_VERSIONS:
+    raise ReferenceDataError(f"schema_version {DEFAULT_SCHEMA_VERSION} is not in the contract's {SCHEMA_VERSIONS}")
 
 FUENTE = "simulador"
 if not 0 < len(FUENTE) <= FUENTE_MAX_LENGTH:
     raise ReferenceDataError(f"fuente {FUENTE!r} breaks the contract's maxLength {FUENTE_MAX_LENGTH}")
+# unidad of events of a version that has it: every series is a percentage (see VALUE_DECIMALS).
+UNIDAD = "%"
+if not 0 < len(UNIDAD) <= UNIDAD_MAX_LENGTH:
+    raise ReferenceDataError(f"unidad {UNIDAD!r} breaks the contract's maxLength {UNIDAD_MAX_LENGTH}")
 VALUE_DECIMALS = 2  # every indicator is a percentage; two decimals is what agencies publish
 
 MALFORMED_KINDS = ("invalid_json", "missing_field", "unknown_pais", "non_numeric_valor", "non_utf8")
@@ -105,16 +119,30 @@ def iter_observations(series: Sequence[Series], seed: int) -> Iterator[tuple[str
         yield chosen.pais, chosen.indicador, round_value(state[key])
 
 
-def make_event(pais: str, indicador: str, valor: float, *, event_id: str, timestamp: str) -> dict[str, Any]:
-    return {
+def make_event(
+    pais: str,
+    indicador: str,
+    valor: float,
+    *,
+    event_id: str,
+    timestamp: str,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
+) -> dict[str, Any]:
+    """One valid event of `schema_version`: with `unidad` when that version has it."""
+    if schema_version not in SCHEMA_VERSIONS:
+        raise ValueError(f"schema_version {schema_version} is not one of the contract's {SCHEMA_VERSIONS}")
+    event: dict[str, Any] = {
         "event_id": event_id,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": schema_version,
         "timestamp": timestamp,
         "indicador": indicador,
         "pais": pais,
         "valor": valor,
         "fuente": FUENTE,
     }
+    if "unidad" in OPTIONAL_FIELDS_BY_VERSION[schema_version]:
+        event["unidad"] = UNIDAD
+    return event
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -135,7 +163,7 @@ def make_malformed(kind: str, base_event: dict[str, Any], rng: random.Random) ->
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("latin-1")
         return OutgoingRecord(KIND_MALFORMED, data, MALFORMED_PARTITION_KEY, malformed_kind=kind)
     if kind == "missing_field":
-        del event[rng.choice(EVENT_FIELDS)]
+        del event[rng.choice(REQUIRED_FIELDS)]
     elif kind == "unknown_pais":
         event["pais"] = rng.choice(UNKNOWN_PAISES)
     elif kind == "non_numeric_valor":
@@ -176,11 +204,12 @@ def iter_records(
     clock: Callable[[], str] = utc_now_iso,
     id_factory: Callable[[], str] = new_event_id,
     observations: Iterator[tuple[str, str, float, str | None]] | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> Iterator[OutgoingRecord]:
     """Lazily build the records of one run, so that timestamps are taken when each record is sent.
 
     `observations` (pais, indicador, valor, timestamp), e.g. simulador.history.iter_history, replaces
-    the random walk and its "now" timestamps for the valid events."""
+    the random walk and its "now" timestamps for the valid events. Events are of `schema_version`."""
     outside = sorted({(s.pais, s.indicador) for s in reference.series} - _contract_pairs())
     if outside:
         raise ReferenceDataError(f"series outside the event contract's pais/indicador sets: {outside}")
@@ -194,7 +223,9 @@ def iter_records(
     for kind in plan_kinds(count, duplicate_ratio, malformed_ratio, plan_rng):
         if kind == KIND_VALID:
             pais, indicador, valor, at = next(observations)
-            event = make_event(pais, indicador, valor, event_id=id_factory(), timestamp=at or clock())
+            event = make_event(
+                pais, indicador, valor, event_id=id_factory(), timestamp=at or clock(), schema_version=schema_version
+            )
             record = OutgoingRecord(KIND_VALID, encode_event(event), pais, event=event)
             recent.append(record)
             yield record
@@ -204,5 +235,12 @@ def iter_records(
         else:
             base = malformed_rng.choice(reference.series)
             valor = round_value(malformed_rng.uniform(base.minimo, base.maximo))
-            event = make_event(base.pais, base.indicador, valor, event_id=id_factory(), timestamp=clock())
+            event = make_event(
+                base.pais,
+                base.indicador,
+                valor,
+                event_id=id_factory(),
+                timestamp=clock(),
+                schema_version=schema_version,
+            )
             yield make_malformed(malformed_rng.choice(MALFORMED_KINDS), event, malformed_rng)

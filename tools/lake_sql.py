@@ -5,7 +5,8 @@
 
 Predefined views (docs/DESIGN.md, "Silver: landing, reading, compaction"):
 - `events`: silver through the read rule (one row per event_id, the copy from the file whose name
-  sorts first), with the Hive partition columns `indicador` and `dt`;
+  sorts first), with the Hive partition columns `indicador` and `dt`; `unidad` (schema_version 2)
+  is null for older events and in files written before it existed;
 - `daily`: gold `kpis_diarios`, one row per (pais, indicador, dt);
 - `latest`: one row per (pais, indicador), the newest event (latest timestamp, then greatest
   event_id: gold's and the LATEST item's tie-break);
@@ -75,7 +76,7 @@ EVENT_COLUMNS = _columns(schema.EVENT_SCHEMA) | {"dt": HIVE_COLUMNS["dt"]}
 DAILY_COLUMNS = _columns(
     field for field in KPI_SCHEMA if field.name in HIVE_COLUMNS or field.name in schema.GOLD_SCHEMA.names
 )
-LATEST_COLUMNS = ("pais", "indicador", "valor", "timestamp", "event_id", "fuente", "dt")
+LATEST_COLUMNS = ("pais", "indicador", "valor", "unidad", "timestamp", "event_id", "fuente", "dt")
 # With a bronze location, two more views for pipeline health (raw JSON lines, gzip).
 BRONZE_STREAM_COLUMNS = {
     "event_id": "VARCHAR",
@@ -235,6 +236,13 @@ def _empty_select(columns: dict[str, str]) -> str:
     return "select " + ", ".join(f"null::{kind} as {name}" for name, kind in columns.items()) + " where false"
 
 
+def _every_column(columns: dict[str, str]) -> str:
+    """`union all by name` with this: a column no file has yet (a field a later schema version
+    added, over files all written before it) reads as null instead of failing the view; files
+    that lack it among files that have it are already filled by `union_by_name`."""
+    return f"union all by name {_empty_select(columns)}"
+
+
 def events_sql(silver: str) -> str:
     """The read rule over silver: in each partition, one row per event_id, the copy from the file whose name sorts first
     (c- compacted < s- stream < u- upload); the full key breaks the tie between equal names."""
@@ -243,8 +251,9 @@ def events_sql(silver: str) -> str:
 select {columns} from (
   select *, row_number() over (
       partition by indicador, dt, event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
-  from read_parquet({_sql_string(f"{silver}/{layout.SILVER_GLOB}")}, hive_partitioning = true,
-                    hive_types = {HIVE_TYPES}, filename = true, union_by_name = true))
+  from (select * from read_parquet({_sql_string(f"{silver}/{layout.SILVER_GLOB}")}, hive_partitioning = true,
+                                   hive_types = {HIVE_TYPES}, filename = true, union_by_name = true)
+        {_every_column(EVENT_COLUMNS | {"filename": "VARCHAR"})}))
 where rank = 1"""
 
 
@@ -252,8 +261,9 @@ def daily_sql(gold: str) -> str:
     columns = ", ".join(DAILY_COLUMNS)
     return f"""
 select {columns}
-from read_parquet({_sql_string(f"{gold}/{layout.GOLD_GLOB}")}, hive_partitioning = true,
-                  hive_types = {HIVE_TYPES}, union_by_name = true)"""
+from (select * from read_parquet({_sql_string(f"{gold}/{layout.GOLD_GLOB}")}, hive_partitioning = true,
+                                 hive_types = {HIVE_TYPES}, union_by_name = true)
+      {_every_column(DAILY_COLUMNS)})"""
 
 
 LATEST_SQL = f"""

@@ -154,20 +154,26 @@ def _int(value: Any) -> int | None:
 
 
 def series_summary(item: Mapping[str, Any]) -> dict[str, Any]:
-    """One available series from a LATEST item: its value, the value's event time (`timestamp`)
-    and when LATEST was written (`updated_at`)."""
+    """One available series from a LATEST item: its value and unit, the value's event time
+    (`timestamp`) and id (a client sees exactly which event it shows), and when LATEST was
+    written (`updated_at`)."""
     return {
         "pais": item.get("pais"),
         "indicador": item.get("indicador"),
         "valor": _float(item.get("valor")),
+        "unidad": item.get("unidad"),
         "timestamp": item.get("timestamp"),
+        "event_id": item.get("event_id"),
         "updated_at": item.get("updated_at"),
     }
 
 
 def latest_value(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A LATEST item's value. `unidad` is null for an event without a unit (schema_version 1
+    events, and items written before version 2)."""
     return {
         "valor": _float(item.get("valor")),
+        "unidad": item.get("unidad"),
         "timestamp": item.get("timestamp"),
         "event_id": item.get("event_id"),
         "fuente": item.get("fuente"),
@@ -184,6 +190,7 @@ def kpi_summary(day: str, item: Mapping[str, Any]) -> dict[str, Any]:
         "max": _float(item.get("max")),
         "stddev": _float(item.get("stddev")),
         "last_valor": _float(item.get("last_valor")),
+        "last_unidad": item.get("last_unidad"),
         "last_timestamp": item.get("last_timestamp"),
         "computed_at": item.get("computed_at"),
     }

@@ -34,7 +34,9 @@ from pipeline import contract, schema
 from pipeline.validation import validate_event
 
 CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "indicador", "pais", "valor", "fuente")
-CSV_OPTIONAL_COLUMNS: tuple[str, ...] = ("event_id", "schema_version")
+# Columns a CSV may leave out, or leave empty in a row: absent. unidad and any other optional field of
+# the contract (contract.OPTIONAL_FIELDS) are read when the header names them.
+CSV_OPTIONAL_COLUMNS: tuple[str, ...] = ("event_id", "schema_version", *contract.OPTIONAL_FIELDS)
 
 # Namespace of the UUID5 given to CSV rows without an event_id. Fixed forever: changing it would
 # give re-uploaded rows new ids and defeat de-duplication.
@@ -43,6 +45,7 @@ DERIVED_EVENT_ID_NAMESPACE = uuid.UUID("6f0d3c52-8f7a-5b0e-9a51-3f1c2b7d9e40")
 # Columns of a parsed CSV upload: text, as written.
 _STRING_SCHEMA = pa.schema([pa.field(name, pa.string()) for name in schema.EVENT_FIELDS])
 # Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip).
+# Optional fields (unidad) are text columns, null where a line does not carry them.
 STREAM_COLUMNS_SCHEMA = pa.schema(
     [
         pa.field(name, pa.int64() if name == "schema_version" else pa.float64() if name == "valor" else pa.string())
@@ -120,9 +123,10 @@ def _read_json_lines(text: bytes) -> pa.Table | None:
     except Exception:  # noqa: BLE001 - any reader error (bad JSON, wrong types, duplicate keys...)
         return None
     lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
-    # Two objects on one line make two rows; a null or absent field must be told apart by the
-    # ingest validator ("missing field" or "... is not a string").
-    if table.num_rows != lines or any(column.null_count for column in table.columns):
+    # Two objects on one line make two rows; a null or absent required field must be told apart by
+    # the ingest validator ("missing field" or "... is not a string"). An optional field absent or
+    # null is the same thing to the contract, so nulls there are fine (v1 lines have no unidad).
+    if table.num_rows != lines or any(table[name].null_count for name in contract.REQUIRED_FIELDS):
         return None
     return table
 
@@ -301,11 +305,11 @@ def _read_decimal_commas(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]
 
 def parse_csv_upload(data: bytes) -> ParsedRows:
     """A CSV upload: a header naming timestamp, indicador, pais, valor, fuente (+ optional
-    event_id, schema_version) in any case, with surrounding spaces, then the rows.
+    event_id, schema_version, unidad) in any case, with surrounding spaces, then the rows.
 
     The dialect is read once per file (`detect_csv_dialect`): a UTF-8 BOM is skipped, the
     separator is , or ; and, with ;, valor's decimal mark is the comma when any valor cell holds
-    one. Values are trimmed; an empty event_id or schema_version counts as absent. Rows with the
+    one. Values are trimmed; an empty event_id, schema_version or unidad counts as absent. Rows with the
     wrong number of cells, or (in a decimal comma file) a valor with a point, are rejected one by
     one; a file whose dialect cannot be read is rejected as a whole, with what to change.
     """
@@ -387,6 +391,10 @@ class CheckedRows:
 _EVENT_ID_RE = f"^(?:{contract.EVENT_ID_PATTERN})$"
 _TIMESTAMP_RE = f"^(?:{contract.TIMESTAMP_PATTERN})$"
 _NUMBER_TEXT_RE = f"^(?:{contract.NUMBER_TEXT_PATTERN})$"
+_SCHEMA_VERSIONS = pa.array(contract.SCHEMA_VERSIONS, pa.int64())
+# The spellings of the accepted versions the column check takes ("1", "2"); others ("+1", "01")
+# are left to contract.check_row.
+_SCHEMA_VERSION_TEXTS = pa.array([str(version) for version in contract.SCHEMA_VERSIONS], pa.string())
 _INDICADORES = pa.array(contract.INDICADORES, pa.string())
 _PAISES = pa.array(contract.PAISES, pa.string())
 
@@ -436,6 +444,26 @@ def _all(*masks: Any) -> Any:
     return pc.fill_null(result, False)
 
 
+def _text_ok(values: Any, max_length: int) -> Any:
+    """contract._check_text on a text column: something that is not whitespace, not too long."""
+    return pc.and_(
+        pc.less_equal(pc.utf8_length(values), max_length),
+        pc.not_equal(pc.utf8_trim(values, characters=contract.WHITESPACE), ""),
+    )
+
+
+# The column check of each optional field's value (contract.OPTIONAL_FIELD_CHECKS, column-wise).
+_OPTIONAL_COLUMN_CHECKS = {"unidad": lambda values: _text_ok(values, contract.UNIDAD_MAX_LENGTH)}
+if tuple(_OPTIONAL_COLUMN_CHECKS) != contract.OPTIONAL_FIELDS:
+    raise RuntimeError("every optional field of the contract needs its column check here")
+
+
+def _optional_ok(name: str, values: Any, version: Any) -> Any:
+    """Absent (null), or allowed by the row's schema_version and valid (contract.check_optional)."""
+    allowed = pc.is_in(version, value_set=pa.array(contract.versions_allowing(name), pa.int64()))
+    return pc.or_kleene(pc.is_null(values), pc.and_kleene(allowed, _OPTIONAL_COLUMN_CHECKS[name](values)))
+
+
 def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any, dict[str, Any]]:
     """(rows that pass every column check, typed columns for them).
 
@@ -445,10 +473,16 @@ def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any
     event_id = table["event_id"]
     event_id_ok = pc.match_substring_regex(event_id, _EVENT_ID_RE)
     version = table["schema_version"]
-    version_ok = pc.equal(version, contract.SCHEMA_VERSION if pa.types.is_integer(version.type) else "1")
+    if pa.types.is_integer(version.type):
+        version_ok = pc.is_in(version, value_set=_SCHEMA_VERSIONS)
+        version_number = version
+    else:
+        version_ok = pc.is_in(version, value_set=_SCHEMA_VERSION_TEXTS)
+        version_number = pc.cast(_only_where(version_ok, version), pa.int64())
     if upload:  # absent event_id: derived later; absent schema_version: the current one
         event_id_ok = pc.or_kleene(pc.is_null(event_id), event_id_ok)
         version_ok = pc.or_kleene(pc.is_null(version), version_ok)
+        version_number = pc.fill_null(version_number, contract.SCHEMA_VERSION)
 
     timestamp_text = table["timestamp"]
     well_formed = pc.fill_null(pc.match_substring_regex(timestamp_text, _TIMESTAMP_RE), False)
@@ -471,11 +505,6 @@ def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any
         ),
     )  # NaN compares false everywhere, infinities fail the upper bound
 
-    fuente = table["fuente"]
-    fuente_ok = pc.and_(
-        pc.less_equal(pc.utf8_length(fuente), contract.FUENTE_MAX_LENGTH),
-        pc.not_equal(pc.utf8_trim(fuente, characters=contract.WHITESPACE), ""),
-    )
     passed = _all(
         event_id_ok,
         version_ok,
@@ -483,11 +512,13 @@ def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any
         pc.is_in(table["indicador"], value_set=_INDICADORES),
         pc.is_in(table["pais"], value_set=_PAISES),
         valor_ok,
-        fuente_ok,
+        _text_ok(table["fuente"], contract.FUENTE_MAX_LENGTH),
+        *(_optional_ok(name, table[name], version_number) for name in contract.OPTIONAL_FIELDS),
     )
     typed = {
         # Valid ids are ASCII: the cheaper ASCII lower-casing is exact for them.
         "event_id": pc.ascii_lower(event_id),
+        "schema_version": version_number,
         "timestamp": timestamp,
         "valor": pc.add(valor, 0.0),  # one zero: -0.0 becomes 0.0, as in contract.check_valor
     }
@@ -501,8 +532,8 @@ def validate_rows(
     the others with the reason pipeline.contract gives (the first failing rule in contract order).
 
     With `derive_missing_event_ids` (CSV uploads) a null event_id gets a UUID5 of the row's
-    content and a null schema_version means the current version. `now` (default: the current
-    time) bounds future timestamps.
+    content and a null schema_version means the current version. Optional fields (unidad) are
+    null where absent. `now` (default: the current time) bounds future timestamps.
     """
     now = contract.utc_now() if now is None else now
     table = _event_columns(table)
@@ -520,18 +551,16 @@ def validate_rows(
 
 
 def _passed_rows(table: pa.Table, passed: Any, typed: dict[str, Any]) -> pa.Table:
-    version = table["schema_version"].filter(passed)
-    if not pa.types.is_integer(version.type):  # text "1", or null in an upload: the current version
-        version = pc.fill_null(pc.cast(version, pa.int64()), contract.SCHEMA_VERSION)
     return pa.Table.from_arrays(
         [
             typed["event_id"].filter(passed),
-            pc.cast(version, pa.int16()),
+            pc.cast(typed["schema_version"].filter(passed), pa.int16()),
             typed["timestamp"].filter(passed),
             table["indicador"].filter(passed),
             table["pais"].filter(passed),
             typed["valor"].filter(passed),
             table["fuente"].filter(passed),
+            *(table[name].filter(passed) for name in contract.OPTIONAL_FIELDS),
         ],
         schema=schema.EVENT_SCHEMA,
     )

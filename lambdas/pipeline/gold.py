@@ -10,6 +10,8 @@ Rules worth knowing:
 - ``stddev`` is the sample standard deviation (ddof=1), null when a group has one event.
 - The "last" value of a group is the event with the latest ``timestamp``; among events with the
   same timestamp the greatest ``event_id`` wins, so the result does not depend on input order.
+  ``last_unidad`` is that event's ``unidad`` (null for an event without one, schema_version 1
+  events included), never an older event's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pipeline.layout import Partition
 
 # Columns read from a silver file; indicador and dt come from the path.
 SILVER_READ_SCHEMA = pa.schema(
-    [schema.SILVER_FILE_SCHEMA.field(name) for name in ("event_id", "timestamp", "pais", "valor", "fuente")]
+    [schema.SILVER_FILE_SCHEMA.field(name) for name in ("event_id", "timestamp", "pais", "valor", "fuente", "unidad")]
 )
 
 # One row per (pais, indicador, dt): the gold statistics plus what the LATEST item needs.
@@ -58,11 +60,12 @@ def partition_events(files: Iterable[tuple[str, pa.Table]], partition: Partition
     events, _ = silver.merge_on_read(files)
     if events.num_rows == 0:
         events = SILVER_READ_SCHEMA.empty_table()
-    return with_partition_columns(events.select(SILVER_READ_SCHEMA.names).cast(SILVER_READ_SCHEMA), partition)
+    return with_partition_columns(schema.conform(events, SILVER_READ_SCHEMA), partition)
 
 
 def daily_kpis(events: pa.Table) -> pa.Table:
-    """Statistics per (pais, indicador, dt) of events that carry the partition columns.
+    """Statistics per (pais, indicador, dt) of events that carry the partition columns (and
+    optionally unidad: absent means null).
 
     Returns a KPI_SCHEMA table sorted by (indicador, dt, pais).
     """
@@ -72,6 +75,8 @@ def daily_kpis(events: pa.Table) -> pa.Table:
         raise ValueError(f"events table lacks columns {missing}")
     if events.num_rows == 0:
         return KPI_SCHEMA.empty_table()
+    if "unidad" not in events.column_names:
+        events = events.append_column("unidad", pa.nulls(events.num_rows, pa.string()))
     # Ordered "first" aggregation below picks the last event: newest timestamp, then greatest event_id.
     ordered = events.sort_by(
         [(key, "ascending") for key in KPI_GROUP_KEYS] + [("timestamp", "descending"), ("event_id", "descending")]
@@ -87,6 +92,8 @@ def daily_kpis(events: pa.Table) -> pa.Table:
             ("timestamp", "first"),
             ("event_id", "first"),
             ("fuente", "first"),
+            # Not skipping nulls: the last event's unidad even when it has none.
+            ("unidad", "first", pc.ScalarAggregateOptions(skip_nulls=False)),
         ]
     )
     columns = {
@@ -100,6 +107,7 @@ def daily_kpis(events: pa.Table) -> pa.Table:
         "stddev": grouped.column("valor_stddev"),
         "last_valor": grouped.column("valor_first"),
         "last_timestamp": grouped.column("timestamp_first"),
+        "last_unidad": grouped.column("unidad_first"),
         "last_event_id": grouped.column("event_id_first"),
         "last_fuente": grouped.column("fuente_first"),
     }

@@ -13,8 +13,11 @@ from pipeline.contract import (
     EVENT_ID_PATTERN,
     FUENTE_MAX_LENGTH,
     INDICADORES,
+    OPTIONAL_FIELDS,
     PAISES,
+    REQUIRED_FIELDS,
     SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
     TIMESTAMP_PATTERN,
 )
 
@@ -25,29 +28,42 @@ __all__ = [
     "FUENTE_MAX_LENGTH",
     "GOLD_SCHEMA",
     "INDICADORES",
+    "OPTIONAL_FIELDS",
     "PAISES",
+    "REQUIRED_FIELDS",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
     "SILVER_FILE_SCHEMA",
     "TIMESTAMP_PATTERN",
+    "conform",
 ]
+
+# The Arrow type of each contract field. Required fields are non-nullable; optional fields
+# (contract.OPTIONAL_FIELDS, added by later schema versions) are nullable, and null in the rows of
+# events that do not carry them, older versions' events included.
+_FIELD_TYPES: dict[str, pa.DataType] = {
+    "event_id": pa.string(),
+    "schema_version": pa.int16(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "indicador": pa.string(),
+    "pais": pa.string(),
+    "valor": pa.float64(),
+    "fuente": pa.string(),
+    "unidad": pa.string(),
+}
+if tuple(_FIELD_TYPES) != EVENT_FIELDS:
+    raise RuntimeError("pipeline.schema needs an Arrow type for every contract field, in contract order")
 
 # Typed event as it lives in silver (before Hive partition columns are split off).
 EVENT_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("schema_version", pa.int16(), nullable=False),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("indicador", pa.string(), nullable=False),
-        pa.field("pais", pa.string(), nullable=False),
-        pa.field("valor", pa.float64(), nullable=False),
-        pa.field("fuente", pa.string(), nullable=False),
-    ]
+    [pa.field(name, _FIELD_TYPES[name], nullable=name in OPTIONAL_FIELDS) for name in EVENT_FIELDS]
 )
 
 # Silver partitions by indicador and event day (layout.Partition); those two live in the path, not in the file.
 SILVER_FILE_SCHEMA = pa.schema([f for f in EVENT_SCHEMA if f.name != "indicador"])
 
-# Gold: one row per (pais, indicador, day).
+# Gold: one row per (pais, indicador, day). Columns added after the first files were written are
+# nullable and at the end (last_unidad: schema_version 2); files without them read them as null.
 GOLD_SCHEMA = pa.schema(
     [
         pa.field("pais", pa.string(), nullable=False),
@@ -58,5 +74,21 @@ GOLD_SCHEMA = pa.schema(
         pa.field("stddev", pa.float64(), nullable=True),
         pa.field("last_valor", pa.float64(), nullable=False),
         pa.field("last_timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("last_unidad", pa.string(), nullable=True),
     ]
 )
+
+
+def conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """`table` with `target`'s columns, in order and cast to its types. A nullable column the
+    table lacks (a field a later schema version added, read from a file written before it) is
+    added as nulls; a missing non-nullable column raises KeyError. Other columns are dropped."""
+    columns = []
+    for field in target:
+        if field.name in table.column_names:
+            columns.append(table[field.name])
+        elif field.nullable:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise KeyError(field.name)
+    return pa.Table.from_arrays(columns, names=target.names).cast(target)

@@ -115,8 +115,9 @@ def _kpi_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "stddev": None if stddev is None else number("stddev", stddev),
         "last_valor": number("last_valor", row["last_valor"]),
         "last_timestamp": contract.format_timestamp(row["last_timestamp"]),
-        # Kept so LATEST can be rebuilt from the newest remaining day when rows are removed.
-        **{name: row[name] for name in ("last_event_id", "last_fuente") if row.get(name) is not None},
+        # Kept so LATEST can be rebuilt from the newest remaining day when rows are removed; last_unidad
+        # only when the day's last event has a unit (schema_version 2 on).
+        **{name: row[name] for name in ("last_event_id", "last_fuente", "last_unidad") if row.get(name) is not None},
         # When the day's KPIs were computed: the API tells how fresh they are.
         "computed_at": now_text(),
     }
@@ -136,10 +137,18 @@ def latest_day(item: Mapping[str, Any]) -> str | None:
     return instant.date().isoformat()
 
 
+def _with_unidad(item: dict[str, Any], unidad: Any) -> dict[str, Any]:
+    """A LATEST item carries `unidad` only when its event has one: an item of a schema_version 1
+    event (or one written before version 2) has no such attribute, and readers see null."""
+    if unidad is not None:
+        item["unidad"] = unidad
+    return item
+
+
 def latest_item_from_kpi(pais: str, indicador: str, kpi: Mapping[str, Any]) -> dict[str, Any]:
     """The LATEST item a stored KPI item's last event gives (KPI items written before they kept
     last_event_id/last_fuente give empty strings there)."""
-    return {
+    item = {
         "pk": LATEST_PK,
         "sk": latest_sk(pais, indicador),
         "pais": pais,
@@ -151,6 +160,7 @@ def latest_item_from_kpi(pais: str, indicador: str, kpi: Mapping[str, Any]) -> d
         "written_by": latest.WRITTEN_BY_AGGREGATE,
         "updated_at": now_text(),
     }
+    return _with_unidad(item, kpi.get("last_unidad"))
 
 
 def storable_kpi_item(row: Mapping[str, Any]) -> StorableItem:
@@ -160,7 +170,7 @@ def storable_kpi_item(row: Mapping[str, Any]) -> StorableItem:
 
 
 def _latest_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
-    return {
+    item = {
         "pk": LATEST_PK,
         "sk": latest_sk(row["pais"], row["indicador"]),
         "pais": row["pais"],
@@ -172,12 +182,13 @@ def _latest_item(row: Mapping[str, Any], number: Any) -> dict[str, Any]:
         "written_by": latest.WRITTEN_BY_AGGREGATE,
         "updated_at": now_text(),
     }
+    return _with_unidad(item, row.get("last_unidad"))
 
 
 def stream_latest_item(event: Mapping[str, Any]) -> dict[str, Any]:
     """LATEST item for a validated stream event (pipeline.validation: UTC timestamp text, float
     valor within the contract's range, which DynamoDB numbers hold)."""
-    return {
+    item = {
         "pk": LATEST_PK,
         "sk": latest_sk(event["pais"], event["indicador"]),
         "pais": event["pais"],
@@ -189,6 +200,7 @@ def stream_latest_item(event: Mapping[str, Any]) -> dict[str, Any]:
         "written_by": latest.WRITTEN_BY_STREAM,
         "updated_at": now_text(),
     }
+    return _with_unidad(item, event.get("unidad"))
 
 
 def storable_latest_item(row: Mapping[str, Any]) -> StorableItem:

@@ -1,16 +1,19 @@
 """The whole pipeline on one target (by default a fresh embedded emulator; E2E_ENDPOINT: a running
 emulator; E2E_ENVIRONMENT=prod: AWS; see e2e_support.py): simulator -> Kinesis -> ingest -> bronze ->
-transform -> silver -> aggregate -> gold + DynamoDB -> API, plus the CSV upload path.
+transform -> silver -> aggregate -> gold + DynamoDB -> API, plus the CSV upload path, and
+schema_version 1 and 2 events side by side.
 
 Tests run in file order and build on each other (one stack per session, as a user would have).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import sys
 import time
+import uuid
 from collections import Counter
 
 import pandas as pd
@@ -306,3 +309,141 @@ def test_csv_upload_lands_in_silver(stack, aws):
     )
     assert len(rejected) == len(sample) - len(valid_rows)
     assert all(r["reason"] for r in rejected)
+
+
+# --- schema evolution: schema_version 1 and 2 side by side (docs/DESIGN.md, "Schema evolution") ----------
+
+V2_FUENTE = "e2e-v2"
+V2_INDICADOR = "Desempleo"
+
+
+def _v2_event(pais: str, when: dt.datetime, valor: float, **fields) -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "schema_version": 2,
+        "timestamp": when.isoformat(timespec="microseconds"),
+        "indicador": V2_INDICADOR,
+        "pais": pais,
+        "valor": valor,
+        "fuente": V2_FUENTE,
+        **fields,
+    }
+
+
+def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_the_api(stack, aws, aws_env, sent):
+    # A past day (older than the dashboard's two weeks of history, so its pages are unchanged), where
+    # version 1 and version 2 events land together from the stream and from a CSV upload; and one
+    # version 2 event now, so that the stream path's LATEST item carries its unit.
+    s3, api = aws("s3"), resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).replace(hour=0, minute=0, second=0, microsecond=0)
+    v1_col = _v2_event("COL", day.replace(hour=10), 10.1, schema_version=1)
+    v2_col = _v2_event("COL", day.replace(hour=11), 10.2, unidad="%")
+    v2_bra = _v2_event("BRA", day.replace(hour=11), 7.9)  # version 2 without a unit
+    now_col = _v2_event("COL", dt.datetime.now(dt.UTC), 10.3, unidad="%")
+    bad = {
+        "v3": _v2_event("COL", day, 1.0, schema_version=3),
+        "v1 with unidad": _v2_event("COL", day, 1.0, schema_version=1, unidad="%"),
+        "unidad not a string": _v2_event("COL", day, 1.0, unidad=5),
+    }
+    stream = [v1_col, v2_col, v2_bra, now_col, *bad.values()]
+    response = aws("kinesis").put_records(
+        StreamName=stack["stream_name"],
+        Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in stream],
+    )
+    assert response["FailedRecordCount"] == 0
+    csv_rows = [
+        ("2", str(uuid.uuid4()), day.replace(hour=9).isoformat(), "MEX", "3.1", "%"),
+        ("1", str(uuid.uuid4()), day.replace(hour=9, minute=30).isoformat(), "MEX", "3.2", ""),
+        ("1", str(uuid.uuid4()), day.replace(hour=9).isoformat(), "CHL", "8.1", "%"),  # refused: v1 with a unit
+        ("3", str(uuid.uuid4()), day.replace(hour=9).isoformat(), "CHL", "8.2", ""),  # refused: v3
+    ]
+    body = "schema_version,event_id,timestamp,indicador,pais,valor,fuente,unidad\n" + "".join(
+        f"{v},{i},{t},{V2_INDICADOR},{p},{x},{V2_FUENTE},{u}\n" for v, i, t, p, x, u in csv_rows
+    )
+    s3.put_object(Bucket=stack["bronze_bucket"], Key=f"{layout.UPLOADS_PREFIX}e2e/v2.csv", Body=body.encode())
+
+    expected = {  # event_id -> (schema_version, unidad) in silver
+        v1_col["event_id"]: (1, None),
+        v2_col["event_id"]: (2, "%"),
+        v2_bra["event_id"]: (2, None),
+        now_col["event_id"]: (2, "%"),
+        csv_rows[0][1]: (2, "%"),
+        csv_rows[1][1]: (1, None),
+    }
+
+    def landed():
+        frame = silver_frame(s3, stack["silver_bucket"])
+        rows = frame[frame["fuente"] == V2_FUENTE] if len(frame) else frame
+        return len(rows) and set(rows["event_id"]) == set(expected) and frame
+
+    frame = wait_until(landed, timeout=120 * SCALE, interval=1)
+    rows = frame[frame["fuente"] == V2_FUENTE].set_index("event_id")
+    got = {i: (int(r.schema_version), None if pd.isna(r.unidad) else r.unidad) for i, r in rows.iterrows()}
+    assert got == expected
+    # The simulator's events are version 1: no unit.
+    assert frame.loc[frame["fuente"] == "simulador", "unidad"].isna().all()
+
+    # Bad input: quarantined with its reason, by ingest (stream) and by transform (the CSV rows).
+    def event_id_of(record: dict) -> str | None:
+        """The event_id a quarantined record holds: in `raw` (ingest) or in `row` (transform)."""
+        if isinstance(record.get("row"), dict):
+            return record["row"].get("event_id")
+        try:
+            document = json.loads(record["raw"]) if record.get("raw_encoding") == "utf-8" else None
+        except ValueError:
+            return None
+        return document.get("event_id") if isinstance(document, dict) else None
+
+    def bad_reasons():
+        found = {event_id_of(r): r["reason"] for r in quarantined_records(s3, stack["bronze_bucket"])}
+        wanted = [e["event_id"] for e in bad.values()] + [csv_rows[2][1], csv_rows[3][1]]
+        return all(i in found for i in wanted) and [found[i] for i in wanted]
+
+    not_in_v1 = "unidad is not allowed in schema_version 1: it needs schema_version 2"
+    unsupported = "unsupported schema_version: 3 (accepted: 1, 2)"
+    assert wait_until(bad_reasons, timeout=60 * SCALE) == [
+        unsupported,
+        not_in_v1,
+        "unidad is not a string",
+        not_in_v1,
+        unsupported,
+    ]
+
+    # Gold, after the aggregate: the day's last event's unit.
+    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    assert function_error is None, summary
+    gold = gold_frame(s3, stack["gold_bucket"])
+    dt_text = day.date().isoformat()
+    on_day = gold[(gold["indicador"] == V2_INDICADOR) & (gold["dt"] == dt_text)].set_index("pais")
+    assert {p: (None if pd.isna(u) else u) for p, u in on_day["last_unidad"].items()} == {
+        "COL": "%",
+        "BRA": None,
+        "MEX": None,  # its last event is the version 1 row
+    }
+
+    # The SQL views (make query) read the new column: null for version 1 events and older files.
+    def sql(statement: str) -> list[str]:
+        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold"]
+        command += [stack["gold_bucket"], "--csv", "--sql", statement]
+        return run(command, aws_env).stdout.splitlines()[1:]
+
+    sql_rows = sql(f"select event_id, schema_version, unidad from events where fuente = '{V2_FUENTE}'")
+    assert {tuple(line.split(",")) for line in sql_rows} == {
+        (i, str(version), unidad or "") for i, (version, unidad) in expected.items()
+    }
+    assert sql(
+        f"select last_unidad from daily where pais = 'COL' and indicador = '{V2_INDICADOR}' and dt = '{dt_text}'"
+    ) == ["%"]
+    assert sql(f"select unidad from latest where pais = 'COL' and indicador = '{V2_INDICADOR}'") == ["%"]
+
+    # The API: the latest value (written by the live path) and the KPIs carry the unit; v1 values null.
+    def latest_is_now_col():
+        status, body, _ = api.get_json(f"indicadores/COL/{V2_INDICADOR}")
+        return status == 200 and body["latest"]["event_id"] == now_col["event_id"] and body
+
+    assert wait_until(latest_is_now_col, timeout=60 * SCALE)["latest"]["unidad"] == "%"
+    status, body, _ = api.get_json(f"indicadores/COL/{V2_INDICADOR}/diario?dias=366")
+    assert status == 200
+    assert {row["dt"]: row["last_unidad"] for row in body["days"]}[dt_text] == "%"
+    status, body, _ = api.get_json("indicadores/ARG/PIB")
+    assert status == 200 and body["latest"]["unidad"] is None  # the simulator's version 1 event

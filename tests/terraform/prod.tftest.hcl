@@ -237,6 +237,7 @@ run "glue_tables_project_the_lake_partitions" {
   assert {
     condition = [for c in aws_glue_catalog_table.lake["events"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
+      "unidad:string",
     ]
     error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
   }
@@ -244,6 +245,7 @@ run "glue_tables_project_the_lake_partitions" {
   assert {
     condition = [for c in aws_glue_catalog_table.lake["kpis_diarios"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "pais:string", "count:bigint", "mean:double", "min:double", "max:double", "stddev:double", "last_valor:double", "last_timestamp:timestamp",
+      "last_unidad:string",
     ]
     error_message = "The kpis_diarios columns must follow pipeline.schema.GOLD_SCHEMA."
   }

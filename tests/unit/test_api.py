@@ -43,7 +43,10 @@ def table(lake, operations):
 
 
 def seed(table: store.TableStore) -> None:
-    def row(pais, indicador, valor, when, event_id, stddev=0.25):
+    """ARG/PIB's latest event is a schema_version 2 event with a unit; the others are version 1
+    events (no unidad: the items have no such attribute, as items written before version 2)."""
+
+    def row(pais, indicador, valor, when, event_id, stddev=0.25, unidad=None):
         return {
             "pais": pais,
             "indicador": indicador,
@@ -57,10 +60,11 @@ def seed(table: store.TableStore) -> None:
             "last_timestamp": when,
             "last_event_id": event_id,
             "last_fuente": "bcra",
+            "last_unidad": unidad,
         }
 
     rows = [
-        row("ARG", "PIB", 3.5, dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC), "e1"),
+        row("ARG", "PIB", 3.5, dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC), "e1", unidad="%"),
         row("ARG", "Inflacion", 7.0, dt.datetime(2026, 11, 21, 23, 59, tzinfo=UTC), "e2", stddev=None),
         row("BRA", "PIB", 1.0, dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC), "e3"),
     ]
@@ -105,10 +109,38 @@ def test_indicadores_overview(table, operations) -> None:
     assert body["freshness"]["newest_event_time"] == "2026-11-22T10:00:00.000000+00:00"
     assert body["freshness"]["served_at"] >= max(row["updated_at"] for row in body["series"])
     assert without_write_times(body["series"]) == [
-        {"pais": "ARG", "indicador": "Inflacion", "valor": 7.0, "timestamp": "2026-11-21T23:59:00.000000+00:00"},
-        {"pais": "ARG", "indicador": "PIB", "valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00"},
-        {"pais": "BRA", "indicador": "PIB", "valor": 1.0, "timestamp": "2026-11-22T09:00:00.000000+00:00"},
-        {"pais": "CHL", "indicador": "PIB", "valor": 2.0, "timestamp": "2026-11-22T08:00:00.000000+00:00"},
+        {
+            "pais": "ARG",
+            "indicador": "Inflacion",
+            "valor": 7.0,
+            "unidad": None,
+            "timestamp": "2026-11-21T23:59:00.000000+00:00",
+            "event_id": "e2",
+        },
+        {
+            "pais": "ARG",
+            "indicador": "PIB",
+            "valor": 3.5,
+            "unidad": "%",
+            "timestamp": "2026-11-22T10:00:00.000000+00:00",
+            "event_id": "e1",
+        },
+        {
+            "pais": "BRA",
+            "indicador": "PIB",
+            "valor": 1.0,
+            "unidad": None,
+            "timestamp": "2026-11-22T09:00:00.000000+00:00",
+            "event_id": "e3",
+        },
+        {
+            "pais": "CHL",
+            "indicador": "PIB",
+            "valor": 2.0,
+            "unidad": None,
+            "timestamp": "2026-11-22T08:00:00.000000+00:00",
+            "event_id": "e4",
+        },
     ]
     assert set(operations) == {"Query"}
 
@@ -122,6 +154,7 @@ def test_country(table, operations) -> None:
             {
                 "indicador": "Inflacion",
                 "valor": 7.0,
+                "unidad": None,
                 "timestamp": "2026-11-21T23:59:00.000000+00:00",
                 "event_id": "e2",
                 "fuente": "bcra",
@@ -129,6 +162,7 @@ def test_country(table, operations) -> None:
             {
                 "indicador": "PIB",
                 "valor": 3.5,
+                "unidad": "%",
                 "timestamp": "2026-11-22T10:00:00.000000+00:00",
                 "event_id": "e1",
                 "fuente": "bcra",
@@ -156,7 +190,13 @@ def test_series(table, operations) -> None:
     assert without_write_times(body) == {
         "pais": "ARG",
         "indicador": "PIB",
-        "latest": {"valor": 3.5, "timestamp": "2026-11-22T10:00:00.000000+00:00", "event_id": "e1", "fuente": "bcra"},
+        "latest": {
+            "valor": 3.5,
+            "unidad": "%",
+            "timestamp": "2026-11-22T10:00:00.000000+00:00",
+            "event_id": "e1",
+            "fuente": "bcra",
+        },
         "kpis": {
             "dt": "2026-11-22",
             "count": 4,
@@ -165,6 +205,7 @@ def test_series(table, operations) -> None:
             "max": 4.0,
             "stddev": 0.25,
             "last_valor": 3.5,
+            "last_unidad": "%",
             "last_timestamp": "2026-11-22T10:00:00.000000+00:00",
         },
     }
@@ -176,6 +217,8 @@ def test_series_variants(table) -> None:
     status, body, _ = call("/indicadores/arg/inflacion")
     assert status == 200 and (body["pais"], body["indicador"]) == ("ARG", "Inflacion")
     assert body["kpis"]["dt"] == "2026-11-21" and body["kpis"]["stddev"] is None
+    # A version 1 event: no unit, answered as null (the items have no unidad attribute at all).
+    assert body["latest"]["unidad"] is None and body["kpis"]["last_unidad"] is None
     status, body, _ = call("/indicadores/CHL/PIB")
     assert status == 200 and body["kpis"] is None and body["latest"]["valor"] == 2.0
 
@@ -280,7 +323,9 @@ def test_pure_shapes() -> None:
         "pais": "ARG",
         "indicador": "PIB",
         "valor": 1.5,
+        "unidad": None,
         "timestamp": latest["timestamp"],
+        "event_id": None,
         "updated_at": None,
     }
     with pytest.raises(api.NotFound):

@@ -30,10 +30,15 @@ def test_committed_json_schema_is_the_generated_one() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == contract.json_schema_text()
 
 
-def test_json_schema_is_valid_draft_2020_12_and_its_example_passes_both() -> None:
+def test_json_schema_is_valid_draft_2020_12_and_its_examples_pass_both() -> None:
     jsonschema.Draft202012Validator.check_schema(contract.json_schema())
-    assert JSON_SCHEMA_VALIDATOR.is_valid(contract.EXAMPLE_EVENT)
-    assert validate_event(json.dumps(contract.EXAMPLE_EVENT).encode(), now=NOW).is_valid
+    assert sorted(contract.EXAMPLE_EVENTS) == list(contract.SCHEMA_VERSIONS)  # one example per version
+    for version, example in contract.EXAMPLE_EVENTS.items():
+        assert example["schema_version"] == version
+        assert set(example) == set(contract.fields_of_version(version))  # every field the version has
+        assert JSON_SCHEMA_VALIDATOR.is_valid(example)
+        assert validate_event(json.dumps(example).encode(), now=NOW).event == example
+    assert contract.json_schema()["examples"] == [contract.EXAMPLE_EVENTS[v] for v in contract.SCHEMA_VERSIONS]
 
 
 def test_command_writes_and_checks_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,8 +66,10 @@ def test_reference_files_hold_the_contract_sets() -> None:
 
 
 def test_simulator_reads_the_contract_from_the_generated_schema() -> None:
-    assert generator.EVENT_FIELDS == contract.EVENT_FIELDS
-    assert generator.SCHEMA_VERSION == contract.SCHEMA_VERSION
+    assert generator.REQUIRED_FIELDS == contract.REQUIRED_FIELDS
+    assert generator.SCHEMA_VERSIONS == contract.SCHEMA_VERSIONS
+    assert generator.OPTIONAL_FIELDS_BY_VERSION == contract.OPTIONAL_FIELDS_BY_VERSION
+    assert generator.UNIDAD_MAX_LENGTH == contract.UNIDAD_MAX_LENGTH
     assert generator.CONTRACT_PAISES == contract.PAISES
     assert generator.CONTRACT_INDICADORES == contract.INDICADORES
     assert generator.FUENTE_MAX_LENGTH == contract.FUENTE_MAX_LENGTH
@@ -93,12 +100,13 @@ NOT_EXPRESSIBLE = {
     contract.TIMESTAMP_MALFORMED,  # February 30; and Python's re lets "$" match before a final "\n"
     contract.EVENT_ID_NOT_UUID,  # the same "$" quirk
     contract.FUENTE_NOT_UNICODE,
+    contract.UNIDAD_NOT_UNICODE,
 }
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 hostile = {
     "event_id": st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper() + "\n") | json_scalars,
-    "schema_version": st.sampled_from([1, 2, 0, -1, 1.0, True, "1"]) | json_scalars,
+    "schema_version": st.sampled_from([1, 2, 3, 0, -1, 1.0, True, "1", "2"]) | json_scalars,
     "timestamp": st.datetimes(
         min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)
     ).map(lambda value: value.isoformat())
@@ -110,6 +118,7 @@ hostile = {
     | st.sampled_from([0, -0.0, 1e-100, -1e-100, 1e100, 9.99e-101, 1.0000000000000001e100, 5e-324, 10**100, 10**101])
     | json_scalars,
     "fuente": st.text(max_size=70) | st.sampled_from(["", " ", "\u3000", "x" * 64, "x" * 65]) | json_scalars,
+    "unidad": st.text(max_size=40) | st.sampled_from(["%", "", " ", "\u3000", "x" * 32, "x" * 33]) | json_scalars,
 }
 hostile_documents = st.fixed_dictionaries(
     {},

@@ -96,7 +96,7 @@ valores = (
 )
 hostile_fields = {
     "event_id": st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper()) | json_scalars,
-    "schema_version": st.sampled_from([1, 2, 0, -1, 1.0, True, "1", 10**20]) | json_scalars,
+    "schema_version": st.sampled_from([1, 2, 3, 0, -1, 1.0, 2.0, True, "1", "2", 10**20]) | json_scalars,
     "timestamp": timestamps,
     "indicador": st.sampled_from(contract.INDICADORES) | json_scalars,
     "pais": st.sampled_from(contract.PAISES) | json_scalars,
@@ -104,16 +104,25 @@ hostile_fields = {
     "fuente": st.text(max_size=70)
     | st.sampled_from(["", " ", "\u3000\x1c", "\x85", "x" * 64, "x" * 65, "\ud83d\ude00", "a\x00b"])
     | json_scalars,
+    # schema_version 2's optional field: right and wrong types, blanks, lengths around the limit.
+    "unidad": st.text(max_size=40)
+    | st.sampled_from(["%", "USD millones", "", " ", "\u3000", "x" * 32, "x" * 33, "\ud800", "a\x00b"])
+    | json_scalars
+    | st.lists(st.text(max_size=3), max_size=2),
 }
 
 
 @st.composite
 def hostile_events(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid event with some fields replaced by hostile values, dropped, or joined by extras."""
-    document = event(str(draw(st.uuids())))
+    """A valid event (of any accepted version, with or without unidad) with some fields replaced
+    by hostile values, dropped, or joined by extras."""
+    version = draw(st.sampled_from(contract.SCHEMA_VERSIONS))
+    document = event(str(draw(st.uuids())), schema_version=version)
+    if "unidad" in contract.OPTIONAL_FIELDS_BY_VERSION[version] and draw(st.booleans()):
+        document["unidad"] = draw(st.sampled_from(["%", "USD millones", "índice 2015=100"]))
     for name in draw(st.lists(st.sampled_from(contract.EVENT_FIELDS), max_size=3, unique=True)):
         if draw(st.integers(0, 4)) == 0:
-            del document[name]
+            document.pop(name, None)
         else:
             document[name] = draw(hostile_fields[name])
     if draw(st.integers(0, 15)) == 0:
@@ -137,6 +146,7 @@ def draw_ascii(document: dict[str, Any]) -> bool:
 def assert_same_event(typed: dict[str, Any], normalised: dict[str, Any]) -> None:
     assert typed["event_id"] == normalised["event_id"]
     assert typed["schema_version"] == normalised["schema_version"]
+    assert typed["unidad"] == normalised.get("unidad")  # null when the event has none
     assert typed["timestamp"] == dt.datetime.fromisoformat(normalised["timestamp"])
     assert typed["valor"] == normalised["valor"] and str(typed["valor"]) == str(normalised["valor"])
     assert (typed["indicador"], typed["pais"], typed["fuente"]) == (
@@ -176,14 +186,20 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
         )
     )
     magnitude = draw(st.floats(min_value=contract.VALOR_MIN_MAGNITUDE, max_value=contract.VALOR_MAX_MAGNITUDE))
+    version = draw(st.sampled_from(contract.SCHEMA_VERSIONS))
+    optional = {}
+    if "unidad" in contract.OPTIONAL_FIELDS_BY_VERSION[version]:
+        unidad = st.text(min_size=1, max_size=contract.UNIDAD_MAX_LENGTH).filter(lambda t: t.strip())
+        optional = draw(st.fixed_dictionaries({}, optional={"unidad": unidad | st.none()}))
     return {
         "event_id": draw(st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper())),
-        "schema_version": contract.SCHEMA_VERSION,
+        "schema_version": version,
         "timestamp": instant.isoformat(),
         "indicador": draw(st.sampled_from(contract.INDICADORES)),
         "pais": draw(st.sampled_from(contract.PAISES)),
         "valor": draw(st.sampled_from([0, 0.0, magnitude, -magnitude, int(magnitude) or 1])),
         "fuente": draw(st.text(min_size=1, max_size=contract.FUENTE_MAX_LENGTH).filter(lambda t: t.strip())),
+        **optional,
     }
 
 
@@ -209,12 +225,13 @@ number_texts = (
 )
 text_cells = {
     "event_id": st.uuids().map(str) | st.text(max_size=40),
-    "schema_version": st.sampled_from(["1", "+1", "01", "-0", "2", "1.0", "9" * 30]) | st.text(max_size=4),
+    "schema_version": st.sampled_from(["1", "+1", "01", "-0", "2", "+2", "3", "1.0", "9" * 30]) | st.text(max_size=4),
     "timestamp": timestamps.filter(lambda value: isinstance(value, str)),
     "indicador": st.sampled_from(contract.INDICADORES) | st.text(max_size=12),
     "pais": st.sampled_from(contract.PAISES) | st.text(max_size=4),
     "valor": number_texts,
     "fuente": st.text(max_size=70) | st.sampled_from([" x ", "\u2028", "x" * 65]),
+    "unidad": st.text(max_size=40) | st.sampled_from(["%", " ", "x" * 32, "x" * 33]),
 }
 
 
@@ -239,7 +256,8 @@ def test_text_rows_get_the_contract_verdict_reason_and_values(rows: list[dict[st
             assert typed["event_id"] == expected["event_id"]
         assert typed["timestamp"] == expected["timestamp"]
         assert typed["valor"] == expected["valor"] and str(typed["valor"]) == str(expected["valor"])
-        assert typed["fuente"] == expected["fuente"] and typed["schema_version"] == 1
+        assert typed["fuente"] == expected["fuente"] and typed["schema_version"] == expected["schema_version"]
+        assert typed["unidad"] == expected.get("unidad")
 
 
 # --- nothing raises, nothing is lost --------------------------------------------------------------------
@@ -315,7 +333,7 @@ def test_csv_with_an_impossible_date_next_to_a_timestamp_before_year_one() -> No
 def test_many_bad_timestamps_among_good_ones() -> None:
     good = "2026-11-22T10:00:00Z"
     texts = [good if n % 3 else "2026-02-30T00:00:00Z" for n in range(3000)]
-    table = pa.table({**{name: ["x"] * 3000 for name in schema.EVENT_FIELDS}, "timestamp": texts})
+    table = pa.table({**{name: ["x"] * 3000 for name in schema.REQUIRED_FIELDS}, "timestamp": texts})
     table = table.set_column(0, "event_id", pa.array([ID[1]] * 3000))
     table = table.set_column(1, "schema_version", pa.array(["1"] * 3000))
     table = table.set_column(3, "indicador", pa.array(["PIB"] * 3000))

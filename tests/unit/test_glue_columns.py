@@ -49,3 +49,18 @@ def test_hive_type_map() -> None:
     assert hive_type(pa.timestamp("us", tz="UTC")) == "timestamp"
     with pytest.raises(AssertionError):
         hive_type(pa.int32())
+
+
+def test_athenas_events_exactly_once_view_selects_every_event_column() -> None:
+    # The saved query's column list, like the Glue columns, follows pipeline.schema: a field a new
+    # schema version adds (unidad) shows in the view too.
+    sql = re.search(
+        r"events_exactly_once_sql\s*=\s*<<-SQL(.*?)^\s*SQL$",
+        (ROOT / "analytics.tf").read_text(),
+        re.DOTALL | re.MULTILINE,
+    )
+    assert sql, "analytics.tf has no local.events_exactly_once_sql"
+    select = re.search(r"AS\s+SELECT\s+(.*?)\s+FROM", sql.group(1), re.DOTALL)
+    assert select
+    columns = [name.strip().strip('"') for name in select.group(1).split(",")]
+    assert columns == [*schema.EVENT_SCHEMA.names, "dt"]

@@ -131,6 +131,7 @@ def test_view_columns_come_from_the_pipelines_schemas_with_the_types_duckdb_read
         "pais": "VARCHAR",
         "valor": "DOUBLE",
         "fuente": "VARCHAR",
+        "unidad": "VARCHAR",
         "dt": "DATE",
     }
     assert lake_sql.DAILY_COLUMNS == {
@@ -144,6 +145,7 @@ def test_view_columns_come_from_the_pipelines_schemas_with_the_types_duckdb_read
         "stddev": "DOUBLE",
         "last_valor": "DOUBLE",
         "last_timestamp": "TIMESTAMP WITH TIME ZONE",
+        "last_unidad": "VARCHAR",
     }
     assert list(lake_sql.EVENT_COLUMNS)[:-1] == schema.EVENT_SCHEMA.names
     # Over real files and over the empty lake, each view has exactly those columns and types.

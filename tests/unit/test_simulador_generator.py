@@ -77,8 +77,8 @@ def test_reference_sets_match_the_pipeline_contract():
 
     assert set(REFERENCE.paises) == set(schema.PAISES)
     assert set(REFERENCE.indicadores) == set(schema.INDICADORES)
-    assert generator.EVENT_FIELDS == schema.EVENT_FIELDS
-    assert generator.SCHEMA_VERSION == schema.SCHEMA_VERSION
+    assert generator.REQUIRED_FIELDS == schema.REQUIRED_FIELDS
+    assert generator.SCHEMA_VERSIONS == schema.SCHEMA_VERSIONS
 
 
 def test_event_schema_patterns_match_the_pipeline_contract():
@@ -145,7 +145,7 @@ def test_event_schema_enums_match_the_reference_files():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["properties"]["pais"]["enum"]) == set(REFERENCE.paises)
     assert set(schema["properties"]["indicador"]["enum"]) == set(REFERENCE.indicadores)
-    assert set(schema["required"]) == set(generator.EVENT_FIELDS)
+    assert set(schema["required"]) == set(generator.REQUIRED_FIELDS)
     for example in schema["examples"]:
         assert contract_violation(json.dumps(example).encode()) is None
 
@@ -224,7 +224,7 @@ def test_valid_events_follow_the_contract():
         assert contract_violation(record.data) is None
         event = json.loads(record.data)
         assert event == record.event
-        assert list(event) == list(generator.EVENT_FIELDS)
+        assert list(event) == list(generator.REQUIRED_FIELDS)
         assert event["schema_version"] == 1 and event["fuente"] == "simulador"
         assert record.partition_key == event["pais"]
         stamp = datetime.fromisoformat(event["timestamp"])

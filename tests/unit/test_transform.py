@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bronze, catalog, decode, layout, schema, silver
+from pipeline import bronze, catalog, contract, decode, layout, schema, silver
 from pipeline.validation import validate_event
 
 BRONZE = "test-bronze"
@@ -32,10 +32,11 @@ def event(
     pais: str = "ARG",
     valor: float = 1.5,
     fuente: str = "simulador",
+    schema_version: int = 1,
 ) -> dict[str, Any]:
     return {
         "event_id": event_id,
-        "schema_version": 1,
+        "schema_version": schema_version,
         "timestamp": timestamp,
         "indicador": indicador,
         "pais": pais,
@@ -184,8 +185,8 @@ def test_valid_row_is_typed_as_event_schema() -> None:
         ({"event_id": "nope"}, "event_id is not a UUID"),
         ({"schema_version": None}, "missing field: schema_version"),
         ({"schema_version": "1.0"}, "schema_version is not an integer"),
-        ({"schema_version": "2"}, "unsupported schema_version: 2"),
-        ({"schema_version": "9" * 30}, "unsupported schema_version: " + "9" * 30),
+        ({"schema_version": "3"}, "unsupported schema_version: 3 (accepted: 1, 2)"),
+        ({"schema_version": "9" * 30}, "unsupported schema_version: " + "9" * 30 + " (accepted: 1, 2)"),
         ({"timestamp": None}, "missing field: timestamp"),
         ({"timestamp": "2026-11-22T10:15:30"}, "timestamp has no timezone"),
         ({"timestamp": "yesterday"}, "timestamp is not an ISO-8601 date-time with offset"),
@@ -253,7 +254,8 @@ def test_csv_rows_without_event_id_get_a_deterministic_content_id() -> None:
     ids = first.valid["event_id"].to_pylist()
     assert ids == again.valid["event_id"].to_pylist()
     assert ids[0] == ids[1] != ids[2]  # same observation spelled differently -> same id
-    assert first.valid["schema_version"].to_pylist() == [1, 1, 1]
+    # No schema_version column: the current version (a version 1 row is a valid version 2 row).
+    assert first.valid["schema_version"].to_pylist() == [contract.SCHEMA_VERSION] * 3
     assert ids[0] == decode.derive_event_id(dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC), "PIB", "ARG", 1.5, "carga_csv")
 
 
@@ -275,7 +277,7 @@ def test_csv_event_id_column_is_used_when_filled() -> None:
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 field_values = {
     "event_id": st.uuids().map(str) | json_scalars,
-    "schema_version": st.sampled_from([1, 2, "1", 1.0, True]) | json_scalars,
+    "schema_version": st.sampled_from([1, 2, 3, "1", "2", 1.0, 2.0, True]) | json_scalars,
     "timestamp": st.sampled_from(
         [
             "2026-11-22T10:15:30Z",
@@ -291,13 +293,14 @@ field_values = {
     "pais": st.sampled_from(schema.PAISES) | json_scalars,
     "valor": st.floats() | st.integers() | json_scalars,
     "fuente": st.sampled_from(["simulador", "", " ", "x" * 64, "x" * 65]) | json_scalars,
+    "unidad": st.sampled_from(["%", "", " ", "x" * 32, "x" * 33]) | json_scalars,
 }
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.sampled_from(schema.EVENT_FIELDS), st.data())
-def test_transform_accepts_a_stream_line_exactly_when_ingest_does(name: str, data: st.DataObject) -> None:
-    line = event(ID[1])
+@given(st.sampled_from(schema.EVENT_FIELDS), st.sampled_from(schema.SCHEMA_VERSIONS), st.data())
+def test_transform_accepts_a_stream_line_exactly_when_ingest_does(name: str, version: int, data: st.DataObject) -> None:
+    line = event(ID[1], schema_version=version)
     line[name] = data.draw(field_values[name])
     raw = json.dumps(line).encode()
     accepted_by_ingest = validate_event(raw).is_valid
@@ -408,7 +411,7 @@ def test_catalog_item_shape() -> None:
         "partition": "indicador=PIB/dt=2026-11-22",
         "rows": 3,
         "bytes": 1234,
-        "schema_version": 1,
+        "schema_version": contract.SCHEMA_VERSION,  # the contract the file's columns follow
         "source_object": "s3://b/stream/x.jsonl.gz",
         "written_at": "2026-11-22T13:00:00.000000+00:00",
         "duplicates_dropped": 1,

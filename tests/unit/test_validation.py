@@ -44,7 +44,10 @@ def test_valid_event_is_returned_in_contract_order() -> None:
     result = validate_event(encode(VALID_EVENT))
     assert result.is_valid and result.reason is None
     assert result.event == VALID_EVENT
-    assert list(result.event) == list(schema.EVENT_FIELDS)
+    assert list(result.event) == list(schema.REQUIRED_FIELDS)  # a version 1 event: no unidad
+    v2 = {**VALID_EVENT, "schema_version": 2, "unidad": "%"}
+    assert validate_event(encode(v2)).event == v2
+    assert list(validate_event(encode(v2)).event) == list(schema.EVENT_FIELDS)
 
 
 def test_normalises_timestamp_to_utc_uuid_to_lower_case_and_valor_to_float() -> None:
@@ -90,7 +93,12 @@ def test_zulu_suffix_is_accepted() -> None:
         (encode(with_field("schema_version", "1")), "schema_version is not an integer"),
         (encode(with_field("schema_version", 1.0)), "schema_version is not an integer"),
         (encode(with_field("schema_version", True)), "schema_version is not an integer"),
-        (encode(with_field("schema_version", 2)), "unsupported schema_version: 2"),
+        (encode(with_field("schema_version", 3)), "unsupported schema_version: 3 (accepted: 1, 2)"),
+        (encode(with_field("schema_version", 0)), "unsupported schema_version: 0 (accepted: 1, 2)"),
+        (encode(with_field("unidad", "%")), "unidad is not allowed in schema_version 1: it needs schema_version 2"),
+        (encode({**with_field("unidad", 5), "schema_version": 2}), "unidad is not a string"),
+        (encode({**with_field("unidad", ""), "schema_version": 2}), "unidad is empty"),
+        (encode({**with_field("unidad", "x" * 33), "schema_version": 2}), "unidad is longer than 32 characters"),
         (encode(with_field("timestamp", 1700000000)), "timestamp is not a string"),
         (encode(with_field("timestamp", "2026-11-22T10:15:30")), "timestamp has no timezone"),
         (encode(with_field("timestamp", "2026-11-22T10:15:30.5")), "timestamp has no timezone"),
@@ -191,17 +199,28 @@ accepted_valores = (
     | st.integers(-(10**15), 10**15)
 )
 
-valid_events = st.fixed_dictionaries(
-    {
-        "event_id": st.uuids().map(str),
-        "schema_version": st.just(1),
-        "timestamp": aware_datetimes.map(lambda value: value.isoformat()),
-        "indicador": st.sampled_from(schema.INDICADORES),
-        "pais": st.sampled_from(schema.PAISES),
-        "valor": accepted_valores,
-        "fuente": st.text(min_size=1, max_size=64).filter(lambda text: text.strip(contract.WHITESPACE)),
-    }
+not_blank = st.text(min_size=1, max_size=contract.UNIDAD_MAX_LENGTH).filter(
+    lambda text: text.strip(contract.WHITESPACE)
 )
+
+
+def events_of(version: int, optional: dict) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries(
+        {
+            "event_id": st.uuids().map(str),
+            "schema_version": st.just(version),
+            "timestamp": aware_datetimes.map(lambda value: value.isoformat()),
+            "indicador": st.sampled_from(schema.INDICADORES),
+            "pais": st.sampled_from(schema.PAISES),
+            "valor": accepted_valores,
+            "fuente": st.text(min_size=1, max_size=64).filter(lambda text: text.strip(contract.WHITESPACE)),
+        },
+        optional=optional,
+    )
+
+
+# Version 1 events, and version 2 events with or without a unit.
+valid_events = events_of(1, {}) | events_of(2, {"unidad": not_blank})
 
 
 def assert_well_formed(result: ValidationResult) -> None:
@@ -244,7 +263,9 @@ def test_one_mutated_field_is_rejected_with_that_field_named(
     mutated = {key: val for key, val in event.items() if key != name} if delete else {**event, name: value}
     result = validate_event(json.dumps(mutated).encode("utf-8", "surrogatepass"), now=NOW)
     assert_well_formed(result)
-    if delete:
+    if delete and name in schema.OPTIONAL_FIELDS:
+        assert result.event is not None  # an optional field may be absent in every version
+    elif delete:
         assert result.reason == f"missing field: {name}"
     elif result.reason is not None:
         assert name in result.reason
@@ -253,3 +274,4 @@ def test_one_mutated_field_is_rejected_with_that_field_named(
         assert result.event is not None
         original = validate_event(encode(event), now=NOW).event
         assert all(result.event[key] == original[key] for key in event if key != name)
+        assert name != "schema_version" or result.event[name] in schema.SCHEMA_VERSIONS
