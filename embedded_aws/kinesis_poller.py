@@ -115,12 +115,16 @@ class ShardConsumer(threading.Thread):
         window = float(self.mapping.batching_window_seconds or 0)
         first_seen = None
         while not self.stopped.is_set():
-            available = self.shard.records_after(self.checkpoint, batch_size)
-            if available:
+            # Count first, read once: while a window fills, a poll every 50 ms must not copy the
+            # records gathered so far (a 2 s window at full speed would copy each one 40 times).
+            waiting = self.records_behind()
+            if waiting:
                 first_seen = first_seen or time.monotonic()
-                if len(available) >= batch_size or time.monotonic() - first_seen >= window:
-                    return self._limit_payload(available)
-                time.sleep(min(0.05, window))
+                if waiting >= batch_size or time.monotonic() - first_seen >= window:
+                    available = self.shard.records_after(self.checkpoint, batch_size)
+                    if available:
+                        return self._limit_payload(available)
+                time.sleep(min(0.05, window) or IDLE_POLL_SECONDS)
             else:
                 time.sleep(IDLE_POLL_SECONDS)
         return None
