@@ -113,7 +113,7 @@ aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
 # DRY_RUN is ours (redrive lists without acting); tflocal also reads a DRY_RUN variable from its
 # environment, and then only writes its override file and runs nothing. Keep ours away from it.
 unexport DRY_RUN
-redrive: setup ## Re-drive what the ingest and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
+redrive: setup ## Re-drive what the ingest, live and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
 	@$(TERRAFORM) output -json | $(PY) -m tools.redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS over DAYS (3), aggregate, API, report
