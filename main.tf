@@ -512,22 +512,52 @@ module "lambda" {
 # transform, schedule -> aggregate, URL -> api
 ################################################################################
 
-resource "aws_lambda_event_source_mapping" "ingest" {
-  event_source_arn  = aws_kinesis_stream.events.arn
-  function_name     = module.lambda["ingest"].function_arn
-  starting_position = var.ingest_starting_position
+# The stream's two consumers, each with its own checkpoint: ingest lands the lake in bulk (long
+# window), live serves LATEST within seconds (short window, from the stream's end: the aggregate
+# covers the past). Both retry a failing batch, bisect it, and park what still fails in their DLQ.
+locals {
+  stream_consumers = merge(
+    {
+      ingest = {
+        starting_position = var.ingest_starting_position
+        batch_size        = var.ingest_batch_size
+        window_seconds    = var.ingest_batching_window_seconds
+        retry_attempts    = var.ingest_maximum_retry_attempts
+        record_age        = var.ingest_maximum_record_age_seconds
+        dlq_arn           = aws_sqs_queue.ingest_dlq.arn
+      }
+    },
+    var.live_serving_enabled ? {
+      live = {
+        starting_position = "LATEST"
+        batch_size        = var.live_batch_size
+        window_seconds    = var.live_batching_window_seconds
+        retry_attempts    = var.live_maximum_retry_attempts
+        record_age        = var.live_maximum_record_age_seconds
+        dlq_arn           = aws_sqs_queue.live_dlq.arn
+      }
+    } : {},
+  )
+}
 
-  batch_size                         = var.ingest_batch_size
-  maximum_batching_window_in_seconds = var.ingest_batching_window_seconds
+resource "aws_lambda_event_source_mapping" "stream" {
+  for_each = local.stream_consumers
+
+  event_source_arn  = aws_kinesis_stream.events.arn
+  function_name     = module.lambda[each.key].function_arn
+  starting_position = each.value.starting_position
+
+  batch_size                         = each.value.batch_size
+  maximum_batching_window_in_seconds = each.value.window_seconds
   parallelization_factor             = 1
   bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = var.ingest_maximum_retry_attempts
-  maximum_record_age_in_seconds      = var.ingest_maximum_record_age_seconds
+  maximum_retry_attempts             = each.value.retry_attempts
+  maximum_record_age_in_seconds      = each.value.record_age
   function_response_types            = ["ReportBatchItemFailures"]
 
   destination_config {
     on_failure {
-      destination_arn = aws_sqs_queue.ingest_dlq.arn
+      destination_arn = each.value.dlq_arn
     }
   }
 
@@ -535,30 +565,14 @@ resource "aws_lambda_event_source_mapping" "ingest" {
   depends_on = [module.lambda]
 }
 
-# The serving path: the same stream, its own checkpoint, a window of seconds.
-resource "aws_lambda_event_source_mapping" "live" {
-  count = var.live_serving_enabled ? 1 : 0
+moved {
+  from = aws_lambda_event_source_mapping.ingest
+  to   = aws_lambda_event_source_mapping.stream["ingest"]
+}
 
-  event_source_arn = aws_kinesis_stream.events.arn
-  function_name    = module.lambda["live"].function_arn
-  # LATEST is about now: a new stack starts at the stream's end (the aggregate covers the past).
-  starting_position = "LATEST"
-
-  batch_size                         = var.live_batch_size
-  maximum_batching_window_in_seconds = var.live_batching_window_seconds
-  parallelization_factor             = 1
-  bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = var.live_maximum_retry_attempts
-  maximum_record_age_in_seconds      = var.live_maximum_record_age_seconds
-  function_response_types            = ["ReportBatchItemFailures"]
-
-  destination_config {
-    on_failure {
-      destination_arn = aws_sqs_queue.live_dlq.arn
-    }
-  }
-
-  depends_on = [module.lambda]
+moved {
+  from = aws_lambda_event_source_mapping.live[0]
+  to   = aws_lambda_event_source_mapping.stream["live"]
 }
 
 resource "aws_s3_bucket_notification" "bronze" {

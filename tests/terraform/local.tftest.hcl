@@ -149,38 +149,38 @@ run "event_source_mapping" {
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.ingest.event_source_arn == aws_kinesis_stream.events.arn &&
-      aws_lambda_event_source_mapping.ingest.function_name == module.lambda["ingest"].function_arn
+      aws_lambda_event_source_mapping.stream["ingest"].event_source_arn == aws_kinesis_stream.events.arn &&
+      aws_lambda_event_source_mapping.stream["ingest"].function_name == module.lambda["ingest"].function_arn
     )
     error_message = "The mapping must connect the stream to ingest."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.ingest.starting_position == "TRIM_HORIZON" &&
-      aws_lambda_event_source_mapping.ingest.batch_size == 2000 &&
-      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 20 &&
-      aws_lambda_event_source_mapping.ingest.parallelization_factor == 1
+      aws_lambda_event_source_mapping.stream["ingest"].starting_position == "TRIM_HORIZON" &&
+      aws_lambda_event_source_mapping.stream["ingest"].batch_size == 2000 &&
+      aws_lambda_event_source_mapping.stream["ingest"].maximum_batching_window_in_seconds == 20 &&
+      aws_lambda_event_source_mapping.stream["ingest"].parallelization_factor == 1
     )
     error_message = "Unexpected batching settings."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.ingest.bisect_batch_on_function_error &&
-      aws_lambda_event_source_mapping.ingest.maximum_retry_attempts == 3 &&
-      aws_lambda_event_source_mapping.ingest.maximum_record_age_in_seconds == 3600
+      aws_lambda_event_source_mapping.stream["ingest"].bisect_batch_on_function_error &&
+      aws_lambda_event_source_mapping.stream["ingest"].maximum_retry_attempts == 3 &&
+      aws_lambda_event_source_mapping.stream["ingest"].maximum_record_age_in_seconds == 3600
     )
     error_message = "Unexpected error-handling settings."
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.ingest.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = aws_lambda_event_source_mapping.stream["ingest"].function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "ingest must report partial batch failures."
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.ingest.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.ingest_dlq.arn
+    condition     = aws_lambda_event_source_mapping.stream["ingest"].destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.ingest_dlq.arn
     error_message = "Failed batches must go to the ingest DLQ."
   }
 }
@@ -430,29 +430,29 @@ run "live_consumer_serves_latest_within_seconds" {
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.live[0].event_source_arn == aws_kinesis_stream.events.arn &&
-      aws_lambda_event_source_mapping.live[0].function_name == module.lambda["live"].function_arn &&
-      aws_lambda_event_source_mapping.live[0].starting_position == "LATEST"
+      aws_lambda_event_source_mapping.stream["live"].event_source_arn == aws_kinesis_stream.events.arn &&
+      aws_lambda_event_source_mapping.stream["live"].function_name == module.lambda["live"].function_arn &&
+      aws_lambda_event_source_mapping.stream["live"].starting_position == "LATEST"
     )
     error_message = "The live mapping must connect the stream to live, from the stream's end."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds == 2 &&
-      aws_lambda_event_source_mapping.live[0].batch_size == 5000 &&
-      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds < aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds
+      aws_lambda_event_source_mapping.stream["live"].maximum_batching_window_in_seconds == 2 &&
+      aws_lambda_event_source_mapping.stream["live"].batch_size == 5000 &&
+      aws_lambda_event_source_mapping.stream["live"].maximum_batching_window_in_seconds < aws_lambda_event_source_mapping.stream["ingest"].maximum_batching_window_in_seconds
     )
     error_message = "The serving path batches for seconds, the lake's for longer."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.live[0].function_response_types == toset(["ReportBatchItemFailures"]) &&
-      aws_lambda_event_source_mapping.live[0].bisect_batch_on_function_error &&
-      aws_lambda_event_source_mapping.live[0].maximum_retry_attempts == 3 &&
-      aws_lambda_event_source_mapping.live[0].maximum_record_age_in_seconds == 600 &&
-      one(one(aws_lambda_event_source_mapping.live[0].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
+      aws_lambda_event_source_mapping.stream["live"].function_response_types == toset(["ReportBatchItemFailures"]) &&
+      aws_lambda_event_source_mapping.stream["live"].bisect_batch_on_function_error &&
+      aws_lambda_event_source_mapping.stream["live"].maximum_retry_attempts == 3 &&
+      aws_lambda_event_source_mapping.stream["live"].maximum_record_age_in_seconds == 600 &&
+      one(one(aws_lambda_event_source_mapping.stream["live"].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
     )
     error_message = "Failed live batches must be retried, then parked in the live DLQ."
   }
@@ -478,7 +478,7 @@ run "live_serving_can_be_turned_off" {
   }
 
   assert {
-    condition     = length(aws_lambda_event_source_mapping.live) == 0
+    condition     = !contains(keys(aws_lambda_event_source_mapping.stream), "live")
     error_message = "live_serving_enabled = false must remove the live mapping."
   }
 }

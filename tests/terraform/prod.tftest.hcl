@@ -489,9 +489,9 @@ run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
   assert {
     condition = (
       module.lambda["live"].function_name == "econ-lake-prod-live" &&
-      aws_lambda_event_source_mapping.live[0].function_name == module.lambda["live"].function_arn &&
-      aws_lambda_event_source_mapping.live[0].maximum_batching_window_in_seconds == 2 &&
-      one(one(aws_lambda_event_source_mapping.live[0].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
+      aws_lambda_event_source_mapping.stream["live"].function_name == module.lambda["live"].function_arn &&
+      aws_lambda_event_source_mapping.stream["live"].maximum_batching_window_in_seconds == 2 &&
+      one(one(aws_lambda_event_source_mapping.stream["live"].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
     )
     error_message = "Prod must run the live consumer (2 s window, failures to the live DLQ)."
   }
@@ -503,7 +503,7 @@ run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.ingest.maximum_batching_window_in_seconds == 20 &&
+      aws_lambda_event_source_mapping.stream["ingest"].maximum_batching_window_in_seconds == 20 &&
       aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(1 minute)"
     )
     error_message = "Prod lands the lake in 20 s windows and computes KPIs every minute."
