@@ -359,6 +359,18 @@ def detect_changes(
     return changes
 
 
+def latest_cell(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The table cell's part both page parts share: one series' latest value from `GET /indicadores`."""
+    valor = _number(item.get("valor"))
+    return {
+        "pais": item.get("pais"),
+        "indicador": item.get("indicador"),
+        "valor": valor,
+        "valor_text": format_valor(valor),
+        "timestamp": item.get("timestamp"),
+    }
+
+
 def build_live(
     overview: Mapping[str, Any],
     *,
@@ -374,14 +386,9 @@ def build_live(
     cells = []
     for item in series:
         key = (item.get("pais"), item.get("indicador"))
-        valor = _number(item.get("valor"))
         cells.append(
             {
-                "pais": key[0],
-                "indicador": key[1],
-                "valor": valor,
-                "valor_text": format_valor(valor),
-                "timestamp": item.get("timestamp"),
+                **latest_cell(item),
                 "updated_at": item.get("updated_at"),  # when the API wrote it (absent from older APIs)
                 "changed_at": changed_at.get(key),
             }
@@ -425,14 +432,9 @@ def build_snapshot(
         kpis = detail.get("kpis") if isinstance(detail.get("kpis"), Mapping) else None
         freshness = detail.get("freshness") if isinstance(detail.get("freshness"), Mapping) else {}
         computed += [freshness.get("kpis_computed_at"), (kpis or {}).get("computed_at")]
-        valor = _number(item.get("valor"))
         cells.append(
             {
-                "pais": key[0],
-                "indicador": key[1],
-                "valor": valor,
-                "valor_text": format_valor(valor),
-                "timestamp": item.get("timestamp"),
+                **latest_cell(item),
                 "updated_at": item.get("updated_at") or latest.get("updated_at"),
                 "event_id": latest.get("event_id"),
                 "fuente": latest.get("fuente"),

@@ -17,15 +17,8 @@ from pipeline.validation import ValidationResult, validate_event
 # The processing time of the property tests, so that they do not depend on the clock.
 NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
-VALID_EVENT = {
-    "event_id": "3f2b8a9e-6c1d-4e5f-9a7b-1c2d3e4f5a6b",
-    "schema_version": 1,
-    "timestamp": "2026-11-22T10:15:30.123456+00:00",
-    "indicador": "Inflacion",
-    "pais": "ARG",
-    "valor": 123.4,
-    "fuente": "simulador",
-}
+# The contract's own version-1 example (a copy: tests change it).
+VALID_EVENT = dict(contract.EXAMPLE_EVENTS[1])
 
 
 def encode(document: object) -> bytes:
