@@ -737,6 +737,12 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
     }
 
 
+def run_figure(module: str, arguments: list[str], output: Path) -> dict:
+    """Run one of the bench's own figure modules in its own process and read the JSON it writes."""
+    subprocess.run([sys.executable, "-m", module, *arguments, "--output", str(output)], cwd=ROOT, check=True)
+    return json.loads(output.read_text())
+
+
 # --- main ---------------------------------------------------------------------------------------------
 
 PHASES = ("core", "flatness", "cold_start", "sustained", "live")
@@ -902,22 +908,12 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if "core" in wanted:
             log("transform core: pure chain beside a seed-style pandas loop …")
-            core_path = args.output.parent / "bench-transform-core.json"
-            subprocess.run(
-                # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
-                [
-                    sys.executable,
-                    "-m",
-                    "tools.bench_transform_core",
-                    "--object-events",
-                    "2000",
-                    "--output",
-                    str(core_path),
-                ],
-                cwd=ROOT,
-                check=True,
+            # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
+            report["transform_core"] = run_figure(
+                "tools.bench_transform_core",
+                ["--object-events", "2000"],
+                args.output.parent / "bench-transform-core.json",
             )
-            report["transform_core"] = json.loads(core_path.read_text())
             save()
         if "flatness" in wanted:
             log(f"flatness: growing one partition to {args.flatness_events:,} events (in-process) …")
@@ -928,23 +924,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(local_stack.build_package(), lambda_zip)
         if "cold_start" in wanted:
             log(f"cold start: each handler imported {args.cold_start_runs} times from the artifact …")
-            cold_path = args.output.parent / "bench-cold-start.json"
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "tools.bench_cold_start",
-                    "--runs",
-                    str(args.cold_start_runs),
-                    "--zip",
-                    str(lambda_zip),
-                    "--output",
-                    str(cold_path),
-                ],
-                cwd=ROOT,
-                check=True,
+            report["cold_start"] = run_figure(
+                "tools.bench_cold_start",
+                ["--runs", str(args.cold_start_runs), "--zip", str(lambda_zip)],
+                args.output.parent / "bench-cold-start.json",
             )
-            report["cold_start"] = json.loads(cold_path.read_text())
             save()
         if wanted & {"sustained", "live"}:
             port = local_stack.free_port()

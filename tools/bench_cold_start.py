@@ -98,8 +98,9 @@ def artifacts(default_zip: Path, overrides: dict[str, Path]) -> dict[str, Path]:
     return chosen
 
 
-def probe(python: Path, task: Path, statement: str, bytecode: bool) -> dict[str, Any]:
-    flags = ["-I"] if bytecode else ["-I", "-B"]
+def probe(python: Path, task: Path, statement: str) -> dict[str, Any]:
+    # -B: like Lambda's read-only task root, nothing compiled during a run is kept for the next one.
+    flags = ["-I", "-B"]
     code = PROBE.format(task=str(task), statement=statement, noted=NOTED_MODULES)
     result = subprocess.run(
         [str(python), *flags, "-c", code], capture_output=True, text=True, env=ENVIRONMENT, timeout=120
@@ -109,8 +110,8 @@ def probe(python: Path, task: Path, statement: str, bytecode: bool) -> dict[str,
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def median_of(python: Path, task: Path, statement: str, runs: int, bytecode: bool) -> dict[str, Any]:
-    samples = [probe(python, task, statement, bytecode) for _ in range(runs)]
+def median_of(python: Path, task: Path, statement: str, runs: int) -> dict[str, Any]:
+    samples = [probe(python, task, statement) for _ in range(runs)]
     return {
         "import_seconds": round(statistics.median(s["seconds"] for s in samples), 4),
         "peak_rss_mb": round(statistics.median(s["rss_mb"] for s in samples), 1),
@@ -144,8 +145,8 @@ def measure(runs: int, default_zip: Path, overrides: dict[str, Path], workdir: P
         "method": "new process per run: python -I -B, the unzipped artifact (with the bytecode it ships) first "
         "on sys.path, wall time of `import pipeline.handlers.<name>` and ru_maxrss after it; median of the runs; "
         "*_without_bytecode: the same from a copy of the artifact without its .pyc files",
-        "baseline": median_of(python, empty_task, "pass", runs, bytecode=False),
-        "boto3_alone": median_of(python, empty_task, "import boto3", runs, bytecode=False),
+        "baseline": median_of(python, empty_task, "pass", runs),
+        "boto3_alone": median_of(python, empty_task, "import boto3", runs),
         "handlers": {},
     }
     for name in HANDLERS:
@@ -160,9 +161,9 @@ def measure(runs: int, default_zip: Path, overrides: dict[str, Path], workdir: P
         figure = {
             "artifact": str(chosen[name]),
             "artifact_ships_bytecode": any(task.rglob("__pycache__/*.pyc")),
-            **median_of(python, task, statement, runs, bytecode=False),
+            **median_of(python, task, statement, runs),
         }
-        without = median_of(python, sources_only[chosen[name]], statement, runs, bytecode=False)
+        without = median_of(python, sources_only[chosen[name]], statement, runs)
         figure["import_seconds_without_bytecode"] = without["import_seconds"]
         figure["peak_rss_mb_without_bytecode"] = without["peak_rss_mb"]
         if name in SERVING:

@@ -118,15 +118,14 @@ def match_route(method: str, path: str) -> tuple[str, dict[str, str]]:
     to answer when there is none."""
     for route in ROUTES:
         found = route.pattern.match(path)
-        if found:
-            if method.upper() != "GET":
-                raise MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
+        if found and method.upper() == "GET":
             return route.name, found.groupdict()
     raise unmatched_route_error(method, path)
 
 
 def unmatched_route_error(method: str, path: str) -> ApiError:
-    """The error for a request no route matched."""
+    """The error for a request no route answers: 405 for another method on a route's path, else
+    400 under /indicadores and 404 elsewhere."""
     if method.upper() != "GET" and any(route.pattern.match(path) for route in ROUTES):
         return MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
     if path == INDICADORES_ROOT or path.startswith(INDICADORES_ROOT + "/"):
