@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -233,16 +233,23 @@ class TableStore:
 
     # catalog (read side; transform writes it)
 
-    def query_catalog(self, after_sk: str | None = None) -> Iterator[dict[str, Any]]:
-        """CATALOG items in sort-key order, all of them or those with ``sk > after_sk``."""
+    def query_catalog(
+        self, after_sk: str | None = None, attributes: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """CATALOG items in sort-key order, all of them or those with ``sk > after_sk``; only the
+        named `attributes` (and the keys) when given, which keeps a frequent reader's pages small."""
         values: dict[str, Any] = {":pk": {"S": CATALOG_PK}}
         condition = "pk = :pk"
         if after_sk is not None:
             condition += " AND sk > :after"
             values[":after"] = {"S": after_sk}
+        projection: dict[str, Any] = {}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(("pk", "sk", *attributes))}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
-            TableName=self.table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values
+            TableName=self.table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values, **projection
         ):
             for item in page.get("Items", []):
                 yield _deserialize(item)

@@ -49,7 +49,7 @@ def decode_document(raw: bytes) -> dict[str, Any] | str:
     except (UnicodeDecodeError, TypeError, ValueError):
         return contract.NOT_UTF8
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicate_fields)
+        document = _DECODER.decode(text)
     except contract.Invalid as invalid:
         return str(invalid)
     # ValueError covers JSONDecodeError and ints longer than Python's digit limit;
@@ -63,9 +63,16 @@ def decode_document(raw: bytes) -> dict[str, Any] | str:
 
 def _reject_duplicate_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # json.loads would silently keep the last value of a repeated key.
-    document: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in document:
-            raise contract.Invalid(contract.duplicate_field(name))
-        document[name] = value
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise contract.Invalid(contract.duplicate_field(name))
+            seen.add(name)
     return document
+
+
+# One decoder for every record: json.loads builds a new one per call when given a hook (measured:
+# a fifth of validate_event's time).
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_fields)

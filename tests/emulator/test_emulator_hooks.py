@@ -167,3 +167,111 @@ def test_handler_output_reaches_cloudwatch_logs(aws, deploy_function):
     ]
     assert "visible in CloudWatch m-123" in messages
     assert any(m.startswith("REPORT RequestId:") for m in messages)
+
+
+def test_put_records_answers_as_kinesis_does_and_each_record_is_readable(aws):
+    """PutRecords is answered by the emulator's own JSON writer (hooks.put_records_as_json)."""
+    kinesis = aws("kinesis")
+    kinesis.create_stream(StreamName="put-records-answer", ShardCount=2)
+    kinesis.get_waiter("stream_exists").wait(StreamName="put-records-answer")
+    sent = [{"Data": f"record {i}".encode(), "PartitionKey": f"key-{i % 7}"} for i in range(300)]
+    answer = kinesis.put_records(StreamName="put-records-answer", Records=sent)
+    assert answer["FailedRecordCount"] == 0
+    assert len(answer["Records"]) == len(sent)
+    shards = {shard["ShardId"] for shard in kinesis.list_shards(StreamName="put-records-answer")["Shards"]}
+    received = {}
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(
+            StreamName="put-records-answer", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in kinesis.get_records(ShardIterator=iterator, Limit=1000)["Records"]:
+            received[(shard, record["SequenceNumber"])] = record["Data"]
+    # Every entry names the shard and sequence number its record can be read back at, in order.
+    assert [received[(entry["ShardId"], entry["SequenceNumber"])] for entry in answer["Records"]] == [
+        record["Data"] for record in sent
+    ]
+    # A record too large is refused whole, as moto (and Kinesis) refuse it.
+    with pytest.raises(kinesis.exceptions.ClientError):
+        kinesis.put_records(
+            StreamName="put-records-answer", Records=[{"Data": b"x" * (1024 * 1024 + 1), "PartitionKey": "k"}]
+        )
+
+
+def test_dynamodb_answers_the_same_through_the_fast_writer_and_moto_serializer(aws, monkeypatch):
+    """hooks.dynamodb_result_as_json writes data-plane results with json.dumps; each answer must be
+    what moto's own serializer gives (binary attributes fall back to it)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    dynamodb = aws("dynamodb")
+    dynamodb.create_table(
+        TableName="fast-writer",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {
+        "pk": {"S": "P"},
+        "sk": {"S": 'a#ñ "quoted"'},
+        "n": {"N": "-12.500"},
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"S": "v"}}}]},
+        "strings": {"SS": ["b", "a"]},
+        "numbers": {"NS": ["1", "2.5"]},
+    }
+    for sk in ("a", "b", "c"):
+        dynamodb.put_item(TableName="fast-writer", Item={**item, "sk": {"S": sk}})
+    dynamodb.put_item(TableName="fast-writer", Item={"pk": {"S": "B"}, "sk": {"S": "bin"}, "blob": {"B": b"\x00\xff"}})
+
+    calls = [
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P"}}, "Limit": 2}),
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "B"}}}),
+        ("get_item", {"Key": {"pk": {"S": "P"}, "sk": {"S": "a"}}, "ReturnConsumedCapacity": "TOTAL"}),
+        ("get_item", {"Key": {"pk": {"S": "P"}, "sk": {"S": "missing"}}}),
+        ("put_item", {"Item": {**item, "sk": {"S": "a"}}, "ReturnValues": "ALL_OLD"}),
+        (
+            "update_item",
+            {
+                "Key": {"pk": {"S": "P"}, "sk": {"S": "b"}},
+                "UpdateExpression": "SET n = :n",
+                "ExpressionAttributeValues": {":n": {"N": "3"}},
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        ("scan", {"Limit": 10}),
+    ]
+
+    def answers() -> list[dict]:
+        out = []
+        for operation, arguments in calls:
+            answer = getattr(dynamodb, operation)(TableName="fast-writer", **arguments)
+            answer.pop("ResponseMetadata")
+            out.append(answer)
+        return out
+
+    answers()  # the writes above change the table once; from here on every round gives the same answers
+    from moto.core.serialize import ResponseSerializer
+
+    serialized_by_moto = []
+    moto_serialize = ResponseSerializer.serialize
+    monkeypatch.setattr(
+        ResponseSerializer,
+        "serialize",
+        lambda self, *a, **k: serialized_by_moto.append(1) or moto_serialize(self, *a, **k),
+    )
+    fast = answers()
+    assert len(serialized_by_moto) == 2  # only the answers holding the binary attribute (query B, scan)
+    monkeypatch.setattr(DynamoHandler, "serialized", hooks._ORIGINALS[(DynamoHandler, "serialized")])
+    assert fast == answers()
+    assert fast[0]["Count"] == 2 and "LastEvaluatedKey" in fast[0]
+    assert fast[1]["Items"][0]["blob"] == {"B": b"\x00\xff"}
+    # Errors keep moto's serializer: the condition failure is still the exception boto3 knows.
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(
+            TableName="fast-writer",
+            Item={"pk": {"S": "P"}, "sk": {"S": "a"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )

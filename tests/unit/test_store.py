@@ -144,6 +144,8 @@ def test_catalog_query_after_watermark_with_lookback(table) -> None:
     assert old not in got
     assert [item["sk"] for item in table.query_catalog()] == sorted([old, late, edge, watermark_sk, newer])
     assert next(table.query_catalog(bound))["rows"] == 3
+    # Only the named attributes (and the keys), e.g. for a reader polling often.
+    assert next(table.query_catalog(bound, ["rows"])) == {"pk": "CATALOG", "sk": edge, "rows": 3}
 
 
 def test_catalog_query_follows_pages(table) -> None:
