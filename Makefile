@@ -43,17 +43,16 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # tflocal sends S3 to s3.localhost.localstack.cloud, which needs DNS; path-style on the endpoint works offline.
 export S3_ENDPOINT ?= $(AWS_ENDPOINT_URL)
 TERRAFORM := $(VENV)/bin/tflocal
-# Local state unless a bucket is named (then the S3 backend in the emulator: tflocal creates the bucket).
-STATE_BUCKET ?=
 else
 TERRAFORM := terraform
-# dev and prod keep their state in the bucket bootstrap/ created (make bootstrap), unless named here.
-STATE_BUCKET ?= $(shell terraform -chdir=$(ROOT)/bootstrap output -raw state_bucket 2>/dev/null)
 endif
+# Where the state is. local: a local file unless a bucket is named (then S3 in the emulator, tflocal
+# creates the bucket). dev and prod: S3 always, in the bucket `make bootstrap` created unless named here.
+STATE_BUCKET ?=
 STATE_REGION ?= us-east-1
 # The state backend: tools/state_backend.py (one key per environment, S3 native locking).
 STATE_BACKEND = $(PY) -m tools.state_backend --dir $(ROOT) --environment $(ENVIRONMENT) --project $(PROJECT) \
-                --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM)
+                --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM) --bootstrap-dir $(ROOT)/bootstrap
 
 .PHONY: help setup up down status logs package bootstrap tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
         test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean

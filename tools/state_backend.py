@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.terraform_outputs import TerraformOutputsError, read_outputs
+
 BACKEND_FILE = "backend_override.tf"
 # Written into .terraform/ after a successful init: the backend that init configured.
 STAMP_FILE = Path(".terraform") / "econ-state-backend.tf"
@@ -71,6 +73,16 @@ def desired_backend(environment: str, project: str, bucket: str, region: str) ->
     return backend_block(bucket, state_key(project, environment), region, emulator=environment == "local")
 
 
+def bootstrap_bucket(bootstrap_dir: Path, terraform: str = "terraform") -> str:
+    """The state bucket bootstrap/ created (its output state_bucket), or "" before `make bootstrap`."""
+    if not (bootstrap_dir / "terraform.tfstate").exists():
+        return ""
+    try:
+        return str(read_outputs(terraform, bootstrap_dir).get("state_bucket") or "")
+    except TerraformOutputsError:
+        return ""
+
+
 def write_backend(directory: Path, text: str) -> None:
     """Writes the backend file, or removes it when `text` is empty (local state)."""
     path = directory / BACKEND_FILE
@@ -93,7 +105,9 @@ def init(directory: Path, text: str, terraform: str) -> bool:
     key = re.search(r'key\s*=\s*"([^"]+)"', text)
     where = f"S3 backend, key {key.group(1)}" if key else "local state"
     print(f"==> {Path(terraform).name} init ({where})", file=sys.stderr)
-    subprocess.run([terraform, "init", "-input=false", "-reconfigure"], cwd=directory, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [terraform, "init", "-input=false", "-reconfigure"], cwd=directory, check=True, stdout=subprocess.DEVNULL
+    )
     (directory / STAMP_FILE).write_text(text)
     return True
 
@@ -104,12 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path("."), help="the Terraform root module")
     parser.add_argument("--environment", required=True)
     parser.add_argument("--project", default="econ-lake")
-    parser.add_argument("--bucket", default="", help="state bucket (empty: local state, local only)")
+    parser.add_argument(
+        "--bucket", default="", help="state bucket (empty: dev/prod read bootstrap/'s output, local keeps local state)"
+    )
+    parser.add_argument("--bootstrap-dir", type=Path, default=Path("bootstrap"), help="where bootstrap/ was applied")
     parser.add_argument("--region", default="us-east-1", help="region of the state bucket")
     parser.add_argument("--terraform", default="terraform", help="terraform or tflocal")
     args = parser.parse_args(argv)
+    bucket = args.bucket.strip()
+    if not bucket and args.environment in AWS_ENVIRONMENTS:
+        bucket = bootstrap_bucket(args.bootstrap_dir.resolve())
     try:
-        text = desired_backend(args.environment, args.project, args.bucket.strip(), args.region)
+        text = desired_backend(args.environment, args.project, bucket, args.region)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -139,7 +139,9 @@ def test_a_held_lock_refuses_a_concurrent_apply(side_by_side, aws, aws_env, lamb
     s3.put_object(Bucket=STATE_BUCKET, Key=lock_key, Body=json.dumps(holder).encode(), IfNoneMatch="*")
     try:
         variables = local_stack.terraform_vars(lambda_zip, stack_vars(project))
-        refused = tflocal(aws_env, stack["workdir"], "apply", "-input=false", "-auto-approve", "-lock-timeout=0s", *variables)
+        refused = tflocal(
+            aws_env, stack["workdir"], "apply", "-input=false", "-auto-approve", "-lock-timeout=0s", *variables
+        )
         output = refused.stdout + refused.stderr
         assert refused.returncode != 0, output
         assert "Error acquiring the state lock" in output, output

@@ -85,3 +85,7 @@ def test_the_command_line_explains_a_missing_bucket(tmp_path, capsys):
     assert code == 2
     assert "STATE_BUCKET" in capsys.readouterr().err
     assert not (tmp_path / BACKEND_FILE).exists()
+
+
+def test_before_make_bootstrap_there_is_no_bucket_to_read(tmp_path):
+    assert state_backend.bootstrap_bucket(tmp_path) == ""
