@@ -204,6 +204,7 @@ resource "aws_cloudtrail" "lake" {
     }
   }
 
-  # CloudTrail checks the bucket policy and the key when the trail is created.
-  depends_on = [aws_s3_bucket_policy.audit_trail, aws_s3_bucket_server_side_encryption_configuration.audit_trail]
+  # CloudTrail checks the bucket policy and the key when the trail is created; the data event
+  # selectors name the lake's buckets, which must exist.
+  depends_on = [aws_s3_bucket_policy.audit_trail, aws_s3_bucket_server_side_encryption_configuration.audit_trail, aws_s3_bucket.this]
 }
