@@ -16,6 +16,7 @@ LAMBDA_ZIP  := $(BUILD)/lambda.zip
 EMULATOR    ?= auto
 EMULATOR_PORT ?= 4566
 ENVIRONMENT ?= local
+PROJECT     ?= econ-lake
 EVENTS      ?= 10000
 RATE        ?= 0
 SEED        ?= 42
@@ -45,13 +46,21 @@ TERRAFORM := $(VENV)/bin/tflocal
 else
 TERRAFORM := terraform
 endif
+# Where the state is. local: a local file unless a bucket is named (then S3 in the emulator, tflocal
+# creates the bucket). dev and prod: S3 always, in the bucket `make bootstrap` created unless named here.
+STATE_BUCKET ?=
+STATE_REGION ?= us-east-1
+# The state backend: tools/state_backend.py (one key per environment, S3 native locking).
+STATE_BACKEND = $(PY) -m tools.state_backend --dir $(ROOT) --environment $(ENVIRONMENT) --project $(PROJECT) \
+                --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM) --bootstrap-dir $(ROOT)/bootstrap
 
-.PHONY: help setup up down status logs package tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
+.PHONY: help setup up down status logs package bootstrap tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
         test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s DAYS=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(DAYS)" "$(EMULATOR)" "$(ENVIRONMENT)"
+	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s DAYS=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|dev|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(DAYS)" "$(EMULATOR)" "$(ENVIRONMENT)"
+	@printf "           PROJECT=%s STATE_BUCKET=... (dev/prod: the bootstrap's bucket; local: empty = local state) STATE_REGION=%s\n" "$(PROJECT)" "$(STATE_REGION)"
 
 # The project's packages (pipeline, simulador, embedded_aws, tools) are installed editable, so every
 # target imports them by name; a change to pyproject.toml (dependencies, packages) installs again.
@@ -87,15 +96,21 @@ package: setup ## Build build/lambda.zip (code + Linux x86_64 / py3.12 dependenc
 	@echo "==> packaging the Lambda artifact"
 	@$(PY) tools/package_lambda.py --output $(LAMBDA_ZIP)
 
-tf-init: setup ## terraform init (tflocal locally), offline through the provider mirror when there is one
-	@test -d .terraform || { echo "==> terraform init"; $(TERRAFORM) init -input=false >/dev/null; }
+bootstrap: setup ## Create the Terraform state bucket on AWS, once per account (bootstrap/, its own local state)
+	@echo "==> terraform apply in bootstrap/ (the state bucket; region $(STATE_REGION))"
+	@cd bootstrap && terraform init -input=false >/dev/null && \
+	  terraform apply -input=false -auto-approve -var project=$(PROJECT) -var aws_region=$(STATE_REGION)
+	@echo "==> state bucket: $$(terraform -chdir=bootstrap output -raw state_bucket)"
 
-deploy: package tf-init ## Apply the stack (tflocal against the emulator; ENVIRONMENT=prod: terraform on real AWS)
+tf-init: setup ## terraform init (tflocal locally) with the environment's backend: local state, or S3 with locking (STATE_BUCKET)
+	@$(STATE_BACKEND) init
+
+deploy: package tf-init ## Apply the stack (tflocal against the emulator; ENVIRONMENT=dev|prod: terraform on real AWS, S3 state)
 	@echo "==> $(notdir $(TERRAFORM)) apply (environment=$(ENVIRONMENT))"
-	@$(TERRAFORM) apply -input=false -auto-approve -var environment=$(ENVIRONMENT) -var lambda_zip_path=$(LAMBDA_ZIP)
+	@$(TERRAFORM) apply -input=false -auto-approve -var environment=$(ENVIRONMENT) -var project=$(PROJECT) -var lambda_zip_path=$(LAMBDA_ZIP)
 
-destroy: tf-init ## Destroy the stack
-	@$(TERRAFORM) destroy -input=false -auto-approve -var environment=$(ENVIRONMENT) -var lambda_zip_path=$(LAMBDA_ZIP)
+destroy: tf-init ## Destroy the stack (prod: its table has deletion protection and its buckets are kept; README)
+	@$(TERRAFORM) destroy -input=false -auto-approve -var environment=$(ENVIRONMENT) -var project=$(PROJECT) -var lambda_zip_path=$(LAMBDA_ZIP)
 
 outputs: tf-init ## Print the stack's outputs
 	@$(TERRAFORM) output
@@ -139,17 +154,20 @@ test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with m
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
 	@$(PY) -m pytest tests/emulator -q
 
-test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local and prod plans)
+test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp *.tf $(BUILD)/tf-validate/ && cp -r modules tests datos $(BUILD)/tf-validate/
+	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos bootstrap $(BUILD)/tf-validate/
+	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate*
 	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
+	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
+	  terraform validate && terraform test
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the
-# stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=prod: real AWS (costs money).
+# stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).
 ENDPOINT    ?=
 REUSE_STACK ?=
-test-e2e: package ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=prod: AWS; REUSE_STACK=1)
+test-e2e: package ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
 	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
 	  $(PY) -m pytest tests/e2e -q -m e2e
 
@@ -205,11 +223,11 @@ lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, te
 	fi
 	@echo "==> checkov: GitHub Actions"; \
 	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
-	@echo "==> checkov: Terraform (skips are justified where they are, #checkov:skip=...)"; \
+	@echo "==> checkov: Terraform, the stack and bootstrap/ (skips are justified where they are, #checkov:skip=...)"; \
 	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework terraform --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
 
 localstack-pin: setup ## Re-resolve the LocalStack tags to digests and write them here (needs Docker and Docker Hub)
 	@$(PY) tools/localstack_pin.py --token-tag $(LOCALSTACK_TAG_WITH_TOKEN)
 
 clean: ## Remove build outputs, Terraform working files and the emulator's state
-	@rm -rf $(BUILD) .terraform terraform.tfstate terraform.tfstate.backup localstack_providers_override.tf $(STATE_DIR)
+	@rm -rf $(BUILD) .terraform terraform.tfstate terraform.tfstate.backup localstack_providers_override.tf backend_override.tf $(STATE_DIR)

@@ -1,5 +1,5 @@
 ################################################################################
-# Analytics (prod only): a Glue catalog over silver and gold with partition projection (no
+# Analytics (AWS environments: dev and prod): a Glue catalog over silver and gold with partition projection (no
 # crawler, no partitions to register), and an Athena workgroup with its own results bucket.
 # LocalStack community and the embedded emulator have neither Glue nor Athena: locally the same
 # questions go through DuckDB (`make query`).
@@ -7,7 +7,7 @@
 
 locals {
   # The default key policy statement of the keys created here (athena results, alarm topic): the
-  # account administers the key and grants its use through IAM. Prod only (no account id locally).
+  # account administers the key and grants its use through IAM. AWS only (no account id locally).
   kms_account_administers_key = local.is_local ? null : {
     Sid       = "EnableIamPoliciesOfThisAccount"
     Effect    = "Allow"
@@ -17,7 +17,7 @@ locals {
   }
 
   # The indicadores of the reference data (the list the event contract is checked against).
-  # try(): the throw-away copies that apply the local stack hold only *.tf and modules/; prod
+  # try(): the throw-away copies that apply the local stack hold only *.tf and modules/; AWS
   # needs the file and says so (precondition on the events table).
   lake_indicadores = try([for row in csvdecode(file("${path.module}/datos/indicadores.csv")) : row.indicador], [])
 
@@ -101,7 +101,7 @@ locals {
 ################################################################################
 
 resource "aws_glue_catalog_database" "lake" {
-  count = local.prod_count
+  count = local.aws_count
 
   name        = local.glue_database_name
   description = "${local.prefix} lake: silver events and gold daily KPIs (Parquet, partition projection). Query through the ${local.prefix}-lake Athena workgroup."
@@ -165,7 +165,7 @@ resource "aws_glue_catalog_table" "lake" {
 ################################################################################
 
 resource "aws_kms_key" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   description             = "${local.prefix}: encrypts Athena query results (${local.athena_results_bucket}). Callers need kms:GenerateDataKey and kms:Decrypt on it through IAM."
   enable_key_rotation     = true
@@ -180,7 +180,7 @@ resource "aws_kms_key" "athena_results" {
 }
 
 resource "aws_s3_bucket" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   #checkov:skip=CKV_AWS_144:Query results are a disposable cache; cross-region replication would only double their cost.
   #checkov:skip=CKV_AWS_18:Athena query results need no server access log; the workgroup keeps the query history.
@@ -193,7 +193,7 @@ resource "aws_s3_bucket" "athena_results" {
 }
 
 resource "aws_s3_bucket_versioning" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -203,7 +203,7 @@ resource "aws_s3_bucket_versioning" "athena_results" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -217,7 +217,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
 }
 
 resource "aws_s3_bucket_public_access_block" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   bucket                  = aws_s3_bucket.athena_results[0].id
   block_public_acls       = true
@@ -227,7 +227,7 @@ resource "aws_s3_bucket_public_access_block" "athena_results" {
 }
 
 resource "aws_s3_bucket_policy" "athena_results_tls_only" {
-  count = local.prod_count
+  count = local.aws_count
 
   bucket = aws_s3_bucket.athena_results[0].id
   policy = local.tls_only_policies["athena_results"]
@@ -236,7 +236,7 @@ resource "aws_s3_bucket_policy" "athena_results_tls_only" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
-  count = local.prod_count
+  count = local.aws_count
 
   bucket = aws_s3_bucket.athena_results[0].id
 
@@ -263,7 +263,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
 }
 
 resource "aws_athena_workgroup" "lake" {
-  count = local.prod_count
+  count = local.aws_count
 
   name        = "${local.prefix}-lake"
   description = "Queries over the ${local.prefix} lake (Glue database ${local.glue_database_name}). Results in ${local.athena_results_bucket}, at most ${var.athena_bytes_scanned_cutoff_mb} MB scanned per query."
@@ -293,7 +293,7 @@ resource "aws_athena_workgroup" "lake" {
 }
 
 resource "aws_athena_named_query" "events_exactly_once" {
-  count = local.prod_count
+  count = local.aws_count
 
   name        = "events_exactly_once"
   description = "Creates the events_exactly_once view: silver events with the read rule of docs/DESIGN.md (\"Reading\") applied, one row per event_id from the file whose name sorts first. Run once after the first apply, then: select count(*) as n from events_exactly_once"

@@ -3,22 +3,63 @@
 ################################################################################
 
 data "aws_caller_identity" "current" {
-  # Only prod needs the account id (globally unique bucket names); the emulator's is fake.
-  count = local.prod_count
+  # Only AWS environments need the account id (globally unique bucket names); the emulator's is fake.
+  count = local.aws_count
 }
 
 data "aws_partition" "current" {
-  count = local.prod_count
+  count = local.aws_count
 }
 
 locals {
+  # local is the emulator; every other environment (dev, prod) is a real AWS account.
   is_local = var.environment == "local"
-  # The count of every prod-only resource (Glue/Athena, alarms, budget): 0 locally, 1 in prod.
-  prod_count = local.is_local ? 0 : 1
-  prefix     = "${var.project}-${var.environment}"
+  # The count of every AWS-only resource (Glue/Athena, alarms, budget, trail): 0 locally, 1 on AWS.
+  aws_count = local.is_local ? 0 : 1
+  prefix    = "${var.project}-${var.environment}"
 
-  # The account's id, partition and root principal: prod only (null locally, no real account).
-  # Policies need ARNs built before the resources exist (analytics.tf, monitoring.tf).
+  # What differs between environments, in one place. dev is cheap and easy to tear down; prod is
+  # protected against deletion and keeps logs and audit longer. Each setting has a variable of the
+  # same name whose null default means "this environment's value" (variables.tf).
+  # local: values the emulator accepts (the AWS-only settings are not used there).
+  environment_defaults = {
+    local = {
+      bucket_force_destroy      = true
+      deletion_protection       = false
+      log_retention_days        = 14
+      monthly_budget_usd        = 20
+      cloudtrail_s3_data_events = false
+      audit_log_retention_days  = 30
+    }
+    dev = {
+      bucket_force_destroy      = true
+      deletion_protection       = false
+      log_retention_days        = 7
+      monthly_budget_usd        = 20
+      cloudtrail_s3_data_events = false
+      audit_log_retention_days  = 30
+    }
+    prod = {
+      bucket_force_destroy      = false
+      deletion_protection       = true
+      log_retention_days        = 90
+      monthly_budget_usd        = 50
+      cloudtrail_s3_data_events = true
+      audit_log_retention_days  = 365
+    }
+  }
+  # The environment's defaults, each replaced by its variable when that is set.
+  settings = {
+    bucket_force_destroy      = coalesce(var.bucket_force_destroy, local.environment_defaults[var.environment].bucket_force_destroy)
+    deletion_protection       = coalesce(var.deletion_protection, local.environment_defaults[var.environment].deletion_protection)
+    log_retention_days        = coalesce(var.log_retention_days, local.environment_defaults[var.environment].log_retention_days)
+    monthly_budget_usd        = coalesce(var.monthly_budget_usd, local.environment_defaults[var.environment].monthly_budget_usd)
+    cloudtrail_s3_data_events = coalesce(var.cloudtrail_s3_data_events, local.environment_defaults[var.environment].cloudtrail_s3_data_events)
+    audit_log_retention_days  = coalesce(var.audit_log_retention_days, local.environment_defaults[var.environment].audit_log_retention_days)
+  }
+
+  # The account's id, partition and root principal: AWS only (null locally, no real account).
+  # Policies need ARNs built before the resources exist (analytics.tf, monitoring.tf, audit.tf).
   account_id       = one(data.aws_caller_identity.current[*].account_id)
   partition        = one(data.aws_partition.current[*].partition)
   account_root_arn = local.is_local ? null : "arn:${local.partition}:iam::${local.account_id}:root"
@@ -41,24 +82,29 @@ locals {
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
-  # The TLS-only policy of every bucket: the lake's and Athena's results bucket (prod only).
-  # Standard guard: a Deny, so the s3:* wildcard widens the protection.
+  # The TLS-only guard of every bucket: the lake's, Athena's results and the audit trail's (the
+  # last two AWS only). Standard guard: a Deny, so the s3:* wildcard widens the protection.
+  tls_only_bucket_arns = merge(
+    local.bucket_arns,
+    { for bucket in aws_s3_bucket.athena_results : "athena_results" => bucket.arn },
+    { for bucket in aws_s3_bucket.audit_trail : "audit_trail" => bucket.arn },
+  )
+  deny_insecure_transport = {
+    for name, arn in local.tls_only_bucket_arns : name => {
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [arn, "${arn}/*"]
+      Condition = {
+        Bool = { "aws:SecureTransport" = "false" }
+      }
+    }
+  }
   tls_only_policies = {
-    for name, arn in merge(local.bucket_arns, { for bucket in aws_s3_bucket.athena_results : "athena_results" => bucket.arn }) :
-    name => jsonencode({
-      Version = "2012-10-17"
-      Statement = [
-        {
-          Sid       = "DenyInsecureTransport"
-          Effect    = "Deny"
-          Principal = "*"
-          Action    = "s3:*"
-          Resource  = [arn, "${arn}/*"]
-          Condition = {
-            Bool = { "aws:SecureTransport" = "false" }
-          }
-        },
-      ]
+    for name, statement in local.deny_insecure_transport : name => jsonencode({
+      Version   = "2012-10-17"
+      Statement = [statement]
     })
   }
 
@@ -276,14 +322,14 @@ resource "aws_s3_bucket" "this" {
   # checkov (make lint): skips below are decisions for this reference stack, or for_each false positives.
   #checkov:skip=CKV2_AWS_6:False positive (for_each): aws_s3_bucket_public_access_block.this blocks public access on every bucket; tests/terraform asserts it.
   #checkov:skip=CKV_AWS_21:False positive (for_each): aws_s3_bucket_versioning.this enables versioning on every bucket; tests/terraform asserts it.
-  #checkov:skip=CKV_AWS_145:prod encrypts every bucket with aws:kms (the aws/s3 key, bucket keys on); the scan evaluates the local default (SSE-S3, the emulators have no KMS).
-  #checkov:skip=CKV_AWS_18:No server access logging: it needs a log bucket per region and costs per request; CloudTrail S3 data events are the audit path for a prod account that needs one.
+  #checkov:skip=CKV_AWS_145:AWS environments encrypt every bucket with aws:kms (the aws/s3 key, bucket keys on); the scan evaluates the local default (SSE-S3, the emulators have no KMS).
+  #checkov:skip=CKV_AWS_18:No server access logging: it needs a log bucket per region and costs per request; CloudTrail S3 data events (audit.tf, on in prod) are the audit path.
   #checkov:skip=CKV_AWS_144:No cross-region replication: one-region reference stack; bronze can be replayed and silver/gold are rebuilt from it, so a second copy only doubles storage cost.
   #checkov:skip=CKV2_AWS_62:Only bronze has consumers for object events (stream/ and uploads/ trigger transform); silver, gold and artifacts have none.
 
   bucket = local.bucket_names[each.key]
-  # Local stacks are disposable; real data is never destroyed with its bucket.
-  force_destroy = local.is_local
+  # Local and dev stacks are disposable; prod data is never destroyed with its bucket.
+  force_destroy = local.settings.bucket_force_destroy
 
   tags = { layer = each.key }
 }
@@ -305,7 +351,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
   rule {
     apply_server_side_encryption_by_default {
-      # prod: the AWS-managed aws/s3 key (no kms_master_key_id); local: SSE-S3.
+      # AWS: the AWS-managed aws/s3 key (no kms_master_key_id); local: SSE-S3.
       sse_algorithm = local.is_local ? "AES256" : "aws:kms"
     }
     bucket_key_enabled = local.is_local ? null : true
@@ -322,7 +368,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
   restrict_public_buckets = true
 }
 
-# Prod only: every local request goes to the emulator over plain http, so a TLS-only policy
+# AWS only: every local request goes to the emulator over plain http, so a TLS-only policy
 # would (correctly) deny all of them. moto also ignores the Bool condition and denies every
 # object request under any Deny statement with a condition.
 resource "aws_s3_bucket_policy" "tls_only" {
@@ -426,12 +472,14 @@ resource "aws_kinesis_stream" "events" {
 }
 
 resource "aws_dynamodb_table" "lake" {
-  #checkov:skip=CKV_AWS_28:Point-in-time recovery is on in prod (enabled = !local.is_local); the scan evaluates the local default, where the emulators do not implement it.
+  #checkov:skip=CKV_AWS_28:Point-in-time recovery is on in every AWS environment (enabled = !local.is_local); the scan evaluates the local default, where the emulators do not implement it.
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS owned key (DynamoDB's default); a customer managed key adds cost and a key policy to run for data that is derived from the lake.
   name         = local.table_name
   billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "pk"
-  range_key    = "sk"
+  # prod: a destroy (or a console click) cannot delete the table until this is turned off.
+  deletion_protection_enabled = local.settings.deletion_protection
+  hash_key                    = "pk"
+  range_key                   = "sk"
 
   attribute {
     name = "pk"
@@ -499,7 +547,7 @@ module "lambda" {
   environment_variables = merge(local.common_environment, each.value.environment, {
     POWERTOOLS_SERVICE_NAME = each.key
   })
-  log_retention_days = var.log_retention_days
+  log_retention_days = local.settings.log_retention_days
   # moto does not implement LoggingConfig; the default group has the same name anyway.
   explicit_logging_config = !local.is_local
 

@@ -1,5 +1,5 @@
 ################################################################################
-# Alarms and cost guard (prod only): CloudWatch alarms and a monthly AWS Budget, all notifying
+# Alarms and cost guard (AWS environments: dev and prod): CloudWatch alarms and a monthly AWS Budget, all notifying
 # one KMS-encrypted SNS topic (plus an optional email). The emulators have no Budgets and do not
 # evaluate alarms.
 ################################################################################
@@ -35,7 +35,7 @@ locals {
 ################################################################################
 
 resource "aws_kms_key" "alarms" {
-  count = local.prod_count
+  count = local.aws_count
 
   description             = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
   enable_key_rotation     = true
@@ -58,7 +58,7 @@ resource "aws_kms_key" "alarms" {
 }
 
 resource "aws_sns_topic" "alarms" {
-  count = local.prod_count
+  count = local.aws_count
 
   name              = "${local.prefix}-alarms"
   display_name      = "${local.prefix} alarms"
@@ -66,7 +66,7 @@ resource "aws_sns_topic" "alarms" {
 }
 
 resource "aws_sns_topic_policy" "alarms" {
-  count = local.prod_count
+  count = local.aws_count
 
   arn = aws_sns_topic.alarms[0].arn
   policy = jsonencode({
@@ -110,7 +110,7 @@ resource "aws_sns_topic_policy" "alarms" {
 }
 
 resource "aws_sns_topic_subscription" "alarm_email" {
-  count = var.alarm_email != null ? local.prod_count : 0
+  count = var.alarm_email != null ? local.aws_count : 0
 
   # AWS mails a confirmation link first: nothing is delivered until it is clicked.
   topic_arn = aws_sns_topic.alarms[0].arn
@@ -123,7 +123,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 ################################################################################
 
 resource "aws_cloudwatch_metric_alarm" "ingest_iterator_age" {
-  count = local.prod_count
+  count = local.aws_count
 
   alarm_name        = "${local.prefix}-ingest-iterator-age"
   alarm_description = "ingest is falling behind the stream: its oldest record was older than ${var.iterator_age_alarm_seconds} s for 5 minutes. Past ${var.ingest_maximum_record_age_seconds} s records go to the ingest DLQ unprocessed; past the stream retention they are lost."
@@ -204,12 +204,12 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
 ################################################################################
 
 resource "aws_budgets_budget" "monthly" {
-  count = local.prod_count
+  count = local.aws_count
 
   name         = "${local.prefix}-monthly-cost"
   budget_type  = "COST"
   time_unit    = "MONTHLY"
-  limit_amount = format("%.2f", var.monthly_budget_usd)
+  limit_amount = format("%.2f", local.settings.monthly_budget_usd)
   limit_unit   = "USD"
 
   # Actual spend past the budget, and a forecast that says it will be. Through the topic only, so

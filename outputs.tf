@@ -1,5 +1,5 @@
 output "environment" {
-  description = "Deployment target these resources belong to (local or prod)."
+  description = "Deployment target these resources belong to (local, dev or prod)."
   value       = var.environment
 }
 
@@ -64,26 +64,26 @@ output "api_url" {
 }
 
 output "glue_database" {
-  description = "Glue database of the lake's Athena tables (events, kpis_diarios); null in local."
+  description = "Glue database of the lake's Athena tables (events, kpis_diarios); null in local (AWS environments only)."
   value       = one(aws_glue_catalog_database.lake[*].name)
 }
 
 output "athena_workgroup" {
-  description = "Athena workgroup to query the lake with (its results location, encryption and scan limit are enforced); null in local."
+  description = "Athena workgroup to query the lake with (its results location, encryption and scan limit are enforced); null in local (AWS environments only)."
   value       = one(aws_athena_workgroup.lake[*].name)
 }
 
 output "athena_results_bucket" {
-  description = "Bucket holding the Athena workgroup's query results (expire after athena_results_expiration_days); null in local."
+  description = "Bucket holding the Athena workgroup's query results (expire after athena_results_expiration_days); null in local (AWS environments only)."
   value       = one(aws_s3_bucket.athena_results[*].bucket)
 }
 
 output "athena_events_exactly_once_query_id" {
-  description = "Id of the saved Athena query that creates the events_exactly_once view (the read rule); null in local."
+  description = "Id of the saved Athena query that creates the events_exactly_once view (the read rule); null in local (AWS environments only)."
   value       = one(aws_athena_named_query.events_exactly_once[*].id)
 }
 
 output "alarm_topic_arn" {
-  description = "ARN of the SNS topic that CloudWatch alarms and the monthly budget notify; null in local."
+  description = "ARN of the SNS topic that CloudWatch alarms and the monthly budget notify; null in local (AWS environments only)."
   value       = local.alarm_topic_arn
 }

@@ -12,7 +12,7 @@ terraform {
 # One provider block, two behaviours:
 #   local - every service used here is sent to var.local_endpoint (moto / LocalStack) with
 #           dummy credentials and no account lookups;
-#   prod  - real AWS through the default credentials chain (env vars, profile, SSO, IMDS...).
+#   dev, prod - real AWS through the default credentials chain (env vars, profile, SSO, IMDS...).
 # `tflocal` writes its own localstack_providers_override.tf; Terraform's override merge then
 # replaces the attributes and the endpoints block below with tflocal's values.
 provider "aws" {

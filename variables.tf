@@ -3,14 +3,14 @@
 ################################################################################
 
 variable "environment" {
-  description = "Deployment target: `local` (an AWS emulator at var.local_endpoint, dummy credentials) or `prod` (real AWS through the default credentials chain)."
+  description = "Deployment target: `local` (an AWS emulator at var.local_endpoint, dummy credentials), or `dev` / `prod` (real AWS through the default credentials chain; both can live side by side in one account). dev and prod differ only in the settings of local.environment_defaults (main.tf), each overridable by its variable."
   type        = string
   default     = "local"
   nullable    = false
 
   validation {
-    condition     = contains(["local", "prod"], var.environment)
-    error_message = "The environment must be \"local\" or \"prod\"."
+    condition     = contains(["local", "dev", "prod"], var.environment)
+    error_message = "The environment must be \"local\", \"dev\" or \"prod\"."
   }
 }
 
@@ -40,7 +40,7 @@ variable "aws_region" {
 }
 
 variable "local_endpoint" {
-  description = "Base URL of the AWS emulator used for every service when environment = \"local\". Ignored in prod."
+  description = "Base URL of the AWS emulator used for every service when environment = \"local\". Ignored on AWS (dev, prod)."
   type        = string
   default     = "http://localhost:4566"
   nullable    = false
@@ -56,7 +56,7 @@ variable "local_endpoint" {
 ################################################################################
 
 variable "kinesis_shard_count" {
-  description = "Shards of the PROVISIONED stream used in local. Prod uses ON_DEMAND capacity and ignores this value."
+  description = "Shards of the PROVISIONED stream used in local. AWS environments use ON_DEMAND capacity and ignore this value."
   type        = number
   default     = 2
   nullable    = false
@@ -139,15 +139,30 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every function's CloudWatch log group, in days (one of the values CloudWatch Logs accepts)."
+  description = "Retention of every function's CloudWatch log group, in days (one of the values CloudWatch Logs accepts). null (the default): the environment's value (local.environment_defaults in main.tf)."
   type        = number
-  default     = 14
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "The log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+    condition     = var.log_retention_days == null ? true : contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be null or one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   }
+}
+
+################################################################################
+# Protection against deletion (per environment: dev is easy to tear down, prod is not)
+################################################################################
+
+variable "bucket_force_destroy" {
+  description = "Whether `terraform destroy` deletes the lake's buckets with every object version in them (true), or stops at a bucket that is not empty (false). null (the default): the environment's value (local.environment_defaults in main.tf). The audit trail's bucket follows it too."
+  type        = bool
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Whether the DynamoDB table has deletion protection (no destroy, no console delete until it is turned off). null (the default): the environment's value (local.environment_defaults in main.tf)."
+  type        = bool
+  default     = null
 }
 
 ################################################################################
@@ -341,7 +356,7 @@ variable "aggregate_schedule_enabled" {
 }
 
 variable "api_authorization_type" {
-  description = "Authorization of the api Function URL in prod: AWS_IAM (callers need lambda:InvokeFunctionUrl and lambda:InvokeFunction) or NONE (public). Local always uses NONE. A public URL created since October 2025 also needs lambda:InvokeFunction with the InvokedViaFunctionUrl condition, which hashicorp/aws 5.x cannot express: prefer AWS_IAM."
+  description = "Authorization of the api Function URL on AWS (dev, prod): AWS_IAM (callers need lambda:InvokeFunctionUrl and lambda:InvokeFunction) or NONE (public). Local always uses NONE. A public URL created since October 2025 also needs lambda:InvokeFunction with the InvokedViaFunctionUrl condition, which hashicorp/aws 5.x cannot express: prefer AWS_IAM."
   type        = string
   default     = "AWS_IAM"
   nullable    = false
@@ -353,7 +368,7 @@ variable "api_authorization_type" {
 }
 
 ################################################################################
-# Analytics (prod only): Glue catalog and Athena
+# Analytics (AWS environments): Glue catalog and Athena
 ################################################################################
 
 variable "lake_projection_start_date" {
@@ -393,7 +408,7 @@ variable "athena_results_expiration_days" {
 }
 
 ################################################################################
-# Alarms and cost guard (prod only)
+# Alarms and cost guard (AWS environments)
 ################################################################################
 
 variable "alarm_email" {
@@ -408,14 +423,13 @@ variable "alarm_email" {
 }
 
 variable "monthly_budget_usd" {
-  description = "Monthly AWS Budget for the account, in USD: the topic is notified when actual or forecasted cost of the month exceeds it."
+  description = "Monthly AWS Budget of the environment, in USD: the alarm topic is notified when the account's actual or forecasted cost of the month exceeds it (budgets are account-wide). null (the default): the environment's value (local.environment_defaults in main.tf)."
   type        = number
-  default     = 50
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = var.monthly_budget_usd > 0
-    error_message = "The monthly_budget_usd must be greater than 0."
+    condition     = var.monthly_budget_usd == null ? true : var.monthly_budget_usd > 0
+    error_message = "The monthly_budget_usd must be null or greater than 0."
   }
 }
 
@@ -428,5 +442,26 @@ variable "iterator_age_alarm_seconds" {
   validation {
     condition     = var.iterator_age_alarm_seconds >= 60 && var.iterator_age_alarm_seconds <= 604800 && floor(var.iterator_age_alarm_seconds) == var.iterator_age_alarm_seconds
     error_message = "The iterator_age_alarm_seconds must be a whole number from 60 to 604800."
+  }
+}
+
+################################################################################
+# Audit (AWS environments): CloudTrail
+################################################################################
+
+variable "cloudtrail_s3_data_events" {
+  description = "Whether the environment's trail also records S3 object-level (data) events of the lake's buckets: who read, wrote or deleted which object. Billed per event ($0.10 per 100,000), so off where traffic is test traffic. null (the default): the environment's value (local.environment_defaults in main.tf)."
+  type        = bool
+  default     = null
+}
+
+variable "audit_log_retention_days" {
+  description = "Days the trail's log files are kept in its bucket before they expire (1 to 3653). null (the default): the environment's value (local.environment_defaults in main.tf)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.audit_log_retention_days == null ? true : (var.audit_log_retention_days >= 1 && var.audit_log_retention_days <= 3653 && floor(var.audit_log_retention_days) == var.audit_log_retention_days)
+    error_message = "The audit_log_retention_days must be null or a whole number from 1 to 3653."
   }
 }

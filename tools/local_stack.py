@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.state_backend import BACKEND_FILE, write_backend
 from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,16 +82,28 @@ def terraform_vars(lambda_zip: Path, extra_vars: dict[str, str] | None = None) -
     return [f"-var={name}={value}" for name, value in {"lambda_zip_path": lambda_zip, **(extra_vars or {})}.items()]
 
 
-def apply_stack(
-    env: dict, lambda_zip: Path, workdir: Path, extra_vars: dict[str, str] | None = None, terraform: str = TFLOCAL
-) -> dict:
-    """`terraform` is tflocal for an emulator, plain `terraform` for real AWS (environment=prod)."""
+def copy_stack(workdir: Path, backend: str = "") -> None:
+    """This repo's root module in `workdir`, with `backend` (tools/state_backend.py; "" = local state)."""
     for path in ROOT.glob("*.tf"):
         # tflocal writes its override next to the user's own `tflocal apply`; a copy makes it refuse.
-        if path.name != "localstack_providers_override.tf":
+        # The user's backend file is theirs: a copy has its own backend, or none.
+        if path.name not in ("localstack_providers_override.tf", BACKEND_FILE):
             shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
+    write_backend(workdir, backend)
+
+
+def apply_stack(
+    env: dict,
+    lambda_zip: Path,
+    workdir: Path,
+    extra_vars: dict[str, str] | None = None,
+    terraform: str = TFLOCAL,
+    backend: str = "",
+) -> dict:
+    """`terraform` is tflocal for an emulator, plain `terraform` for real AWS (environment=dev|prod)."""
+    copy_stack(workdir, backend)
     run([terraform, "init", "-input=false"], env, cwd=workdir)
     run(
         [terraform, "apply", "-input=false", "-auto-approve", *terraform_vars(lambda_zip, extra_vars)], env, cwd=workdir

@@ -96,14 +96,16 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
         return
     if target.kind == "aws":
         # Kept (not a temporary directory) so a run that dies half-way can still be destroyed:
-        #   cd build/e2e-prod && terraform destroy -var environment=prod -var project=econ-e2e ...
-        workdir = BUILD / "e2e-prod"
+        #   cd build/e2e-<environment> && terraform destroy -var environment=<environment> -var project=econ-e2e ...
+        workdir = BUILD / f"e2e-{target.environment}"
         workdir.mkdir(parents=True, exist_ok=True)
     else:
         workdir = tmp_path_factory.mktemp("terraform")
     extra_vars = {"aggregate_schedule_enabled": "false"}
     if target.kind == "aws":
-        extra_vars["environment"] = "prod"
+        # The environment's settings, except what would stop the destroy below (prod protects its
+        # table and keeps its audit trail's bucket): this copy is the suite's own.
+        extra_vars.update(environment=target.environment, deletion_protection="false", bucket_force_destroy="true")
     if target.project:
         extra_vars["project"] = target.project
     started = time.monotonic()

@@ -6,7 +6,7 @@ Where the suite runs is read from the environment (`make test-e2e` sets it from 
 |---|---|
 | (none) | start a fresh embedded emulator on a free port, apply, test, destroy, stop it (the default) |
 | `E2E_ENDPOINT=http://localhost:P` | an emulator that is already running there (LocalStack or embedded); none is started |
-| `E2E_ENVIRONMENT=prod` | real AWS through the default credentials chain (`AWS_ENDPOINT_URL` is ignored) |
+| `E2E_ENVIRONMENT=dev` or `prod` | real AWS through the default credentials chain (`AWS_ENDPOINT_URL` is ignored), that environment's settings |
 | `E2E_REUSE_STACK=1` | do not apply: use the stack deployed from `E2E_TF_DIR` (default: the repo root), read with `terraform output -json`, and leave it in place |
 | `E2E_PROJECT` | project name of a stack the suite applies on a shared endpoint or on AWS (default `econ-e2e`, so it never collides with a stack you deployed yourself) |
 | `E2E_TIMEOUT_SCALE` | multiplies every wait (default 1 on a fresh embedded emulator, 3 elsewhere) |
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
+from tools.state_backend import AWS_ENVIRONMENTS
 from tools.terraform_outputs import TerraformOutputsError, read_outputs
 
 TIMINGS = BUILD / "e2e-timings.json"
@@ -38,10 +39,7 @@ class Target:
     reuse: bool  # use an already deployed stack (never applied nor destroyed here)
     tf_dir: Path  # where the reused stack's state is
     project: str | None  # project name for a stack applied here (None: the default)
-
-    @property
-    def environment(self) -> str:
-        return "prod" if self.kind == "aws" else "local"
+    environment: str = "local"  # local on an emulator; dev or prod on AWS
 
     @property
     def terraform(self) -> str:
@@ -56,7 +54,7 @@ class Target:
         where = {
             "fresh": "a fresh embedded emulator the suite starts on a free port",
             "endpoint": f"the running emulator at {self.endpoint} (none started)",
-            "aws": "real AWS (environment=prod)",
+            "aws": f"real AWS (environment={self.environment})",
         }[self.kind]
         stack = f"reused stack from {self.tf_dir}" if self.reuse else "stack applied and destroyed by the suite"
         return f"{where}; {stack}"
@@ -65,13 +63,16 @@ class Target:
 def target_from_env(environ: dict | None = None) -> Target:
     environ = os.environ if environ is None else environ
     endpoint = (environ.get("E2E_ENDPOINT") or "").strip().rstrip("/") or None
-    prod = (environ.get("E2E_ENVIRONMENT") or "local").strip() == "prod"
-    if prod and endpoint:
-        raise ValueError("E2E_ENVIRONMENT=prod runs against AWS: do not set E2E_ENDPOINT too")
+    environment = (environ.get("E2E_ENVIRONMENT") or "local").strip()
+    if environment not in ("local", *AWS_ENVIRONMENTS):
+        raise ValueError(f"E2E_ENVIRONMENT={environment}: expected local, {' or '.join(AWS_ENVIRONMENTS)}")
+    on_aws = environment in AWS_ENVIRONMENTS
+    if on_aws and endpoint:
+        raise ValueError(f"E2E_ENVIRONMENT={environment} runs against AWS: do not set E2E_ENDPOINT too")
     reuse = truthy(environ.get("E2E_REUSE_STACK"))
-    kind = "aws" if prod else "endpoint" if endpoint else "fresh"
+    kind = "aws" if on_aws else "endpoint" if endpoint else "fresh"
     if reuse and kind == "fresh":
-        raise ValueError("E2E_REUSE_STACK needs E2E_ENDPOINT (a running emulator) or E2E_ENVIRONMENT=prod")
+        raise ValueError("E2E_REUSE_STACK needs E2E_ENDPOINT (a running emulator) or E2E_ENVIRONMENT=dev|prod")
     project = None if kind == "fresh" else (environ.get("E2E_PROJECT") or "econ-e2e")
     return Target(
         kind=kind,
@@ -79,6 +80,7 @@ def target_from_env(environ: dict | None = None) -> Target:
         reuse=reuse,
         tf_dir=Path(environ.get("E2E_TF_DIR") or ROOT).resolve(),
         project=project,
+        environment=environment,
     )
 
 

@@ -1,5 +1,5 @@
 """The whole pipeline on one target (by default a fresh embedded emulator; E2E_ENDPOINT: a running
-emulator; E2E_ENVIRONMENT=prod: AWS; see e2e_support.py): simulator -> Kinesis -> ingest -> bronze ->
+emulator; E2E_ENVIRONMENT=dev|prod: AWS; see e2e_support.py): simulator -> Kinesis -> ingest -> bronze ->
 transform -> silver -> aggregate -> gold + DynamoDB -> API, plus the CSV upload path, and
 schema_version 1 and 2 events side by side.
 

@@ -407,6 +407,16 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   }
 
   assert {
+    condition = (
+      length(aws_cloudtrail.lake) == 0 &&
+      length(aws_s3_bucket.audit_trail) == 0 &&
+      length(aws_kms_key.audit) == 0 &&
+      !aws_dynamodb_table.lake.deletion_protection_enabled
+    )
+    error_message = "No trail (the emulators have no CloudTrail) and no deletion protection in local."
+  }
+
+  assert {
     condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null
     error_message = "The prod-only outputs must be null in local."
   }

@@ -514,3 +514,85 @@ run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
     error_message = "live needs its error alarm and its DLQ alarm."
   }
 }
+
+run "prod_is_protected_against_deletion" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.lake.deletion_protection_enabled
+    error_message = "The prod table must have deletion protection."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy]) && !aws_s3_bucket.audit_trail[0].force_destroy
+    error_message = "No prod bucket (lake or audit) may be force_destroy."
+  }
+
+  assert {
+    condition     = alltrue([for k, fn in module.lambda : fn.log_group_name == "/aws/lambda/econ-lake-prod-${k}"]) && aws_budgets_budget.monthly[0].limit_amount == "50.00"
+    error_message = "prod's budget defaults to 50 USD."
+  }
+}
+
+run "prod_trail_audits_management_and_lake_data_events" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_cloudtrail.lake[0].name == "econ-lake-prod-trail" &&
+      aws_s3_bucket.audit_trail[0].bucket == "econ-lake-prod-cloudtrail-123456789012" &&
+      aws_cloudtrail.lake[0].s3_bucket_name == aws_s3_bucket.audit_trail[0].id &&
+      aws_cloudtrail.lake[0].kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
+      aws_cloudtrail.lake[0].enable_log_file_validation &&
+      aws_cloudtrail.lake[0].is_multi_region_trail &&
+      aws_cloudtrail.lake[0].include_global_service_events
+    )
+    error_message = "The prod trail must write KMS-encrypted, validated logs to its own bucket, from every region."
+  }
+
+  assert {
+    condition = (
+      aws_cloudtrail.lake[0].event_selector[0].include_management_events &&
+      aws_cloudtrail.lake[0].event_selector[0].read_write_type == "All" &&
+      aws_cloudtrail.lake[0].event_selector[0].data_resource[0].type == "AWS::S3::Object" &&
+      toset(aws_cloudtrail.lake[0].event_selector[0].data_resource[0].values) == toset([
+        for layer in ["bronze", "silver", "gold", "artifacts"] : "arn:aws:s3:::econ-lake-prod-${layer}-123456789012/"
+      ])
+    )
+    error_message = "prod's trail must record management events and the S3 data events of every lake bucket."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_versioning.audit_trail[0].versioning_configuration[0].status == "Enabled" &&
+      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
+      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.audit[0].arn &&
+      aws_kms_key.audit[0].enable_key_rotation &&
+      aws_s3_bucket_public_access_block.audit_trail[0].block_public_acls &&
+      aws_s3_bucket_public_access_block.audit_trail[0].block_public_policy &&
+      aws_s3_bucket_public_access_block.audit_trail[0].ignore_public_acls &&
+      aws_s3_bucket_public_access_block.audit_trail[0].restrict_public_buckets &&
+      aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 365
+    )
+    error_message = "The trail's bucket must be versioned, encrypted with the rotated audit key, private, and keep logs 365 days."
+  }
+
+  assert {
+    condition = (
+      [for st in jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement : st.Sid] == ["DenyInsecureTransport", "CloudTrailChecksBucketAcl", "CloudTrailWritesLogFiles"] &&
+      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Resource == "arn:aws:s3:::econ-lake-prod-cloudtrail-123456789012/AWSLogs/123456789012/*" &&
+      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail" &&
+      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["s3:x-amz-acl"] == "bucket-owner-full-control"
+    )
+    error_message = "The trail's bucket policy must be TLS-only and let only this trail check the ACL and write under AWSLogs/<account>/."
+  }
+
+  assert {
+    condition = contains([
+      for st in jsondecode(aws_kms_key.audit[0].policy).Statement : st.Action
+      if try(st.Principal.Service, null) == "cloudtrail.amazonaws.com" && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail"
+    ], "kms:GenerateDataKey*")
+    error_message = "Only this trail may encrypt with the audit key."
+  }
+}

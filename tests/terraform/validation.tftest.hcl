@@ -162,3 +162,13 @@ run "rejects_iterator_age_alarm_past_record_age" {
 
   expect_failures = [aws_cloudwatch_metric_alarm.ingest_iterator_age]
 }
+
+run "rejects_bad_audit_log_retention" {
+  command = plan
+
+  variables {
+    audit_log_retention_days = 0
+  }
+
+  expect_failures = [var.audit_log_retention_days]
+}

@@ -139,3 +139,11 @@ mock_resource "aws_budgets_budget" {
     arn = "arn:aws:budgets::123456789012:budget/mock"
   }
 }
+
+# Audit (AWS environments: audit.tf).
+
+mock_resource "aws_cloudtrail" {
+  defaults = {
+    arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/mock"
+  }
+}

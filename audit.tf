@@ -1,0 +1,210 @@
+################################################################################
+# Audit (AWS environments: dev and prod): a CloudTrail trail per environment, writing to its own
+# KMS-encrypted, versioned, TLS-only bucket with log file validation. Management events always;
+# S3 data events of the lake's buckets when local.settings.cloudtrail_s3_data_events (prod).
+# The emulators have no CloudTrail.
+################################################################################
+
+locals {
+  trail_name        = "${local.prefix}-trail"
+  audit_bucket_name = "${local.prefix}-cloudtrail${local.bucket_suffix}"
+  # The trail's ARN, known before it exists: the bucket and key policies are scoped to it.
+  trail_arn = local.is_local ? null : "arn:${local.partition}:cloudtrail:${var.aws_region}:${local.account_id}:trail/${local.trail_name}"
+  # Where CloudTrail writes: AWSLogs/<account id>/ under the bucket (no key prefix).
+  audit_log_objects_arn = local.is_local ? null : "arn:${local.partition}:s3:::${local.audit_bucket_name}/AWSLogs/${local.account_id}/*"
+  # Object-level events of the lake's buckets ("<bucket arn>/" = every object in it).
+  trail_data_event_buckets = local.settings.cloudtrail_s3_data_events && !local.is_local ? [
+    for layer in sort(tolist(local.layers)) : "arn:${local.partition}:s3:::${local.bucket_names[layer]}/"
+  ] : []
+}
+
+resource "aws_kms_key" "audit" {
+  count = local.aws_count
+
+  description             = "${local.prefix}: encrypts the CloudTrail log files of ${local.trail_name} (${local.audit_bucket_name})."
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      local.kms_account_administers_key,
+      {
+        # CloudTrail encrypts each log file with a data key of this key, for this trail only.
+        Sid       = "AllowThisTrailToEncryptLogs"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:GenerateDataKey*"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceArn" = local.trail_arn }
+          StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
+        }
+      },
+      {
+        Sid       = "AllowCloudTrailToDescribeKey"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:DescribeKey"
+        Resource  = "*"
+      },
+      {
+        # Readers of the logs (and the validation digests) decrypt through their IAM permissions.
+        Sid       = "AllowAccountPrincipalsToDecryptLogs"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root_arn }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = {
+          StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_s3_bucket" "audit_trail" {
+  count = local.aws_count
+
+  #checkov:skip=CKV_AWS_18:The trail's own bucket: access logs of the audit log would need yet another bucket; CloudTrail data events can cover it where a policy asks.
+  #checkov:skip=CKV_AWS_144:One-region reference stack; the trail's files are integrity-checked (log file validation) and versioned, a replica only doubles their cost.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes events of the trail's log files.
+  bucket = local.audit_bucket_name
+  # dev: torn down with the stack; prod: the audit log outlives a destroy.
+  force_destroy = local.settings.bucket_force_destroy
+
+  tags = { layer = "audit" }
+}
+
+resource "aws_s3_bucket_versioning" "audit_trail" {
+  count = local.aws_count
+
+  bucket = aws_s3_bucket.audit_trail[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "audit_trail" {
+  count = local.aws_count
+
+  bucket = aws_s3_bucket.audit_trail[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.audit[0].arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "audit_trail" {
+  count = local.aws_count
+
+  bucket                  = aws_s3_bucket.audit_trail[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+# TLS only, plus what CloudTrail needs: read the bucket's ACL, and write its files (owned by the
+# bucket owner) under AWSLogs/<account id>/, for this environment's trail only.
+resource "aws_s3_bucket_policy" "audit_trail" {
+  count = local.aws_count
+
+  bucket = aws_s3_bucket.audit_trail[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      local.deny_insecure_transport["audit_trail"],
+      {
+        Sid       = "CloudTrailChecksBucketAcl"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "s3:GetBucketAcl"
+        Resource  = aws_s3_bucket.audit_trail[0].arn
+        Condition = {
+          StringEquals = { "aws:SourceArn" = local.trail_arn }
+        }
+      },
+      {
+        Sid       = "CloudTrailWritesLogFiles"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = local.audit_log_objects_arn
+        Condition = {
+          StringEquals = {
+            "s3:x-amz-acl"  = "bucket-owner-full-control"
+            "aws:SourceArn" = local.trail_arn
+          }
+        }
+      },
+    ]
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.audit_trail]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "audit_trail" {
+  count = local.aws_count
+
+  bucket = aws_s3_bucket.audit_trail[0].id
+
+  rule {
+    id     = "expire-audit-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = local.settings.audit_log_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.audit_trail]
+}
+
+resource "aws_cloudtrail" "lake" {
+  count = local.aws_count
+
+  #checkov:skip=CKV2_AWS_10:No CloudWatch Logs delivery: it costs per GB ingested again; the files in S3 are the record, queried with Athena or the CloudTrail console's event history.
+  #checkov:skip=CKV_AWS_252:No SNS notification per log file delivered: nothing consumes it; the alarms and budget have their own topic.
+  name           = local.trail_name
+  s3_bucket_name = aws_s3_bucket.audit_trail[0].id
+  kms_key_id     = aws_kms_key.audit[0].arn
+  # Digest files let `aws cloudtrail validate-logs` prove that no log file was changed or removed.
+  enable_log_file_validation = true
+  # IAM, STS and other global services' events, from every region (one trail per environment).
+  include_global_service_events = true
+  is_multi_region_trail         = true
+
+  event_selector {
+    read_write_type           = "All"
+    include_management_events = true
+
+    dynamic "data_resource" {
+      for_each = length(local.trail_data_event_buckets) > 0 ? [local.trail_data_event_buckets] : []
+
+      content {
+        type   = "AWS::S3::Object"
+        values = data_resource.value
+      }
+    }
+  }
+
+  # CloudTrail checks the bucket policy and the key when the trail is created; the data event
+  # selectors name the lake's buckets, which must exist.
+  depends_on = [aws_s3_bucket_policy.audit_trail, aws_s3_bucket_server_side_encryption_configuration.audit_trail, aws_s3_bucket.this]
+}

@@ -1,0 +1,124 @@
+# environment = "dev": real AWS, side by side with prod in one account, cheap and easy to tear
+# down. Plan only, against a mocked provider (mocks/ gives the account id 123456789012).
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/terraform/mocks"
+}
+
+variables {
+  environment     = "dev"
+  lambda_zip_path = "tests/terraform/fixtures/lambda.zip"
+}
+
+run "names_are_per_environment" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-dev-${k}-123456789012"])
+    error_message = "dev bucket names must be <project>-dev-<layer>-<account id>, apart from prod's."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.lake.name == "econ-lake-dev-lake" &&
+      aws_kinesis_stream.events.name == "econ-lake-dev-events" &&
+      aws_sqs_queue.ingest_dlq.name == "econ-lake-dev-ingest-dlq" &&
+      aws_glue_catalog_database.lake[0].name == "econ_lake_dev" &&
+      aws_athena_workgroup.lake[0].name == "econ-lake-dev-lake" &&
+      aws_s3_bucket.athena_results[0].bucket == "econ-lake-dev-athena-results-123456789012" &&
+      alltrue([for k, fn in module.lambda : fn.function_name == "econ-lake-dev-${k}"])
+    )
+    error_message = "Every dev name must carry the dev prefix."
+  }
+
+  assert {
+    condition = (
+      aws_sns_topic.alarms[0].name == "econ-lake-dev-alarms" &&
+      aws_budgets_budget.monthly[0].name == "econ-lake-dev-monthly-cost" &&
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].alarm_name == "econ-lake-dev-ingest-iterator-age" &&
+      alltrue([for a in aws_cloudwatch_metric_alarm.lambda : startswith(a.alarm_name, "econ-lake-dev-")]) &&
+      alltrue([for a in aws_cloudwatch_metric_alarm.dlq_not_empty : startswith(a.alarm_name, "econ-lake-dev-")])
+    )
+    error_message = "dev gets its own alarms, topic and budget (everything AWS-only applies to dev too)."
+  }
+}
+
+run "dev_is_cheap_and_easy_to_tear_down" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy]) && aws_s3_bucket.audit_trail[0].force_destroy
+    error_message = "dev buckets must be force_destroy so `make destroy ENVIRONMENT=dev` removes everything."
+  }
+
+  assert {
+    condition     = !aws_dynamodb_table.lake.deletion_protection_enabled
+    error_message = "The dev table must not have deletion protection."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.lake.point_in_time_recovery[0].enabled
+    error_message = "PITR is on in every AWS environment (backups are part of what dev tries before prod)."
+  }
+
+  assert {
+    condition     = aws_budgets_budget.monthly[0].limit_amount == "20.00"
+    error_message = "dev's budget defaults to 20 USD."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function_url.api.authorization_type == "AWS_IAM" &&
+      aws_kinesis_stream.events.encryption_type == "KMS" &&
+      alltrue([for c in aws_s3_bucket_server_side_encryption_configuration.this : one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"]) &&
+      toset(keys(aws_s3_bucket_policy.tls_only)) == toset(["bronze", "silver", "gold", "artifacts"])
+    )
+    error_message = "dev is as secure as prod: IAM-authenticated API, KMS at rest, TLS-only buckets."
+  }
+}
+
+run "dev_trail_records_management_events_only" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_cloudtrail.lake[0].name == "econ-lake-dev-trail" &&
+      aws_s3_bucket.audit_trail[0].bucket == "econ-lake-dev-cloudtrail-123456789012" &&
+      aws_cloudtrail.lake[0].s3_bucket_name == aws_s3_bucket.audit_trail[0].id &&
+      aws_cloudtrail.lake[0].enable_log_file_validation &&
+      aws_cloudtrail.lake[0].event_selector[0].include_management_events &&
+      length(aws_cloudtrail.lake[0].event_selector[0].data_resource) == 0
+    )
+    error_message = "dev's trail records management events, without S3 data events."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 30
+    error_message = "dev keeps its audit logs 30 days."
+  }
+}
+
+run "each_difference_can_be_overridden" {
+  command = plan
+
+  variables {
+    bucket_force_destroy      = false
+    deletion_protection       = true
+    log_retention_days        = 30
+    monthly_budget_usd        = 35
+    cloudtrail_s3_data_events = true
+    audit_log_retention_days  = 90
+  }
+
+  assert {
+    condition = (
+      alltrue([for b in aws_s3_bucket.this : !b.force_destroy]) &&
+      aws_dynamodb_table.lake.deletion_protection_enabled &&
+      aws_budgets_budget.monthly[0].limit_amount == "35.00" &&
+      length(aws_cloudtrail.lake[0].event_selector[0].data_resource) == 1 &&
+      aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 90
+    )
+    error_message = "A variable that is set must replace the environment's default."
+  }
+}
