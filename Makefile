@@ -141,7 +141,7 @@ test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda 
 
 test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local and prod plans)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp *.tf $(BUILD)/tf-validate/ && cp -r modules tests datos $(BUILD)/tf-validate/
+	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp *.tf $(BUILD)/tf-validate/ && cp -r modules tests datos sql $(BUILD)/tf-validate/
 	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
 

@@ -91,6 +91,7 @@ def apply_stack(
             shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
+    shutil.copytree(ROOT / "sql", workdir / "sql", dirs_exist_ok=True)  # analytics.tf reads the Athena view
     run([terraform, "init", "-input=false"], env, cwd=workdir)
     run(
         [terraform, "apply", "-input=false", "-auto-approve", *terraform_vars(lambda_zip, extra_vars)], env, cwd=workdir

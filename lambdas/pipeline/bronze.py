@@ -8,13 +8,66 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline import layout
+from pipeline import layout, read_rule
 
 # Used when a record's eventID does not have the documented "shardId-…:seq" form.
 UNKNOWN_SHARD_ID = "shardId-unknown"
+
+# Reserved fields ingest adds to each line of a stream object, beside the event's own fields: the
+# record's Kinesis arrival time (epoch ms) and sequence number, from which the transform derives the
+# row's received order (pipeline.read_rule). The leading underscore keeps them apart from the event
+# contract's fields; objects written before them have neither.
+ARRIVAL_MS_FIELD = "_kinesis_arrival_ms"
+SEQUENCE_NUMBER_FIELD = "_kinesis_sequence_number"
+METADATA_FIELDS: tuple[str, ...] = (ARRIVAL_MS_FIELD, SEQUENCE_NUMBER_FIELD)
+SEQUENCE_NUMBER_PATTERN = rf"0|[1-9][0-9]{{0,{read_rule.SEQUENCE_NUMBER_MAX_DIGITS - 1}}}"
+_SEQUENCE_NUMBER = re.compile(SEQUENCE_NUMBER_PATTERN)
+ARRIVAL_MS_NOT_VALID = (
+    f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
+)
+SEQUENCE_NUMBER_NOT_VALID = (
+    f"{SEQUENCE_NUMBER_FIELD} is not a Kinesis sequence number "
+    f"(a string of 1 to {read_rule.SEQUENCE_NUMBER_MAX_DIGITS} decimal digits without leading zeros)"
+)
+METADATA_INCOMPLETE = f"{ARRIVAL_MS_FIELD} and {SEQUENCE_NUMBER_FIELD} must come together"
+
+
+def arrival_ms(approximate_arrival_timestamp: float) -> int:
+    """Kinesis' approximateArrivalTimestamp (epoch seconds, ms precision) in whole milliseconds."""
+    return round(float(approximate_arrival_timestamp) * 1000)
+
+
+def with_kinesis_metadata(event: Mapping[str, Any], arrival_seconds: float, sequence_number: str) -> dict[str, Any]:
+    """The bronze line of one valid event: its fields, then the record's arrival and sequence number."""
+    return {**event, ARRIVAL_MS_FIELD: arrival_ms(arrival_seconds), SEQUENCE_NUMBER_FIELD: sequence_number}
+
+
+def valid_arrival_ms(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= read_rule.EPOCH_MS_MAX
+
+
+def valid_sequence_number(value: Any) -> bool:
+    return isinstance(value, str) and _SEQUENCE_NUMBER.fullmatch(value) is not None
+
+
+def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(the line's event fields, its received order or None for a line written before the
+    metadata existed). Raises ValueError with the reason when the metadata is malformed."""
+    if not any(name in document for name in METADATA_FIELDS):
+        return document, None
+    event = {name: value for name, value in document.items() if name not in METADATA_FIELDS}
+    arrival, sequence_number = document.get(ARRIVAL_MS_FIELD), document.get(SEQUENCE_NUMBER_FIELD)
+    if arrival is None or sequence_number is None:
+        raise ValueError(METADATA_INCOMPLETE)
+    if not valid_arrival_ms(arrival):
+        raise ValueError(ARRIVAL_MS_NOT_VALID)
+    if not valid_sequence_number(sequence_number):
+        raise ValueError(SEQUENCE_NUMBER_NOT_VALID)
+    return event, read_rule.stream_order(arrival, sequence_number)
 
 
 def shard_id_from_event_id(event_id: str | None) -> str:

@@ -260,10 +260,10 @@ run "glue_tables_project_the_lake_partitions" {
       aws_athena_named_query.events_exactly_once[0].name == "events_exactly_once" &&
       aws_athena_named_query.events_exactly_once[0].database == "econ_lake_prod" &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "CREATE OR REPLACE VIEW events_exactly_once") &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY regexp_extract(\"$path\", '[^/]+$')") &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY CASE WHEN regexp_extract(\"$path\", '[^/]+$') LIKE 'u-%' THEN 1 ELSE 0 END, received_order ASC NULLS LAST") &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "WHERE copy_rank = 1")
     )
-    error_message = "The saved query events_exactly_once must create the view with the read rule (rank copies by file name)."
+    error_message = "The saved query events_exactly_once must create the view with the read rule (stream before upload, then received_order; generated into sql/)."
   }
 
   assert {

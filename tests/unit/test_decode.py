@@ -43,7 +43,8 @@ def transform_verdicts(lines: list[bytes], now: dt.datetime = NOW) -> tuple[list
     reasons: dict[int, str] = {item["row"]["line"] - 1: item["reason"] for item in parsed.rejected}
     kept = [n for n, line in enumerate(lines) if n not in reasons and line.strip(b" \t\r")]
     later = list(checked.rejected)
-    for position, row in zip(kept, parsed.table.to_pylist(), strict=True):
+    # The event columns: rejected rows are reported without the received order.
+    for position, row in zip(kept, parsed.table.select(decode.STREAM_COLUMNS_SCHEMA.names).to_pylist(), strict=True):
         if later and later[0]["row"] == row:
             reasons[position] = later.pop(0)["reason"]
     assert later == []
@@ -268,7 +269,7 @@ def assert_accounted(parsed: decode.ParsedRows, *, upload: bool) -> None:
     assert parsed.rows_in == checked.valid.num_rows + len(checked.rejected) + sum(
         1 for item in parsed.rejected if item["row"] is not None
     )
-    assert checked.valid.schema == schema.EVENT_SCHEMA
+    assert checked.valid.schema == (schema.EVENT_SCHEMA if upload else decode.EVENT_WITH_ORDER_SCHEMA)
     for item in [*parsed.rejected, *checked.rejected]:
         assert isinstance(item["reason"], str) and item["reason"]
         json.dumps(item, default=str).encode("utf-8")  # quarantine lines are always writable
