@@ -56,11 +56,14 @@ def valid_sequence_number(value: Any) -> bool:
 
 def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(the line's event fields, its received order or None for a line written before the
-    metadata existed). Raises ValueError with the reason when the metadata is malformed."""
+    metadata existed). A field that is null counts as absent, as in the transform's columnar
+    reader. Raises ValueError with the reason when the metadata is malformed."""
     if not any(name in document for name in METADATA_FIELDS):
         return document, None
     event = {name: value for name, value in document.items() if name not in METADATA_FIELDS}
     arrival, sequence_number = document.get(ARRIVAL_MS_FIELD), document.get(SEQUENCE_NUMBER_FIELD)
+    if arrival is None and sequence_number is None:
+        return event, None
     if arrival is None or sequence_number is None:
         raise ValueError(METADATA_INCOMPLETE)
     if not valid_arrival_ms(arrival):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bronze, contract, decode, schema
+from pipeline import bronze, contract, decode, read_rule, schema
 from pipeline.validation import validate_event
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -366,3 +366,77 @@ def test_future_timestamps_follow_the_injected_processing_time() -> None:
     line = json.dumps(event(timestamp="2026-11-30T12:00:00.000001Z")).encode()
     assert transform_verdicts([line], now=NOW)[0] == [contract.TIMESTAMP_OUT_OF_RANGE]
     assert transform_verdicts([line], now=NOW + dt.timedelta(microseconds=1))[0] == [None]
+
+
+# --- ingest's Kinesis metadata (the received order) ------------------------------------------------
+
+metadata_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**14), 10**14)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["0", "1", "007", "-1", "1e3", "9" * 129, "9" * 130, " 1", "1\n"])
+)
+
+
+@HOSTILE_SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.booleans(), metadata_values, st.booleans(), metadata_values),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_malformed_kinesis_metadata_is_quarantined_with_a_reason_never_lost(lines_metadata: list) -> None:
+    lines = []
+    expected: list[str | None] = []
+    for number, (has_arrival, arrival, has_sequence, sequence) in enumerate(lines_metadata):
+        line = event(ID[number])
+        if has_arrival:
+            line[bronze.ARRIVAL_MS_FIELD] = arrival
+        if has_sequence:
+            line[bronze.SEQUENCE_NUMBER_FIELD] = sequence
+        lines.append(json.dumps(line).encode())
+        try:
+            _, order = bronze.split_kinesis_metadata(json.loads(lines[-1]))
+        except ValueError as malformed:
+            expected.append(str(malformed))
+        else:
+            expected.append(order)
+    reasons, valid = transform_verdicts(lines)
+    valid_orders = iter(valid[read_rule.RECEIVED_ORDER].to_pylist())
+    for reason, outcome in zip(reasons, expected, strict=True):
+        if reason is None:  # accepted: with the order its metadata gives (null: a line from before it)
+            assert next(valid_orders) == outcome
+        else:
+            assert reason == outcome and reason.startswith(bronze.METADATA_FIELDS)
+    assert next(valid_orders, "none left") == "none left"
+
+
+def test_kinesis_metadata_rules_by_example() -> None:
+    line = event()
+    assert bronze.split_kinesis_metadata(dict(line)) == (line, None)  # written before the metadata
+    good = bronze.with_kinesis_metadata(line, 1_700_000_000.1234, "4959")
+    assert good[bronze.ARRIVAL_MS_FIELD] == 1_700_000_000_123
+    assert bronze.split_kinesis_metadata(good) == (line, read_rule.stream_order(1_700_000_000_123, "4959"))
+    for arrival, sequence, reason in [
+        (1, None, bronze.METADATA_INCOMPLETE),
+        (True, "1", bronze.ARRIVAL_MS_NOT_VALID),
+        (-1, "1", bronze.ARRIVAL_MS_NOT_VALID),
+        (1.5, "1", bronze.ARRIVAL_MS_NOT_VALID),
+        (1, 1, bronze.SEQUENCE_NUMBER_NOT_VALID),
+        (1, "01", bronze.SEQUENCE_NUMBER_NOT_VALID),
+        (1, "9" * 130, bronze.SEQUENCE_NUMBER_NOT_VALID),
+    ]:
+        with pytest.raises(ValueError) as raised:
+            bronze.split_kinesis_metadata({**line, bronze.ARRIVAL_MS_FIELD: arrival, bronze.SEQUENCE_NUMBER_FIELD: sequence})
+        assert str(raised.value) == reason
+
+
+def test_an_object_mixing_lines_with_and_without_metadata_keeps_every_valid_line() -> None:
+    with_metadata = bronze.with_kinesis_metadata(event(ID[1]), 1_700_000_000.0, "12")
+    data = gzip.compress(b"\n".join(json.dumps(line).encode() for line in (with_metadata, event(ID[2]))) + b"\n")
+    parsed = decode.parse_stream_object(data, now=NOW)
+    assert parsed.rejected == []
+    assert parsed.table[read_rule.RECEIVED_ORDER].to_pylist() == [read_rule.stream_order(1_700_000_000_000, "12"), None]
