@@ -26,9 +26,7 @@ SEQUENCE_NUMBER_FIELD = "_kinesis_sequence_number"
 METADATA_FIELDS: tuple[str, ...] = (ARRIVAL_MS_FIELD, SEQUENCE_NUMBER_FIELD)
 SEQUENCE_NUMBER_PATTERN = rf"0|[1-9][0-9]{{0,{read_rule.SEQUENCE_NUMBER_MAX_DIGITS - 1}}}"
 _SEQUENCE_NUMBER = re.compile(SEQUENCE_NUMBER_PATTERN)
-ARRIVAL_MS_NOT_VALID = (
-    f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
-)
+ARRIVAL_MS_NOT_VALID = f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
 SEQUENCE_NUMBER_NOT_VALID = (
     f"{SEQUENCE_NUMBER_FIELD} is not a Kinesis sequence number "
     f"(a string of 1 to {read_rule.SEQUENCE_NUMBER_MAX_DIGITS} decimal digits without leading zeros)"

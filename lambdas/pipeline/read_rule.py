@@ -118,7 +118,9 @@ def merge_on_read(files: Iterable[tuple[str, pa.Table]], empty: pa.Table) -> tup
     contested = rows.filter(contested_mask)
     contested_files = file_index.filter(contested_mask)
     contested = (
-        contested.append_column(_RANK, pc.take(pa.array([source_rank(key) for key in keys], pa.int8()), contested_files))
+        contested.append_column(
+            _RANK, pc.take(pa.array([source_rank(key) for key in keys], pa.int8()), contested_files)
+        )
         .append_column(_NAME, pc.take(pa.array([file_name(key) for key in keys], pa.string()), contested_files))
         .append_column(_KEY, pc.take(pa.array(keys, pa.string()), contested_files))
     )

@@ -430,7 +430,9 @@ def test_kinesis_metadata_rules_by_example() -> None:
         (1, "9" * 130, bronze.SEQUENCE_NUMBER_NOT_VALID),
     ]:
         with pytest.raises(ValueError) as raised:
-            bronze.split_kinesis_metadata({**line, bronze.ARRIVAL_MS_FIELD: arrival, bronze.SEQUENCE_NUMBER_FIELD: sequence})
+            bronze.split_kinesis_metadata(
+                {**line, bronze.ARRIVAL_MS_FIELD: arrival, bronze.SEQUENCE_NUMBER_FIELD: sequence}
+            )
         assert str(raised.value) == reason
 
 

@@ -164,7 +164,9 @@ def test_the_original_wins_for_every_reader_and_compaction(
 @pytest.mark.parametrize("upload_first", [True, False], ids=["upload-first", "stream-first"])
 def test_a_stream_copy_wins_over_an_upload_copy_sent_earlier(lake: Lake, tmp_path: Path, upload_first: bool) -> None:
     upload_key = "uploads/correcciones.csv"
-    csv = f"event_id,timestamp,indicador,pais,valor,fuente\n{EVENT_ID},{DAY}T10:15:30.123456+00:00,PIB,ARG,{COPY},carga\n"
+    csv = (
+        f"event_id,timestamp,indicador,pais,valor,fuente\n{EVENT_ID},{DAY}T10:15:30.123456+00:00,PIB,ARG,{COPY},carga\n"
+    )
     keys = ingest_batches(lake, copy_name_first=False)
     steps = [upload_key, keys["original"]] if upload_first else [keys["original"], upload_key]
     for key in steps:

@@ -182,7 +182,10 @@ def test_the_rule_on_a_hand_picked_partition() -> None:
     stream_early = read_rule.stream_order(1_000, "9")
     files = [
         ("events/indicador=PIB/dt=2026-11-22/c-0000.parquet", [rows(IDS[0], 1.0, stream_late)]),
-        ("events/indicador=PIB/dt=2026-11-22/s-ffff.parquet", [rows(IDS[0], 2.0, stream_early), rows(IDS[1], 2.0, None)]),
+        (
+            "events/indicador=PIB/dt=2026-11-22/s-ffff.parquet",
+            [rows(IDS[0], 2.0, stream_early), rows(IDS[1], 2.0, None)],
+        ),
         ("events/indicador=PIB/dt=2026-11-22/s-0000.parquet", [rows(IDS[1], 3.0, None), rows(IDS[2], 3.0, None)]),
         ("events/indicador=PIB/dt=2026-11-22/u-0000.parquet", [rows(IDS[2], 4.0, read_rule.upload_order(T0, "a"))]),
         ("events/indicador=PIB/dt=2026-11-22/u-1111.parquet", [rows(IDS[3], 5.0, read_rule.upload_order(T0, "b"))]),
