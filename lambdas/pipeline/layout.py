@@ -180,8 +180,9 @@ class Partition:
 
 
 # --- silver file names -----------------------------------------------------------------------
-# A silver file's name starts with a letter saying where its rows came from. The read rule keeps
-# the copy from the file that sorts first, so the letters also rank the sources: c < s < u.
+# A silver file's name starts with a letter saying where its rows came from. The read rule
+# (pipeline.read_rule) ranks a stream-side file's copy (c, s) before an upload's (u); files written
+# before rows carried their received order are ranked by name, c < s < u.
 COMPACTED_LETTER = "c"
 FILE_LETTER = {SourceKind.STREAM: "s", SourceKind.UPLOAD: "u"}
 
