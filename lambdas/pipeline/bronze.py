@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,21 +16,13 @@ from pipeline import layout, read_rule
 # Used when a record's eventID does not have the documented "shardId-…:seq" form.
 UNKNOWN_SHARD_ID = "shardId-unknown"
 
-# Reserved fields ingest adds to each line of a stream object, beside the event's own fields: the
-# record's Kinesis arrival time (epoch ms) and sequence number, from which the transform derives the
-# row's received order (pipeline.read_rule). The leading underscore keeps them apart from the event
-# contract's fields; objects written before them have neither.
+# The reserved field ingest adds to each line of a stream object, beside the event's own fields: the
+# record's Kinesis arrival time (approximateArrivalTimestamp, epoch ms). With the sequence number of
+# the batch's first record, which the object's key holds, the transform derives each row's received
+# order from it (pipeline.read_rule). The leading underscore keeps it apart from the event
+# contract's fields; objects written before it have none.
 ARRIVAL_MS_FIELD = "_kinesis_arrival_ms"
-SEQUENCE_NUMBER_FIELD = "_kinesis_sequence_number"
-METADATA_FIELDS: tuple[str, ...] = (ARRIVAL_MS_FIELD, SEQUENCE_NUMBER_FIELD)
-SEQUENCE_NUMBER_PATTERN = rf"0|[1-9][0-9]{{0,{read_rule.SEQUENCE_NUMBER_MAX_DIGITS - 1}}}"
-_SEQUENCE_NUMBER = re.compile(SEQUENCE_NUMBER_PATTERN)
 ARRIVAL_MS_NOT_VALID = f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
-SEQUENCE_NUMBER_NOT_VALID = (
-    f"{SEQUENCE_NUMBER_FIELD} is not a Kinesis sequence number "
-    f"(a string of 1 to {read_rule.SEQUENCE_NUMBER_MAX_DIGITS} decimal digits without leading zeros)"
-)
-METADATA_INCOMPLETE = f"{ARRIVAL_MS_FIELD} and {SEQUENCE_NUMBER_FIELD} must come together"
 
 
 def arrival_ms(approximate_arrival_timestamp: float) -> int:
@@ -39,36 +30,28 @@ def arrival_ms(approximate_arrival_timestamp: float) -> int:
     return round(float(approximate_arrival_timestamp) * 1000)
 
 
-def with_kinesis_metadata(event: Mapping[str, Any], arrival_seconds: float, sequence_number: str) -> dict[str, Any]:
-    """The bronze line of one valid event: its fields, then the record's arrival and sequence number."""
-    return {**event, ARRIVAL_MS_FIELD: arrival_ms(arrival_seconds), SEQUENCE_NUMBER_FIELD: sequence_number}
+def with_kinesis_metadata(event: Mapping[str, Any], arrival_seconds: float) -> dict[str, Any]:
+    """The bronze line of one valid event: its fields, then its record's arrival time in ms."""
+    return {**event, ARRIVAL_MS_FIELD: arrival_ms(arrival_seconds)}
 
 
 def valid_arrival_ms(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= read_rule.EPOCH_MS_MAX
 
 
-def valid_sequence_number(value: Any) -> bool:
-    return isinstance(value, str) and _SEQUENCE_NUMBER.fullmatch(value) is not None
-
-
-def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """(the line's event fields, its received order or None for a line written before the
-    metadata existed). A field that is null counts as absent, as in the transform's columnar
-    reader. Raises ValueError with the reason when the metadata is malformed."""
-    if not any(name in document for name in METADATA_FIELDS):
+def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """(the line's event fields, its arrival in ms or None for a line written before the field
+    existed; null counts as absent, as in the transform's columnar reader). Raises ValueError with
+    the reason when the field is malformed."""
+    if ARRIVAL_MS_FIELD not in document:
         return document, None
-    event = {name: value for name, value in document.items() if name not in METADATA_FIELDS}
-    arrival, sequence_number = document.get(ARRIVAL_MS_FIELD), document.get(SEQUENCE_NUMBER_FIELD)
-    if arrival is None and sequence_number is None:
+    event = {name: value for name, value in document.items() if name != ARRIVAL_MS_FIELD}
+    arrival = document[ARRIVAL_MS_FIELD]
+    if arrival is None:
         return event, None
-    if arrival is None or sequence_number is None:
-        raise ValueError(METADATA_INCOMPLETE)
     if not valid_arrival_ms(arrival):
         raise ValueError(ARRIVAL_MS_NOT_VALID)
-    if not valid_sequence_number(sequence_number):
-        raise ValueError(SEQUENCE_NUMBER_NOT_VALID)
-    return event, read_rule.stream_order(arrival, sequence_number)
+    return event, arrival
 
 
 def shard_id_from_event_id(event_id: str | None) -> str:

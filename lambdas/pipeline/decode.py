@@ -57,14 +57,12 @@ _STREAM_LINE_SCHEMA = pa.schema(
     [
         *STREAM_COLUMNS_SCHEMA,
         pa.field(bronze.ARRIVAL_MS_FIELD, pa.int64()),
-        pa.field(bronze.SEQUENCE_NUMBER_FIELD, pa.string()),
     ]
 )
 # A parsed stream object: the event's columns, then each row's received order (pipeline.read_rule).
 STREAM_ROWS_SCHEMA = pa.schema([*STREAM_COLUMNS_SCHEMA, read_rule.RECEIVED_ORDER_FIELD])
 # The valid rows of a stream object (validate_rows): the typed event, then its received order.
 EVENT_WITH_ORDER_SCHEMA = pa.schema([*schema.EVENT_SCHEMA, read_rule.RECEIVED_ORDER_FIELD])
-_SEQUENCE_NUMBER_RE = f"^(?:{bronze.SEQUENCE_NUMBER_PATTERN})$"
 _TIMESTAMP_TYPE = schema.EVENT_SCHEMA.field("timestamp").type
 # One thread: measured faster than threads for objects up to 100,000 events on a busy 2-core machine,
 # and a 1,024 MB Lambda has less than one vCPU to share between threads anyway.
@@ -104,14 +102,15 @@ def _whole_object_rejected(reason: str, columns: pa.Schema = _STRING_SCHEMA) -> 
     return ParsedRows(columns.empty_table(), [{"reason": reason, "row": None}])
 
 
-def parse_stream_object(data: bytes, now: dt.datetime | None = None) -> ParsedRows:
+def parse_stream_object(data: bytes, now: dt.datetime | None = None, batch_sequence_number: str = "") -> ParsedRows:
     """Gzip JSON lines, as ingest writes them.
 
     The fast path is Arrow's JSON reader with the stream schema. It is trusted only when its
     rows are exactly the lines and hold every field, as in every object ingest writes; any
     other object (a bad line, a null, a blank line...) is re-read line by line with the ingest
     validator, which isolates the bad lines with their reason. `now` bounds future timestamps
-    on that path (default: the current time).
+    on that path (default: the current time). `batch_sequence_number` (the first record's, from
+    the object's key: layout.first_sequence_number) goes into each row's received order.
     """
     try:
         text = gzip.decompress(data)
@@ -119,13 +118,13 @@ def parse_stream_object(data: bytes, now: dt.datetime | None = None) -> ParsedRo
         return _whole_object_rejected(f"not gzip: {exc}", STREAM_ROWS_SCHEMA)
     if not text or text.isspace():
         return ParsedRows(STREAM_ROWS_SCHEMA.empty_table())
-    table = _read_json_lines(text)
+    table = _read_json_lines(text, batch_sequence_number)
     if table is None:
-        return _parse_stream_lines(text, contract.utc_now() if now is None else now)
+        return _parse_stream_lines(text, contract.utc_now() if now is None else now, batch_sequence_number)
     return ParsedRows(table)
 
 
-def _read_json_lines(text: bytes) -> pa.Table | None:
+def _read_json_lines(text: bytes, batch_sequence_number: str = "") -> pa.Table | None:
     """The lines as a table when Arrow reads them to exactly one complete row each; else None."""
     # A first line not starting with "{" (a BOM, blanks) or a later one: see _LINE_NOT_STARTING_AN_OBJECT.
     if not text.startswith(b"{") or _LINE_NOT_STARTING_AN_OBJECT.search(text):
@@ -142,35 +141,28 @@ def _read_json_lines(text: bytes) -> pa.Table | None:
     # null is the same thing to the contract, so nulls there are fine (v1 lines have no unidad).
     if table.num_rows != lines or any(table[name].null_count for name in contract.REQUIRED_FIELDS):
         return None
-    order = _received_order(table[bronze.ARRIVAL_MS_FIELD], table[bronze.SEQUENCE_NUMBER_FIELD])
-    if order is None:
-        return None
+    arrival = table[bronze.ARRIVAL_MS_FIELD]
+    if arrival.null_count == table.num_rows:  # an object written before the field existed
+        order = pa.nulls(table.num_rows, pa.string())
+    elif arrival.null_count == 0 and _arrivals_valid(arrival):
+        order = read_rule.stream_orders(arrival, batch_sequence_number).combine_chunks()
+    else:
+        return None  # some lines with it, some without, or out of range: line by line
     return table.select(STREAM_COLUMNS_SCHEMA.names).append_column(read_rule.RECEIVED_ORDER_FIELD, order)
 
 
-def _received_order(arrival: pa.ChunkedArray, sequence_number: pa.ChunkedArray) -> pa.Array | None:
-    """Each row's received order when the metadata is absent from every line (an object written
-    before it existed: nulls) or valid on every line; None otherwise (read line by line)."""
-    rows = len(arrival)
-    if arrival.null_count == rows and sequence_number.null_count == rows:
-        return pa.nulls(rows, pa.string())
-    if arrival.null_count or sequence_number.null_count:
-        return None
+def _arrivals_valid(arrival: pa.ChunkedArray) -> bool:
     bounds = pc.min_max(arrival).as_py()
-    if bounds["min"] < 0 or bounds["max"] > read_rule.EPOCH_MS_MAX:
-        return None
-    if not pc.all(pc.match_substring_regex(sequence_number, _SEQUENCE_NUMBER_RE)).as_py():
-        return None
-    return read_rule.stream_orders(arrival, sequence_number).combine_chunks()
+    return bounds["min"] >= 0 and bounds["max"] <= read_rule.EPOCH_MS_MAX
 
 
-def _parse_stream_lines(text: bytes, now: dt.datetime) -> ParsedRows:
+def _parse_stream_lines(text: bytes, now: dt.datetime, batch_sequence_number: str) -> ParsedRows:
     events: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for number, line in enumerate(text.split(b"\n"), start=1):
         if not line.strip(_JSON_WHITESPACE):
             continue
-        reason = _line_event(line, now)
+        reason = _line_event(line, now, batch_sequence_number)
         if isinstance(reason, dict):
             events.append(reason)
         else:
@@ -178,18 +170,19 @@ def _parse_stream_lines(text: bytes, now: dt.datetime) -> ParsedRows:
     return ParsedRows(pa.Table.from_pylist(events, schema=STREAM_ROWS_SCHEMA), rejected)
 
 
-def _line_event(line: bytes, now: dt.datetime) -> dict[str, Any] | str:
+def _line_event(line: bytes, now: dt.datetime, batch_sequence_number: str) -> dict[str, Any] | str:
     """One stream line as a checked event with its received order, or the reason it is rejected."""
     document = decode_document(line)
     if isinstance(document, str):
         return document
     try:
-        document, order = bronze.split_kinesis_metadata(document)
+        document, arrival = bronze.split_kinesis_metadata(document)
     except ValueError as malformed:
         return str(malformed)
     result = validate_document(document, now)
     if result.event is None:
         return result.reason or "invalid"
+    order = None if arrival is None else read_rule.stream_order(arrival, batch_sequence_number)
     return {**result.event, read_rule.RECEIVED_ORDER: order}
 
 

@@ -7,12 +7,16 @@ In each partition, one row per event_id: the row with the smallest
 - source rank: 0 for stream-side files (`c-` compacted, `s-` stream), 1 for upload files (`u-`),
   from the file name, so a stream copy always wins over an upload's copy;
 - received order (the silver column `received_order`): when the pipeline received the row.
-  Stream rows: `s` + the Kinesis arrival time in ms (13 digits) + the sequence number, written
-  with its length first (3 digits) so that text order is number order for any length. Within a
-  shard Kinesis assigns arrival time and sequence number together, so this is sequence order
-  there, and arrival order across shards. Upload rows: `u` + the upload's LastModified in ms +
-  its key. Null in files written before the column existed: those rows rank after every row that
-  has an order, among themselves by file name as before (`c` < `s` < `u`, then the digest);
+  Stream rows: `s` + the record's Kinesis arrival time in ms (13 digits) + the sequence number of
+  the first record of its batch (the bronze key holds it), written with its length first (3
+  digits) so that text order is number order for any length. Within a shard Kinesis assigns
+  arrival times in sequence order, and a batch is a contiguous range of the shard, so the first
+  row by this order is the first record by sequence: two records in the same millisecond but in
+  different batches are ordered by their batches, and a batch starting earlier that holds the later
+  one holds the earlier one too (copies inside one object are settled first, the first line
+  kept). Across shards: arrival order. Upload rows: `u` + the upload's LastModified in ms + its
+  key. Null in files written before the column existed: those rows rank after every row that has
+  an order, among themselves by file name as before (`c` < `s` < `u`, then the digest);
 - file name, then the whole key: the last, deterministic tie-break.
 
 So the copy Kinesis delivered first wins, whatever the file names; compaction keeps each row's
@@ -42,20 +46,24 @@ STREAM_ORDER_PREFIX = "s"
 UPLOAD_ORDER_PREFIX = "u"
 EPOCH_MS_DIGITS = 13  # epoch milliseconds up to the year 2286
 EPOCH_MS_MAX = 10**EPOCH_MS_DIGITS - 1
-SEQUENCE_LENGTH_DIGITS = 3  # Kinesis sequence numbers have at most 129 digits (API: 0|([1-9]\d{0,128}))
-SEQUENCE_NUMBER_MAX_DIGITS = 129
+SEQUENCE_LENGTH_DIGITS = len(str(layout.SEQUENCE_NUMBER_MAX_DIGITS))  # the length written before the number
 
 
-def stream_order(arrival_ms: int, sequence_number: str) -> str:
+def stream_order(arrival_ms: int, batch_sequence_number: str) -> str:
     """The received order of one stream row (the Python twin of `stream_orders`)."""
-    return f"{STREAM_ORDER_PREFIX}{arrival_ms:0{EPOCH_MS_DIGITS}d}{len(sequence_number):0{SEQUENCE_LENGTH_DIGITS}d}{sequence_number}"
+    return f"{STREAM_ORDER_PREFIX}{arrival_ms:0{EPOCH_MS_DIGITS}d}{_sequence_suffix(batch_sequence_number)}"
 
 
-def stream_orders(arrival_ms: pa.Array | pa.ChunkedArray, sequence_numbers: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`stream_order` column-wise (null where either input is null); inputs already checked."""
-    arrival_text = pc.utf8_lpad(pc.cast(arrival_ms, pa.string()), EPOCH_MS_DIGITS, "0")
-    length_text = pc.utf8_lpad(pc.cast(pc.utf8_length(sequence_numbers), pa.string()), SEQUENCE_LENGTH_DIGITS, "0")
-    return pc.binary_join_element_wise(STREAM_ORDER_PREFIX, arrival_text, length_text, sequence_numbers, "")
+def _sequence_suffix(batch_sequence_number: str) -> str:
+    return f"{len(batch_sequence_number):0{SEQUENCE_LENGTH_DIGITS}d}{batch_sequence_number}"
+
+
+def stream_orders(arrival_ms: pa.Array | pa.ChunkedArray, batch_sequence_number: str) -> pa.Array | pa.ChunkedArray:
+    """`stream_order` column-wise, for the rows of one batch (null where arrival_ms is null)."""
+    arrival_text = pc.cast(arrival_ms, pa.string())
+    if len(arrival_ms) and (pc.min(arrival_ms).as_py() or 0) < 10 ** (EPOCH_MS_DIGITS - 1):  # before 2001
+        arrival_text = pc.utf8_lpad(arrival_text, EPOCH_MS_DIGITS, "0")
+    return pc.binary_join_element_wise(STREAM_ORDER_PREFIX, arrival_text, _sequence_suffix(batch_sequence_number), "")
 
 
 def upload_order(last_modified: dt.datetime, source_key: str) -> str:

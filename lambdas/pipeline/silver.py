@@ -184,14 +184,18 @@ def transform_object(
 ) -> ObjectTransform:
     """Parse, validate, de-duplicate and partition one bronze object (stream/ or uploads/).
 
-    Each row carries its received order (pipeline.read_rule): a stream row from ingest's Kinesis
-    metadata, an upload's rows from the upload's `last_modified` and key (null when not given)."""
+    Each row carries its received order (pipeline.read_rule): a stream row from its Kinesis
+    arrival time (on its line) and its batch's first sequence number (in the key), an upload's rows from the upload's `last_modified` and key (null when not given)."""
     kind = layout.source_kind(source_key)
     if kind is None:
         raise ValueError(
             f"{source_key!r} is neither {layout.STREAM_PREFIX}…{layout.JSONL_GZ_SUFFIX} nor {layout.UPLOADS_PREFIX}…{layout.UPLOAD_SUFFIX}"
         )
-    parsed = parse_stream_object(data) if kind is SourceKind.STREAM else parse_csv_upload(data)
+    if kind is SourceKind.STREAM:
+        # The batch's first sequence number, from an ingest key; another name orders by arrival only.
+        parsed = parse_stream_object(data, batch_sequence_number=layout.first_sequence_number(source_key) or "")
+    else:
+        parsed = parse_csv_upload(data)
     checked = validate_rows(parsed.table, derive_missing_event_ids=kind is SourceKind.UPLOAD)
     if kind is SourceKind.UPLOAD and last_modified is not None:
         order = pa.scalar(read_rule.upload_order(last_modified, source_key), pa.string())

@@ -156,9 +156,8 @@ def test_the_original_wins_for_every_reader_and_compaction(
     held = {row["event_id"]: row for row in table.to_pylist()}
     assert sorted(held) == [EVENT_ID, OTHER_ID] and held[EVENT_ID]["valor"] == ORIGINAL
     original_seq, _ = sequence_numbers(copy_name_first)
-    assert held[EVENT_ID][read_rule.RECEIVED_ORDER] == read_rule.stream_order(
-        bronze.arrival_ms(SENT_AT), str(original_seq)
-    )
+    expected_order = read_rule.stream_order(bronze.arrival_ms(SENT_AT), str(original_seq))
+    assert held[EVENT_ID][read_rule.RECEIVED_ORDER] == expected_order
 
 
 @pytest.mark.parametrize("upload_first", [True, False], ids=["upload-first", "stream-first"])

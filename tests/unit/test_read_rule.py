@@ -62,12 +62,15 @@ def test_stream_orders_sort_by_arrival_then_sequence_number_as_numbers(
     )
     assert ((one > two) - (one < two)) == as_numbers
     # The Arrow twin gives the same text.
-    arrow = read_rule.stream_orders(pa.array([first[0], second[0]]), pa.array([first[1], second[1]]))
-    assert arrow.to_pylist() == [one, two]
+    for arrival, batch in (first, second):
+        assert read_rule.stream_orders(pa.array([arrival, None]), batch).to_pylist() == [
+            read_rule.stream_order(arrival, batch),
+            None,
+        ]
 
 
 def test_upload_orders_come_after_every_stream_order_then_by_time_then_key() -> None:
-    latest_stream = read_rule.stream_order(read_rule.EPOCH_MS_MAX, "9" * read_rule.SEQUENCE_NUMBER_MAX_DIGITS)
+    latest_stream = read_rule.stream_order(read_rule.EPOCH_MS_MAX, "9" * layout.SEQUENCE_NUMBER_MAX_DIGITS)
     earlier = read_rule.upload_order(T0, "uploads/z.csv")
     later = read_rule.upload_order(T0 + dt.timedelta(milliseconds=1), "uploads/a.csv")
     assert latest_stream < earlier < later
@@ -200,3 +203,49 @@ def test_the_rule_on_a_hand_picked_partition() -> None:
     # gold reads through the same rule
     kpis = gold.daily_kpis(gold.partition_events(tables, layout.Partition("PIB", DAY)))
     assert kpis["count"].to_pylist() == [4]
+
+
+# --- batch order: why the first sequence number of a batch is enough ----------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_arrival_then_batch_start_picks_the_first_record_by_sequence(data: st.DataObject) -> None:
+    # One shard: records in sequence order, arrival times non-decreasing (often equal), a few
+    # event_ids re-sent; batches are contiguous ranges of it, overlapping like redeliveries and
+    # bisected retries. Each row's order: its arrival, then its batch's first sequence number
+    # (copies inside one batch are settled first: the first line wins, as silver does).
+    count = data.draw(st.integers(2, 14))
+    gaps = data.draw(st.lists(st.integers(1, 1000), min_size=count, max_size=count))
+    sequence = [sum(gaps[: n + 1]) for n in range(count)]
+    steps = data.draw(st.lists(st.integers(0, 2), min_size=count, max_size=count))
+    arrival = [1_000 + sum(steps[: n + 1]) for n in range(count)]
+    event_of = data.draw(st.lists(st.sampled_from("xyz"), min_size=count, max_size=count))
+    ranges = data.draw(
+        st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, count - 1)), min_size=1, max_size=5)
+    )
+    candidates: dict[str, list[tuple[str, int]]] = {}
+    landed: set[int] = set()
+    for start, end in ranges:
+        first, last = min(start, end), max(start, end)
+        seen: set[str] = set()
+        for record in range(first, last + 1):
+            landed.add(record)
+            if event_of[record] in seen:
+                continue
+            seen.add(event_of[record])
+            order = read_rule.stream_order(arrival[record], str(sequence[first]))
+            candidates.setdefault(event_of[record], []).append((order, record))
+    for event, rows in candidates.items():
+        best = min(order for order, _ in rows)
+        winners = {record for order, record in rows if order == best}
+        first_landed = min(record for record in landed if event_of[record] == event)
+        assert winners == {first_landed}
+
+
+def test_first_sequence_number_comes_from_the_stream_object_key() -> None:
+    key = layout.stream_object_key(1_795_000_000.0, "shardId-000000000001", "4959033827", "4959033999")
+    assert layout.first_sequence_number(key) == "4959033827"
+    assert layout.first_sequence_number("stream/batch-1.jsonl.gz") is None
+    assert layout.first_sequence_number("stream/x/shardId-1-01-2.jsonl.gz") is None
+    assert layout.first_sequence_number("stream/x/shardId-1-" + "9" * 130 + "-1.jsonl.gz") is None
