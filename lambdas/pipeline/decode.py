@@ -84,7 +84,7 @@ class ParsedRows:
 
     Columns are text (`_STRING_SCHEMA`) for CSV uploads; for stream objects they follow
     `STREAM_ROWS_SCHEMA` (schema_version int64, valor float64, the rest text, then each row's
-    received order from ingest's Kinesis metadata: null for lines written before it existed).
+    received order, from its line's Kinesis arrival time: null for lines written before it existed).
     `rejected` items are `{"reason", "row"}`; `row` is None when the whole object was unreadable.
     `ignored_columns` lists CSV columns that are not event fields (reported, not stored).
     """
@@ -162,11 +162,11 @@ def _parse_stream_lines(text: bytes, now: dt.datetime, batch_sequence_number: st
     for number, line in enumerate(text.split(b"\n"), start=1):
         if not line.strip(_JSON_WHITESPACE):
             continue
-        reason = _line_event(line, now, batch_sequence_number)
-        if isinstance(reason, dict):
-            events.append(reason)
+        outcome = _line_event(line, now, batch_sequence_number)
+        if isinstance(outcome, dict):
+            events.append(outcome)
         else:
-            rejected.append({"reason": reason, "row": _line_row(number, line.rstrip(b"\r"))})
+            rejected.append({"reason": outcome, "row": _line_row(number, line.rstrip(b"\r"))})
     return ParsedRows(pa.Table.from_pylist(events, schema=STREAM_ROWS_SCHEMA), rejected)
 
 
