@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
+from local_lake import athena_connection
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
-from test_read_rule import athena_connection
 
 from pipeline import aggregation, bronze, layout, read_rule, store
 from pipeline.handlers import ingest, transform

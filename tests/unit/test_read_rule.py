@@ -7,12 +7,12 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_lake import athena_connection
 
 from pipeline import gold, layout, read_rule, schema, silver
 from tools import lake_sql
@@ -111,26 +111,6 @@ def write_file(root: Path, partition: layout.Partition, name: str, table: pa.Tab
     else:  # a file written before received_order existed: no such column at all
         pq.write_table(table.drop_columns([read_rule.RECEIVED_ORDER]), path)
     return key
-
-
-def athena_connection(silver_root: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB with a table `events` shaped like the Glue table: the silver file columns, the
-    partition columns as strings (Glue declares dt a string) and Athena's "$path", an S3 URI."""
-    con = lake_sql.new_connection()
-    columns = lake_sql.EVENT_COLUMNS | lake_sql.ORDER_COLUMNS
-    typed = "union all by name " + (
-        "select " + ", ".join(f"null::{kind} as {name}" for name, kind in columns.items()) + " where false"
-    )
-    glob = f"{silver_root}/{layout.SILVER_GLOB}"
-    file_columns = ", ".join(f'"{field.name}"' for field in schema.SILVER_FILE_SCHEMA)
-    con.sql(f"""
-        CREATE TABLE events AS
-        SELECT {file_columns}, indicador, CAST(dt AS VARCHAR) AS dt,
-               's3://silver-bucket/' || substr(filename, {len(str(silver_root)) + 2}) AS "$path"
-        FROM (SELECT * FROM read_parquet('{glob}', hive_partitioning = true, filename = true, union_by_name = true)
-              {typed})""")
-    con.sql((ROOT / read_rule.ATHENA_VIEW_PATH).read_text(encoding="utf-8"))
-    return con
 
 
 files_strategy = st.lists(
