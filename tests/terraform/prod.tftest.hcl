@@ -237,7 +237,7 @@ run "glue_tables_project_the_lake_partitions" {
   assert {
     condition = [for c in aws_glue_catalog_table.lake["events"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
-      "unidad:string",
+      "unidad:string", "received_order:string",
     ]
     error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
   }
