@@ -156,7 +156,7 @@ test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda 
 
 test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos bootstrap $(BUILD)/tf-validate/
+	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos sql bootstrap $(BUILD)/tf-validate/
 	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate*
 	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform

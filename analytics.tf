@@ -50,6 +50,7 @@ locals {
     { name = "valor", type = "double", comment = "Indicator value." },
     { name = "fuente", type = "string", comment = "Source of the value." },
     { name = "unidad", type = "string", comment = "Unit of valor (schema_version 2 on); null for older events and files." },
+    { name = "received_order", type = "string", comment = "When the pipeline received the row: orders copies of an event (the read rule); null in files written before it existed." },
   ]
   gold_columns = [
     { name = "pais", type = "string", comment = "Country code." },
@@ -80,20 +81,13 @@ locals {
   glue_database_name    = replace(local.prefix, "-", "_") # Athena names: no dashes
   athena_results_bucket = "${local.prefix}-athena-results${local.bucket_suffix}"
 
-  # The read rule of docs/DESIGN.md ("Reading"), in Athena SQL: one row per event_id, the copy
-  # from the file whose name sorts first ("$path" is the object's S3 URI).
-  # No leading SQL comment: Athena decides how to run a statement from its first keyword.
-  events_exactly_once_sql = <<-SQL
-    CREATE OR REPLACE VIEW events_exactly_once AS
-    SELECT event_id, schema_version, "timestamp", indicador, pais, valor, fuente, unidad, dt
-    FROM (
-      SELECT *, row_number() OVER (
-        PARTITION BY indicador, dt, event_id ORDER BY regexp_extract("$path", '[^/]+$')
-      ) AS copy_rank
-      FROM events
-    )
-    WHERE copy_rank = 1
-  SQL
+  # The read rule of docs/DESIGN.md ("Reading") in Athena SQL, generated from pipeline/read_rule.py
+  # (`python -m pipeline.read_rule --write-athena-view`; tests/unit/test_read_rule.py fails when the
+  # checked-in file differs): one row per event_id, a stream copy before an upload's ("$path" is
+  # the object's S3 URI), then the copy received first (received_order).
+  # try(): like datos/, the copies that apply the local stack may lack sql/; prod checks it
+  # (precondition on the named query).
+  events_exactly_once_sql = try(file("${path.module}/sql/events_exactly_once.athena.sql"), "")
 }
 
 ################################################################################
@@ -296,8 +290,15 @@ resource "aws_athena_named_query" "events_exactly_once" {
   count = local.aws_count
 
   name        = "events_exactly_once"
-  description = "Creates the events_exactly_once view: silver events with the read rule of docs/DESIGN.md (\"Reading\") applied, one row per event_id from the file whose name sorts first. Run once after the first apply, then: select count(*) as n from events_exactly_once"
+  description = "Creates the events_exactly_once view: silver events with the read rule of docs/DESIGN.md (\"Reading\") applied, one row per event_id: a stream copy before an upload's, then the copy received first. Run once after the first apply, then: select count(*) as n from events_exactly_once"
   database    = aws_glue_catalog_database.lake[0].name
   workgroup   = aws_athena_workgroup.lake[0].id
   query       = local.events_exactly_once_sql
+
+  lifecycle {
+    precondition {
+      condition     = length(local.events_exactly_once_sql) > 0
+      error_message = "sql/events_exactly_once.athena.sql must sit next to the root module: it is the view's SQL."
+    }
+  }
 }

@@ -4,7 +4,7 @@
                                          [--output build/bench-transform-core.json]
 
 The events come from the simulator's generator, encoded as ingest writes them
-(pipeline.bronze.encode_jsonl_gz), once chunked like real bronze objects (--object-events per
+(pipeline.bronze.encode_jsonl_gz, each line with its Kinesis arrival time), once chunked like real bronze objects (--object-events per
 object) and once as one big object. For each layout and repetition, in the same run:
 
 - core: decode.parse_stream_object -> decode.validate_rows -> silver.drop_duplicate_event_ids ->
@@ -46,8 +46,20 @@ def make_events(count: int, seed: int) -> list[dict[str, Any]]:
     return [record.event for record in records]
 
 
+# Kinesis metadata as ingest adds it to each line (bronze.with_kinesis_metadata): an arrival time.
+# The first sequence number of each object's batch (from its key) goes into every row's order too:
+# a 56-digit one, as AWS writes them.
+FIRST_ARRIVAL = 1_795_000_000.0
+BATCH_SEQUENCE_NUMBER = "49590338271490256608559692538361571095921575989136588898"
+
+
+def bronze_lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [bronze.with_kinesis_metadata(event, FIRST_ARRIVAL + number / 1000) for number, event in enumerate(events)]
+
+
 def bronze_objects(events: list[dict[str, Any]], per_object: int) -> list[bytes]:
-    return [bronze.encode_jsonl_gz(events[start : start + per_object]) for start in range(0, len(events), per_object)]
+    lines = bronze_lines(events)
+    return [bronze.encode_jsonl_gz(lines[start : start + per_object]) for start in range(0, len(lines), per_object)]
 
 
 def core(objects: list[bytes]) -> dict[str, Any]:
@@ -57,7 +69,7 @@ def core(objects: list[bytes]) -> dict[str, Any]:
     clock = time.perf_counter
     for data in objects:
         t0 = clock()
-        parsed = decode.parse_stream_object(data)
+        parsed = decode.parse_stream_object(data, batch_sequence_number=BATCH_SEQUENCE_NUMBER)
         t1 = clock()
         checked = decode.validate_rows(parsed.table)
         t2 = clock()

@@ -4,8 +4,8 @@
     python -m tools.lake_sql --silver econ-lake-local-silver --gold econ-lake-local-gold   # a shell
 
 Predefined views (docs/DESIGN.md, "Silver: landing, reading, compaction"):
-- `events`: silver through the read rule (one row per event_id, the copy from the file whose name
-  sorts first), with the Hive partition columns `indicador` and `dt`; `unidad` (schema_version 2)
+- `events`: silver through the read rule (pipeline.read_rule: one row per event_id, a stream copy
+  before an upload's, then the copy received first), with the Hive partition columns `indicador` and `dt`; `unidad` (schema_version 2)
   is null for older events and in files written before it existed;
 - `daily`: gold `kpis_diarios`, one row per (pais, indicador, dt);
 - `latest`: one row per (pais, indicador), the newest event (latest timestamp, then greatest
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from pipeline import layout, schema
+from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
 from tools import terraform_outputs
 
@@ -76,6 +76,8 @@ EVENT_COLUMNS = _columns(schema.EVENT_SCHEMA) | {"dt": HIVE_COLUMNS["dt"]}
 DAILY_COLUMNS = _columns(
     field for field in KPI_SCHEMA if field.name in HIVE_COLUMNS or field.name in schema.GOLD_SCHEMA.names
 )
+# What the read rule orders by besides the event: each row's received order and its file.
+ORDER_COLUMNS = {read_rule.RECEIVED_ORDER: "VARCHAR", "filename": "VARCHAR"}
 LATEST_COLUMNS = ("pais", "indicador", "valor", "unidad", "timestamp", "event_id", "fuente", "dt")
 # With a bronze location, two more views for pipeline health (raw JSON lines, gzip).
 BRONZE_STREAM_COLUMNS = {
@@ -244,17 +246,13 @@ def _every_column(columns: dict[str, str]) -> str:
 
 
 def events_sql(silver: str) -> str:
-    """The read rule over silver: in each partition, one row per event_id, the copy from the file whose name sorts first
-    (c- compacted < s- stream < u- upload); the full key breaks the tie between equal names."""
-    columns = ", ".join(EVENT_COLUMNS)
-    return f"""
-select {columns} from (
-  select *, row_number() over (
-      partition by indicador, dt, event_id order by regexp_extract(filename, '[^/]+$'), filename) as rank
-  from (select * from read_parquet({_sql_string(f"{silver}/{layout.SILVER_GLOB}")}, hive_partitioning = true,
+    """The read rule over silver (pipeline.read_rule, as the Arrow path and Athena's view apply it):
+    in each partition, one row per event_id, a stream copy before an upload's, then the copy
+    received first; files written before `received_order` existed, by file name after those."""
+    files = f"""(select * from read_parquet({_sql_string(f"{silver}/{layout.SILVER_GLOB}")}, hive_partitioning = true,
                                    hive_types = {HIVE_TYPES}, filename = true, union_by_name = true)
-        {_every_column(EVENT_COLUMNS | {"filename": "VARCHAR"})}))
-where rank = 1"""
+        {_every_column(EVENT_COLUMNS | ORDER_COLUMNS)})"""
+    return "\n" + read_rule.sql_select(list(EVENT_COLUMNS), files, "filename")
 
 
 def daily_sql(gold: str) -> str:

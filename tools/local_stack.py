@@ -91,6 +91,7 @@ def copy_stack(workdir: Path, backend: str = "") -> None:
             shutil.copy(path, workdir)
     shutil.copytree(ROOT / "modules", workdir / "modules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "datos", workdir / "datos", dirs_exist_ok=True)  # analytics.tf reads indicadores.csv
+    shutil.copytree(ROOT / "sql", workdir / "sql", dirs_exist_ok=True)  # analytics.tf reads the Athena view
     write_backend(workdir, backend)
 
 

@@ -8,13 +8,50 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline import layout
+from pipeline import layout, read_rule
 
 # Used when a record's eventID does not have the documented "shardId-…:seq" form.
 UNKNOWN_SHARD_ID = "shardId-unknown"
+
+# The reserved field ingest adds to each line of a stream object, beside the event's own fields: the
+# record's Kinesis arrival time (approximateArrivalTimestamp, epoch ms). With the sequence number of
+# the batch's first record, which the object's key holds, the transform derives each row's received
+# order from it (pipeline.read_rule). The leading underscore keeps it apart from the event
+# contract's fields; objects written before it have none.
+ARRIVAL_MS_FIELD = "_kinesis_arrival_ms"
+ARRIVAL_MS_NOT_VALID = f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
+
+
+def arrival_ms(approximate_arrival_timestamp: float) -> int:
+    """Kinesis' approximateArrivalTimestamp (epoch seconds, ms precision) in whole milliseconds."""
+    return round(float(approximate_arrival_timestamp) * 1000)
+
+
+def with_kinesis_metadata(event: Mapping[str, Any], arrival_seconds: float) -> dict[str, Any]:
+    """The bronze line of one valid event: its fields, then its record's arrival time in ms."""
+    return {**event, ARRIVAL_MS_FIELD: arrival_ms(arrival_seconds)}
+
+
+def valid_arrival_ms(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= read_rule.EPOCH_MS_MAX
+
+
+def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """(the line's event fields, its arrival in ms or None for a line written before the field
+    existed; null counts as absent, as in the transform's columnar reader). Raises ValueError with
+    the reason when the field is malformed."""
+    if ARRIVAL_MS_FIELD not in document:
+        return document, None
+    event = {name: value for name, value in document.items() if name != ARRIVAL_MS_FIELD}
+    arrival = document[ARRIVAL_MS_FIELD]
+    if arrival is None:
+        return event, None
+    if not valid_arrival_ms(arrival):
+        raise ValueError(ARRIVAL_MS_NOT_VALID)
+    return event, arrival
 
 
 def shard_id_from_event_id(event_id: str | None) -> str:

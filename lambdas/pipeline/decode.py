@@ -30,8 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from pipeline import contract, schema
-from pipeline.validation import validate_event
+from pipeline import bronze, contract, read_rule, schema
+from pipeline.validation import decode_document, validate_document
 
 CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "indicador", "pais", "valor", "fuente")
 # Columns a CSV may leave out, or leave empty in a row: absent. unidad and any other optional field of
@@ -52,11 +52,22 @@ STREAM_COLUMNS_SCHEMA = pa.schema(
         for name in schema.EVENT_FIELDS
     ]
 )
+# What a stream line may hold: the event's columns and ingest's Kinesis metadata (pipeline.bronze).
+_STREAM_LINE_SCHEMA = pa.schema(
+    [
+        *STREAM_COLUMNS_SCHEMA,
+        pa.field(bronze.ARRIVAL_MS_FIELD, pa.int64()),
+    ]
+)
+# A parsed stream object: the event's columns, then each row's received order (pipeline.read_rule).
+STREAM_ROWS_SCHEMA = pa.schema([*STREAM_COLUMNS_SCHEMA, read_rule.RECEIVED_ORDER_FIELD])
+# The valid rows of a stream object (validate_rows): the typed event, then its received order.
+EVENT_WITH_ORDER_SCHEMA = pa.schema([*schema.EVENT_SCHEMA, read_rule.RECEIVED_ORDER_FIELD])
 _TIMESTAMP_TYPE = schema.EVENT_SCHEMA.field("timestamp").type
 # One thread: measured faster than threads for objects up to 100,000 events on a busy 2-core machine,
 # and a 1,024 MB Lambda has less than one vCPU to share between threads anyway.
 _JSON_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=1 << 20)
-_JSON_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=STREAM_COLUMNS_SCHEMA, unexpected_field_behavior="error")
+_JSON_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_STREAM_LINE_SCHEMA, unexpected_field_behavior="error")
 # A line that is blank or starts with JSON whitespace: the fast reader's rows would no longer be
 # one per line (blank lines give none), so such objects are read line by line.
 _LINE_NOT_STARTING_AN_OBJECT = re.compile(rb"\n[\n\r \t]")
@@ -72,7 +83,8 @@ class ParsedRows:
     """A column per event field (nulls where absent) and rows rejected while parsing.
 
     Columns are text (`_STRING_SCHEMA`) for CSV uploads; for stream objects they follow
-    `STREAM_COLUMNS_SCHEMA` (schema_version int64, valor float64, the rest text).
+    `STREAM_ROWS_SCHEMA` (schema_version int64, valor float64, the rest text, then each row's
+    received order, from its line's Kinesis arrival time: null for lines written before it existed).
     `rejected` items are `{"reason", "row"}`; `row` is None when the whole object was unreadable.
     `ignored_columns` lists CSV columns that are not event fields (reported, not stored).
     """
@@ -90,28 +102,29 @@ def _whole_object_rejected(reason: str, columns: pa.Schema = _STRING_SCHEMA) -> 
     return ParsedRows(columns.empty_table(), [{"reason": reason, "row": None}])
 
 
-def parse_stream_object(data: bytes, now: dt.datetime | None = None) -> ParsedRows:
+def parse_stream_object(data: bytes, now: dt.datetime | None = None, batch_sequence_number: str = "") -> ParsedRows:
     """Gzip JSON lines, as ingest writes them.
 
     The fast path is Arrow's JSON reader with the stream schema. It is trusted only when its
     rows are exactly the lines and hold every field, as in every object ingest writes; any
     other object (a bad line, a null, a blank line...) is re-read line by line with the ingest
     validator, which isolates the bad lines with their reason. `now` bounds future timestamps
-    on that path (default: the current time).
+    on that path (default: the current time). `batch_sequence_number` (the first record's, from
+    the object's key: layout.first_sequence_number) goes into each row's received order.
     """
     try:
         text = gzip.decompress(data)
     except Exception as exc:  # noqa: BLE001 - not gzip, truncated, corrupt: the object as a whole
-        return _whole_object_rejected(f"not gzip: {exc}", STREAM_COLUMNS_SCHEMA)
+        return _whole_object_rejected(f"not gzip: {exc}", STREAM_ROWS_SCHEMA)
     if not text or text.isspace():
-        return ParsedRows(STREAM_COLUMNS_SCHEMA.empty_table())
-    table = _read_json_lines(text)
+        return ParsedRows(STREAM_ROWS_SCHEMA.empty_table())
+    table = _read_json_lines(text, batch_sequence_number)
     if table is None:
-        return _parse_stream_lines(text, contract.utc_now() if now is None else now)
+        return _parse_stream_lines(text, contract.utc_now() if now is None else now, batch_sequence_number)
     return ParsedRows(table)
 
 
-def _read_json_lines(text: bytes) -> pa.Table | None:
+def _read_json_lines(text: bytes, batch_sequence_number: str = "") -> pa.Table | None:
     """The lines as a table when Arrow reads them to exactly one complete row each; else None."""
     # A first line not starting with "{" (a BOM, blanks) or a later one: see _LINE_NOT_STARTING_AN_OBJECT.
     if not text.startswith(b"{") or _LINE_NOT_STARTING_AN_OBJECT.search(text):
@@ -128,21 +141,49 @@ def _read_json_lines(text: bytes) -> pa.Table | None:
     # null is the same thing to the contract, so nulls there are fine (v1 lines have no unidad).
     if table.num_rows != lines or any(table[name].null_count for name in contract.REQUIRED_FIELDS):
         return None
-    return table
+    arrival = table[bronze.ARRIVAL_MS_FIELD]
+    if arrival.null_count == table.num_rows:  # an object written before the field existed
+        order = pa.nulls(table.num_rows, pa.string())
+    elif arrival.null_count == 0 and _arrivals_valid(arrival):
+        order = read_rule.stream_orders(arrival, batch_sequence_number).combine_chunks()
+    else:
+        return None  # some lines with it, some without, or out of range: line by line
+    return table.select(STREAM_COLUMNS_SCHEMA.names).append_column(read_rule.RECEIVED_ORDER_FIELD, order)
 
 
-def _parse_stream_lines(text: bytes, now: dt.datetime) -> ParsedRows:
+def _arrivals_valid(arrival: pa.ChunkedArray) -> bool:
+    bounds = pc.min_max(arrival).as_py()
+    return bounds["min"] >= 0 and bounds["max"] <= read_rule.EPOCH_MS_MAX
+
+
+def _parse_stream_lines(text: bytes, now: dt.datetime, batch_sequence_number: str) -> ParsedRows:
     events: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for number, line in enumerate(text.split(b"\n"), start=1):
         if not line.strip(_JSON_WHITESPACE):
             continue
-        result = validate_event(line, now)
-        if result.event is not None:
-            events.append(result.event)
+        outcome = _line_event(line, now, batch_sequence_number)
+        if isinstance(outcome, dict):
+            events.append(outcome)
         else:
-            rejected.append({"reason": result.reason, "row": _line_row(number, line.rstrip(b"\r"))})
-    return ParsedRows(pa.Table.from_pylist(events, schema=STREAM_COLUMNS_SCHEMA), rejected)
+            rejected.append({"reason": outcome, "row": _line_row(number, line.rstrip(b"\r"))})
+    return ParsedRows(pa.Table.from_pylist(events, schema=STREAM_ROWS_SCHEMA), rejected)
+
+
+def _line_event(line: bytes, now: dt.datetime, batch_sequence_number: str) -> dict[str, Any] | str:
+    """One stream line as a checked event with its received order, or the reason it is rejected."""
+    document = decode_document(line)
+    if isinstance(document, str):
+        return document
+    try:
+        document, arrival = bronze.split_kinesis_metadata(document)
+    except ValueError as malformed:
+        return str(malformed)
+    result = validate_document(document, now)
+    if result.event is None:
+        return result.reason or "invalid"
+    order = None if arrival is None else read_rule.stream_order(arrival, batch_sequence_number)
+    return {**result.event, read_rule.RECEIVED_ORDER: order}
 
 
 def _line_row(number: int | None, line: bytes) -> dict[str, Any]:
@@ -382,7 +423,8 @@ def parse_csv_upload(data: bytes) -> ParsedRows:
 
 @dataclass
 class CheckedRows:
-    """`valid` follows schema.EVENT_SCHEMA; `rejected` items are `{"reason", "row"}`."""
+    """`valid` follows schema.EVENT_SCHEMA (then `received_order` when the parsed rows had it);
+    `rejected` items are `{"reason", "row"}`."""
 
     valid: pa.Table
     rejected: list[dict[str, Any]]
@@ -536,15 +578,19 @@ def validate_rows(
     null where absent. `now` (default: the current time) bounds future timestamps.
     """
     now = contract.utc_now() if now is None else now
+    # Not an event field: carried along with its rows (stream objects; pipeline.read_rule).
+    order = table[read_rule.RECEIVED_ORDER] if read_rule.RECEIVED_ORDER in table.column_names else None
     table = _event_columns(table)
     if table.num_rows == 0:
-        return CheckedRows(schema.EVENT_SCHEMA.empty_table(), [])
+        return CheckedRows((EVENT_WITH_ORDER_SCHEMA if order is not None else schema.EVENT_SCHEMA).empty_table(), [])
     passed, typed = _typed_columns(table, now, derive_missing_event_ids)
     valid = _passed_rows(table, passed, typed)
+    if order is not None:
+        valid = valid.append_column(read_rule.RECEIVED_ORDER_FIELD, order.filter(passed))
     if valid.num_rows == table.num_rows:
         checked = CheckedRows(valid, [])
     else:
-        checked = _recheck_failed_rows(table, passed, valid, now, derive_missing_event_ids)
+        checked = _recheck_failed_rows(table, passed, valid, now, derive_missing_event_ids, order)
     if derive_missing_event_ids:
         checked.valid = _fill_derived_event_ids(checked.valid)
     return checked
@@ -566,7 +612,9 @@ def _passed_rows(table: pa.Table, passed: Any, typed: dict[str, Any]) -> pa.Tabl
     )
 
 
-def _recheck_failed_rows(table: pa.Table, passed: Any, valid: pa.Table, now: dt.datetime, upload: bool) -> CheckedRows:
+def _recheck_failed_rows(
+    table: pa.Table, passed: Any, valid: pa.Table, now: dt.datetime, upload: bool, order: Any = None
+) -> CheckedRows:
     """Rows that failed a column check, one by one: the reason, or (rarely) a valid row spelled
     in a way the column checks do not take (schema_version "+1"), kept in its place."""
     failed_at = pc.indices_nonzero(pc.invert(passed))
@@ -581,7 +629,11 @@ def _recheck_failed_rows(table: pa.Table, passed: Any, valid: pa.Table, now: dt.
             rejected.append({"reason": str(invalid), "row": row})
     if rescued:
         positions = pa.concat_arrays([pc.indices_nonzero(passed), pa.array(rescued_at, pa.uint64())])
-        merged = pa.concat_tables([valid, pa.Table.from_pylist(rescued, schema=schema.EVENT_SCHEMA)])
+        rescued_rows = pa.Table.from_pylist(rescued, schema=schema.EVENT_SCHEMA)
+        if order is not None:
+            rescued_orders = order.take(pa.array(rescued_at, pa.uint64()))
+            rescued_rows = rescued_rows.append_column(read_rule.RECEIVED_ORDER_FIELD, rescued_orders)
+        merged = pa.concat_tables([valid, rescued_rows])
         valid = merged.take(pc.sort_indices(positions))
     return CheckedRows(valid, rejected)
 

@@ -29,7 +29,11 @@ logger = Logger(child=True)
 
 @dataclass
 class CheckedBatch:
-    """A batch's records sorted into valid events and quarantine lines, with its object keys."""
+    """A batch's records sorted into valid events and quarantine lines, with its object keys.
+
+    `valid_events` are bronze lines: each event with its record's Kinesis arrival time
+    (bronze.with_kinesis_metadata), from which, with the key's first sequence number, silver
+    orders copies."""
 
     valid_events: list[dict[str, Any]] = field(default_factory=list)
     valid_sequence_numbers: list[str] = field(default_factory=list)
@@ -83,7 +87,9 @@ def check_batch(records: Sequence[KinesisStreamRecord]) -> CheckedBatch:
             continue
         result = validate_event(data)
         if result.event is not None:
-            batch.valid_events.append(result.event)
+            batch.valid_events.append(
+                bronze.with_kinesis_metadata(result.event, record.kinesis.approximate_arrival_timestamp)
+            )
             batch.valid_sequence_numbers.append(record.kinesis.sequence_number)
         else:
             batch.rejected.append(quarantine_line(record, result.reason or "invalid", data))

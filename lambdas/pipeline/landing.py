@@ -15,6 +15,7 @@ Errors of AWS calls raise (the caller retries); bad data never raises: it is qua
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -39,15 +40,15 @@ def empty_summary() -> dict[str, Any]:
     }
 
 
-def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
-    """(body, ETag) of the object's current version; None when it no longer exists."""
+def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str, dt.datetime] | None:
+    """(body, ETag, LastModified) of the object's current version; None when it no longer exists."""
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
         # Deleted before we got to it: a retry cannot help, and there is nothing to lose.
         logger.warning("source object no longer exists", extra={"bucket": bucket, "key": key})
         return None
-    return response["Body"].read(), response["ETag"]
+    return response["Body"].read(), response["ETag"], response["LastModified"]
 
 
 def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silver.ObjectTransform) -> None:
@@ -144,11 +145,13 @@ def process_object(
         source = _read_source(s3, source_bucket, source_key)
         if source is None:
             return {**empty_summary(), "skipped": 1}
-        data, version = source
+        data, version, last_modified = source
         if version == lease.applied_version:
             logger.info("upload already applied", extra={"key": source_key, "version": version})
             return {**empty_summary(), "skipped": 1}
-        result = silver.transform_object(data, source_bucket, source_key)
+        # The version read orders the upload's rows (read_rule.upload_order), whichever
+        # notification brought the turn.
+        result = silver.transform_object(data, source_bucket, source_key, last_modified)
         written = [part.partition for part in result.partitions]
         # Recorded before any write: if this turn dies half-way, the next one still knows every
         # partition that may hold a file of this upload, and removes those it no longer needs.

@@ -96,6 +96,22 @@ def stream_object_key(
     return f"{STREAM_PREFIX}{_hour_path(first_arrival)}/{name}"
 
 
+# Kinesis sequence numbers (API: 0|([1-9]\d{0,128})).
+SEQUENCE_NUMBER_MAX_DIGITS = 129
+SEQUENCE_NUMBER_PATTERN = rf"0|[1-9][0-9]{{0,{SEQUENCE_NUMBER_MAX_DIGITS - 1}}}"
+_STREAM_OBJECT_NAME = re.compile(
+    rf"^(?P<shard_id>.+)-(?P<first>{SEQUENCE_NUMBER_PATTERN})-(?P<last>{SEQUENCE_NUMBER_PATTERN})"
+    + re.escape(JSONL_GZ_SUFFIX)
+    + "$"
+)
+
+
+def first_sequence_number(stream_key: str) -> str | None:
+    """The batch's first sequence number from a `stream_object_key`; None for another name."""
+    match = _STREAM_OBJECT_NAME.match(stream_key.rsplit("/", 1)[-1])
+    return match["first"] if match else None
+
+
 def ingest_quarantine_key(
     first_arrival: float | dt.datetime, shard_id: str, first_sequence_number: str, last_sequence_number: str
 ) -> str:
@@ -180,8 +196,9 @@ class Partition:
 
 
 # --- silver file names -----------------------------------------------------------------------
-# A silver file's name starts with a letter saying where its rows came from. The read rule keeps
-# the copy from the file that sorts first, so the letters also rank the sources: c < s < u.
+# A silver file's name starts with a letter saying where its rows came from. The read rule
+# (pipeline.read_rule) ranks a stream-side file's copy (c, s) before an upload's (u); files written
+# before rows carried their received order are ranked by name, c < s < u.
 COMPACTED_LETTER = "c"
 FILE_LETTER = {SourceKind.STREAM: "s", SourceKind.UPLOAD: "u"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from pipeline import read_rule
 from pipeline.contract import (
     EVENT_FIELDS,
     EVENT_ID_PATTERN,
@@ -60,7 +61,9 @@ EVENT_SCHEMA = pa.schema(
 )
 
 # Silver partitions by indicador and event day (layout.Partition); those two live in the path, not in the file.
-SILVER_FILE_SCHEMA = pa.schema([f for f in EVENT_SCHEMA if f.name != "indicador"])
+# After the event: when the pipeline received the row (pipeline.read_rule), not an event field;
+# null in files written before it existed.
+SILVER_FILE_SCHEMA = pa.schema([*(f for f in EVENT_SCHEMA if f.name != "indicador"), read_rule.RECEIVED_ORDER_FIELD])
 
 # Gold: one row per (pais, indicador, day). Columns added after the first files were written are
 # nullable and at the end (last_unidad: schema_version 2); files without them read them as null.

@@ -7,6 +7,7 @@ reprocessing an object overwrites its own files instead of adding copies.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import layout, schema
+from pipeline import layout, read_rule, schema
 from pipeline.decode import parse_csv_upload, parse_stream_object, utc_wall_clock, validate_rows
 from pipeline.layout import Partition, SourceKind
 
@@ -95,16 +96,11 @@ def merge_on_read(files: Iterable[tuple[str, pa.Table]]) -> tuple[pa.Table, int]
     """The events of one partition as every reader must see them, from `(key, table)` pairs.
 
     A partition may hold the same event in several files until compaction (a re-sent event, an
-    overlapping redelivery, an upload repeating streamed events). One row per event_id is kept:
-    the one from the file whose key sorts first. File names start with `c-`, `s-` or `u-`, so a
-    stream-side copy wins over an upload's copy. Returns (events, copies hidden).
+    overlapping redelivery, an upload repeating streamed events). One row per event_id is kept,
+    by the read rule (pipeline.read_rule): a stream copy before an upload's, then the copy
+    received first. Returns (events, copies hidden).
     """
-    ordered = sorted(files, key=lambda item: item[0])
-    tables = [table for _, table in ordered]
-    if not tables:
-        return schema.SILVER_FILE_SCHEMA.empty_table(), 0
-    events, hidden = drop_duplicate_event_ids(pa.concat_tables(tables, promote_options="default"))
-    return events, hidden.num_rows
+    return read_rule.merge_on_read(files, schema.SILVER_FILE_SCHEMA.empty_table())
 
 
 def without_events(table: pa.Table, event_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
@@ -183,15 +179,29 @@ class ObjectTransform:
     ignored_columns: list[str]
 
 
-def transform_object(data: bytes, source_bucket: str, source_key: str) -> ObjectTransform:
-    """Parse, validate, de-duplicate and partition one bronze object (stream/ or uploads/)."""
+def transform_object(
+    data: bytes, source_bucket: str, source_key: str, last_modified: dt.datetime | None = None
+) -> ObjectTransform:
+    """Parse, validate, de-duplicate and partition one bronze object (stream/ or uploads/).
+
+    Each row carries its received order (pipeline.read_rule): a stream row from its Kinesis
+    arrival time (on its line) and its batch's first sequence number (in the key), an upload's rows from the upload's `last_modified` and key (null when not given)."""
     kind = layout.source_kind(source_key)
     if kind is None:
         raise ValueError(
             f"{source_key!r} is neither {layout.STREAM_PREFIX}…{layout.JSONL_GZ_SUFFIX} nor {layout.UPLOADS_PREFIX}…{layout.UPLOAD_SUFFIX}"
         )
-    parsed = parse_stream_object(data) if kind is SourceKind.STREAM else parse_csv_upload(data)
+    if kind is SourceKind.STREAM:
+        # The batch's first sequence number, from an ingest key; another name orders by arrival only.
+        parsed = parse_stream_object(data, batch_sequence_number=layout.first_sequence_number(source_key) or "")
+    else:
+        parsed = parse_csv_upload(data)
     checked = validate_rows(parsed.table, derive_missing_event_ids=kind is SourceKind.UPLOAD)
+    if kind is SourceKind.UPLOAD and last_modified is not None:
+        order = pa.scalar(read_rule.upload_order(last_modified, source_key), pa.string())
+        checked.valid = checked.valid.append_column(
+            read_rule.RECEIVED_ORDER_FIELD, pa.repeat(order, checked.valid.num_rows)
+        )
     unique, duplicates = drop_duplicate_event_ids(checked.valid)
     source_object = layout.object_uri(source_bucket, source_key)
     quarantine = [

@@ -34,6 +34,11 @@ def validate_event(raw: bytes, now: dt.datetime | None = None) -> ValidationResu
     document = decode_document(raw)
     if isinstance(document, str):
         return ValidationResult(reason=document)
+    return validate_document(document, now)
+
+
+def validate_document(document: dict[str, Any], now: dt.datetime | None = None) -> ValidationResult:
+    """`validate_event` on an already decoded JSON object."""
     try:
         event = contract.check_document(document, contract.utc_now() if now is None else now)
     except contract.Invalid as invalid:

@@ -447,3 +447,45 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     assert {row["dt"]: row["last_unidad"] for row in body["days"]}[dt_text] == "%"
     status, body, _ = api.get_json("indicadores/ARG/PIB")
     assert status == 200 and body["latest"]["unidad"] is None  # the simulator's version 1 event
+
+
+def test_an_event_resent_with_other_content_shows_its_first_sent_copy(stack, aws, aws_env):
+    # The producer sends an event, then re-sends its event_id with another valor: every reader
+    # shows the first, before compaction (the read rule) and after (the files hold it once).
+    s3, kinesis = aws("s3"), aws("kinesis")
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=41)).replace(hour=12, minute=0, second=0, microsecond=0)
+    original = _v2_event("ARG", day, 5.5, indicador="TasaInteres", fuente="e2e-first-sent", schema_version=1)
+    copy = {**original, "valor": 99.0}
+    event_id = original["event_id"]
+
+    def files_holding(count: int):
+        def check():
+            files = silver_file_frame(s3, stack["silver_bucket"])
+            rows = files[files["event_id"] == event_id] if len(files) else files
+            return len(rows) == count and rows
+
+        return check
+
+    kinesis.put_record(StreamName=stack["stream_name"], Data=json.dumps(original).encode(), PartitionKey="ARG")
+    wait_until(files_holding(1), timeout=120 * SCALE, interval=1)
+    kinesis.put_record(StreamName=stack["stream_name"], Data=json.dumps(copy).encode(), PartitionKey="ARG")
+    rows = wait_until(files_holding(2), timeout=120 * SCALE, interval=1)
+    assert sorted(rows["valor"]) == [5.5, 99.0] and rows["received_order"].notna().all()
+
+    def shown() -> set:
+        frame = silver_frame(s3, stack["silver_bucket"])
+        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold"]
+        command += [stack["gold_bucket"], "--csv", "--sql", f"select valor from events where event_id = '{event_id}'"]
+        return {
+            *frame.loc[frame["event_id"] == event_id, "valor"],
+            *map(float, run(command, aws_env).stdout.split()[1:]),
+        }
+
+    assert shown() == {5.5}
+    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    assert function_error is None, summary
+    assert shown() == {5.5}
+    assert list(wait_until(files_holding(1), timeout=30 * SCALE)["valor"]) == [5.5]
+    gold = gold_frame(s3, stack["gold_bucket"])
+    row = gold[(gold["indicador"] == "TasaInteres") & (gold["dt"] == day.date().isoformat()) & (gold["pais"] == "ARG")]
+    assert list(row["last_valor"]) == [5.5] and list(row["count"]) == [1]

@@ -237,7 +237,7 @@ run "glue_tables_project_the_lake_partitions" {
   assert {
     condition = [for c in aws_glue_catalog_table.lake["events"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
       "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
-      "unidad:string",
+      "unidad:string", "received_order:string",
     ]
     error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
   }
@@ -260,10 +260,10 @@ run "glue_tables_project_the_lake_partitions" {
       aws_athena_named_query.events_exactly_once[0].name == "events_exactly_once" &&
       aws_athena_named_query.events_exactly_once[0].database == "econ_lake_prod" &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "CREATE OR REPLACE VIEW events_exactly_once") &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY regexp_extract(\"$path\", '[^/]+$')") &&
+      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY CASE WHEN regexp_extract(\"$path\", '[^/]+$') LIKE 'u-%' THEN 1 ELSE 0 END, received_order ASC NULLS LAST") &&
       strcontains(aws_athena_named_query.events_exactly_once[0].query, "WHERE copy_rank = 1")
     )
-    error_message = "The saved query events_exactly_once must create the view with the read rule (rank copies by file name)."
+    error_message = "The saved query events_exactly_once must create the view with the read rule (stream before upload, then received_order; generated into sql/)."
   }
 
   assert {

@@ -1,4 +1,5 @@
-"""A lake in local directories, written with the pipeline's own writers, for DuckDB tests (no emulator).
+"""A lake in local directories, written with the pipeline's own writers, for DuckDB tests (no emulator),
+and Athena's view of it through DuckDB (`athena_connection`).
 
 Layout as in docs/DESIGN.md: <root>/silver/events/indicador=…/dt=…/<c|s|u>-….parquet,
 <root>/gold/kpis_diarios/indicador=…/dt=…/kpis.parquet, <root>/bronze/stream/dt=…/hour=…/….jsonl.gz and
@@ -13,10 +14,14 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import gold, layout, schema, silver
+from pipeline import gold, layout, read_rule, schema, silver
+from tools import lake_sql
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def event(
@@ -67,3 +72,23 @@ def write_bronze_stream(root: Path, arrival: str, name: str, events: list[dict])
 def write_quarantine(root: Path, relative_key: str, reasons: list[str]) -> None:
     records = [{"reason": reason, "raw": "{", "raw_encoding": "utf-8"} for reason in reasons]
     _write_jsonl_gz(root / "bronze" / "quarantine" / relative_key, records)
+
+
+def athena_connection(silver_root: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB with a table `events` shaped like the Glue table: the silver file columns, the
+    partition columns as strings (Glue declares dt a string) and Athena's "$path", an S3 URI."""
+    con = lake_sql.new_connection()
+    columns = lake_sql.EVENT_COLUMNS | lake_sql.ORDER_COLUMNS
+    typed = "union all by name " + (
+        "select " + ", ".join(f"null::{kind} as {name}" for name, kind in columns.items()) + " where false"
+    )
+    glob = f"{silver_root}/{layout.SILVER_GLOB}"
+    file_columns = ", ".join(f'"{field.name}"' for field in schema.SILVER_FILE_SCHEMA)
+    con.sql(f"""
+        CREATE TABLE events AS
+        SELECT {file_columns}, indicador, CAST(dt AS VARCHAR) AS dt,
+               's3://silver-bucket/' || substr(filename, {len(str(silver_root)) + 2}) AS "$path"
+        FROM (SELECT * FROM read_parquet('{glob}', hive_partitioning = true, filename = true, union_by_name = true)
+              {typed})""")
+    con.sql((ROOT / read_rule.ATHENA_VIEW_PATH).read_text(encoding="utf-8"))
+    return con

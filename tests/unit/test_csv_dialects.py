@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, SILVER, Lake
 
-from pipeline import contract, decode, layout, silver
+from pipeline import contract, decode, layout, read_rule, silver
 from pipeline.handlers import transform
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -85,7 +85,8 @@ def silver_rows(lake: Lake) -> dict[str, list[tuple[Any, ...]]]:
     rows = {}
     for item in lake.s3.list_objects_v2(Bucket=SILVER).get("Contents", []):
         data = lake.s3.get_object(Bucket=SILVER, Key=item["Key"])["Body"].read()
-        table = silver.decode_silver_parquet(data, item["Key"])
+        # The events only: each upload's rows carry its own received order (read_rule.upload_order).
+        table = silver.decode_silver_parquet(data, item["Key"]).drop_columns([read_rule.RECEIVED_ORDER])
         partition = layout.Partition.of_silver_key(item["Key"]).name
         rows[item["Key"]] = sorted((partition, *row.values()) for row in table.to_pylist())
     return rows

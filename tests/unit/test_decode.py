@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bronze, contract, decode, schema
+from pipeline import bronze, contract, decode, read_rule, schema
 from pipeline.validation import validate_event
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -33,9 +33,11 @@ def event(event_id: str = ID[1], **overrides: Any) -> dict[str, Any]:
     }
 
 
-def transform_verdicts(lines: list[bytes], now: dt.datetime = NOW) -> tuple[list[str | None], pa.Table]:
+def transform_verdicts(
+    lines: list[bytes], now: dt.datetime = NOW, batch: str = ""
+) -> tuple[list[str | None], pa.Table]:
     """Reason per line (None = accepted or blank) from parse_stream_object + validate_rows."""
-    parsed = decode.parse_stream_object(gzip.compress(b"\n".join(lines) + b"\n"), now=now)
+    parsed = decode.parse_stream_object(gzip.compress(b"\n".join(lines) + b"\n"), now=now, batch_sequence_number=batch)
     checked = decode.validate_rows(parsed.table, now=now)
     assert parsed.rows_in == checked.valid.num_rows + len(checked.rejected) + len(parsed.rejected)
     # Rows rejected while parsing carry their line number. The parser keeps the other non-blank
@@ -43,7 +45,8 @@ def transform_verdicts(lines: list[bytes], now: dt.datetime = NOW) -> tuple[list
     reasons: dict[int, str] = {item["row"]["line"] - 1: item["reason"] for item in parsed.rejected}
     kept = [n for n, line in enumerate(lines) if n not in reasons and line.strip(b" \t\r")]
     later = list(checked.rejected)
-    for position, row in zip(kept, parsed.table.to_pylist(), strict=True):
+    # The event columns: rejected rows are reported without the received order.
+    for position, row in zip(kept, parsed.table.select(decode.STREAM_COLUMNS_SCHEMA.names).to_pylist(), strict=True):
         if later and later[0]["row"] == row:
             reasons[position] = later.pop(0)["reason"]
     assert later == []
@@ -268,7 +271,7 @@ def assert_accounted(parsed: decode.ParsedRows, *, upload: bool) -> None:
     assert parsed.rows_in == checked.valid.num_rows + len(checked.rejected) + sum(
         1 for item in parsed.rejected if item["row"] is not None
     )
-    assert checked.valid.schema == schema.EVENT_SCHEMA
+    assert checked.valid.schema == (schema.EVENT_SCHEMA if upload else decode.EVENT_WITH_ORDER_SCHEMA)
     for item in [*parsed.rejected, *checked.rejected]:
         assert isinstance(item["reason"], str) and item["reason"]
         json.dumps(item, default=str).encode("utf-8")  # quarantine lines are always writable
@@ -365,3 +368,61 @@ def test_future_timestamps_follow_the_injected_processing_time() -> None:
     line = json.dumps(event(timestamp="2026-11-30T12:00:00.000001Z")).encode()
     assert transform_verdicts([line], now=NOW)[0] == [contract.TIMESTAMP_OUT_OF_RANGE]
     assert transform_verdicts([line], now=NOW + dt.timedelta(microseconds=1))[0] == [None]
+
+
+# --- ingest's Kinesis metadata (the received order) ------------------------------------------------
+
+arrival_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**14), 10**14)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from([0, 1, 10**13 - 1, 10**13, -1, "1", [1], {"ms": 1}])
+)
+
+
+@HOSTILE_SETTINGS
+@given(st.lists(st.tuples(st.booleans(), arrival_values), min_size=1, max_size=6), st.sampled_from(["", "0", "4959"]))
+def test_malformed_kinesis_metadata_is_quarantined_with_a_reason_never_lost(lines_metadata: list, batch: str) -> None:
+    lines = []
+    expected: list[str | None] = []
+    for number, (has_arrival, arrival) in enumerate(lines_metadata):
+        line = event(ID[number])
+        if has_arrival:
+            line[bronze.ARRIVAL_MS_FIELD] = arrival
+        lines.append(json.dumps(line).encode())
+        try:
+            _, arrival_ms = bronze.split_kinesis_metadata(json.loads(lines[-1]))
+        except ValueError as malformed:
+            expected.append(str(malformed))
+        else:
+            expected.append(None if arrival_ms is None else read_rule.stream_order(arrival_ms, batch))
+    reasons, valid = transform_verdicts(lines, batch=batch)
+    valid_orders = iter(valid[read_rule.RECEIVED_ORDER].to_pylist())
+    for reason, outcome in zip(reasons, expected, strict=True):
+        if reason is None:  # accepted: with the order its metadata gives (null: a line from before it)
+            assert next(valid_orders) == outcome
+        else:
+            assert reason == outcome == bronze.ARRIVAL_MS_NOT_VALID
+    assert next(valid_orders, "none left") == "none left"
+
+
+def test_kinesis_metadata_rules_by_example() -> None:
+    line = event()
+    assert bronze.split_kinesis_metadata(dict(line)) == (line, None)  # written before the metadata
+    assert bronze.split_kinesis_metadata({**line, bronze.ARRIVAL_MS_FIELD: None}) == (line, None)
+    good = bronze.with_kinesis_metadata(line, 1_700_000_000.1234)
+    assert good[bronze.ARRIVAL_MS_FIELD] == 1_700_000_000_123
+    assert bronze.split_kinesis_metadata(good) == (line, 1_700_000_000_123)
+    for arrival in (True, -1, 1.5, "1", 10**13):
+        with pytest.raises(ValueError, match=bronze.ARRIVAL_MS_FIELD):
+            bronze.split_kinesis_metadata({**line, bronze.ARRIVAL_MS_FIELD: arrival})
+
+
+def test_an_object_mixing_lines_with_and_without_metadata_keeps_every_valid_line() -> None:
+    with_metadata = bronze.with_kinesis_metadata(event(ID[1]), 1_700_000_000.0)
+    data = gzip.compress(b"\n".join(json.dumps(line).encode() for line in (with_metadata, event(ID[2]))) + b"\n")
+    parsed = decode.parse_stream_object(data, now=NOW, batch_sequence_number="12")
+    assert parsed.rejected == []
+    assert parsed.table[read_rule.RECEIVED_ORDER].to_pylist() == [read_rule.stream_order(1_700_000_000_000, "12"), None]

@@ -123,7 +123,8 @@ def test_valid_records_go_to_bronze_bad_ones_to_quarantine_and_nothing_fails(ing
     events = read_gzip_lines(s3, bronze_key)
     assert [event["event_id"] for event in events] == [IDS[0], IDS[2]]  # normalised to lower case
     assert events[1]["valor"] == 2.0
-    assert events[0] == make_event_dict(IDS[0])
+    # The event as sent, then its record's arrival in ms: silver orders copies by it (and the key's first sequence number).
+    assert events[0] == {**make_event_dict(IDS[0]), bronze.ARRIVAL_MS_FIELD: round(ARRIVAL * 1000)}
 
     rejected = read_gzip_lines(s3, quarantine_key)
     assert [line["sequence_number"] for line in rejected] == ["102", "103", "104"]

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bronze, catalog, contract, decode, layout, schema, silver
+from pipeline import bronze, catalog, contract, decode, layout, read_rule, schema, silver
 from pipeline.validation import validate_event
 
 BRONZE = "test-bronze"
@@ -74,8 +74,9 @@ def one_row(**overrides: str | None) -> pa.Table:
 
 def test_stream_object_parses_to_event_columns_keeping_numbers() -> None:
     parsed = decode.parse_stream_object(stream_bytes(event(ID[1]), event(ID[2], valor=2)))
-    assert parsed.table.schema == decode.STREAM_COLUMNS_SCHEMA
-    assert parsed.table.schema.names == list(schema.EVENT_FIELDS)
+    assert parsed.table.schema == decode.STREAM_ROWS_SCHEMA
+    assert parsed.table.schema.names == [*schema.EVENT_FIELDS, read_rule.RECEIVED_ORDER]
+    assert parsed.table[read_rule.RECEIVED_ORDER].null_count == 2  # written without ingest's metadata
     assert parsed.table["valor"].to_pylist() == [1.5, 2.0]
     assert parsed.table["schema_version"].to_pylist() == [1, 1]
     assert parsed.rejected == [] and parsed.rows_in == 2

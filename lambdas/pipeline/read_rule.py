@@ -1,0 +1,218 @@
+"""The read rule, defined once: which copy of an event every reader shows (docs/DESIGN.md, "Reading").
+
+In each partition, one row per event_id: the row with the smallest
+
+    (source rank, received order, file name, file key)
+
+- source rank: 0 for stream-side files (`c-` compacted, `s-` stream), 1 for upload files (`u-`),
+  from the file name, so a stream copy always wins over an upload's copy;
+- received order (the silver column `received_order`): when the pipeline received the row.
+  Stream rows: `s` + the record's Kinesis arrival time in ms (13 digits) + the sequence number of
+  the first record of its batch (the bronze key holds it), written with its length first (3
+  digits) so that text order is number order for any length. Within a shard Kinesis assigns
+  arrival times in sequence order, and a batch is a contiguous range of the shard, so the first
+  row by this order is the first record by sequence: two records in the same millisecond but in
+  different batches are ordered by their batches, and a batch starting earlier that holds the later
+  one holds the earlier one too (copies inside one object are settled first, the first line
+  kept). Across shards: arrival order. Upload rows: `u` + the upload's LastModified in ms + its
+  key. Null in files written before the column existed: those rows rank after every row that has
+  an order, among themselves by file name as before (`c` < `s` < `u`, then the digest);
+- file name, then the whole key: the last, deterministic tie-break.
+
+So the copy Kinesis delivered first wins, whatever the file names; compaction keeps each row's
+order, so merging files changes no winner. Everything that applies the rule is made from here:
+the Arrow path (`merge_on_read`, used by silver, gold, compaction and the lake reader), DuckDB's
+`events` view (tools/lake_sql.py) and Athena's `events_exactly_once` view (`athena_view_sql`,
+checked in at ATHENA_VIEW_PATH: `python -m pipeline.read_rule --write-athena-view` rewrites it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline import layout
+
+# --- the received order --------------------------------------------------------------------------
+RECEIVED_ORDER = "received_order"
+RECEIVED_ORDER_FIELD = pa.field(RECEIVED_ORDER, pa.string(), nullable=True)
+STREAM_ORDER_PREFIX = "s"
+UPLOAD_ORDER_PREFIX = "u"
+EPOCH_MS_DIGITS = 13  # epoch milliseconds up to the year 2286
+EPOCH_MS_MAX = 10**EPOCH_MS_DIGITS - 1
+SEQUENCE_LENGTH_DIGITS = len(str(layout.SEQUENCE_NUMBER_MAX_DIGITS))  # the length written before the number
+
+
+def stream_order(arrival_ms: int, batch_sequence_number: str) -> str:
+    """The received order of one stream row (the Python twin of `stream_orders`)."""
+    return f"{STREAM_ORDER_PREFIX}{arrival_ms:0{EPOCH_MS_DIGITS}d}{_sequence_suffix(batch_sequence_number)}"
+
+
+def _sequence_suffix(batch_sequence_number: str) -> str:
+    return f"{len(batch_sequence_number):0{SEQUENCE_LENGTH_DIGITS}d}{batch_sequence_number}"
+
+
+def stream_orders(arrival_ms: pa.Array | pa.ChunkedArray, batch_sequence_number: str) -> pa.Array | pa.ChunkedArray:
+    """`stream_order` column-wise, for the rows of one batch (null where arrival_ms is null)."""
+    arrival_text = pc.cast(arrival_ms, pa.string())
+    if len(arrival_ms) and (pc.min(arrival_ms).as_py() or 0) < 10 ** (EPOCH_MS_DIGITS - 1):  # before 2001
+        arrival_text = pc.utf8_lpad(arrival_text, EPOCH_MS_DIGITS, "0")
+    return pc.binary_join_element_wise(STREAM_ORDER_PREFIX, arrival_text, _sequence_suffix(batch_sequence_number), "")
+
+
+def upload_order(last_modified: dt.datetime, source_key: str) -> str:
+    """The received order of every row of one upload: after all stream rows (`u` > `s`), then by
+    the upload's LastModified, then its key. A re-upload is received anew: it orders later."""
+    if last_modified.tzinfo is None:
+        raise ValueError("last_modified must be timezone-aware")
+    milliseconds = int(last_modified.timestamp() * 1000)
+    return f"{UPLOAD_ORDER_PREFIX}{milliseconds:0{EPOCH_MS_DIGITS}d}{source_key}"
+
+
+# --- the source rank -----------------------------------------------------------------------------
+UPLOAD_FILE_LETTER = layout.FILE_LETTER[layout.SourceKind.UPLOAD]
+
+
+def file_name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def source_rank(key: str) -> int:
+    """0 for a stream-side file (`c-`, `s-`), 1 for an upload file (`u-`)."""
+    return 1 if file_name(key).startswith(f"{UPLOAD_FILE_LETTER}-") else 0
+
+
+# --- the Arrow path ------------------------------------------------------------------------------
+_RANK, _NAME, _KEY = "__source_rank", "__file_name", "__file_key"
+ARROW_SORT_KEYS = [
+    ("event_id", "ascending"),
+    (_RANK, "ascending"),
+    (RECEIVED_ORDER, "ascending"),  # nulls at the end (Arrow's default)
+    (_NAME, "ascending"),
+    (_KEY, "ascending"),
+]
+
+
+def _with_received_order(table: pa.Table) -> pa.Table:
+    if RECEIVED_ORDER in table.column_names:
+        return table
+    return table.append_column(RECEIVED_ORDER_FIELD, pa.nulls(table.num_rows, pa.string()))
+
+
+def merge_on_read(files: Iterable[tuple[str, pa.Table]], empty: pa.Table) -> tuple[pa.Table, int]:
+    """One row per event_id from `(key, table)` pairs of one partition, by the rule above; returns
+    (rows, copies hidden). `empty` is the result when there are no files. Rows come out in key
+    order, each file's rows in their order, the winners of contested ids last."""
+    ordered = sorted(files, key=lambda item: item[0])
+    if not ordered:
+        return empty, 0
+    tables = [_with_received_order(table) for _, table in ordered]
+    rows = pa.concat_tables(tables, promote_options="default")
+    if rows.num_rows == 0 or pc.count_distinct(rows["event_id"]).as_py() == rows.num_rows:
+        return rows, 0  # no copies: the usual case, settled with one hash pass
+    counts = rows.group_by("event_id", use_threads=False).aggregate([([], "count_all")])
+    contested_ids = counts.filter(pc.greater(counts["count_all"], 1))["event_id"]
+    contested_mask = pc.is_in(rows["event_id"], value_set=contested_ids)
+    # Only the rows of contested ids are ranked: the file of each row, as columns to sort by.
+    sizes = [table.num_rows for table in tables]
+    keys = [key for key, _ in ordered]
+    file_index = pa.concat_arrays([pa.repeat(pa.scalar(index, pa.int32()), size) for index, size in enumerate(sizes)])
+    contested = rows.filter(contested_mask)
+    contested_files = file_index.filter(contested_mask)
+    contested = (
+        contested.append_column(
+            _RANK, pc.take(pa.array([source_rank(key) for key in keys], pa.int8()), contested_files)
+        )
+        .append_column(_NAME, pc.take(pa.array([file_name(key) for key in keys], pa.string()), contested_files))
+        .append_column(_KEY, pc.take(pa.array(keys, pa.string()), contested_files))
+    )
+    ranked = contested.sort_by(ARROW_SORT_KEYS)
+    ids = ranked["event_id"].combine_chunks()
+    # Sorted by event_id: a row wins when its id differs from the previous row's.
+    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+    winners_mask = pa.concat_arrays([pa.array([True]), pc.fill_null(first, True)])
+    winners = ranked.filter(winners_mask).drop_columns([_RANK, _NAME, _KEY])
+    kept = pa.concat_tables([rows.filter(pc.invert(contested_mask)), winners])
+    return kept, rows.num_rows - kept.num_rows
+
+
+# --- SQL (DuckDB and Athena/Trino read the same text) -----------------------------------------------
+
+
+def sql_order_by(path: str) -> str:
+    """The ORDER BY of the rule over a column `path` holding each row's file key or URI."""
+    name = f"regexp_extract({path}, '[^/]+$')"
+    return (
+        f"CASE WHEN {name} LIKE '{UPLOAD_FILE_LETTER}-%' THEN 1 ELSE 0 END, "
+        f"{RECEIVED_ORDER} ASC NULLS LAST, {name}, {path}"
+    )
+
+
+def sql_quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_select(columns: Sequence[str], source: str, path: str) -> str:
+    """`SELECT columns` of the rows the rule keeps from `source` (which has `indicador`, `dt`,
+    `event_id`, `received_order` and the path column `path`)."""
+    listed = ", ".join(sql_quote_identifier(name) for name in columns)
+    return (
+        f"SELECT {listed}\n"
+        "FROM (\n"
+        "  SELECT *, row_number() OVER (\n"
+        f"    PARTITION BY indicador, dt, event_id ORDER BY {sql_order_by(path)}\n"
+        "  ) AS copy_rank\n"
+        f"  FROM {source}\n"
+        ")\n"
+        "WHERE copy_rank = 1"
+    )
+
+
+# --- Athena ---------------------------------------------------------------------------------------
+ATHENA_VIEW_NAME = "events_exactly_once"
+ATHENA_TABLE = "events"  # the Glue table over silver (analytics.tf)
+ATHENA_PATH_COLUMN = '"$path"'  # Athena's pseudo-column: the S3 URI of the row's file
+ATHENA_VIEW_PATH = Path("sql") / f"{ATHENA_VIEW_NAME}.athena.sql"  # from the repository root
+
+
+def athena_view_sql(event_columns: Sequence[str]) -> str:
+    """CREATE VIEW events_exactly_once over the Glue table. No leading SQL comment: Athena decides
+    how to run a statement from its first keyword."""
+    select = sql_select([*event_columns, "dt"], ATHENA_TABLE, ATHENA_PATH_COLUMN)
+    return f"CREATE OR REPLACE VIEW {ATHENA_VIEW_NAME} AS\n{select}\n"
+
+
+def athena_view_text() -> str:
+    """The checked-in file's content: the view over the event columns of pipeline.schema."""
+    from pipeline import schema  # schema imports this module
+
+    return athena_view_sql(schema.EVENT_SCHEMA.names)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.read_rule", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--write-athena-view",
+        type=Path,
+        nargs="?",
+        const=ATHENA_VIEW_PATH,
+        metavar="PATH",
+        help=f"write the Athena view SQL (default {ATHENA_VIEW_PATH}); without it, print it",
+    )
+    args = parser.parse_args(argv)
+    if args.write_athena_view is None:
+        sys.stdout.write(athena_view_text())
+        return 0
+    args.write_athena_view.parent.mkdir(parents=True, exist_ok=True)
+    args.write_athena_view.write_text(athena_view_text(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
