@@ -460,26 +460,29 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
 
     # One aggregate run: gold for every partition, and compaction of the files just written.
     log("sustained: one aggregate run (gold + compaction) …")
-    agg_started = time.monotonic()
+    agg_started, agg_started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     aggregate_error, aggregate_summary = invoke_aggregate(boto3.client("lambda"), stack.functions["aggregate"])
-    aggregate_done = dt.datetime.now(dt.UTC)
     result["aggregate_seconds"] = round(time.monotonic() - agg_started, 1)
     result["aggregate_error"] = aggregate_error
     result["aggregate_summary"] = aggregate_summary
     copies_after = copies_in_files(s3, outputs["silver_bucket"])
     result["copies_in_files_after_compaction"] = copies_after
-    # From the simulator's last send until the files held each event once: the landing tail plus
-    # the one aggregate run (on the schedule, add up to one period: copies_in_files_bound_seconds).
-    result["copies_in_files_seconds"] = (
-        round((aggregate_done - sender.ended).total_seconds(), 1) if copies_after == 0 else None
-    )
+    # The files hold each event once after the first aggregate run that starts once the last file
+    # landed. Here that run starts when the bench has checked silver (its own wait, apart); on the
+    # schedule it starts within one period. So the figure is the landing tail, plus at most one
+    # period, plus the run, each measured (None when the run left copies behind).
     period = stack.aggregate_schedule()["period_seconds"] or DEFAULT_AGGREGATE_PERIOD_SECONDS
-    result["copies_in_files_bound_seconds"] = round(
-        result["seconds_simulator_end_to_last_silver_write"] + period + result["aggregate_seconds"], 1
+    result["copies_in_files_bench_wait_seconds"] = round((agg_started_at - last_write).total_seconds(), 1)
+    result["copies_in_files_seconds"] = (
+        round(result["seconds_simulator_end_to_last_silver_write"] + period + result["aggregate_seconds"], 1)
+        if copies_after == 0
+        else None
     )
+    result["copies_in_files_bound_seconds"] = round(2 * period, 1)
     result["copies_in_files_definition"] = (
-        "seconds from the simulator's last send until the silver files hold each event once (after the one aggregate "
-        "run); bound: landing tail + one aggregate period + the run"
+        "at most this many seconds after the simulator's last send the silver files hold each event once on the "
+        "aggregate's schedule: the measured landing tail + one aggregate period + the measured run, which left "
+        "copies_in_files_after_compaction copies; the bound: two aggregate periods (a run must fit in one period)"
     )
     silver_sizes = [
         obj["Size"]
@@ -848,7 +851,7 @@ def summary_lines(report: dict) -> list[str]:
             line(
                 "copies in silver files",
                 f"{s['copies_in_files_before_compaction']:,} -> {s['copies_in_files_after_compaction']:,} "
-                f"in {s['copies_in_files_seconds']} s",
+                f"in <= {s['copies_in_files_seconds']} s on schedule",
                 f"0 within {s['copies_in_files_bound_seconds']:g} s",
                 s["copies_in_files_after_compaction"] == 0
                 and s["copies_in_files_seconds"] is not None

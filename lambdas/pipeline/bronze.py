@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline import layout, read_rule
+from pipeline import layout
 
 # Used when a record's eventID does not have the documented "shardId-…:seq" form.
 UNKNOWN_SHARD_ID = "shardId-unknown"
@@ -22,7 +22,7 @@ UNKNOWN_SHARD_ID = "shardId-unknown"
 # order from it (pipeline.read_rule). The leading underscore keeps it apart from the event
 # contract's fields; objects written before it have none.
 ARRIVAL_MS_FIELD = "_kinesis_arrival_ms"
-ARRIVAL_MS_NOT_VALID = f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {read_rule.EPOCH_MS_MAX} (epoch milliseconds)"
+ARRIVAL_MS_NOT_VALID = f"{ARRIVAL_MS_FIELD} is not an integer from 0 to {layout.EPOCH_MS_MAX} (epoch milliseconds)"
 
 
 def arrival_ms(approximate_arrival_timestamp: float) -> int:
@@ -36,7 +36,7 @@ def with_kinesis_metadata(event: Mapping[str, Any], arrival_seconds: float) -> d
 
 
 def valid_arrival_ms(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= read_rule.EPOCH_MS_MAX
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= layout.EPOCH_MS_MAX
 
 
 def split_kinesis_metadata(document: dict[str, Any]) -> tuple[dict[str, Any], int | None]:

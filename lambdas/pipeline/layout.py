@@ -96,6 +96,10 @@ def stream_object_key(
     return f"{STREAM_PREFIX}{_hour_path(first_arrival)}/{name}"
 
 
+# Epoch milliseconds as received order writes them (pipeline.read_rule): 13 digits, up to the year 2286.
+EPOCH_MS_DIGITS = 13
+EPOCH_MS_MAX = 10**EPOCH_MS_DIGITS - 1
+
 # Kinesis sequence numbers (API: 0|([1-9]\d{0,128})).
 SEQUENCE_NUMBER_MAX_DIGITS = 129
 SEQUENCE_NUMBER_PATTERN = rf"0|[1-9][0-9]{{0,{SEQUENCE_NUMBER_MAX_DIGITS - 1}}}"

@@ -44,8 +44,8 @@ RECEIVED_ORDER = "received_order"
 RECEIVED_ORDER_FIELD = pa.field(RECEIVED_ORDER, pa.string(), nullable=True)
 STREAM_ORDER_PREFIX = "s"
 UPLOAD_ORDER_PREFIX = "u"
-EPOCH_MS_DIGITS = 13  # epoch milliseconds up to the year 2286
-EPOCH_MS_MAX = 10**EPOCH_MS_DIGITS - 1
+EPOCH_MS_DIGITS = layout.EPOCH_MS_DIGITS
+EPOCH_MS_MAX = layout.EPOCH_MS_MAX
 SEQUENCE_LENGTH_DIGITS = len(str(layout.SEQUENCE_NUMBER_MAX_DIGITS))  # the length written before the number
 
 
