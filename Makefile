@@ -55,7 +55,7 @@ STATE_BACKEND = $(PY) -m tools.state_backend --dir $(ROOT) --environment $(ENVIR
                 --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM) --bootstrap-dir $(ROOT)/bootstrap
 
 .PHONY: help setup up down status logs package bootstrap tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
-        test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean
+        test test-unit test-emulator test-terraform test-e2e browser demo bench fmt lint localstack-pin clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -167,7 +167,12 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 # stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).
 ENDPOINT    ?=
 REUSE_STACK ?=
-test-e2e: package ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
+# tools/chromium.py: finds Chromium, else installs it where it can (Debian's package as root or with passwordless
+# sudo; Playwright's build when online); else the browser test fails with the command to run.
+browser: setup ## Chromium for the dashboard's browser test: found, or installed where possible (E2E_SKIP_BROWSER=1: none)
+	@$(PY) -m tools.chromium
+
+test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
 	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
 	  $(PY) -m pytest tests/e2e -q -m e2e
 
