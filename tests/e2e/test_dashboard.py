@@ -1,7 +1,7 @@
 """`make dashboard` in a real headless browser, on the e2e session's deployed stack.
 
 The dashboard server (python -m tools.dashboard) runs in a subprocess on a free port, reading the stack's
-API through tools/function_url. Chromium (Debian's package, or CHROMIUM_PATH), driven by Playwright, opens
+API through tools/function_url. Chromium (tools/chromium.py finds it), driven by Playwright, opens
 the page on a laptop-sized window (1366x900). The tests check that the page shows the API's numbers and
 KPIs; that a newer event sent to Kinesis shows as the latest value within seconds, highlighted, with no
 aggregate run (the `live` function writes it); and that the page fits the window without scrolling
@@ -10,7 +10,8 @@ sideways. The last one writes the README's screenshot, docs/dashboard.png. Every
 This module runs after test_pipeline.py (tests/e2e/conftest.py orders it last): its newer events would
 otherwise become the latest values that test_pipeline.py checks against the simulator's manifest.
 
-No browser: the tests fail and say how to install one, unless E2E_SKIP_BROWSER=1 (then they are skipped).
+No browser: the tests fail with the command that installs one, unless E2E_SKIP_BROWSER=1 (then they are
+skipped). `make test` first runs `make browser` (tools/chromium.py), which installs one where it can.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +33,7 @@ from e2e_support import ROOT, record_timing, target_from_env, truthy
 from simulador.generator import round_value
 from simulador.history import daily_levels
 from simulador.reference_data import load_reference_data
+from tools.chromium import find_chromium, install_command, os_id, playwright_chromium
 from tools.dashboard import format_valor
 from tools.function_url import resolve_for_function
 from tools.invoke_aggregate import invoke_aggregate
@@ -68,55 +69,29 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-INSTALL_HELP = """\
-The dashboard's browser test needs Chromium and the Python package playwright ({why}).
-  Debian:         sudo apt-get install -y chromium                  (then /usr/bin/chromium)
-  Ubuntu:         sudo snap install chromium                        (then /snap/bin/chromium)
-  macOS:          brew install --cask chromium                      then
-                  export CHROMIUM_PATH="/Applications/Chromium.app/Contents/MacOS/Chromium"
-  any (download): .venv/bin/python -m playwright install chromium   (Playwright's own build, used when found)
-  playwright:     .venv/bin/python -m pip install -e '.[dev]'       (make setup does it)
-Point CHROMIUM_PATH at any Chromium or Chrome binary, or set E2E_SKIP_BROWSER=1 to skip these tests."""
 
 
-def find_chromium() -> str | None:
-    """CHROMIUM_PATH, then /usr/bin/chromium, then chromium (or Chrome) on PATH."""
-    configured = os.environ.get("CHROMIUM_PATH", "").strip()
-    if configured:
-        return configured if Path(configured).is_file() else shutil.which(configured)
-    if Path("/usr/bin/chromium").is_file():
-        return "/usr/bin/chromium"
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if found := shutil.which(name):
-            return found
-    return None
-
-
-def _no_browser(why: str):
+def _no_browser(why: str, command: str):
     if truthy(os.environ.get("E2E_SKIP_BROWSER")):
         pytest.skip(f"E2E_SKIP_BROWSER is set ({why})")
-    pytest.fail(INSTALL_HELP.format(why=why), pytrace=False)
+    pytest.fail(
+        f"The dashboard's browser test needs Chromium ({why}). Run:\n    {command}\n"
+        "(make test installs it by itself where it can: make browser. CHROMIUM_PATH=... points at any Chromium"
+        " or Chrome binary; E2E_SKIP_BROWSER=1 skips this test.)",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")  # session: set up before the stack, so a missing browser fails at once
 def browser_launch():
-    """How to start Chromium: its path (or Playwright's own build) and the headless, offline flags."""
+    """How to start Chromium: its path (tools/chromium.py finds it) and the headless, offline flags."""
     if importlib.util.find_spec("playwright") is None:
-        _no_browser("the playwright package is not installed")
-    executable = find_chromium()
+        _no_browser("the playwright package is not installed", ".venv/bin/python -m pip install -e '.[dev]'")
+    executable = find_chromium() or playwright_chromium()  # the second: `playwright install chromium`'s build
     if executable is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:  # `playwright install chromium` put one in its cache?
-            bundled = playwright.chromium.executable_path
-        if not Path(bundled).is_file():
-            configured = os.environ.get("CHROMIUM_PATH")
-            _no_browser(
-                f"CHROMIUM_PATH={configured} is not a file"
-                if configured
-                else "no /usr/bin/chromium, no chromium on PATH, no CHROMIUM_PATH"
-            )
-        executable = bundled
+        configured = os.environ.get("CHROMIUM_PATH")
+        why = f"CHROMIUM_PATH={configured} is not a file" if configured else "none on this machine"
+        _no_browser(why, install_command(os_id()))
     return {"executable_path": executable, "headless": True, "args": CHROMIUM_ARGS}
 
 
