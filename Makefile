@@ -7,6 +7,8 @@ SHELL := /bin/bash
 ROOT        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV        := $(ROOT)/.venv
 PY          := $(VENV)/bin/python
+# The operator's CLI (lake_cli/, a console script of this project): query, report, dashboard, redrive, aggregate, api.
+LAKE        := $(VENV)/bin/lake
 BUILD       := $(ROOT)/build
 STATE_DIR   := $(ROOT)/.emulator
 TFRC        := $(BUILD)/terraform.tfrc
@@ -62,7 +64,7 @@ help: ## Show this help
 	@printf "\nVariables: EVENTS=%s RATE=%s SEED=%s DAYS=%s EMULATOR=%s (auto|moto|localstack) ENVIRONMENT=%s (local|dev|prod)\n" "$(EVENTS)" "$(RATE)" "$(SEED)" "$(DAYS)" "$(EMULATOR)" "$(ENVIRONMENT)"
 	@printf "           PROJECT=%s STATE_BUCKET=... (dev/prod: the bootstrap's bucket; local: empty = local state) STATE_REGION=%s\n" "$(PROJECT)" "$(STATE_REGION)"
 
-# The project's packages (pipeline, simulador, embedded_aws, tools) are installed editable, so every
+# The project's packages (pipeline, simulador, embedded_aws, lake_cli, tools) are installed editable, so every
 # target imports them by name; a change to pyproject.toml (dependencies, packages) installs again.
 $(VENV)/.installed: pyproject.toml
 	@echo "==> setting up $(VENV) with Python 3.12 (about a minute the first time)"
@@ -123,13 +125,13 @@ tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LAT
 	@$(PY) -m simulador tail --stream "$$($(TERRAFORM) output -raw stream_name)" --from $(FROM)
 
 aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
-	@$(TERRAFORM) output -json | $(PY) -m tools.invoke_aggregate --terraform-outputs -
+	@$(TERRAFORM) output -json | $(LAKE) aggregate --terraform-outputs -
 
 # DRY_RUN is ours (redrive lists without acting); tflocal also reads a DRY_RUN variable from its
 # environment, and then only writes its override file and runs nothing. Keep ours away from it.
 unexport DRY_RUN
 redrive: setup ## Re-drive what the ingest, live and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
-	@$(TERRAFORM) output -json | $(PY) -m tools.redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+	@$(TERRAFORM) output -json | $(LAKE) redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS over DAYS (3), aggregate, API, report
 	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
@@ -138,15 +140,15 @@ demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENT
 
 query: export LAKE_SQL = $(value SQL)
 query: setup ## SQL over the lake with DuckDB (views events, daily, latest): SQL="select ..." prints a table; no SQL: a shell
-	@$(PY) -m tools.lake_sql --terraform-outputs-json "$$($(TERRAFORM) output -json)" $(if $(value SQL),--sql "$$LAKE_SQL")
+	@$(LAKE) query --terraform-outputs-json "$$($(TERRAFORM) output -json)" $(if $(value SQL),--sql "$$LAKE_SQL")
 
 REPORT      ?= $(BUILD)/report.png
 report: setup ## Write build/report.png (REPORT=path): gold KPIs over time and pipeline health, read with DuckDB
-	@$(PY) -m tools.report --terraform-outputs-json "$$($(TERRAFORM) output -json)" --output $(REPORT)
+	@$(LAKE) report --terraform-outputs-json "$$($(TERRAFORM) output -json)" --output $(REPORT)
 
 DASHBOARD_PORT ?= 8050
 dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050): latest values and daily KPIs from the API
-	@$(PY) -m tools.dashboard --terraform-outputs-json "$$($(TERRAFORM) output -json)" --port $(DASHBOARD_PORT)
+	@$(LAKE) dashboard --terraform-outputs-json "$$($(TERRAFORM) output -json)" --port $(DASHBOARD_PORT)
 
 test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
 	@$(PY) -m pytest tests/unit -q

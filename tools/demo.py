@@ -18,11 +18,12 @@ from pathlib import Path
 import boto3
 import pandas as pd
 
+from lake_cli.function_url import resolve_for_function
+from lake_cli.invoke_aggregate import invoke_aggregate
+from lake_cli.terraform_outputs import read_outputs
 from pipeline import layout
 from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
 from simulador.manifest import read_manifest
-from tools.function_url import resolve_for_function
-from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import (
     expected_gold,
     gold_frame,
@@ -33,7 +34,6 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
-from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = ["pais", "indicador", "dt"]
     gold_rows = len(gold.merge(expected[keys], on=keys)) if len(gold) else 0
 
-    # The same call on every emulator (tools/function_url.py): LocalStack's URL host needs DNS, so it
+    # The same call on every emulator (lake_cli/function_url.py): LocalStack's URL host needs DNS, so it
     # is reached through AWS_ENDPOINT_URL with a Host header.
     api = resolve_for_function(outputs["api_url"], outputs["function_names"]["api"])
     sample = valid[-1]
@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "tools.report",
+                "lake_cli",  # `lake report`, with this interpreter
+                "report",
                 "--terraform-outputs-json",
                 json.dumps(outputs),
                 "--output",

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lake_cli.terraform_outputs import read_outputs
 from tools.state_backend import BACKEND_FILE, write_backend
-from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.terraform_outputs import TerraformOutputsError, read_outputs
+from lake_cli.terraform_outputs import TerraformOutputsError, read_outputs
 
 BACKEND_FILE = "backend_override.tf"
 # Written into .terraform/ after a successful init: the backend that init configured.

@@ -20,9 +20,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from lake_cli.terraform_outputs import TerraformOutputsError, read_outputs
 from tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
 from tools.state_backend import AWS_ENVIRONMENTS
-from tools.terraform_outputs import TerraformOutputsError, read_outputs
 
 TIMINGS = BUILD / "e2e-timings.json"
 

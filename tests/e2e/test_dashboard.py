@@ -1,7 +1,7 @@
 """`make dashboard` in a real headless browser, on the e2e session's deployed stack.
 
-The dashboard server (python -m tools.dashboard) runs in a subprocess on a free port, reading the stack's
-API through tools/function_url. Chromium (tools/chromium.py finds it), driven by Playwright, opens
+The dashboard server (`lake dashboard`) runs in a subprocess on a free port, reading the stack's
+API through lake_cli/function_url. Chromium (tools/chromium.py finds it), driven by Playwright, opens
 the page on a laptop-sized window (1366x900). The tests check that the page shows the API's numbers and
 KPIs; that a newer event sent to Kinesis shows as the latest value within seconds, highlighted, with no
 aggregate run (the `live` function writes it); and that the page fits the window without scrolling
@@ -30,13 +30,13 @@ from pathlib import Path
 import pytest
 from e2e_support import ROOT, record_timing, target_from_env, truthy
 
+from lake_cli.dashboard import format_valor
+from lake_cli.function_url import resolve_for_function
+from lake_cli.invoke_aggregate import invoke_aggregate
 from simulador.generator import round_value
 from simulador.history import daily_levels
 from simulador.reference_data import load_reference_data
 from tools.chromium import find_chromium, install_command, os_id, playwright_chromium
-from tools.dashboard import format_valor
-from tools.function_url import resolve_for_function
-from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import silver_frame, wait_until
 from tools.local_stack import free_port
 
@@ -174,7 +174,8 @@ def dashboard_url(stack, aws_env, seeded):
             [
                 sys.executable,
                 "-m",
-                "tools.dashboard",
+                "lake_cli",  # `lake dashboard`, with this interpreter
+                "dashboard",
                 "--terraform-outputs-json",
                 json.dumps(stack),
                 "--port",

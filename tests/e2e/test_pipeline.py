@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from e2e_support import ROOT, record_timing, target_from_env
 
+from lake_cli.function_url import resolve_for_function
+from lake_cli.invoke_aggregate import invoke_aggregate
 from pipeline import layout
 from pipeline.store import LATEST_PK, latest_sk
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest
-from tools.function_url import resolve_for_function
-from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import (
     bronze_event_ids,
     expected_gold,
@@ -215,12 +215,13 @@ def test_after_the_aggregate_the_silver_files_hold_each_event_once(stack, aws, s
 
 
 def test_make_querys_views_show_the_lake_through_duckdb(stack, aws_env, sent):
-    # `make query` (tools.lake_sql) over the same buckets, through DuckDB's httpfs and the same endpoint setting.
+    # `make query` (`lake query`) over the same buckets, through DuckDB's httpfs and the same endpoint setting.
     def sql(statement: str) -> list[str]:
         command = [
             sys.executable,
             "-m",
-            "tools.lake_sql",
+            "lake_cli",  # `lake query`, with this interpreter
+            "query",
             "--silver",
             stack["silver_bucket"],
             "--gold",
@@ -255,7 +256,7 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
 
 
 def test_api_answers_match_the_lake(stack, aws, sent):
-    # Reached the same way on every target (tools/function_url.py): as is on the embedded emulator
+    # Reached the same way on every target (lake_cli/function_url.py): as is on the embedded emulator
     # and AWS (signed when the URL is AWS_IAM), through the endpoint with a Host header on LocalStack.
     api = resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
 
@@ -423,7 +424,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
 
     # The SQL views (make query) read the new column: null for version 1 events and older files.
     def sql(statement: str) -> list[str]:
-        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold"]
+        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack["silver_bucket"], "--gold"]
         command += [stack["gold_bucket"], "--csv", "--sql", statement]
         return run(command, aws_env).stdout.splitlines()[1:]
 
@@ -474,7 +475,7 @@ def test_an_event_resent_with_other_content_shows_its_first_sent_copy(stack, aws
 
     def shown() -> set:
         frame = silver_frame(s3, stack["silver_bucket"])
-        command = [sys.executable, "-m", "tools.lake_sql", "--silver", stack["silver_bucket"], "--gold"]
+        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack["silver_bucket"], "--gold"]
         command += [stack["gold_bucket"], "--csv", "--sql", f"select valor from events where event_id = '{event_id}'"]
         return {
             *frame.loc[frame["event_id"] == event_id, "valor"],

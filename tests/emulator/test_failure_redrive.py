@@ -1,4 +1,4 @@
-"""Failures parked in SQS and re-driven with tools/redrive.py, on the embedded emulator:
+"""Failures parked in SQS and re-driven with lake_cli/redrive.py, on the embedded emulator:
 the async queue honours the function's event invoke config (retries, on-failure destination,
 Lambda's on-failure record), and the Kinesis mapping's DLQ record is enough to replay a batch."""
 
@@ -10,7 +10,7 @@ import uuid
 
 from test_event_sources import put, wait_for
 
-from tools import redrive
+from lake_cli import redrive
 
 # Records every attempt in S3 and fails while BROKEN=1, like a transform with a bug in it.
 FLAKY_HANDLER = """

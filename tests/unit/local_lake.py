@@ -18,8 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lake_cli import lake_sql
 from pipeline import gold, layout, read_rule, schema, silver
-from tools import lake_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""tools.dashboard: snapshot, charts, cache and the HTTP server, with a fake API (no emulator)."""
+"""lake_cli.dashboard (`lake dashboard`): snapshot, charts, cache and the HTTP server, with a fake API (no emulator)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from lake_cli import dashboard
 from pipeline import api, contract
-from tools import dashboard
 
 SVG = "{http://www.w3.org/2000/svg}"
 NOW = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""tools.lake_sql: the DuckDB views over a lake laid out in local directories (no emulator)."""
+"""lake_cli.lake_sql (`lake query`): the DuckDB views over a lake laid out in local directories (no emulator)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
 
+from lake_cli import lake_sql
 from pipeline import schema, silver
-from tools import lake_sql
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from local_lake import athena_connection
 
+from lake_cli import lake_sql
 from pipeline import gold, layout, read_rule, schema, silver
-from tools import lake_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = "2026-11-22"

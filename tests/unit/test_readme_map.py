@@ -9,6 +9,8 @@ from repo_files import repository_files
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "lambdas" / "pipeline"
+# Where a bare file name in the map (`cli.py`) may live.
+FOLDERS = (PIPELINE, ROOT / "lake_cli", ROOT / "tools", ROOT / "embedded_aws", ROOT / "tests" / "unit")
 
 
 def map_text(root: Path = ROOT) -> str:
@@ -27,7 +29,7 @@ def test_every_name_in_the_map_exists() -> None:
             continue  # a pattern (handlers/<function>.py) or a Terraform local
         candidates = [
             ROOT / name,
-            *(folder / name for folder in (PIPELINE, ROOT / "tools", ROOT / "embedded_aws", ROOT / "tests" / "unit")),
+            *(folder / name for folder in FOLDERS),
         ]
         assert any(path.exists() for path in candidates), f"README map names {name!r}, which does not exist"
 

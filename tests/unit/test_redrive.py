@@ -1,4 +1,4 @@
-"""tools/redrive.py: the two on-failure record formats, the rebuilt Kinesis event, reading a batch
+"""lake_cli/redrive.py (`lake redrive`): the two on-failure record formats, the rebuilt Kinesis event, reading a batch
 back from a stream, and draining a queue (moto in-process for SQS and Kinesis, a fake invoker)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from embedded_aws.kinesis_poller import kinesis_event
 from embedded_aws.model import KinesisRecord
-from tools import redrive, terraform_outputs
+from lake_cli import redrive, terraform_outputs
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"

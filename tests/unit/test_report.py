@@ -1,4 +1,4 @@
-"""tools.report: build/report.png from a local lake (no emulator)."""
+"""lake_cli.report (`lake report`): build/report.png from a local lake (no emulator)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import matplotlib.image as mpimg
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
 
-from tools import lake_sql, report
+from lake_cli import lake_sql, report
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -28,12 +28,12 @@ from lambda_context import FakeLambdaContext
 from local_lake import write_gold, write_silver
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
+from lake_cli import lake_sql
 from pipeline import aggregation, catalog, contract, decode, gold, layout, schema, silver, store
 from pipeline.handlers import api as api_handler
 from pipeline.handlers import ingest, live, transform
 from pipeline.validation import validate_event
 from simulador import generator
-from tools import lake_sql
 
 jsonschema = pytest.importorskip("jsonschema")
 JSON_SCHEMA = jsonschema.Draft202012Validator(contract.json_schema())

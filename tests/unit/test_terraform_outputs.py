@@ -1,4 +1,4 @@
-"""tools.terraform_outputs: `terraform output -json` -> {name: value}, from text, a file, stdin, options or terraform."""
+"""lake_cli.terraform_outputs: `terraform output -json` -> {name: value}, from text, a file, stdin, options or terraform."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from tools import invoke_aggregate, terraform_outputs
+from lake_cli import invoke_aggregate, terraform_outputs
 
 TERRAFORM_JSON = {
     "silver_bucket": {"value": "econ-lake-local-silver", "type": "string", "sensitive": False},

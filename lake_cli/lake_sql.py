@@ -1,7 +1,7 @@
 """`make query`: SQL over the lake with DuckDB, on the emulator or on AWS, offline.
 
-    python -m tools.lake_sql --terraform-outputs-json "$(tflocal output -json)" --sql "select count(*) from events"
-    python -m tools.lake_sql --silver econ-lake-local-silver --gold econ-lake-local-gold   # a shell
+    lake query --terraform-outputs-json "$(tflocal output -json)" --sql "select count(*) from events"
+    lake query --silver econ-lake-local-silver --gold econ-lake-local-gold   # a shell
 
 Predefined views (docs/DESIGN.md, "Silver: landing, reading, compaction"):
 - `events`: silver through the read rule (pipeline.read_rule: one row per event_id, a stream copy
@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
+from lake_cli import terraform_outputs
 from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
-from tools import terraform_outputs
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
@@ -485,7 +485,7 @@ def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.lake_sql",
+        prog="lake query",
         description="SQL over the lake with DuckDB: views events, daily and latest (and bronze_stream, quarantine "
         "with a bronze location). With --sql, print the result and exit; without it, open an interactive shell.",
     )

@@ -1,7 +1,7 @@
 """`make dashboard`: a local page with the latest value of every pais × indicador and the daily KPIs,
 live: a new latest value shows within seconds of its event, highlighted.
 
-    python -m tools.dashboard --terraform-outputs-json "$(tflocal output -json)"   # http://127.0.0.1:8050/
+    lake dashboard --terraform-outputs-json "$(tflocal output -json)"   # http://127.0.0.1:8050/
 
 The page has two parts, read at two paces:
 
@@ -14,12 +14,12 @@ The page has two parts, read at two paces:
   (the newest `--days` days): two calls per series. The aggregate computes KPIs once a minute, so reading
   them more often would only cost calls.
 
-This server calls the API through tools/function_url (as is on the embedded emulator and on AWS, signed
+This server calls the API through lake_cli/function_url (as is on the embedded emulator and on AWS, signed
 when the URL is AWS_IAM; through the endpoint with a Host header on LocalStack), so the browser only talks
 to this server and needs no Host-header trick. Everything the page uses is served from here: no CDN, no
 external script (the machine may be offline). Routes:
 
-    GET /            the page (tools/dashboard.html: inline CSS and JS; charts are inline SVG)
+    GET /            the page (lake_cli/dashboard.html: inline CSS and JS; charts are inline SVG)
     GET /live.json   the latest values and when each changed (one API call at most per half live period)
     GET /data.json   the snapshot with KPIs and charts (read at most once per half --refresh)
     GET /api/<path>  the API itself, proxied: health, indicadores, indicadores/<pais>[/<indicador>]
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.resources
 import json
 import math
 import os
@@ -42,14 +43,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from tools import terraform_outputs
+from lake_cli import terraform_outputs
 
-PAGE = Path(__file__).with_name("dashboard.html")
+# Package data (pyproject.toml), found wherever the package is installed.
+PAGE = importlib.resources.files("lake_cli") / "dashboard.html"
 DEFAULT_PORT = 8050
 DEFAULT_LIVE_SECONDS = 1.0
 DEFAULT_REFRESH_SECONDS = 20.0
@@ -498,16 +500,16 @@ class Source(Protocol):
 
 
 class ApiSource:
-    """The API through tools/function_url (any target)."""
+    """The API through lake_cli/function_url (any target)."""
 
     def __init__(self, api: Any, *, days: int = DEFAULT_DAYS, timeout: float = 15) -> None:
-        self.api = api  # tools.function_url.FunctionUrl
+        self.api = api  # lake_cli.function_url.FunctionUrl
         self.days = days
         self.timeout = timeout
 
     @classmethod
     def from_settings(cls, settings: Settings, *, days: int = DEFAULT_DAYS) -> ApiSource:
-        from tools.function_url import resolve, resolve_for_function
+        from lake_cli.function_url import resolve, resolve_for_function
 
         try:
             api = resolve_for_function(settings.api_url, settings.api_function)
@@ -780,7 +782,7 @@ class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], dashboard: Dashboard, *, page: Path = PAGE, verbose: bool = False
+        self, address: tuple[str, int], dashboard: Dashboard, *, page: Traversable = PAGE, verbose: bool = False
     ) -> None:
         super().__init__(address, _Handler)
         self.dashboard = dashboard
@@ -801,7 +803,7 @@ class DashboardServer(ThreadingHTTPServer):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.dashboard", description="Serve a live page of the API's latest values and daily KPIs."
+        prog="lake dashboard", description="Serve a live page of the API's latest values and daily KPIs."
     )
     terraform_outputs.add_arguments(parser, "api_url and the api function's name")
     parser.add_argument("--api-url", help="the api_url output (overrides the outputs)")

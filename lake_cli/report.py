@@ -9,7 +9,7 @@ min..max as a band). Bottom: pipeline health, each panel saying where its number
 - duplicates dropped per day: bronze stream records minus distinct event_ids, the copies the read
   rule (and compaction) reduce to one.
 
-Everything is read with DuckDB through tools.lake_sql, so it works on the emulator and on AWS alike.
+Everything is read with DuckDB through lake_cli.lake_sql, so it works on the emulator and on AWS alike.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from lake_cli import lake_sql
 from pipeline import layout
 from pipeline.contract import INDICADORES
-from tools import lake_sql
 
 DEFAULT_OUTPUT = Path("build/report.png")
 FIGURE_INCHES = (18, 12)
@@ -75,7 +75,7 @@ class ReportData:
 
 
 def collect(con: duckdb.DuckDBPyConnection, lake: lake_sql.Lake) -> ReportData:
-    """The report's numbers, from the views of tools.lake_sql."""
+    """The report's numbers, from the views of lake_cli.lake_sql."""
     daily = con.sql("select pais, indicador, dt, mean, min, max, count from daily order by indicador, pais, dt").df()
     silver_per_day = con.sql("select dt, count(*) as events from events group by dt order by dt").df()
     if lake.bronze:
@@ -251,7 +251,7 @@ def render(data: ReportData, output: Path, *, generated_at: datetime | None = No
         0.5,
         0.935,
         f"KPIs: gold {layout.GOLD_KPIS_PREFIX} (view daily).  Generated "
-        f"{generated_at:%Y-%m-%d %H:%M} UTC from {data.source} with DuckDB (tools/lake_sql.py).",
+        f"{generated_at:%Y-%m-%d %H:%M} UTC from {data.source} with DuckDB (lake_cli/lake_sql.py).",
         ha="center",
         fontsize=9,
         color="#555555",
@@ -263,7 +263,7 @@ def render(data: ReportData, output: Path, *, generated_at: datetime | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="lake report", description=__doc__.split("\n")[0])
     lake_sql.add_lake_arguments(parser)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"PNG to write (default: {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ without invoking or deleting anything. The exit code is 1 when something is left
 Queues and functions come from `terraform output -json` (`--terraform-outputs FILE`, or `-` for
 stdin) or from the explicit options. boto3 finds the emulator through AWS_ENDPOINT_URL only.
 
-    terraform output -json | python -m tools.redrive --terraform-outputs - [--dry-run]
+    terraform output -json | lake redrive --terraform-outputs - [--dry-run]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 from embedded_aws.kinesis_poller import kinesis_event
 from embedded_aws.model import KinesisRecord
-from tools import terraform_outputs
+from lake_cli import terraform_outputs
 
 REDRIVEN, LEFT, ERROR, WOULD_REDRIVE = "re-driven", "left", "error", "would re-drive"
 DEFAULT_VISIBILITY_TIMEOUT = 960  # longer than any Lambda timeout (900 s): one try per message and run
@@ -448,7 +448,7 @@ def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.redrive", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="lake redrive", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--terraform-outputs", metavar="FILE", help="`terraform output -json` of the stack (`-` reads it from stdin)"
     )
