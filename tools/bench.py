@@ -50,6 +50,9 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from embedded_aws.scheduler import rate_seconds
+from lake_cli.function_url import FunctionUrl, resolve_for_function
+from lake_cli.invoke_aggregate import invoke_aggregate
+from lake_cli.terraform_outputs import read_outputs
 from pipeline import layout
 from pipeline.store import TableStore
 from pipeline.watermark import catalog_lower_bound
@@ -58,10 +61,7 @@ from simulador.manifest import read_manifest, read_summary
 from simulador.reference_data import load_reference_data
 from tools import bench_cost, bench_live, local_stack
 from tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
-from tools.function_url import FunctionUrl, resolve_for_function
-from tools.invoke_aggregate import invoke_aggregate
 from tools.lake_reader import silver_frame, wait_until
-from tools.terraform_outputs import read_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 

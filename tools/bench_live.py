@@ -1,6 +1,6 @@
 """What the API shows, and when: the live and KPI latency figures of `make bench` (tools/bench.py).
 
-Two pollers call the api Function URL the way tools/dashboard.py does (tools/function_url):
+Two pollers call the api Function URL the way lake_cli/dashboard.py does (lake_cli/function_url):
 
 - `LatestPoller`: `GET /indicadores` every ~150 ms; for each series it records the first time each
   LATEST value (timestamp, event_id) appeared.
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from lake_cli.function_url import FunctionUrl
 from pipeline import contract
-from tools.function_url import FunctionUrl
 
 # Sorts after any event_id: a response that shows a timestamp without its event_id counts as
 # showing every event of that timestamp.
@@ -348,7 +348,7 @@ def contract_series() -> list[tuple[str, str]]:
 
 LIVE_DEFINITION = (
     "send time = the event's timestamp, taken by the simulator when it sends the event; visible = the "
-    "arrival of the first GET /indicadores response (polled every {interval:g} s through tools/function_url) "
+    "arrival of the first GET /indicadores response (polled every {interval:g} s through lake_cli/function_url) "
     "whose LATEST for the event's series is at or after (timestamp, event_id), as the lake's fixed-width UTC "
     "strings: the event itself or a newer one of its series"
 )

@@ -22,7 +22,7 @@ In each partition, one row per event_id: the row with the smallest
 So the copy Kinesis delivered first wins, whatever the file names; compaction keeps each row's
 order, so merging files changes no winner. Everything that applies the rule is made from here:
 the Arrow path (`merge_on_read`, used by silver, gold, compaction and the lake reader), DuckDB's
-`events` view (tools/lake_sql.py) and Athena's `events_exactly_once` view (`athena_view_sql`,
+`events` view (lake_cli/lake_sql.py) and Athena's `events_exactly_once` view (`athena_view_sql`,
 checked in at ATHENA_VIEW_PATH: `python -m pipeline.read_rule --write-athena-view` rewrites it).
 """
 

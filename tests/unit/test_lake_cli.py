@@ -60,12 +60,6 @@ def test_the_dashboard_page_is_package_data() -> None:
     assert 'lake_cli = ["dashboard.html"]' in (ROOT / "pyproject.toml").read_text()
 
 
-def test_the_old_names_are_the_same_modules() -> None:
-    """tools/bench*.py import these by their old names; a patch through either name reaches both."""
-    for name in ("function_url", "invoke_aggregate", "terraform_outputs"):
-        assert importlib.import_module(f"tools.{name}") is importlib.import_module(f"lake_cli.{name}")
-
-
 def test_lake_help_does_not_load_the_heavy_libraries() -> None:
     heavy = "{'duckdb', 'pandas', 'matplotlib'}"
     code = f"import sys; from lake_cli import cli; cli.build_parser(); print(sorted({heavy} & set(sys.modules)))"
