@@ -21,6 +21,12 @@ Patches, and why each one is made:
   key to take the last (or first) one, once per PutRecord, so sending N records costs O(N²)
   (a million events took minutes per 100,000 near the end). The replacements read the ends of the
   ordered dict directly.
+- Stream.put_record: moto's own is "not safe for concurrency" (its comment): two PutRecords served
+  at once by the threaded server can take the same sequence number, and one record silently
+  replaces the other. The replacement takes a lock around the numbering. It also hashes each
+  partition key once (moto computes an md5 per record) by handing moto's own shard lookup the
+  equivalent explicit hash key, and skips moto's per-record loop over event source mappings,
+  whose only effect here would be the no-op send_kinesis_message below.
 - moto.backends.list_of_moto_modules: moto's server calls it on every request, inside the lock that
   picks the service, and it lists moto's package folder each time (one listdir and ~150 stat
   calls): a fifth of the emulator's busy time at full speed. The folder does not change while the
@@ -70,7 +76,7 @@ from moto.awslambda.models import EventSourceMapping as MotoEventSourceMapping
 from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.events.models import events_backends
-from moto.kinesis.models import Shard, kinesis_backends
+from moto.kinesis.models import Shard, Stream, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
 from moto.logs.models import logs_backends
 from moto.s3.models import FakeDeleteMarker
@@ -108,6 +114,9 @@ MOTO_CALLABLES: dict[str, tuple[str, ...]] = {
     "moto.kinesis.responses:KinesisResponse.put_records": ("self",),
     "moto.kinesis.models:KinesisBackend.put_records": ("self", "stream_arn", "stream_name", "records"),
     "moto.kinesis.models:KinesisBackend.add_tags_to_stream": ("self", "stream_arn", "stream_name", "tags"),
+    "moto.kinesis.models:Stream.put_record": ("self", "partition_key", "explicit_hash_key", "data"),
+    "moto.kinesis.models:Stream.get_shard_for_key": ("self", "partition_key", "explicit_hash_key"),
+    "moto.kinesis.models:Shard.put_record": ("self", "partition_key", "data", "explicit_hash_key"),
     "moto.kinesis.models:Shard.get_max_sequence_number": ("self",),
     "moto.kinesis.models:Shard.get_min_sequence_number": ("self",),
     "moto.kinesis.models:Shard.get_sequence_number_at": ("self", "at_timestamp"),
@@ -214,6 +223,11 @@ def check_moto_internals() -> list[str]:
                 problems.append(f"{path} no longer sets .{attribute}")
     if "sequence_number = last_sequence_number + 1" not in inspect.getsource(Shard.put_record):
         problems.append("moto.kinesis.models:Shard.put_record no longer numbers records consecutively")
+    stream_put_record = _ORIGINALS.get((Stream, "put_record"), Stream.put_record)
+    if "md5_hash(partition_key" not in inspect.getsource(Stream.get_shard_for_key):
+        problems.append("moto.kinesis.models:Stream.get_shard_for_key no longer hashes the partition key with md5")
+    if "send_kinesis_message(" not in inspect.getsource(stream_put_record):
+        problems.append("moto.kinesis.models:Stream.put_record changed what it does after storing the record")
     update_invoke_config = getattr(LambdaBackend, "update_function_event_invoke_config", None)
     if update_invoke_config and "self.put_function_event_invoke_config(" not in inspect.getsource(update_invoke_config):
         problems.append("moto.awslambda.models:LambdaBackend.update_function_event_invoke_config no longer calls put")
@@ -255,6 +269,13 @@ def _assigned_attributes(cls: type) -> frozenset[str]:
                     if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
                         names.add(part.attr)
     return frozenset(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _partition_key_hash(partition_key: str) -> str:
+    """The hash key Kinesis derives from a partition key (md5 as a 128-bit integer), as text; a
+    producer uses few partition keys, so each is hashed once."""
+    return str(int(hashlib.md5(partition_key.encode("utf-8"), usedforsecurity=False).hexdigest(), 16))
 
 
 # -- patches ---------------------------------------------------------------------------------------
@@ -350,6 +371,19 @@ def _install_replacements() -> None:
     def first_sequence_number(self: Shard) -> int:
         return next(iter(self.records)) if self.records else 0
 
+    kinesis_write_lock = threading.Lock()
+
+    def put_record_numbered_under_lock(
+        self: Stream, partition_key: str, explicit_hash_key: str, data: str
+    ) -> tuple[str, str]:
+        hash_key = explicit_hash_key
+        if not hash_key and isinstance(partition_key, str):
+            hash_key = _partition_key_hash(partition_key)  # what moto would compute, from the cache
+        shard = self.get_shard_for_key(partition_key, hash_key)
+        with kinesis_write_lock:
+            sequence_number = shard.put_record(partition_key, data, explicit_hash_key)
+        return sequence_number, shard.shard_id
+
     original_put_records = KinesisResponse.put_records
 
     def put_records_as_json(self: KinesisResponse) -> Any:
@@ -385,6 +419,7 @@ def _install_replacements() -> None:
         (moto_backends, "list_of_moto_modules"): moto_modules_listed_once,
         (KinesisResponse, "put_records"): put_records_as_json,
         (DynamoHandler, "serialized"): dynamodb_result_as_json,
+        (Stream, "put_record"): put_record_numbered_under_lock,
         (Shard, "get_max_sequence_number"): last_sequence_number,
         (Shard, "get_min_sequence_number"): first_sequence_number,
         (KinesisResponse, "create_stream"): create_stream_with_tags,

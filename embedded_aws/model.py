@@ -7,6 +7,7 @@ Function URL handler only ever see these. Nothing here imports from the project 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -36,12 +37,21 @@ class FunctionSpec:
     def log_group(self) -> str:
         return f"/aws/lambda/{self.function_name}"
 
-    @property
+    @functools.cached_property  # asked on every invocation; the spec never changes
     def pool_key(self) -> str:
         config = json.dumps([self.handler, self.runtime, self.timeout_seconds, self.memory_size, self.environment])
         return (
             f"{self.function_arn}:{self.version}:{self.code_sha256}:{hashlib.sha256(config.encode()).hexdigest()[:12]}"
         )
+
+
+@dataclass(frozen=True)
+class EncodedEvent:
+    """An event already written as JSON text, handed to the function as it is. The Kinesis poller
+    writes its batches (thousands of records per invocation) this way rather than building a dict
+    per record for json.dumps."""
+
+    text: str
 
 
 @dataclass

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from embedded_aws.model import FunctionSpec, InvocationResult
+from embedded_aws.model import EncodedEvent, FunctionSpec, InvocationResult
 
 log = logging.getLogger("embedded_aws.runtime")
 
@@ -352,9 +352,13 @@ class LambdaRuntime:
 
     def _call(self, worker: _Worker, request_id: str, event: Any) -> dict:
         deadline = time.time() + worker.spec.timeout_seconds
-        request = {"request_id": request_id, "event": event, "deadline_ms": int(deadline * 1000)}
+        deadline_ms = int(deadline * 1000)
+        if isinstance(event, EncodedEvent):
+            line = f'{{"request_id":{json.dumps(request_id)},"deadline_ms":{deadline_ms},"event":{event.text}}}'
+        else:
+            line = json.dumps({"request_id": request_id, "event": event, "deadline_ms": deadline_ms})
         try:
-            worker.process.stdin.write(json.dumps(request) + "\n")
+            worker.process.stdin.write(line + "\n")
             worker.process.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied(f"worker exited before the invocation: {exc}") from None
