@@ -17,7 +17,7 @@ from tqdm import tqdm
 from simulador import history
 from simulador.generator import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS, UNIDAD, iter_records, record_counts
 from simulador.manifest import ManifestWriter, build_summary, format_summary, write_summary
-from simulador.producer import DeliveryError, iter_send
+from simulador.producer import DEFAULT_IN_FLIGHT, DeliveryError, iter_send
 from simulador.reference_data import ReferenceDataError, load_reference_data
 from simulador.tail import POSITIONS, format_record, iter_stream
 
@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="EVENTS_PER_SECOND",
         help="records per second; 0 = as fast as possible (default: 0)",
+    )
+    send.add_argument(
+        "--in-flight",
+        type=positive_int,
+        default=DEFAULT_IN_FLIGHT,
+        metavar="N",
+        help="PutRecords calls outstanding at once; above 1, records of one partition key sent in different "
+        f"calls may be stored in either order (default: {DEFAULT_IN_FLIGHT})",
     )
     send.add_argument(
         "--seed", type=int, metavar="S", default=42, help="seed of the values and of the record mix (default: 42)"
@@ -221,7 +229,9 @@ def run_send(args: argparse.Namespace) -> int:
         tqdm(total=total, unit="rec", file=sys.stderr, disable=True if args.no_progress else None) as bar,
     ):
         try:
-            for sent in iter_send(client, args.stream, records, rate=args.rate, on_progress=bar.update):
+            for sent in iter_send(
+                client, args.stream, records, rate=args.rate, in_flight=args.in_flight, on_progress=bar.update
+            ):
                 manifest.write(sent)
         except DeliveryError as error:
             bar.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Generic, Protocol, TypeVar
@@ -16,6 +18,9 @@ MAX_BYTES_PER_CALL = 5 * 1024 * 1024
 MAX_BYTES_PER_RECORD = 1024 * 1024
 
 DEFAULT_MAX_ATTEMPTS = 8
+# PutRecords calls a full-speed producer keeps outstanding: one call at a time spends most of its
+# time waiting for the answer (a round trip per 500 records), so a few overlap.
+DEFAULT_IN_FLIGHT = 4
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 5.0
 # When rate-limited, a batch holds about this much time worth of records, so records are not held
@@ -178,26 +183,56 @@ def iter_send(
     records: Iterable[R],
     *,
     rate: float = 0.0,
+    in_flight: int = 1,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     on_progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
 ) -> Iterator[SentRecord[R]]:
-    """Send records in batches, yielding each acknowledged record; on_progress gets counts per batch.
+    """Send records in batches, yielding each acknowledged record in the order sent; on_progress
+    gets counts per batch.
 
-    Raises DeliveryError after yielding whatever part of the failing batch did get through, so the
-    caller's manifest stays exact.
+    in_flight > 1 keeps that many PutRecords calls outstanding at once, so the round trips overlap
+    (how producers fill a stream). As with any concurrent Kinesis producer, two records of one
+    partition key sent in different calls may then be stored in either order.
+
+    Raises DeliveryError after yielding whatever part of the failing batch did get through, and every
+    record of the calls already outstanding, so the caller's manifest stays exact.
     """
+    if in_flight < 1:
+        raise ValueError("in_flight must be at least 1")
     rng = rng or random.Random()
     source = paced(records, rate, sleep=sleep, monotonic=monotonic) if rate > 0 else records
-    for batch in iter_batches(source, max_records=batch_limit_for_rate(rate)):
-        outcome = put_batch(client, stream_name, batch, max_attempts=max_attempts, sleep=sleep, rng=rng)
-        if on_progress and outcome.delivered:
-            on_progress(len(outcome.delivered))
-        yield from outcome.delivered
-        if outcome.failed:
-            raise DeliveryError(len(outcome.failed), len(batch), outcome.attempts, outcome.last_error)
+    batches = iter(iter_batches(source, max_records=batch_limit_for_rate(rate)))
+    outstanding: deque[tuple[list[R], Future[BatchOutcome[R]]]] = deque()
+    failure: DeliveryError | None = None
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="put-records") as pool:
+
+        def submit(batch: list[R]) -> Future[BatchOutcome[R]]:
+            if in_flight == 1:  # no thread: errors and Ctrl-C surface where they happen
+                done: Future[BatchOutcome[R]] = Future()
+                done.set_result(put_batch(client, stream_name, batch, max_attempts=max_attempts, sleep=sleep, rng=rng))
+                return done
+            batch_rng = random.Random(rng.random())  # Random is not shared across threads
+            return pool.submit(
+                put_batch, client, stream_name, batch, max_attempts=max_attempts, sleep=sleep, rng=batch_rng
+            )
+
+        while True:
+            while failure is None and len(outstanding) < in_flight and (batch := next(batches, None)) is not None:
+                outstanding.append((batch, submit(batch)))
+            if not outstanding:
+                break
+            batch, future = outstanding.popleft()
+            outcome = future.result()
+            if on_progress and outcome.delivered:
+                on_progress(len(outcome.delivered))
+            yield from outcome.delivered
+            if outcome.failed and failure is None:
+                failure = DeliveryError(len(outcome.failed), len(batch), outcome.attempts, outcome.last_error)
+    if failure is not None:
+        raise failure
 
 
 def send_records(client: Any, stream_name: str, records: Iterable[R], **options: Any) -> list[SentRecord[R]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import threading
 from dataclasses import dataclass
 
 import boto3
@@ -182,6 +183,80 @@ def test_bounded_attempts_raise_naming_the_failed_count():
     # What did get through was still handed out, so a manifest stays exact.
     assert [s.record for s in sent] == [records[0], records[2], records[4]]
     assert progress == [3]
+
+
+class GatedKinesis(StubKinesis):
+    """A stub whose calls answer only when the test lets them, newest first, and that records how
+    many calls were outstanding at once."""
+
+    def __init__(self, failures: dict[bytes, int] | None = None):
+        super().__init__(failures)
+        self.lock = threading.Lock()
+        self.outstanding = 0
+        self.most_outstanding = 0
+        self.arrived = threading.Semaphore(0)
+        self.gates: list[threading.Event] = []
+
+    def put_records(self, StreamName, Records):
+        gate = threading.Event()
+        with self.lock:
+            self.outstanding += 1
+            self.most_outstanding = max(self.most_outstanding, self.outstanding)
+            self.gates.append(gate)
+        self.arrived.release()
+        gate.wait(timeout=30)
+        with self.lock:
+            self.outstanding -= 1
+            return super().put_records(StreamName, Records)
+
+    def answer_newest_first(self, calls: int) -> None:
+        """Wait until `calls` calls are outstanding, then let them answer, the last sent first."""
+        for _ in range(calls):
+            assert self.arrived.acquire(timeout=30)
+        with self.lock:
+            gates = self.gates[-calls:]
+        for gate in reversed(gates):
+            gate.set()
+
+
+def test_calls_in_flight_overlap_yet_records_come_back_in_the_order_sent():
+    records = small_records(2000)  # 4 calls of 500
+    stub = GatedKinesis()
+    releaser = threading.Thread(target=lambda: (stub.answer_newest_first(3), stub.answer_newest_first(1)))
+    releaser.start()
+    sent = list(iter_send(stub, "s", records, in_flight=3))
+    releaser.join(timeout=30)
+    assert stub.most_outstanding == 3
+    assert [s.record for s in sent] == records
+    assert len({s.sequence_number for s in sent}) == len(records)
+
+
+class LockedKinesis(StubKinesis):
+    """The stub, safe to call from several threads at once."""
+
+    def __init__(self, failures: dict[bytes, int] | None = None):
+        super().__init__(failures)
+        self.lock = threading.Lock()
+
+    def put_records(self, StreamName, Records):
+        with self.lock:
+            return super().put_records(StreamName, Records)
+
+
+def test_a_failed_call_still_hands_out_every_record_of_the_calls_in_flight():
+    records = small_records(1500)  # 3 calls of 500, all sent before the first answer is read
+    stub = LockedKinesis({records[0].data: 99})  # the first call's first record never gets in
+    sent = []
+    with pytest.raises(DeliveryError) as raised:
+        for item in iter_send(stub, "s", records, in_flight=3, max_attempts=4, sleep=lambda s: None):
+            sent.append(item)  # noqa: PERF402 - the loop must run inside pytest.raises
+    assert (raised.value.failed, raised.value.batch_size, raised.value.attempts) == (1, 500, 4)
+    assert [s.record for s in sent] == records[1:]  # nothing acknowledged is missing from the manifest
+
+
+def test_in_flight_must_be_positive():
+    with pytest.raises(ValueError, match="in_flight"):
+        list(iter_send(StubKinesis(), "s", small_records(1), in_flight=0))
 
 
 def test_backoff_grows_exponentially_with_full_jitter_and_a_cap():
