@@ -5,8 +5,9 @@ test: it reports, and exits non-zero only when the pipeline loses or doubles eve
 
 Phases, in this order (one run; `--only` picks some):
 - core: tools/bench_transform_core.py (pure chain beside a seed-style pandas loop).
-- flatness: one day partition grown to >= 1,000,000 events in-process (moto), landing time per
-  500-event object in the first and the last tenth; beside it, the previous design's step (read
+- flatness: one day partition grown to >= 1,000,000 events in-process (moto), landing CPU time per
+  500-event object in the first and the last tenth (CPU time, so other processes on the machine do
+  not count; wall-clock time reported beside it); beside it, the previous design's step (read
   every file's event_id column of the partition before writing) timed at the same points.
 - cold_start: tools/bench_cold_start.py: import time and peak RSS of each handler from the artifact,
   in a fresh Python 3.12 venv with only boto3.
@@ -718,6 +719,7 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
         bronze_bucket="bench-bronze", silver_bucket="bench-silver", gold_bucket=None, table_name="bench"
     )
     landing_seconds: list[float] = []
+    landing_cpu_seconds: list[float] = []  # the landing's own CPU time: what other processes do is not in it
     baseline: dict[int, list[float]] = {}
     tenth = max(1, objects // 10)
     baseline_points = set(range(0, tenth, max(1, tenth // 5))) | set(
@@ -765,25 +767,31 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                         data = s3.get_object(Bucket="bench-silver", Key=obj["Key"])["Body"].read()
                         ids.append(pq.read_table(pa.BufferReader(data), columns=["event_id"])["event_id"])
                 baseline.setdefault(number, []).append(time.perf_counter() - started)
-            started = time.perf_counter()
-            landing.land_object(
-                s3, dynamodb, settings, "bench-bronze", key, silver.transform_object(body, "bench-bronze", key)
-            )
+            transformed = silver.transform_object(body, "bench-bronze", key)
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            landing.land_object(s3, dynamodb, settings, "bench-bronze", key, transformed)
             landing_seconds.append(time.perf_counter() - started)
+            landing_cpu_seconds.append(time.thread_time() - started_cpu)
             if number % 200 == 0:
                 progress(f"flatness: {number * per_object:,}/{objects * per_object:,} events in the partition")
     print()
     first = statistics.median(landing_seconds[:tenth])
     last = statistics.median(landing_seconds[-tenth:])
+    first_cpu = statistics.median(landing_cpu_seconds[:tenth])
+    last_cpu = statistics.median(landing_cpu_seconds[-tenth:])
     base_first = statistics.median(v for n, vs in baseline.items() if n < tenth for v in vs)
     base_last = statistics.median(v for n, vs in baseline.items() if n >= objects - tenth for v in vs)
-    ratio = round(last / first, 3)
+    ratio = round(last_cpu / first_cpu, 3)
     return {
         "events_in_partition": objects * per_object,
         "events_per_object": per_object,
+        "landing_cpu_ms_median_first_tenth": round(first_cpu * 1000, 2),
+        "landing_cpu_ms_median_last_tenth": round(last_cpu * 1000, 2),
+        "ratio_last_over_first": ratio,
+        "ratio_definition": "landing CPU time (the landing thread's), median of the last tenth over the first tenth",
         "landing_ms_median_first_tenth": round(first * 1000, 2),
         "landing_ms_median_last_tenth": round(last * 1000, 2),
-        "ratio_last_over_first": ratio,
+        "wall_clock_ratio_last_over_first": round(last / first, 3),
         "target_ratio": TARGETS["flatness_ratio"],
         "meets_targets": ratio <= TARGETS["flatness_ratio"],
         "previous_design_extra_ms_first_tenth": round(base_first * 1000, 2),
