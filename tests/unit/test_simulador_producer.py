@@ -303,6 +303,10 @@ def test_send_end_to_end_matches_the_manifest_exactly(aws_env, tmp_path, capsys)
         "--manifest",
         str(manifest_path),
         "--no-progress",
+        # moto's in-process Kinesis numbers records without a lock (the embedded emulator adds one:
+        # tests/emulator/test_emulator_hooks.py), so calls in flight at once could share a number here.
+        "--in-flight",
+        "1",
     ]
     assert main(argv) == 0
 
