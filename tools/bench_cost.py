@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MEGA = 1_000_000
+KINESIS_RECORDS_PER_SECOND_PER_SHARD = 1_000  # a shard's write limit (also 1 MB/s; these records are far smaller)
 
 # us-east-1 list prices (late 2025), ../shared/reference.md, as in the README's cost table.
 PRICES = {
@@ -319,6 +320,7 @@ def cost_report(counts: PhaseCounts, target_total: float, target_without_live: f
     events = max(1, counts.events)
     shard_hour_usd = counts.shards * PRICES["kinesis_shard_hour"]
     events_per_hour = counts.events / counts.seconds * 3600 if counts.seconds > 0 else 0
+    shards_needed = max(counts.shards, math.ceil(events_per_hour / 3600 / KINESIS_RECORDS_PER_SECOND_PER_SHARD))
     live_wru = per_role["live"]["dynamodb_wru"]
     total_wru = sum(r["dynamodb_wru"] for r in per_role.values())
     report: dict[str, Any] = {
@@ -337,6 +339,13 @@ def cost_report(counts: PhaseCounts, target_total: float, target_without_live: f
         else None,
         "stream_note": f"{counts.shards} shards x ${PRICES['kinesis_shard_hour']}/shard-hour, whatever the traffic: "
         "not in the totals",
+        # The emulator does not enforce a shard's write limit; AWS does (throttling the excess).
+        "shards_aws_needs_at_this_rate": shards_needed,
+        "stream_usd_per_million_with_those_shards": round(
+            shards_needed * PRICES["kinesis_shard_hour"] / events_per_hour * MEGA, 4
+        )
+        if events_per_hour
+        else None,
         "dynamodb_writes_per_event_live_path": round(live_wru / events, 4),
         "dynamodb_writes_per_event_total": round(total_wru / events, 4),
         "bronze_objects": counts.bronze_objects,
