@@ -5,22 +5,22 @@ output "environment" {
 
 output "bronze_bucket" {
   description = "Name of the bronze (raw) bucket: stream/, uploads/ and quarantine/."
-  value       = aws_s3_bucket.this["bronze"].id
+  value       = module.lake_bucket["bronze"].id
 }
 
 output "silver_bucket" {
   description = "Name of the silver bucket: typed Parquet under events/."
-  value       = aws_s3_bucket.this["silver"].id
+  value       = module.lake_bucket["silver"].id
 }
 
 output "gold_bucket" {
   description = "Name of the gold bucket: daily KPIs under kpis_diarios/."
-  value       = aws_s3_bucket.this["gold"].id
+  value       = module.lake_bucket["gold"].id
 }
 
 output "artifacts_bucket" {
   description = "Name of the bucket holding the Lambda deployment package."
-  value       = aws_s3_bucket.this["artifacts"].id
+  value       = module.lake_bucket["artifacts"].id
 }
 
 output "stream_name" {
@@ -75,7 +75,7 @@ output "athena_workgroup" {
 
 output "athena_results_bucket" {
   description = "Bucket holding the Athena workgroup's query results (expire after athena_results_expiration_days); null in local (AWS environments only)."
-  value       = one(aws_s3_bucket.athena_results[*].bucket)
+  value       = one(module.athena_results_bucket[*].id)
 }
 
 output "athena_events_exactly_once_query_id" {

@@ -15,7 +15,7 @@ run "names_are_per_environment" {
   command = plan
 
   assert {
-    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-dev-${k}-123456789012"])
+    condition     = alltrue([for k, b in module.lake_bucket : b.id == "econ-lake-dev-${k}-123456789012"])
     error_message = "dev bucket names must be <project>-dev-<layer>-<account id>, apart from prod's."
   }
 
@@ -26,7 +26,7 @@ run "names_are_per_environment" {
       aws_sqs_queue.ingest_dlq.name == "econ-lake-dev-ingest-dlq" &&
       aws_glue_catalog_database.lake[0].name == "econ_lake_dev" &&
       aws_athena_workgroup.lake[0].name == "econ-lake-dev-lake" &&
-      aws_s3_bucket.athena_results[0].bucket == "econ-lake-dev-athena-results-123456789012" &&
+      module.athena_results_bucket[0].id == "econ-lake-dev-athena-results-123456789012" &&
       alltrue([for k, fn in module.lambda : fn.function_name == "econ-lake-dev-${k}"])
     )
     error_message = "Every dev name must carry the dev prefix."
@@ -37,8 +37,7 @@ run "names_are_per_environment" {
       aws_sns_topic.alarms[0].name == "econ-lake-dev-alarms" &&
       aws_budgets_budget.monthly[0].name == "econ-lake-dev-monthly-cost" &&
       aws_cloudwatch_metric_alarm.ingest_iterator_age[0].alarm_name == "econ-lake-dev-ingest-iterator-age" &&
-      alltrue([for a in aws_cloudwatch_metric_alarm.lambda : startswith(a.alarm_name, "econ-lake-dev-")]) &&
-      alltrue([for a in aws_cloudwatch_metric_alarm.dlq_not_empty : startswith(a.alarm_name, "econ-lake-dev-")])
+      alltrue([for a in aws_cloudwatch_metric_alarm.count_above_zero : startswith(a.alarm_name, "econ-lake-dev-")])
     )
     error_message = "dev gets its own alarms, topic and budget (everything AWS-only applies to dev too)."
   }
@@ -48,7 +47,7 @@ run "dev_is_cheap_and_easy_to_tear_down" {
   command = plan
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy]) && aws_s3_bucket.audit_trail[0].force_destroy
+    condition     = alltrue([for b in module.lake_bucket : b.force_destroy]) && module.audit_trail_bucket[0].force_destroy
     error_message = "dev buckets must be force_destroy so `make destroy ENVIRONMENT=dev` removes everything."
   }
 
@@ -71,8 +70,8 @@ run "dev_is_cheap_and_easy_to_tear_down" {
     condition = (
       aws_lambda_function_url.api.authorization_type == "AWS_IAM" &&
       aws_kinesis_stream.events.encryption_type == "KMS" &&
-      alltrue([for c in aws_s3_bucket_server_side_encryption_configuration.this : one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"]) &&
-      toset(keys(aws_s3_bucket_policy.tls_only)) == toset(["bronze", "silver", "gold", "artifacts"])
+      alltrue([for b in module.lake_bucket : b.encryption.sse_algorithm == "aws:kms"]) &&
+      toset([for k, b in module.lake_bucket : k if b.policy != null]) == toset(["bronze", "silver", "gold", "artifacts"])
     )
     error_message = "dev is as secure as prod: IAM-authenticated API, KMS at rest, TLS-only buckets."
   }
@@ -84,8 +83,8 @@ run "dev_trail_records_management_events_only" {
   assert {
     condition = (
       aws_cloudtrail.lake[0].name == "econ-lake-dev-trail" &&
-      aws_s3_bucket.audit_trail[0].bucket == "econ-lake-dev-cloudtrail-123456789012" &&
-      aws_cloudtrail.lake[0].s3_bucket_name == aws_s3_bucket.audit_trail[0].id &&
+      module.audit_trail_bucket[0].id == "econ-lake-dev-cloudtrail-123456789012" &&
+      aws_cloudtrail.lake[0].s3_bucket_name == module.audit_trail_bucket[0].id &&
       aws_cloudtrail.lake[0].enable_log_file_validation &&
       aws_cloudtrail.lake[0].event_selector[0].include_management_events &&
       length(aws_cloudtrail.lake[0].event_selector[0].data_resource) == 0
@@ -94,7 +93,7 @@ run "dev_trail_records_management_events_only" {
   }
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 30
+    condition     = module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == 30
     error_message = "dev keeps its audit logs 30 days."
   }
 }
@@ -113,11 +112,11 @@ run "each_difference_can_be_overridden" {
 
   assert {
     condition = (
-      alltrue([for b in aws_s3_bucket.this : !b.force_destroy]) &&
+      alltrue([for b in module.lake_bucket : !b.force_destroy]) &&
       aws_dynamodb_table.lake.deletion_protection_enabled &&
       aws_budgets_budget.monthly[0].limit_amount == "35.00" &&
       length(aws_cloudtrail.lake[0].event_selector[0].data_resource) == 1 &&
-      aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 90
+      module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == 90
     )
     error_message = "A variable that is set must replace the environment's default."
   }

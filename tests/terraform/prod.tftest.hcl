@@ -15,51 +15,50 @@ run "buckets_carry_account_id_use_kms_and_require_tls" {
   command = plan
 
   assert {
-    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-prod-${k}-123456789012"])
+    condition     = alltrue([for k, b in module.lake_bucket : b.id == "econ-lake-prod-${k}-123456789012"])
     error_message = "Prod bucket names must be <project>-prod-<layer>-<account id>."
   }
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy])
+    condition     = alltrue([for b in module.lake_bucket : !b.force_destroy])
     error_message = "Prod buckets must never be force_destroy."
   }
 
   assert {
     condition = alltrue([
-      for c in aws_s3_bucket_server_side_encryption_configuration.this :
-      one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      one(c.rule).apply_server_side_encryption_by_default[0].kms_master_key_id == null &&
-      one(c.rule).bucket_key_enabled
+      for b in module.lake_bucket :
+      b.encryption.sse_algorithm == "aws:kms" &&
+      b.encryption.kms_master_key_id == null &&
+      b.encryption.bucket_key_enabled
     ])
     error_message = "Prod buckets must use SSE-KMS with the AWS-managed key and S3 Bucket Keys."
   }
 
   assert {
-    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"])
+    condition     = alltrue([for b in module.lake_bucket : b.versioning_status == "Enabled"])
     error_message = "Every bucket must have versioning Enabled."
   }
 
   assert {
     condition = alltrue([
-      for p in aws_s3_bucket_public_access_block.this :
-      p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets
+      for b in module.lake_bucket : b.public_access_blocked
     ])
     error_message = "Every bucket must block all public access."
   }
 
   assert {
-    condition     = toset(keys(aws_s3_bucket_policy.tls_only)) == toset(["bronze", "silver", "gold", "artifacts"])
+    condition     = toset([for k, b in module.lake_bucket : k if b.policy != null]) == toset(["bronze", "silver", "gold", "artifacts"])
     error_message = "Every bucket needs a TLS-only bucket policy."
   }
 
   assert {
     condition = alltrue([
-      for p in aws_s3_bucket_policy.tls_only :
-      strcontains(p.policy, "aws:SecureTransport") &&
-      jsondecode(p.policy).Statement[0].Effect == "Deny" &&
-      jsondecode(p.policy).Statement[0].Principal == "*" &&
-      jsondecode(p.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      length(jsondecode(p.policy).Statement[0].Resource) == 2
+      for b in module.lake_bucket :
+      strcontains(b.policy, "aws:SecureTransport") &&
+      jsondecode(b.policy).Statement[0].Effect == "Deny" &&
+      jsondecode(b.policy).Statement[0].Principal == "*" &&
+      jsondecode(b.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      length(jsondecode(b.policy).Statement[0].Resource) == 2
     ])
     error_message = "The bucket policy must deny every non-TLS request on the bucket and its objects."
   }
@@ -295,9 +294,9 @@ run "athena_workgroup_has_its_own_results_bucket" {
 
   assert {
     condition = (
-      aws_s3_bucket.athena_results[0].bucket == "econ-lake-prod-athena-results-123456789012" &&
-      aws_s3_bucket_versioning.athena_results[0].versioning_configuration[0].status == "Enabled" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.athena_results[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
+      module.athena_results_bucket[0].id == "econ-lake-prod-athena-results-123456789012" &&
+      module.athena_results_bucket[0].versioning_status == "Enabled" &&
+      module.athena_results_bucket[0].encryption.sse_algorithm == "aws:kms" &&
       aws_kms_key.athena_results[0].enable_key_rotation
     )
     error_message = "The results bucket must be versioned and SSE-KMS encrypted with a rotated key."
@@ -305,27 +304,24 @@ run "athena_workgroup_has_its_own_results_bucket" {
 
   assert {
     condition = (
-      aws_s3_bucket_public_access_block.athena_results[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.athena_results[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.athena_results[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.athena_results[0].restrict_public_buckets
+      module.athena_results_bucket[0].public_access_blocked
     )
     error_message = "The results bucket must block all public access."
   }
 
   assert {
     condition = (
-      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Effect == "Deny" &&
-      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      length(jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Resource) == 2
+      jsondecode(module.athena_results_bucket[0].policy).Statement[0].Effect == "Deny" &&
+      jsondecode(module.athena_results_bucket[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      length(jsondecode(module.athena_results_bucket[0].policy).Statement[0].Resource) == 2
     )
     error_message = "The results bucket must deny every non-TLS request."
   }
 
   assert {
     condition = (
-      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].status == "Enabled" &&
-      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].expiration[0].days == 7
+      module.athena_results_bucket[0].lifecycle_rule.status == "Enabled" &&
+      module.athena_results_bucket[0].lifecycle_rule.expiration[0].days == 7
     )
     error_message = "Query results must expire after athena_results_expiration_days (7)."
   }
@@ -382,22 +378,24 @@ run "alarms_notify_the_encrypted_topic" {
 
   assert {
     condition = {
-      for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["QueueName"]}/${a.comparison_operator}/${a.threshold}"
+      for k, a in aws_cloudwatch_metric_alarm.count_above_zero : k => "${a.alarm_name}/${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["QueueName"]}/${a.comparison_operator}/${a.threshold}"
+      if a.namespace == "AWS/SQS"
       } == {
-      ingest    = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-ingest-dlq/GreaterThanThreshold/0"
-      transform = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-transform-dlq/GreaterThanThreshold/0"
-      live      = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-live-dlq/GreaterThanThreshold/0"
+      "ingest-dlq-not-empty"    = "econ-lake-prod-ingest-dlq-not-empty/AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-ingest-dlq/GreaterThanThreshold/0"
+      "transform-dlq-not-empty" = "econ-lake-prod-transform-dlq-not-empty/AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-transform-dlq/GreaterThanThreshold/0"
+      "live-dlq-not-empty"      = "econ-lake-prod-live-dlq-not-empty/AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-live-dlq/GreaterThanThreshold/0"
     }
     error_message = "Each DLQ needs an alarm on ApproximateNumberOfMessagesVisible > 0."
   }
 
   assert {
     condition = {
-      for k, a in aws_cloudwatch_metric_alarm.lambda : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["FunctionName"]}/${a.threshold}"
+      for k, a in aws_cloudwatch_metric_alarm.count_above_zero : k => "${a.alarm_name}/${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["FunctionName"]}/${a.comparison_operator}/${a.threshold}"
+      if a.namespace == "AWS/Lambda"
       } == merge([
         for fn in ["ingest", "transform", "aggregate", "api", "live"] : {
-          "${fn}-errors"    = "AWS/Lambda/Errors/Sum/econ-lake-prod-${fn}/0"
-          "${fn}-throttles" = "AWS/Lambda/Throttles/Sum/econ-lake-prod-${fn}/0"
+          "${fn}-errors"    = "econ-lake-prod-${fn}-errors/AWS/Lambda/Errors/Sum/econ-lake-prod-${fn}/GreaterThanThreshold/0"
+          "${fn}-throttles" = "econ-lake-prod-${fn}-throttles/AWS/Lambda/Throttles/Sum/econ-lake-prod-${fn}/GreaterThanThreshold/0"
         }
     ]...)
     error_message = "Every function needs an Errors and a Throttles alarm on its own FunctionName."
@@ -405,10 +403,11 @@ run "alarms_notify_the_encrypted_topic" {
 
   assert {
     condition = alltrue(concat(
-      [for a in values(aws_cloudwatch_metric_alarm.dlq_not_empty) : endswith(a.alarm_description, "Messages are kept 14 days.")],
+      [for a in values(aws_cloudwatch_metric_alarm.count_above_zero) : endswith(a.alarm_description, "Messages are kept 14 days.") if a.namespace == "AWS/SQS"],
       [
-        for k, a in aws_cloudwatch_metric_alarm.lambda :
+        for k, a in aws_cloudwatch_metric_alarm.count_above_zero :
         startswith(a.alarm_description, "econ-lake-prod-${split("-", k)[0]} ${endswith(k, "-errors") ? "failed" : "was throttled"}")
+        if a.namespace == "AWS/Lambda"
       ],
     ))
     error_message = "DLQ alarms must state the queues' 14-day retention; each Lambda alarm must describe its own function and metric."
@@ -423,7 +422,7 @@ run "alarms_notify_the_encrypted_topic" {
 
   assert {
     condition = alltrue([
-      for a in concat(aws_cloudwatch_metric_alarm.ingest_iterator_age, values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.lambda)) :
+      for a in concat(aws_cloudwatch_metric_alarm.ingest_iterator_age, values(aws_cloudwatch_metric_alarm.count_above_zero)) :
       a.actions_enabled &&
       a.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
       a.ok_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
@@ -510,7 +509,7 @@ run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
   }
 
   assert {
-    condition     = contains(keys(aws_cloudwatch_metric_alarm.lambda), "live-errors") && contains(keys(aws_cloudwatch_metric_alarm.dlq_not_empty), "live")
+    condition     = contains(keys(aws_cloudwatch_metric_alarm.count_above_zero), "live-errors") && contains(keys(aws_cloudwatch_metric_alarm.count_above_zero), "live-dlq-not-empty")
     error_message = "live needs its error alarm and its DLQ alarm."
   }
 }
@@ -524,7 +523,7 @@ run "prod_is_protected_against_deletion" {
   }
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy]) && !aws_s3_bucket.audit_trail[0].force_destroy
+    condition     = alltrue([for b in module.lake_bucket : !b.force_destroy]) && !module.audit_trail_bucket[0].force_destroy
     error_message = "No prod bucket (lake or audit) may be force_destroy."
   }
 
@@ -540,8 +539,8 @@ run "prod_trail_audits_management_and_lake_data_events" {
   assert {
     condition = (
       aws_cloudtrail.lake[0].name == "econ-lake-prod-trail" &&
-      aws_s3_bucket.audit_trail[0].bucket == "econ-lake-prod-cloudtrail-123456789012" &&
-      aws_cloudtrail.lake[0].s3_bucket_name == aws_s3_bucket.audit_trail[0].id &&
+      module.audit_trail_bucket[0].id == "econ-lake-prod-cloudtrail-123456789012" &&
+      aws_cloudtrail.lake[0].s3_bucket_name == module.audit_trail_bucket[0].id &&
       aws_cloudtrail.lake[0].kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
       aws_cloudtrail.lake[0].enable_log_file_validation &&
       aws_cloudtrail.lake[0].is_multi_region_trail &&
@@ -564,26 +563,23 @@ run "prod_trail_audits_management_and_lake_data_events" {
 
   assert {
     condition = (
-      aws_s3_bucket_versioning.audit_trail[0].versioning_configuration[0].status == "Enabled" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.audit[0].arn &&
+      module.audit_trail_bucket[0].versioning_status == "Enabled" &&
+      module.audit_trail_bucket[0].encryption.sse_algorithm == "aws:kms" &&
+      module.audit_trail_bucket[0].encryption.kms_master_key_id == aws_kms_key.audit[0].arn &&
       aws_kms_key.audit[0].enable_key_rotation &&
-      aws_s3_bucket_public_access_block.audit_trail[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.audit_trail[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.audit_trail[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.audit_trail[0].restrict_public_buckets &&
-      aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 365
+      module.audit_trail_bucket[0].public_access_blocked &&
+      module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == 365
     )
     error_message = "The trail's bucket must be versioned, encrypted with the rotated audit key, private, and keep logs 365 days."
   }
 
   assert {
     condition = (
-      [for st in jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement : st.Sid] == ["DenyInsecureTransport", "CloudTrailChecksBucketAcl", "CloudTrailWritesLogFiles"] &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Resource == "arn:aws:s3:::econ-lake-prod-cloudtrail-123456789012/AWSLogs/123456789012/*" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["s3:x-amz-acl"] == "bucket-owner-full-control"
+      [for st in jsondecode(module.audit_trail_bucket[0].policy).Statement : st.Sid] == ["DenyInsecureTransport", "CloudTrailChecksBucketAcl", "CloudTrailWritesLogFiles"] &&
+      jsondecode(module.audit_trail_bucket[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      jsondecode(module.audit_trail_bucket[0].policy).Statement[2].Resource == "arn:aws:s3:::econ-lake-prod-cloudtrail-123456789012/AWSLogs/123456789012/*" &&
+      jsondecode(module.audit_trail_bucket[0].policy).Statement[2].Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail" &&
+      jsondecode(module.audit_trail_bucket[0].policy).Statement[2].Condition.StringEquals["s3:x-amz-acl"] == "bucket-owner-full-control"
     )
     error_message = "The trail's bucket policy must be TLS-only and let only this trail check the ACL and write under AWSLogs/<account>/."
   }

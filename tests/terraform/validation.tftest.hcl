@@ -69,17 +69,6 @@ run "rejects_missing_package" {
   expect_failures = [var.lambda_zip_path]
 }
 
-run "rejects_expiration_before_transition" {
-  command = plan
-
-  variables {
-    bronze_ia_transition_days = 60
-    bronze_expiration_days    = 45
-  }
-
-  expect_failures = [aws_s3_bucket_lifecycle_configuration.bronze]
-}
-
 run "function_settings_override_defaults" {
   command = plan
 
