@@ -49,16 +49,6 @@ run "rejects_bad_schedule" {
   expect_failures = [var.aggregate_schedule_expression]
 }
 
-run "rejects_bad_log_retention" {
-  command = plan
-
-  variables {
-    log_retention_days = 10
-  }
-
-  expect_failures = [var.log_retention_days]
-}
-
 run "rejects_missing_package" {
   command = plan
 
@@ -74,13 +64,19 @@ run "function_settings_override_defaults" {
 
   variables {
     lambda_function_settings = {
-      api = { memory_size = 512 }
+      api  = { memory_size = 512 }
+      live = { timeout = 60 }
     }
   }
 
   assert {
     condition     = local.function_settings.api == { memory_size = 512, timeout = 10 }
     error_message = "An override must only replace the attribute it sets."
+  }
+
+  assert {
+    condition     = local.function_settings.live == { memory_size = 256, timeout = 60 }
+    error_message = "Every function of local.function_defaults, live included, can be overridden."
   }
 
   assert {
