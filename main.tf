@@ -64,6 +64,11 @@ locals {
   partition        = one(data.aws_partition.current[*].partition)
   account_root_arn = local.is_local ? null : "arn:${local.partition}:iam::${local.account_id}:root"
 
+  # Where an AWS environment's state lives: bootstrap/state_backend.json, the one definition that
+  # tools/state_backend.py writes into backend_override.tf (output state_backend, asserted by
+  # tests/terraform). Read on AWS only: the throw-away copies that apply the local stack lack it.
+  state_backend = local.is_local ? null : jsondecode(file("${path.module}/bootstrap/state_backend.json"))
+
   # Both DLQs keep a message 14 days, the SQS maximum (alarm texts derive the days from it).
   dlq_retention_seconds = 1209600
 

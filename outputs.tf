@@ -87,3 +87,13 @@ output "alarm_topic_arn" {
   description = "ARN of the SNS topic that CloudWatch alarms and the monthly budget notify; null in local (AWS environments only)."
   value       = local.alarm_topic_arn
 }
+
+output "state_backend" {
+  description = "The S3 backend of this environment's state (AWS environments; null for local): the state bucket bootstrap/ creates by default in this account, the key <project>/<environment>/terraform.tfstate, encrypt and use_lockfile (S3 native locking). From bootstrap/state_backend.json, which tools/state_backend.py (`make tf-init`) writes into backend_override.tf; its region is the state bucket's (STATE_REGION), not necessarily aws_region."
+  value = local.is_local ? null : {
+    bucket       = templatestring(local.state_backend.bucket, { project = var.project, account_id = local.account_id })
+    key          = templatestring(local.state_backend.key, { project = var.project, environment = var.environment })
+    encrypt      = local.state_backend.encrypt
+    use_lockfile = local.state_backend.use_lockfile
+  }
+}

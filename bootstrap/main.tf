@@ -12,7 +12,10 @@
 data "aws_caller_identity" "current" {}
 
 locals {
-  state_bucket_name = coalesce(var.state_bucket_name, "${var.project}-tfstate-${data.aws_caller_identity.current.account_id}")
+  # The state layout (bucket name, keys, encryption, locking): one definition, shared with the
+  # stack's output state_backend and tools/state_backend.py.
+  state_backend     = jsondecode(file("${path.module}/state_backend.json"))
+  state_bucket_name = coalesce(var.state_bucket_name, templatestring(local.state_backend.bucket, { project = var.project, account_id = data.aws_caller_identity.current.account_id }))
 }
 
 resource "aws_s3_bucket" "state" {

@@ -112,3 +112,19 @@ run "each_difference_can_be_overridden" {
     error_message = "A variable that is set must replace the environment's default."
   }
 }
+
+# The backend settings tools/state_backend.py writes for dev (`make tf-init ENVIRONMENT=dev`) come
+# from the same definition as this output (bootstrap/state_backend.json).
+run "dev_state_has_its_own_key_and_lock" {
+  command = plan
+
+  assert {
+    condition = output.state_backend == {
+      bucket       = "econ-lake-tfstate-123456789012"
+      key          = "econ-lake/dev/terraform.tfstate"
+      encrypt      = true
+      use_lockfile = true
+    }
+    error_message = "dev's state must be econ-lake/dev/terraform.tfstate in bootstrap's bucket, encrypted, with S3 native locking."
+  }
+}

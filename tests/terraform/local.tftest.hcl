@@ -414,8 +414,8 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   }
 
   assert {
-    condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null
-    error_message = "The prod-only outputs must be null in local."
+    condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null && output.state_backend == null
+    error_message = "The AWS-only outputs must be null in local (its state is a local file unless STATE_BUCKET names one)."
   }
 }
 

@@ -96,3 +96,19 @@ run "prod_trail_audits_lake_data_events" {
     error_message = "prod keeps its audit logs 365 days."
   }
 }
+
+# The backend settings tools/state_backend.py writes for prod (`make tf-init ENVIRONMENT=prod`) come
+# from the same definition as this output (bootstrap/state_backend.json).
+run "prod_state_has_its_own_key_and_lock" {
+  command = plan
+
+  assert {
+    condition = output.state_backend == {
+      bucket       = "econ-lake-tfstate-123456789012"
+      key          = "econ-lake/prod/terraform.tfstate"
+      encrypt      = true
+      use_lockfile = true
+    }
+    error_message = "prod's state must be econ-lake/prod/terraform.tfstate in bootstrap's bucket, encrypted, with S3 native locking."
+  }
+}
