@@ -12,8 +12,9 @@ data "aws_partition" "current" {
 }
 
 locals {
-  # local is the emulator; every other environment (dev, prod) is a real AWS account.
-  is_local = var.environment == "local"
+  # local is the emulator; every other environment (dev, prod) is a real AWS account, unless
+  # var.emulator puts it on an emulator (its names and settings, the emulator's code paths).
+  is_local = coalesce(var.emulator, var.environment == "local")
   # The count of every AWS-only resource (Glue/Athena, alarms, budget, trail): 0 locally, 1 on AWS.
   aws_count = local.is_local ? 0 : 1
   prefix    = "${var.project}-${var.environment}"

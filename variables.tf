@@ -39,8 +39,19 @@ variable "aws_region" {
   }
 }
 
+variable "emulator" {
+  description = "Whether the stack runs on an AWS emulator (var.local_endpoint, dummy credentials, the AWS-only parts left out: Glue, Athena, alarms, budget, trail, TLS-only policies, KMS). null (the default): only environment = \"local\" does. true with dev or prod applies that environment's names, state key and settings to an emulator: how tests/e2e/test_state_backend.py puts two environments side by side in one emulator."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.emulator != false || var.environment != "local"
+    error_message = "The local environment always runs on an emulator: emulator = false needs environment dev or prod."
+  }
+}
+
 variable "local_endpoint" {
-  description = "Base URL of the AWS emulator used for every service when environment = \"local\". Ignored on AWS (dev, prod)."
+  description = "Base URL of the AWS emulator used for every service when environment = \"local\" (or emulator = true). Ignored on AWS."
   type        = string
   default     = "http://localhost:4566"
   nullable    = false
