@@ -156,14 +156,16 @@ test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with m
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
 	@$(PY) -m pytest tests/emulator -q
 
-test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/)
+test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/; modules/)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
 	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos sql bootstrap $(BUILD)/tf-validate/
-	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate*
+	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate* $(BUILD)/tf-validate/modules/*/.terraform
 	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
 	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
 	  terraform validate && terraform test
+	@for module in secure_bucket lambda_function; do echo "==> modules/$$module/: init + terraform test"; \
+	  (cd $(BUILD)/tf-validate/modules/$$module && terraform init -input=false -backend=false >/dev/null && terraform test) || exit 1; done
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the
 # stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).

@@ -173,87 +173,21 @@ resource "aws_kms_key" "athena_results" {
   })
 }
 
-resource "aws_s3_bucket" "athena_results" {
-  count = local.aws_count
+module "athena_results_bucket" {
+  source = "./modules/secure_bucket"
+  count  = local.aws_count
 
-  #checkov:skip=CKV_AWS_144:Query results are a disposable cache; cross-region replication would only double their cost.
-  #checkov:skip=CKV_AWS_18:Athena query results need no server access log; the workgroup keeps the query history.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events of query results.
-  bucket = local.athena_results_bucket
+  bucket_name = local.athena_results_bucket
   # Query results are a cache that expires anyway: destroying the workgroup may take them along.
   force_destroy = true
+  tags          = { layer = "athena-results" }
 
-  tags = { layer = "athena-results" }
-}
-
-resource "aws_s3_bucket_versioning" "athena_results" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.athena_results[0].id
-
-  versioning_configuration {
-    status = "Enabled"
+  encryption = { sse_algorithm = "aws:kms", kms_key_arn = aws_kms_key.athena_results[0].arn }
+  lifecycle_rule = {
+    id              = "expire-query-results"
+    expiration_days = var.athena_results_expiration_days
+    noncurrent_days = 1
   }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "athena_results" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.athena_results[0].id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.athena_results[0].arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "athena_results" {
-  count = local.aws_count
-
-  bucket                  = aws_s3_bucket.athena_results[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_policy" "athena_results_tls_only" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.athena_results[0].id
-  policy = local.tls_only_policies["athena_results"]
-
-  depends_on = [aws_s3_bucket_public_access_block.athena_results]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "athena_results" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.athena_results[0].id
-
-  rule {
-    id     = "expire-query-results"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.athena_results_expiration_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 1
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.athena_results]
 }
 
 resource "aws_athena_workgroup" "lake" {
@@ -275,7 +209,7 @@ resource "aws_athena_workgroup" "lake" {
     }
 
     result_configuration {
-      output_location       = "s3://${aws_s3_bucket.athena_results[0].bucket}/results/"
+      output_location       = "s3://${module.athena_results_bucket[0].id}/results/"
       expected_bucket_owner = local.account_id
 
       encryption_configuration {

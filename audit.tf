@@ -11,7 +11,8 @@ locals {
   # The trail's ARN, known before it exists: the bucket and key policies are scoped to it.
   trail_arn = local.is_local ? null : "arn:${local.partition}:cloudtrail:${var.aws_region}:${local.account_id}:trail/${local.trail_name}"
   # Where CloudTrail writes: AWSLogs/<account id>/ under the bucket (no key prefix).
-  audit_log_objects_arn = local.is_local ? null : "arn:${local.partition}:s3:::${local.audit_bucket_name}/AWSLogs/${local.account_id}/*"
+  audit_bucket_arn      = local.is_local ? null : "arn:${local.partition}:s3:::${local.audit_bucket_name}"
+  audit_log_objects_arn = local.is_local ? null : "${local.audit_bucket_arn}/AWSLogs/${local.account_id}/*"
   # Object-level events of the lake's buckets ("<bucket arn>/" = every object in it).
   trail_data_event_buckets = local.settings.cloudtrail_s3_data_events && !local.is_local ? [
     for layer in sort(tolist(local.layers)) : "arn:${local.partition}:s3:::${local.bucket_names[layer]}/"
@@ -63,117 +64,48 @@ resource "aws_kms_key" "audit" {
   })
 }
 
-resource "aws_s3_bucket" "audit_trail" {
-  count = local.aws_count
-
-  #checkov:skip=CKV_AWS_18:The trail's own bucket: access logs of the audit log would need yet another bucket; CloudTrail data events can cover it where a policy asks.
-  #checkov:skip=CKV_AWS_144:One-region reference stack; the trail's files are integrity-checked (log file validation) and versioned, a replica only doubles their cost.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events of the trail's log files.
-  bucket = local.audit_bucket_name
-  # dev: torn down with the stack; prod: the audit log outlives a destroy.
-  force_destroy = local.settings.bucket_force_destroy
-
-  tags = { layer = "audit" }
-}
-
-resource "aws_s3_bucket_versioning" "audit_trail" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.audit_trail[0].id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "audit_trail" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.audit_trail[0].id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.audit[0].arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "audit_trail" {
-  count = local.aws_count
-
-  bucket                  = aws_s3_bucket.audit_trail[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
 # TLS only, plus what CloudTrail needs: read the bucket's ACL, and write its files (owned by the
 # bucket owner) under AWSLogs/<account id>/, for this environment's trail only.
-resource "aws_s3_bucket_policy" "audit_trail" {
-  count = local.aws_count
+module "audit_trail_bucket" {
+  source = "./modules/secure_bucket"
+  count  = local.aws_count
 
-  bucket = aws_s3_bucket.audit_trail[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      local.deny_insecure_transport["audit_trail"],
-      {
-        Sid       = "CloudTrailChecksBucketAcl"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "s3:GetBucketAcl"
-        Resource  = aws_s3_bucket.audit_trail[0].arn
-        Condition = {
-          StringEquals = { "aws:SourceArn" = local.trail_arn }
+  bucket_name = local.audit_bucket_name
+  # dev: torn down with the stack; prod: the audit log outlives a destroy.
+  force_destroy = local.settings.bucket_force_destroy
+  tags          = { layer = "audit" }
+
+  encryption = { sse_algorithm = "aws:kms", kms_key_arn = aws_kms_key.audit[0].arn }
+  policy_statements = [
+    {
+      Sid       = "CloudTrailChecksBucketAcl"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.amazonaws.com" }
+      Action    = "s3:GetBucketAcl"
+      Resource  = local.audit_bucket_arn
+      Condition = {
+        StringEquals = { "aws:SourceArn" = local.trail_arn }
+      }
+    },
+    {
+      Sid       = "CloudTrailWritesLogFiles"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.amazonaws.com" }
+      Action    = "s3:PutObject"
+      Resource  = local.audit_log_objects_arn
+      Condition = {
+        StringEquals = {
+          "s3:x-amz-acl"  = "bucket-owner-full-control"
+          "aws:SourceArn" = local.trail_arn
         }
-      },
-      {
-        Sid       = "CloudTrailWritesLogFiles"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "s3:PutObject"
-        Resource  = local.audit_log_objects_arn
-        Condition = {
-          StringEquals = {
-            "s3:x-amz-acl"  = "bucket-owner-full-control"
-            "aws:SourceArn" = local.trail_arn
-          }
-        }
-      },
-    ]
-  })
-
-  depends_on = [aws_s3_bucket_public_access_block.audit_trail]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "audit_trail" {
-  count = local.aws_count
-
-  bucket = aws_s3_bucket.audit_trail[0].id
-
-  rule {
-    id     = "expire-audit-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = local.settings.audit_log_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
+      }
+    },
+  ]
+  lifecycle_rule = {
+    id              = "expire-audit-logs"
+    expiration_days = local.settings.audit_log_retention_days
+    noncurrent_days = 7
   }
-
-  depends_on = [aws_s3_bucket_versioning.audit_trail]
 }
 
 resource "aws_cloudtrail" "lake" {
@@ -182,7 +114,7 @@ resource "aws_cloudtrail" "lake" {
   #checkov:skip=CKV2_AWS_10:No CloudWatch Logs delivery: it costs per GB ingested again; the files in S3 are the record, queried with Athena or the CloudTrail console's event history.
   #checkov:skip=CKV_AWS_252:No SNS notification per log file delivered: nothing consumes it; the alarms and budget have their own topic.
   name           = local.trail_name
-  s3_bucket_name = aws_s3_bucket.audit_trail[0].id
+  s3_bucket_name = module.audit_trail_bucket[0].id
   kms_key_id     = aws_kms_key.audit[0].arn
   # Digest files let `aws cloudtrail validate-logs` prove that no log file was changed or removed.
   enable_log_file_validation = true
@@ -206,5 +138,5 @@ resource "aws_cloudtrail" "lake" {
 
   # CloudTrail checks the bucket policy and the key when the trail is created; the data event
   # selectors name the lake's buckets, which must exist.
-  depends_on = [aws_s3_bucket_policy.audit_trail, aws_s3_bucket_server_side_encryption_configuration.audit_trail, aws_s3_bucket.this]
+  depends_on = [module.audit_trail_bucket, module.lake_bucket]
 }

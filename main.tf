@@ -12,8 +12,9 @@ data "aws_partition" "current" {
 }
 
 locals {
-  # local is the emulator; every other environment (dev, prod) is a real AWS account.
-  is_local = var.environment == "local"
+  # local is the emulator; every other environment (dev, prod) is a real AWS account, unless
+  # var.emulator puts it on an emulator (its names and settings, the emulator's code paths).
+  is_local = coalesce(var.emulator, var.environment == "local")
   # The count of every AWS-only resource (Glue/Athena, alarms, budget, trail): 0 locally, 1 on AWS.
   aws_count = local.is_local ? 0 : 1
   prefix    = "${var.project}-${var.environment}"
@@ -64,16 +65,21 @@ locals {
   partition        = one(data.aws_partition.current[*].partition)
   account_root_arn = local.is_local ? null : "arn:${local.partition}:iam::${local.account_id}:root"
 
+  # Where an AWS environment's state lives: bootstrap/state_backend.json, the one definition that
+  # tools/state_backend.py writes into backend_override.tf (output state_backend, asserted by
+  # tests/terraform). Read on AWS only: the throw-away copies that apply the local stack lack it.
+  state_backend = local.is_local ? null : jsondecode(file("${path.module}/bootstrap/state_backend.json"))
+
   # Both DLQs keep a message 14 days, the SQS maximum (alarm texts derive the days from it).
   dlq_retention_seconds = 1209600
 
   layers         = toset(["bronze", "silver", "gold", "artifacts"])
   bucket_suffix  = local.is_local ? "" : "-${local.account_id}"
   bucket_names   = { for layer in local.layers : layer => "${local.prefix}-${layer}${local.bucket_suffix}" }
-  bucket_arns    = { for layer, bucket in aws_s3_bucket.this : layer => bucket.arn }
-  bronze_bucket  = aws_s3_bucket.this["bronze"].id
-  silver_bucket  = aws_s3_bucket.this["silver"].id
-  gold_bucket    = aws_s3_bucket.this["gold"].id
+  bucket_arns    = { for layer, bucket in module.lake_bucket : layer => bucket.arn }
+  bronze_bucket  = module.lake_bucket["bronze"].id
+  silver_bucket  = module.lake_bucket["silver"].id
+  gold_bucket    = module.lake_bucket["gold"].id
   stream_name    = "${local.prefix}-events"
   table_name     = "${local.prefix}-lake"
   dlq_name       = "${local.prefix}-ingest-dlq"
@@ -81,32 +87,6 @@ locals {
   live_dlq       = "${local.prefix}-live-dlq"
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
-
-  # The TLS-only guard of every bucket: the lake's, Athena's results and the audit trail's (the
-  # last two AWS only). Standard guard: a Deny, so the s3:* wildcard widens the protection.
-  tls_only_bucket_arns = merge(
-    local.bucket_arns,
-    { for bucket in aws_s3_bucket.athena_results : "athena_results" => bucket.arn },
-    { for bucket in aws_s3_bucket.audit_trail : "audit_trail" => bucket.arn },
-  )
-  deny_insecure_transport = {
-    for name, arn in local.tls_only_bucket_arns : name => {
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [arn, "${arn}/*"]
-      Condition = {
-        Bool = { "aws:SecureTransport" = "false" }
-      }
-    }
-  }
-  tls_only_policies = {
-    for name, statement in local.deny_insecure_transport : name => jsonencode({
-      Version   = "2012-10-17"
-      Statement = [statement]
-    })
-  }
 
   # Key prefixes of the lake, as lambdas/pipeline/layout.py names them (tests/unit/test_layout.py
   # fails when the two drift). IAM scopes each function to the prefixes it writes.
@@ -316,143 +296,51 @@ locals {
 # S3: bronze / silver / gold layers and the artifacts bucket
 ################################################################################
 
-resource "aws_s3_bucket" "this" {
-  for_each = local.layers
-
-  # checkov (make lint): skips below are decisions for this reference stack, or for_each false positives.
-  #checkov:skip=CKV2_AWS_6:False positive (for_each): aws_s3_bucket_public_access_block.this blocks public access on every bucket; tests/terraform asserts it.
-  #checkov:skip=CKV_AWS_21:False positive (for_each): aws_s3_bucket_versioning.this enables versioning on every bucket; tests/terraform asserts it.
-  #checkov:skip=CKV_AWS_145:AWS environments encrypt every bucket with aws:kms (the aws/s3 key, bucket keys on); the scan evaluates the local default (SSE-S3, the emulators have no KMS).
-  #checkov:skip=CKV_AWS_18:No server access logging: it needs a log bucket per region and costs per request; CloudTrail S3 data events (audit.tf, on in prod) are the audit path.
-  #checkov:skip=CKV_AWS_144:No cross-region replication: one-region reference stack; bronze can be replayed and silver/gold are rebuilt from it, so a second copy only doubles storage cost.
-  #checkov:skip=CKV2_AWS_62:Only bronze has consumers for object events (stream/ and uploads/ trigger transform); silver, gold and artifacts have none.
-
-  bucket = local.bucket_names[each.key]
-  # Local and dev stacks are disposable; prod data is never destroyed with its bucket.
-  force_destroy = local.settings.bucket_force_destroy
-
-  tags = { layer = each.key }
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  for_each = aws_s3_bucket.this
-
-  bucket = each.value.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  for_each = aws_s3_bucket.this
-
-  bucket = each.value.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      # AWS: the AWS-managed aws/s3 key (no kms_master_key_id); local: SSE-S3.
-      sse_algorithm = local.is_local ? "AES256" : "aws:kms"
-    }
-    bucket_key_enabled = local.is_local ? null : true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  for_each = aws_s3_bucket.this
-
-  bucket                  = each.value.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-# AWS only: every local request goes to the emulator over plain http, so a TLS-only policy
-# would (correctly) deny all of them. moto also ignores the Bool condition and denies every
-# object request under any Deny statement with a condition.
-resource "aws_s3_bucket_policy" "tls_only" {
-  for_each = local.is_local ? {} : aws_s3_bucket.this
-
-  bucket = each.value.id
-  policy = local.tls_only_policies[each.key]
-
-  # PutBucketPolicy fails while the public access block is still being created.
-  depends_on = [aws_s3_bucket_public_access_block.this]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
-  bucket = aws_s3_bucket.this["bronze"].id
-
-  rule {
-    id     = "bronze-tiering-and-expiry"
-    status = "Enabled"
-
-    filter {}
-
-    transition {
-      days          = var.bronze_ia_transition_days
-      storage_class = "STANDARD_IA"
-    }
-
-    expiration {
-      days = var.bronze_expiration_days
-    }
-
-    noncurrent_version_expiration {
+# What differs between the layers' buckets is the lifecycle rule. Objects replaced in a versioned
+# bucket stay as noncurrent versions forever unless they expire: compaction replaces many small
+# silver files by one, each aggregate run rewrites gold, each deploy uploads a new zip. A week
+# undoes a bad compaction or aggregate; a month of packages allows rollbacks (a deployed function
+# keeps its own copy of the code). Bronze also moves to STANDARD_IA and expires.
+locals {
+  layer_lifecycle_rules = {
+    bronze = {
+      id              = "bronze-tiering-and-expiry"
+      transition_days = var.bronze_ia_transition_days
+      expiration_days = var.bronze_expiration_days
       noncurrent_days = 7
     }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  # Lifecycle rules on a versioned bucket need versioning configured first.
-  depends_on = [aws_s3_bucket_versioning.this]
-
-  lifecycle {
-    precondition {
-      condition     = var.bronze_expiration_days > var.bronze_ia_transition_days
-      error_message = "bronze_expiration_days must be greater than bronze_ia_transition_days."
-    }
+    silver    = { id = "silver-expire-replaced-versions", noncurrent_days = 7 }
+    gold      = { id = "gold-expire-replaced-versions", noncurrent_days = 7 }
+    artifacts = { id = "artifacts-expire-replaced-versions", noncurrent_days = 30 }
   }
 }
 
-# Objects replaced in a versioned bucket stay as noncurrent versions forever unless they expire:
-# compaction replaces many small silver files by one, each aggregate run rewrites gold, each
-# deploy uploads a new zip. A week undoes a bad compaction or aggregate; a month of packages
-# allows rollbacks (a deployed function keeps its own copy of the code).
-resource "aws_s3_bucket_lifecycle_configuration" "replaced_versions" {
-  for_each = { silver = 7, gold = 7, artifacts = 30 }
+module "lake_bucket" {
+  source   = "./modules/secure_bucket"
+  for_each = local.layers
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket_name = local.bucket_names[each.key]
+  # Local and dev stacks are disposable; prod data is never destroyed with its bucket.
+  force_destroy = local.settings.bucket_force_destroy
+  tags          = { layer = each.key }
 
-  rule {
-    id     = "${each.key}-expire-replaced-versions"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = each.value
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
+  # AWS: the AWS-managed aws/s3 key; local: SSE-S3 (the emulators have no KMS).
+  encryption = { sse_algorithm = local.is_local ? "AES256" : "aws:kms" }
+  # AWS only: every local request goes to the emulator over plain http, so a TLS-only policy
+  # would (correctly) deny all of them. moto also ignores the Bool condition and denies every
+  # object request under any Deny statement with a condition.
+  enforce_tls    = !local.is_local
+  lifecycle_rule = local.layer_lifecycle_rules[each.key]
 }
 
 resource "aws_s3_object" "lambda_zip" {
-  bucket      = aws_s3_bucket.this["artifacts"].id
+  bucket      = module.lake_bucket["artifacts"].id
   key         = local.lambda_zip_key
   source      = var.lambda_zip_path
   source_hash = filemd5(var.lambda_zip_path)
 
-  depends_on = [aws_s3_bucket_versioning.this]
+  # The object's version_id (deployed by module.lambda) exists once versioning is on.
+  depends_on = [module.lake_bucket]
 }
 
 ################################################################################
@@ -624,7 +512,7 @@ moved {
 }
 
 resource "aws_s3_bucket_notification" "bronze" {
-  bucket = aws_s3_bucket.this["bronze"].id
+  bucket = module.lake_bucket["bronze"].id
 
   # quarantine/ is written by the pipeline itself and must not trigger transform.
   lambda_function {

@@ -7,26 +7,35 @@
 locals {
   alarm_topic_arn = one(aws_sns_topic.alarms[*].arn)
 
-  # Depth of each DLQ; a message there is work `make redrive` has to finish.
-  dlq_alarm_queues = local.is_local ? {} : {
-    ingest    = aws_sqs_queue.ingest_dlq.name
-    transform = aws_sqs_queue.transform_dlq.name
-    live      = aws_sqs_queue.live_dlq.name
+  # Alarms on a count that must stay at 0 for 5 minutes, all alike but for the metric and text:
+  # the depth of each DLQ (a message there is work `make redrive` has to finish), and Errors and
+  # Throttles of every function of module.lambda.
+  dlq_alarms = {
+    for name, queue in { ingest = aws_sqs_queue.ingest_dlq.name, transform = aws_sqs_queue.transform_dlq.name, live = aws_sqs_queue.live_dlq.name } :
+    "${name}-dlq-not-empty" => {
+      alarm_name  = "${local.prefix}-${name}-dlq-not-empty"
+      description = "The ${name} DLQ (${queue}) holds messages: ${name} failed after its retries. Read the function's log, fix the cause, then run `make redrive`. Messages are kept ${local.dlq_retention_seconds / 86400} days."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = queue }
+    }
   }
-
-  # Errors and Throttles of every function of module.lambda.
-  # description: the alarm's text, by metric.
-  lambda_alarms = local.is_local ? {} : {
+  lambda_alarms = {
     for pair in setproduct(keys(local.functions), ["Errors", "Throttles"]) :
     "${pair[0]}-${lower(pair[1])}" => {
-      function = pair[0]
-      metric   = pair[1]
+      alarm_name = "${module.lambda[pair[0]].function_name}-${lower(pair[1])}"
       description = {
         Errors    = "${module.lambda[pair[0]].function_name} failed at least once in 5 minutes (${module.lambda[pair[0]].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule."
         Throttles = "${module.lambda[pair[0]].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
       }[pair[1]]
+      namespace  = "AWS/Lambda"
+      metric     = pair[1]
+      statistic  = "Sum"
+      dimensions = { FunctionName = module.lambda[pair[0]].function_name }
     }
   }
+  count_above_zero_alarms = local.is_local ? {} : merge(local.dlq_alarms, local.lambda_alarms)
 }
 
 ################################################################################
@@ -153,22 +162,23 @@ resource "aws_cloudwatch_metric_alarm" "ingest_iterator_age" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  for_each = local.dlq_alarm_queues
+resource "aws_cloudwatch_metric_alarm" "count_above_zero" {
+  for_each = local.count_above_zero_alarms
 
-  alarm_name        = "${local.prefix}-${each.key}-dlq-not-empty"
-  alarm_description = "The ${each.key} DLQ (${each.value}) holds messages: ${each.key} failed after its retries. Read the function's log, fix the cause, then run `make redrive`. Messages are kept ${local.dlq_retention_seconds / 86400} days."
+  alarm_name        = each.value.alarm_name
+  alarm_description = each.value.description
 
-  namespace   = "AWS/SQS"
-  metric_name = "ApproximateNumberOfMessagesVisible"
-  dimensions  = { QueueName = each.value }
-  statistic   = "Maximum"
+  namespace   = each.value.namespace
+  metric_name = each.value.metric
+  dimensions  = each.value.dimensions
+  statistic   = each.value.statistic
   period      = 300
 
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
-  # SQS reports every 5 minutes while a queue holds messages; no datapoint means it is empty.
+  # No datapoint means nothing to count: SQS reports a queue's depth only while it holds
+  # messages, Lambda reports nothing for a period without invocations.
   treat_missing_data = "notBreaching"
 
   actions_enabled = true
@@ -176,27 +186,26 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   ok_actions      = [local.alarm_topic_arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "lambda" {
-  for_each = local.lambda_alarms
+# The DLQ and function alarms were two resources before they became one (keys of the function
+# alarms unchanged): existing alarms move, none is replaced.
+moved {
+  from = aws_cloudwatch_metric_alarm.lambda
+  to   = aws_cloudwatch_metric_alarm.count_above_zero
+}
 
-  alarm_name        = "${module.lambda[each.value.function].function_name}-${lower(each.value.metric)}"
-  alarm_description = each.value.description
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_not_empty["ingest"]
+  to   = aws_cloudwatch_metric_alarm.count_above_zero["ingest-dlq-not-empty"]
+}
 
-  namespace   = "AWS/Lambda"
-  metric_name = each.value.metric
-  dimensions  = { FunctionName = module.lambda[each.value.function].function_name }
-  statistic   = "Sum"
-  period      = 300
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_not_empty["transform"]
+  to   = aws_cloudwatch_metric_alarm.count_above_zero["transform-dlq-not-empty"]
+}
 
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  # Lambda publishes no datapoint for a period without invocations.
-  treat_missing_data = "notBreaching"
-
-  actions_enabled = true
-  alarm_actions   = [local.alarm_topic_arn]
-  ok_actions      = [local.alarm_topic_arn]
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_not_empty["live"]
+  to   = aws_cloudwatch_metric_alarm.count_above_zero["live-dlq-not-empty"]
 }
 
 ################################################################################

@@ -5,22 +5,22 @@ output "environment" {
 
 output "bronze_bucket" {
   description = "Name of the bronze (raw) bucket: stream/, uploads/ and quarantine/."
-  value       = aws_s3_bucket.this["bronze"].id
+  value       = module.lake_bucket["bronze"].id
 }
 
 output "silver_bucket" {
   description = "Name of the silver bucket: typed Parquet under events/."
-  value       = aws_s3_bucket.this["silver"].id
+  value       = module.lake_bucket["silver"].id
 }
 
 output "gold_bucket" {
   description = "Name of the gold bucket: daily KPIs under kpis_diarios/."
-  value       = aws_s3_bucket.this["gold"].id
+  value       = module.lake_bucket["gold"].id
 }
 
 output "artifacts_bucket" {
   description = "Name of the bucket holding the Lambda deployment package."
-  value       = aws_s3_bucket.this["artifacts"].id
+  value       = module.lake_bucket["artifacts"].id
 }
 
 output "stream_name" {
@@ -75,7 +75,7 @@ output "athena_workgroup" {
 
 output "athena_results_bucket" {
   description = "Bucket holding the Athena workgroup's query results (expire after athena_results_expiration_days); null in local (AWS environments only)."
-  value       = one(aws_s3_bucket.athena_results[*].bucket)
+  value       = one(module.athena_results_bucket[*].id)
 }
 
 output "athena_events_exactly_once_query_id" {
@@ -86,4 +86,14 @@ output "athena_events_exactly_once_query_id" {
 output "alarm_topic_arn" {
   description = "ARN of the SNS topic that CloudWatch alarms and the monthly budget notify; null in local (AWS environments only)."
   value       = local.alarm_topic_arn
+}
+
+output "state_backend" {
+  description = "The S3 backend of this environment's state (AWS environments; null for local): the state bucket bootstrap/ creates by default in this account, the key <project>/<environment>/terraform.tfstate, encrypt and use_lockfile (S3 native locking). From bootstrap/state_backend.json, which tools/state_backend.py (`make tf-init`) writes into backend_override.tf; its region is the state bucket's (STATE_REGION), not necessarily aws_region."
+  value = local.is_local ? null : {
+    bucket       = templatestring(local.state_backend.bucket, { project = var.project, account_id = local.account_id })
+    key          = templatestring(local.state_backend.key, { project = var.project, environment = var.environment })
+    encrypt      = local.state_backend.encrypt
+    use_lockfile = local.state_backend.use_lockfile
+  }
 }

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.7"
+  # 1.9: variable validations that read local values; 1.10: the S3 backend's use_lockfile (dev, prod).
+  required_version = ">= 1.10"
 
   required_providers {
     aws = {

@@ -39,8 +39,19 @@ variable "aws_region" {
   }
 }
 
+variable "emulator" {
+  description = "Whether the stack runs on an AWS emulator (var.local_endpoint, dummy credentials, the AWS-only parts left out: Glue, Athena, alarms, budget, trail, TLS-only policies, KMS). null (the default): only environment = \"local\" does. true with dev or prod applies that environment's names, state key and settings to an emulator: how tests/e2e/test_state_backend.py puts two environments side by side in one emulator."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.emulator != false || var.environment != "local"
+    error_message = "The local environment always runs on an emulator: emulator = false needs environment dev or prod."
+  }
+}
+
 variable "local_endpoint" {
-  description = "Base URL of the AWS emulator used for every service when environment = \"local\". Ignored on AWS (dev, prod)."
+  description = "Base URL of the AWS emulator used for every service when environment = \"local\" (or emulator = true). Ignored on AWS."
   type        = string
   default     = "http://localhost:4566"
   nullable    = false
@@ -96,7 +107,7 @@ variable "lambda_zip_path" {
 }
 
 variable "lambda_function_settings" {
-  description = "Per-function overrides of memory (MB) and timeout (s), keyed by ingest, transform, aggregate or api. Unset values keep the defaults (ingest 256/60, transform 1024/120, aggregate 1024/300, api 256/10)."
+  description = "Per-function overrides of memory (MB) and timeout (s), keyed by function (the keys of local.function_defaults in main.tf: ingest, transform, aggregate, api, live). Unset values keep the defaults (ingest 256/60, transform 1024/120, aggregate 1024/300, api 256/10, live 256/30). The ranges (memory 128-10240 MB, timeout 1-900 s) are checked by modules/lambda_function."
   type = map(object({
     memory_size = optional(number)
     timeout     = optional(number)
@@ -105,24 +116,8 @@ variable "lambda_function_settings" {
   nullable = false
 
   validation {
-    condition     = alltrue([for name in keys(var.lambda_function_settings) : contains(["ingest", "transform", "aggregate", "api"], name)])
-    error_message = "The lambda_function_settings keys must be among ingest, transform, aggregate and api."
-  }
-
-  validation {
-    condition = alltrue([
-      for s in values(var.lambda_function_settings) :
-      s.memory_size == null ? true : (s.memory_size >= 128 && s.memory_size <= 10240 && floor(s.memory_size) == s.memory_size)
-    ])
-    error_message = "Each memory_size must be a whole number of MB from 128 to 10240."
-  }
-
-  validation {
-    condition = alltrue([
-      for s in values(var.lambda_function_settings) :
-      s.timeout == null ? true : (s.timeout >= 1 && s.timeout <= 900 && floor(s.timeout) == s.timeout)
-    ])
-    error_message = "Each timeout must be a whole number of seconds from 1 to 900."
+    condition     = alltrue([for name in keys(var.lambda_function_settings) : contains(keys(local.function_defaults), name)])
+    error_message = "The lambda_function_settings keys must be functions of this stack: ingest, transform, aggregate, api or live."
   }
 }
 
@@ -139,13 +134,14 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every function's CloudWatch log group, in days (one of the values CloudWatch Logs accepts). null (the default): the environment's value (local.environment_defaults in main.tf)."
+  description = "Retention of every function's CloudWatch log group, in days (one of the values CloudWatch Logs accepts, checked by modules/lambda_function). null (the default): the environment's value (local.environment_defaults in main.tf)."
   type        = number
   default     = null
 
   validation {
-    condition     = var.log_retention_days == null ? true : contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "The log_retention_days must be null or one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+    # The accepted values are checked once, by the module that creates the log groups.
+    condition     = var.log_retention_days == null ? true : var.log_retention_days >= 1
+    error_message = "The log_retention_days must be null or a positive number of days."
   }
 }
 
@@ -182,7 +178,7 @@ variable "bronze_ia_transition_days" {
 }
 
 variable "bronze_expiration_days" {
-  description = "Days after creation when bronze objects expire. Must be greater than bronze_ia_transition_days (checked at plan time)."
+  description = "Days after creation when bronze objects expire. Must be greater than bronze_ia_transition_days (checked at plan time by modules/secure_bucket)."
   type        = number
   default     = 90
   nullable    = false

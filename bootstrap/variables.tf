@@ -23,7 +23,7 @@ variable "aws_region" {
 }
 
 variable "state_bucket_name" {
-  description = "Name of the state bucket. null (the default): `<project>-tfstate-<account id>`, unique per account."
+  description = "Name of the state bucket. null (the default): the name state_backend.json defines, `<project>-tfstate-<account id>`, unique per account."
   type        = string
   default     = null
 

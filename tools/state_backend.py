@@ -6,6 +6,11 @@ keep theirs in the bucket that bootstrap/ creates, one key per environment
 (`use_lockfile`: a `<key>.tflock` object written with a conditional PutObject, Terraform ≥ 1.10,
 no DynamoDB table).
 
+The key pattern, `encrypt` and `use_lockfile` (and the bucket's default name) are defined once, in
+bootstrap/state_backend.json: bootstrap/ names its bucket from it, and the root module exposes the
+backend it expects for its environment as the output `state_backend` (asserted by `terraform
+test`, tests/terraform/dev.tftest.hcl and prod.tftest.hcl). This tool reads the same file.
+
 The backend goes into `backend_override.tf` (gitignored) next to the root module: a root module
 has one backend, and an override file may add one where the configuration has none, so the
 committed code keeps local state by default. tflocal reads that file too: it copies the block
@@ -19,10 +24,13 @@ runs `terraform init -reconfigure` when the backend changed since the last init.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
+from string import Template
 
 from lake_cli.terraform_outputs import TerraformOutputsError, read_outputs
 
@@ -30,11 +38,18 @@ BACKEND_FILE = "backend_override.tf"
 # Written into .terraform/ after a successful init: the backend that init configured.
 STAMP_FILE = Path(".terraform") / "econ-state-backend.tf"
 AWS_ENVIRONMENTS = ("dev", "prod")
+# The one definition of the state layout (Terraform's templatestring and string.Template share ${...}).
+DEFINITION = Path(__file__).resolve().parents[1] / "bootstrap" / "state_backend.json"
+
+
+@cache
+def definition() -> dict[str, str | bool]:
+    return json.loads(DEFINITION.read_text())
 
 
 def state_key(project: str, environment: str) -> str:
     """The state object of one environment: environments never share a state (nor a lock)."""
-    return f"{project}/{environment}/terraform.tfstate"
+    return Template(str(definition()["key"])).substitute(project=project, environment=environment)
 
 
 def backend_block(bucket: str, key: str, region: str, emulator: bool = False) -> str:
@@ -44,8 +59,8 @@ def backend_block(bucket: str, key: str, region: str, emulator: bool = False) ->
         "bucket": bucket,
         "key": key,
         "region": region,
-        "encrypt": True,  # SSE on every state write, whatever the bucket's default
-        "use_lockfile": True,
+        "encrypt": bool(definition()["encrypt"]),  # SSE on every state write, whatever the bucket's default
+        "use_lockfile": bool(definition()["use_lockfile"]),
     }
     if emulator:
         settings["use_path_style"] = True

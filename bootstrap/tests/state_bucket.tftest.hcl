@@ -12,6 +12,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
   mock_resource "aws_s3_bucket" {
     defaults = {
       arn = "arn:aws:s3:::econ-lake-tfstate-123456789012"
@@ -32,36 +38,34 @@ run "bucket_is_versioned_encrypted_private_and_tls_only" {
   command = plan
 
   assert {
-    condition     = aws_s3_bucket_versioning.state.versioning_configuration[0].status == "Enabled"
+    condition     = module.state_bucket.versioning_status == "Enabled"
     error_message = "The state bucket must be versioned (a state can be restored)."
   }
 
   assert {
     condition = (
-      one(aws_s3_bucket_server_side_encryption_configuration.state.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.state.rule).bucket_key_enabled
+      module.state_bucket.encryption.sse_algorithm == "aws:kms" &&
+      module.state_bucket.encryption.kms_master_key_id == null &&
+      module.state_bucket.encryption.bucket_key_enabled
     )
     error_message = "The state bucket must use SSE-KMS with S3 Bucket Keys."
   }
 
   assert {
     condition = (
-      aws_s3_bucket_public_access_block.state.block_public_acls &&
-      aws_s3_bucket_public_access_block.state.block_public_policy &&
-      aws_s3_bucket_public_access_block.state.ignore_public_acls &&
-      aws_s3_bucket_public_access_block.state.restrict_public_buckets &&
-      aws_s3_bucket_ownership_controls.state.rule[0].object_ownership == "BucketOwnerEnforced"
+      module.state_bucket.public_access_blocked &&
+      module.state_bucket.object_ownership == "BucketOwnerEnforced"
     )
     error_message = "The state bucket must block all public access and disable ACLs."
   }
 
   assert {
     condition = (
-      jsondecode(aws_s3_bucket_policy.state.policy).Statement[0].Effect == "Deny" &&
-      jsondecode(aws_s3_bucket_policy.state.policy).Statement[0].Principal == "*" &&
-      jsondecode(aws_s3_bucket_policy.state.policy).Statement[0].Action == "s3:*" &&
-      jsondecode(aws_s3_bucket_policy.state.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      jsondecode(aws_s3_bucket_policy.state.policy).Statement[0].Resource == [
+      jsondecode(module.state_bucket.policy).Statement[0].Effect == "Deny" &&
+      jsondecode(module.state_bucket.policy).Statement[0].Principal == "*" &&
+      jsondecode(module.state_bucket.policy).Statement[0].Action == "s3:*" &&
+      jsondecode(module.state_bucket.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
+      jsondecode(module.state_bucket.policy).Statement[0].Resource == [
         "arn:aws:s3:::econ-lake-tfstate-123456789012", "arn:aws:s3:::econ-lake-tfstate-123456789012/*",
       ]
     )
@@ -74,10 +78,10 @@ run "replaced_versions_and_lock_leftovers_expire" {
 
   assert {
     condition = (
-      aws_s3_bucket_lifecycle_configuration.state.rule[0].status == "Enabled" &&
-      aws_s3_bucket_lifecycle_configuration.state.rule[0].noncurrent_version_expiration[0].noncurrent_days == 90 &&
-      aws_s3_bucket_lifecycle_configuration.state.rule[0].noncurrent_version_expiration[0].newer_noncurrent_versions == 10 &&
-      aws_s3_bucket_lifecycle_configuration.state.rule[0].expiration[0].expired_object_delete_marker
+      module.state_bucket.lifecycle_rule.status == "Enabled" &&
+      module.state_bucket.lifecycle_rule.noncurrent_version_expiration[0].noncurrent_days == 90 &&
+      module.state_bucket.lifecycle_rule.noncurrent_version_expiration[0].newer_noncurrent_versions == 10 &&
+      module.state_bucket.lifecycle_rule.expiration[0].expired_object_delete_marker
     )
     error_message = "Noncurrent state versions must expire after 90 days (keeping the newest 10), and orphaned delete markers with them."
   }

@@ -1,11 +1,13 @@
-"""Remote state on the emulator: two stacks side by side through the S3 backend, and its lock.
+"""Remote state on the emulator: the dev and prod environments side by side through the S3 backend,
+and its lock.
 
-Two `local` stacks under different project names stand in for dev and prod (the AWS environments
-would call Budgets, CloudTrail, Glue and Athena, which the emulators lack): the backend, the keys
-(`<project>/<environment>/terraform.tfstate`, tools/state_backend.py) and the lock are the same
-code paths. The state bucket is versioned, as bootstrap/ makes it on AWS. The lock is held
-deterministically: the test writes the `.tflock` object itself, exactly as a running Terraform
-does (a PutObject with `If-None-Match: *`), then runs `apply`.
+Both stacks are applied with `emulator = true` (variables.tf): each environment's names, state key
+(`<project>/<environment>/terraform.tfstate`, tools/state_backend.py) and settings, on the
+emulator's code paths (the AWS-only parts, Budgets, CloudTrail, Glue and Athena, are left out:
+the emulators lack them). prod's stack is made destroyable (bucket_force_destroy, no deletion
+protection) so that the test can clean up. The state bucket is versioned, as bootstrap/ makes it
+on AWS. The lock is held deterministically: the test writes the `.tflock` object itself, exactly as
+a running Terraform does (a PutObject with `If-None-Match: *`), then runs `apply`.
 """
 
 from __future__ import annotations
@@ -26,48 +28,57 @@ pytestmark = pytest.mark.e2e
 
 STATE_BUCKET = "econ-e2e-tfstate"
 REGION = "us-east-1"
-# Two stacks in one emulator, as dev and prod in one account (names apart from the main suite's).
-PROJECTS = ("econ-state-a", "econ-state-b")
-# Fewer moving parts than the pipeline's stack: nothing here reads the stream or the schedule.
-STACK_VARS = {"aggregate_schedule_enabled": "false", "live_serving_enabled": "false"}
+# dev and prod in one emulator, as in one account (a project name apart from the main suite's).
+PROJECT = "econ-state"
+ENVIRONMENTS = ("dev", "prod")
+# Fewer moving parts than the pipeline's stack: nothing here reads the stream or the schedule. Both
+# destroyable at the end (prod's defaults keep its buckets and table).
+STACK_VARS = {
+    "project": PROJECT,
+    "emulator": "true",
+    "aggregate_schedule_enabled": "false",
+    "live_serving_enabled": "false",
+    "bucket_force_destroy": "true",
+    "deletion_protection": "false",
+}
 
 
-def stack_vars(project: str) -> dict[str, str]:
-    return {**STACK_VARS, "project": project}
+def stack_vars(environment: str) -> dict[str, str]:
+    return {**STACK_VARS, "environment": environment}
 
 
 @pytest.fixture(scope="module")
 def side_by_side(target, aws_env, aws, lambda_zip, tmp_path_factory):
-    """Both stacks applied in parallel through the S3 backend; destroyed at the end."""
+    """Both environments applied in parallel through the S3 backend; destroyed at the end."""
     if target.kind == "aws" or target.reuse:
         pytest.skip("the backend test applies its own stacks on an emulator (on AWS: README, 'To an AWS account')")
     s3 = aws("s3")
     s3.create_bucket(Bucket=STATE_BUCKET)
     s3.put_bucket_versioning(Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     stacks = {
-        project: {
-            "workdir": tmp_path_factory.mktemp(project),
-            "key": state_key(project, "local"),
+        environment: {
+            "workdir": tmp_path_factory.mktemp(environment),
+            "key": state_key(PROJECT, environment),
         }
-        for project in PROJECTS
+        for environment in ENVIRONMENTS
     }
 
-    def apply(project: str) -> dict:
-        stack = stacks[project]
+    def apply(environment: str) -> dict:
+        stack = stacks[environment]
         backend = backend_block(STATE_BUCKET, stack["key"], REGION, emulator=True)
-        return local_stack.apply_stack(aws_env, lambda_zip, stack["workdir"], stack_vars(project), backend=backend)
+        return local_stack.apply_stack(aws_env, lambda_zip, stack["workdir"], stack_vars(environment), backend=backend)
 
-    def destroy(project: str) -> None:
-        local_stack.destroy_stack(aws_env, lambda_zip, stacks[project]["workdir"], stack_vars(project))
+    def destroy(environment: str) -> None:
+        local_stack.destroy_stack(aws_env, lambda_zip, stacks[environment]["workdir"], stack_vars(environment))
 
-    with ThreadPoolExecutor(len(PROJECTS)) as pool:
-        for project, outputs in zip(PROJECTS, pool.map(apply, PROJECTS), strict=True):
-            stacks[project]["outputs"] = outputs
+    with ThreadPoolExecutor(len(ENVIRONMENTS)) as pool:
+        for environment, outputs in zip(ENVIRONMENTS, pool.map(apply, ENVIRONMENTS), strict=True):
+            stacks[environment]["outputs"] = outputs
     try:
         yield stacks
     finally:
-        with ThreadPoolExecutor(len(PROJECTS)) as pool:
-            list(pool.map(destroy, PROJECTS))
+        with ThreadPoolExecutor(len(ENVIRONMENTS)) as pool:
+            list(pool.map(destroy, ENVIRONMENTS))
 
 
 def read_state(s3, key: str) -> dict:
@@ -89,19 +100,22 @@ def tflocal(aws_env, workdir, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_each_stack_keeps_its_own_state_in_the_bucket(side_by_side, aws):
+def test_each_environment_keeps_its_own_state_in_the_bucket(side_by_side, aws):
     s3 = aws("s3")
     keys = {obj["Key"] for obj in s3.list_objects_v2(Bucket=STATE_BUCKET).get("Contents", [])}
-    # One state per stack, and no lock left behind by the applies.
-    assert keys == {stack["key"] for stack in side_by_side.values()}
+    # One state per environment, and no lock left behind by the applies.
+    assert keys == {f"{PROJECT}/dev/terraform.tfstate", f"{PROJECT}/prod/terraform.tfstate"}
     names = {}
-    for project, stack in side_by_side.items():
+    for environment, stack in side_by_side.items():
         assert not (stack["workdir"] / "terraform.tfstate").exists(), "the state must live in S3, not on disk"
         state = read_state(s3, stack["key"])
+        assert state["outputs"]["environment"]["value"] == environment
         assert state["outputs"]["bronze_bucket"]["value"] == stack["outputs"]["bronze_bucket"]
-        names[project] = bucket_names_in(state)
-        assert names[project] == {f"{project}-local-{layer}" for layer in ("bronze", "silver", "gold", "artifacts")}
-    a, b = PROJECTS
+        names[environment] = bucket_names_in(state)
+        assert names[environment] == {
+            f"{PROJECT}-{environment}-{layer}" for layer in ("bronze", "silver", "gold", "artifacts")
+        }
+    a, b = ENVIRONMENTS
     assert names[a].isdisjoint(names[b])
     buckets = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     assert names[a] | names[b] <= buckets
@@ -121,8 +135,8 @@ def test_the_emulator_refuses_a_second_conditional_put(aws):
 
 def test_a_held_lock_refuses_a_concurrent_apply(side_by_side, aws, aws_env, lambda_zip):
     s3 = aws("s3")
-    project = PROJECTS[0]
-    stack = side_by_side[project]
+    environment = "prod"
+    stack = side_by_side[environment]
     lock_key = stack["key"] + ".tflock"
     state_version = s3.head_object(Bucket=STATE_BUCKET, Key=stack["key"])["VersionId"]
     lock_id = str(uuid.uuid4())
@@ -138,7 +152,7 @@ def test_a_held_lock_refuses_a_concurrent_apply(side_by_side, aws, aws_env, lamb
     # Taken as Terraform takes it: the write succeeds only while no lock exists.
     s3.put_object(Bucket=STATE_BUCKET, Key=lock_key, Body=json.dumps(holder).encode(), IfNoneMatch="*")
     try:
-        variables = local_stack.terraform_vars(lambda_zip, stack_vars(project))
+        variables = local_stack.terraform_vars(lambda_zip, stack_vars(environment))
         refused = tflocal(
             aws_env, stack["workdir"], "apply", "-input=false", "-auto-approve", "-lock-timeout=0s", *variables
         )
@@ -152,7 +166,7 @@ def test_a_held_lock_refuses_a_concurrent_apply(side_by_side, aws, aws_env, lamb
     finally:
         s3.delete_object(Bucket=STATE_BUCKET, Key=lock_key)
 
-    # Released: the stack plans again, with no changes (the other stack's apply touched none of it),
+    # Released: the stack plans again, with no changes (dev's apply touched none of it),
     # and the plan's own lock is gone when it ends.
     plan = tflocal(aws_env, stack["workdir"], "plan", "-input=false", "-detailed-exitcode", *variables)
     assert plan.returncode == 0, plan.stdout + plan.stderr

@@ -16,44 +16,42 @@ run "buckets_are_versioned_private_and_encrypted" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_s3_bucket.this)) == toset(["bronze", "silver", "gold", "artifacts"])
+    condition     = toset(keys(module.lake_bucket)) == toset(["bronze", "silver", "gold", "artifacts"])
     error_message = "Expected exactly the bronze, silver, gold and artifacts buckets."
   }
 
   assert {
-    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-local-${k}"])
+    condition     = alltrue([for k, b in module.lake_bucket : b.id == "econ-lake-local-${k}"])
     error_message = "Local bucket names must be <project>-local-<layer>, without an account id."
   }
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy])
+    condition     = alltrue([for b in module.lake_bucket : b.force_destroy])
     error_message = "Local buckets must be force_destroy so the stack can be torn down."
   }
 
   assert {
-    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"])
+    condition     = alltrue([for b in module.lake_bucket : b.versioning_status == "Enabled"])
     error_message = "Every bucket must have versioning Enabled."
   }
 
   assert {
     condition = alltrue([
-      for p in aws_s3_bucket_public_access_block.this :
-      p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets
+      for b in module.lake_bucket : b.public_access_blocked
     ])
     error_message = "Every bucket must block all public access."
   }
 
   assert {
     condition = alltrue([
-      for c in aws_s3_bucket_server_side_encryption_configuration.this :
-      one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256"
+      for b in module.lake_bucket : b.encryption.sse_algorithm == "AES256"
     ])
     error_message = "Local buckets must use SSE-S3 (AES256)."
   }
 
   # Every local request reaches the emulator over plain http: a TLS-only policy would deny them all.
   assert {
-    condition     = length(aws_s3_bucket_policy.tls_only) == 0
+    condition     = alltrue([for b in module.lake_bucket : b.policy == null])
     error_message = "The TLS-only bucket policy must not be created in local."
   }
 }
@@ -62,35 +60,35 @@ run "bronze_lifecycle" {
   command = plan
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.bronze.bucket == aws_s3_bucket.this["bronze"].id
-    error_message = "The lifecycle configuration must apply to the bronze bucket."
+    condition     = module.lake_bucket["bronze"].lifecycle_rule.id == "bronze-tiering-and-expiry"
+    error_message = "The bronze bucket must have the tiering and expiry rule."
   }
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].status == "Enabled"
+    condition     = module.lake_bucket["bronze"].lifecycle_rule.status == "Enabled"
     error_message = "The bronze lifecycle rule must be enabled."
   }
 
   assert {
     condition = (
-      one(aws_s3_bucket_lifecycle_configuration.bronze.rule[0].transition).days == 30 &&
-      one(aws_s3_bucket_lifecycle_configuration.bronze.rule[0].transition).storage_class == "STANDARD_IA"
+      one(module.lake_bucket["bronze"].lifecycle_rule.transition).days == 30 &&
+      one(module.lake_bucket["bronze"].lifecycle_rule.transition).storage_class == "STANDARD_IA"
     )
     error_message = "Bronze objects must move to STANDARD_IA after 30 days by default."
   }
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].expiration[0].days == 90
+    condition     = module.lake_bucket["bronze"].lifecycle_rule.expiration[0].days == 90
     error_message = "Bronze objects must expire after 90 days by default."
   }
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].noncurrent_version_expiration[0].noncurrent_days == 7
+    condition     = module.lake_bucket["bronze"].lifecycle_rule.noncurrent_version_expiration[0].noncurrent_days == 7
     error_message = "Noncurrent bronze versions must expire after 7 days."
   }
 
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.bronze.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 1
+    condition     = module.lake_bucket["bronze"].lifecycle_rule.abort_incomplete_multipart_upload[0].days_after_initiation == 1
     error_message = "Incomplete multipart uploads must be aborted after 1 day."
   }
 }
@@ -387,7 +385,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
       length(aws_glue_catalog_table.lake) == 0 &&
       length(aws_athena_workgroup.lake) == 0 &&
       length(aws_athena_named_query.events_exactly_once) == 0 &&
-      length(aws_s3_bucket.athena_results) == 0 &&
+      length(module.athena_results_bucket) == 0 &&
       length(aws_kms_key.athena_results) == 0
     )
     error_message = "Glue and Athena resources must not exist in local."
@@ -399,8 +397,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
       length(aws_kms_key.alarms) == 0 &&
       length(aws_sns_topic_subscription.alarm_email) == 0 &&
       length(aws_cloudwatch_metric_alarm.ingest_iterator_age) == 0 &&
-      length(aws_cloudwatch_metric_alarm.dlq_not_empty) == 0 &&
-      length(aws_cloudwatch_metric_alarm.lambda) == 0 &&
+      length(aws_cloudwatch_metric_alarm.count_above_zero) == 0 &&
       length(aws_budgets_budget.monthly) == 0
     )
     error_message = "Alarms, the alarm topic and the budget must not exist in local."
@@ -409,7 +406,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   assert {
     condition = (
       length(aws_cloudtrail.lake) == 0 &&
-      length(aws_s3_bucket.audit_trail) == 0 &&
+      length(module.audit_trail_bucket) == 0 &&
       length(aws_kms_key.audit) == 0 &&
       !aws_dynamodb_table.lake.deletion_protection_enabled
     )
@@ -417,8 +414,8 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   }
 
   assert {
-    condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null
-    error_message = "The prod-only outputs must be null in local."
+    condition     = output.glue_database == null && output.athena_workgroup == null && output.alarm_topic_arn == null && output.state_backend == null
+    error_message = "The AWS-only outputs must be null in local (its state is a local file unless STATE_BUCKET names one)."
   }
 }
 

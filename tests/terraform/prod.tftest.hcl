@@ -1,5 +1,6 @@
-# environment = "prod": real-AWS settings. Plan only, against a mocked provider
-# (mocks/ gives aws_caller_identity the account id 123456789012).
+# environment = "prod": what only prod has, its names and the settings of
+# local.environment_defaults["prod"]. What every AWS environment has is in aws.tftest.hcl.
+# Plan only, against a mocked provider (mocks/ gives aws_caller_identity the account id 123456789012).
 
 mock_provider "aws" {
   override_during = plan
@@ -11,507 +12,45 @@ variables {
   lambda_zip_path = "tests/terraform/fixtures/lambda.zip"
 }
 
-run "buckets_carry_account_id_use_kms_and_require_tls" {
+run "names_are_per_environment" {
   command = plan
 
   assert {
-    condition     = alltrue([for k, b in aws_s3_bucket.this : b.bucket == "econ-lake-prod-${k}-123456789012"])
+    condition     = alltrue([for k, b in module.lake_bucket : b.id == "econ-lake-prod-${k}-123456789012"])
     error_message = "Prod bucket names must be <project>-prod-<layer>-<account id>."
   }
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy])
-    error_message = "Prod buckets must never be force_destroy."
-  }
-
-  assert {
-    condition = alltrue([
-      for c in aws_s3_bucket_server_side_encryption_configuration.this :
-      one(c.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      one(c.rule).apply_server_side_encryption_by_default[0].kms_master_key_id == null &&
-      one(c.rule).bucket_key_enabled
-    ])
-    error_message = "Prod buckets must use SSE-KMS with the AWS-managed key and S3 Bucket Keys."
-  }
-
-  assert {
-    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"])
-    error_message = "Every bucket must have versioning Enabled."
-  }
-
-  assert {
-    condition = alltrue([
-      for p in aws_s3_bucket_public_access_block.this :
-      p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets
-    ])
-    error_message = "Every bucket must block all public access."
-  }
-
-  assert {
-    condition     = toset(keys(aws_s3_bucket_policy.tls_only)) == toset(["bronze", "silver", "gold", "artifacts"])
-    error_message = "Every bucket needs a TLS-only bucket policy."
-  }
-
-  assert {
-    condition = alltrue([
-      for p in aws_s3_bucket_policy.tls_only :
-      strcontains(p.policy, "aws:SecureTransport") &&
-      jsondecode(p.policy).Statement[0].Effect == "Deny" &&
-      jsondecode(p.policy).Statement[0].Principal == "*" &&
-      jsondecode(p.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      length(jsondecode(p.policy).Statement[0].Resource) == 2
-    ])
-    error_message = "The bucket policy must deny every non-TLS request on the bucket and its objects."
-  }
-}
-
-run "stream_is_on_demand_and_encrypted" {
-  command = plan
-
-  assert {
-    condition     = aws_kinesis_stream.events.stream_mode_details[0].stream_mode == "ON_DEMAND" && aws_kinesis_stream.events.shard_count == null
-    error_message = "Prod stream must be ON_DEMAND without a shard count."
-  }
-
-  assert {
-    condition     = aws_kinesis_stream.events.encryption_type == "KMS" && aws_kinesis_stream.events.kms_key_id == "alias/aws/kinesis"
-    error_message = "Prod stream must be encrypted with the AWS-managed Kinesis key."
-  }
-}
-
-run "table_has_pitr" {
-  command = plan
-
-  assert {
-    condition     = aws_dynamodb_table.lake.point_in_time_recovery[0].enabled
-    error_message = "PITR must be enabled in prod."
-  }
-
-  assert {
-    condition     = aws_dynamodb_table.lake.name == "econ-lake-prod-lake"
-    error_message = "Unexpected table name."
-  }
-}
-
-run "api_url_requires_iam_by_default" {
-  command = plan
-
-  assert {
-    condition     = aws_lambda_function_url.api.authorization_type == "AWS_IAM"
-    error_message = "The prod Function URL must default to AWS_IAM."
-  }
-
-  assert {
-    condition     = length(module.lambda["api"].permission_statement_ids) == 0
-    error_message = "No public permission may exist for an AWS_IAM Function URL."
-  }
-
-  assert {
-    condition = alltrue(flatten([
-      for fn in module.lambda : [
-        for st in jsondecode(fn.role_policy_json).Statement : [
-          for action in flatten([st.Action]) : !strcontains(action, "*")
-        ]
-      ]
-    ]))
-    error_message = "No IAM action may contain \"*\"."
-  }
-
-  assert {
-    condition     = length(distinct([for fn in module.lambda : fn.role_arn])) >= 1 && length(module.lambda) == 5
-    error_message = "Expected five functions with roles."
-  }
-}
-
-run "transform_failures_are_parked_in_their_dlq" {
-  command = plan
-
-  override_resource {
-    target          = aws_sqs_queue.transform_dlq
-    override_during = plan
-    values = {
-      arn = "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
-    }
-  }
-
-  assert {
-    condition     = aws_sqs_queue.transform_dlq.name == "econ-lake-prod-transform-dlq" && aws_sqs_queue.transform_dlq.sqs_managed_sse_enabled
-    error_message = "The prod transform DLQ must be econ-lake-prod-transform-dlq with SQS-managed SSE."
-  }
-
-  assert {
     condition = (
-      aws_lambda_function_event_invoke_config.transform.maximum_retry_attempts == 2 &&
-      aws_lambda_function_event_invoke_config.transform.destination_config[0].on_failure[0].destination == "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"
-    )
-    error_message = "transform's failed asynchronous invocations must go to the transform DLQ after 2 retries."
-  }
-
-  assert {
-    condition = [
-      for st in jsondecode(module.lambda["transform"].role_policy_json).Statement : st.Resource
-      if contains(flatten([st.Action]), "sqs:SendMessage")
-    ] == [["arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"]]
-    error_message = "transform may send to the transform DLQ only."
-  }
-}
-
-run "functions_log_to_their_groups" {
-  command = plan
-
-  # Module outputs are all the root can see: the log group names must follow /aws/lambda/<name>.
-  assert {
-    condition     = alltrue([for k, fn in module.lambda : fn.log_group_name == "/aws/lambda/econ-lake-prod-${k}"])
-    error_message = "Every function needs its /aws/lambda/<name> log group."
-  }
-}
-
-run "public_api_when_requested" {
-  command = plan
-
-  variables {
-    api_authorization_type = "NONE"
-  }
-
-  assert {
-    condition     = aws_lambda_function_url.api.authorization_type == "NONE"
-    error_message = "api_authorization_type = NONE must make the URL public."
-  }
-
-  assert {
-    condition     = module.lambda["api"].permission_statement_ids == ["AllowPublicFunctionUrl"]
-    error_message = "A public URL needs the lambda:InvokeFunctionUrl permission for principal *."
-  }
-}
-
-run "glue_tables_project_the_lake_partitions" {
-  command = plan
-
-  assert {
-    condition     = aws_glue_catalog_database.lake[0].name == "econ_lake_prod"
-    error_message = "The Glue database must be <project>_<environment> (no dashes, for Athena)."
-  }
-
-  assert {
-    condition = (
-      aws_glue_catalog_table.lake["events"].database_name == "econ_lake_prod" &&
-      aws_glue_catalog_table.lake["events"].table_type == "EXTERNAL_TABLE" &&
-      aws_glue_catalog_table.lake["events"].storage_descriptor[0].location == "s3://econ-lake-prod-silver-123456789012/events/" &&
-      aws_glue_catalog_table.lake["events"].parameters["storage.location.template"] == "s3://econ-lake-prod-silver-123456789012/events/indicador=$${indicador}/dt=$${dt}/"
-    )
-    error_message = "The events table must read silver events/ with the indicador=/dt= layout."
-  }
-
-  assert {
-    condition = (
-      aws_glue_catalog_table.lake["kpis_diarios"].database_name == "econ_lake_prod" &&
-      aws_glue_catalog_table.lake["kpis_diarios"].storage_descriptor[0].location == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/" &&
-      aws_glue_catalog_table.lake["kpis_diarios"].parameters["storage.location.template"] == "s3://econ-lake-prod-gold-123456789012/kpis_diarios/indicador=$${indicador}/dt=$${dt}/"
-    )
-    error_message = "The kpis_diarios table must read gold kpis_diarios/ with the indicador=/dt= layout."
-  }
-
-  assert {
-    condition = alltrue([
-      for t in [aws_glue_catalog_table.lake["events"], aws_glue_catalog_table.lake["kpis_diarios"]] :
-      t.parameters["projection.enabled"] == "true" &&
-      t.parameters["projection.indicador.type"] == "enum" &&
-      t.parameters["projection.indicador.values"] == "PIB,Inflacion,Desempleo,TasaInteres" &&
-      t.parameters["projection.dt.type"] == "date" &&
-      t.parameters["projection.dt.format"] == "yyyy-MM-dd" &&
-      t.parameters["projection.dt.range"] == "2020-01-01,NOW+1DAYS" &&
-      [for k in t.partition_keys : "${k.name}:${k.type}"] == ["indicador:string", "dt:string"]
-    ])
-    error_message = "Both tables need partition projection: indicador (enum of datos/indicadores.csv) and dt (date, yyyy-MM-dd)."
-  }
-
-  assert {
-    condition = alltrue([
-      for t in [aws_glue_catalog_table.lake["events"], aws_glue_catalog_table.lake["kpis_diarios"]] :
-      t.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" &&
-      t.storage_descriptor[0].input_format == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    ])
-    error_message = "Both tables are Parquet."
-  }
-
-  assert {
-    condition = [for c in aws_glue_catalog_table.lake["events"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
-      "event_id:string", "schema_version:smallint", "timestamp:timestamp", "pais:string", "valor:double", "fuente:string",
-      "unidad:string", "received_order:string",
-    ]
-    error_message = "The events columns must follow pipeline.schema.SILVER_FILE_SCHEMA."
-  }
-
-  assert {
-    condition = [for c in aws_glue_catalog_table.lake["kpis_diarios"].storage_descriptor[0].columns : "${c.name}:${c.type}"] == [
-      "pais:string", "count:bigint", "mean:double", "min:double", "max:double", "stddev:double", "last_valor:double", "last_timestamp:timestamp",
-      "last_unidad:string",
-    ]
-    error_message = "The kpis_diarios columns must follow pipeline.schema.GOLD_SCHEMA."
-  }
-
-  assert {
-    condition     = strcontains(aws_glue_catalog_table.lake["events"].description, "read rule")
-    error_message = "The events table must tell readers to apply the read rule."
-  }
-
-  assert {
-    condition = (
-      aws_athena_named_query.events_exactly_once[0].name == "events_exactly_once" &&
-      aws_athena_named_query.events_exactly_once[0].database == "econ_lake_prod" &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "CREATE OR REPLACE VIEW events_exactly_once") &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "PARTITION BY indicador, dt, event_id ORDER BY CASE WHEN regexp_extract(\"$path\", '[^/]+$') LIKE 'u-%' THEN 1 ELSE 0 END, received_order ASC NULLS LAST") &&
-      strcontains(aws_athena_named_query.events_exactly_once[0].query, "WHERE copy_rank = 1")
-    )
-    error_message = "The saved query events_exactly_once must create the view with the read rule (stream before upload, then received_order; generated into sql/)."
-  }
-
-  assert {
-    condition     = output.glue_database == "econ_lake_prod"
-    error_message = "glue_database must expose the database name."
-  }
-}
-
-run "athena_workgroup_has_its_own_results_bucket" {
-  command = plan
-
-  assert {
-    condition = (
+      aws_dynamodb_table.lake.name == "econ-lake-prod-lake" &&
+      aws_kinesis_stream.events.name == "econ-lake-prod-events" &&
+      aws_sqs_queue.ingest_dlq.name == "econ-lake-prod-ingest-dlq" &&
+      aws_sqs_queue.transform_dlq.name == "econ-lake-prod-transform-dlq" &&
+      aws_sqs_queue.live_dlq.name == "econ-lake-prod-live-dlq" &&
+      aws_glue_catalog_database.lake[0].name == "econ_lake_prod" &&
       aws_athena_workgroup.lake[0].name == "econ-lake-prod-lake" &&
-      aws_athena_workgroup.lake[0].configuration[0].enforce_workgroup_configuration &&
-      aws_athena_workgroup.lake[0].configuration[0].bytes_scanned_cutoff_per_query == 1073741824 &&
-      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].output_location == "s3://econ-lake-prod-athena-results-123456789012/results/"
+      module.athena_results_bucket[0].id == "econ-lake-prod-athena-results-123456789012" &&
+      alltrue([for k, fn in module.lambda : fn.function_name == "econ-lake-prod-${k}"])
     )
-    error_message = "The workgroup must enforce its configuration, cut queries off at 1 GB and write to its results bucket."
+    error_message = "Every prod name must carry the prod prefix."
   }
-
-  assert {
-    condition = (
-      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].encryption_configuration[0].encryption_option == "SSE_KMS" &&
-      aws_athena_workgroup.lake[0].configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-    )
-    error_message = "Query results must be encrypted with the results key."
-  }
-
-  assert {
-    condition = (
-      aws_s3_bucket.athena_results[0].bucket == "econ-lake-prod-athena-results-123456789012" &&
-      aws_s3_bucket_versioning.athena_results[0].versioning_configuration[0].status == "Enabled" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.athena_results[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      aws_kms_key.athena_results[0].enable_key_rotation
-    )
-    error_message = "The results bucket must be versioned and SSE-KMS encrypted with a rotated key."
-  }
-
-  assert {
-    condition = (
-      aws_s3_bucket_public_access_block.athena_results[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.athena_results[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.athena_results[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.athena_results[0].restrict_public_buckets
-    )
-    error_message = "The results bucket must block all public access."
-  }
-
-  assert {
-    condition = (
-      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Effect == "Deny" &&
-      jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      length(jsondecode(aws_s3_bucket_policy.athena_results_tls_only[0].policy).Statement[0].Resource) == 2
-    )
-    error_message = "The results bucket must deny every non-TLS request."
-  }
-
-  assert {
-    condition = (
-      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].status == "Enabled" &&
-      aws_s3_bucket_lifecycle_configuration.athena_results[0].rule[0].expiration[0].days == 7
-    )
-    error_message = "Query results must expire after athena_results_expiration_days (7)."
-  }
-
-  assert {
-    condition     = output.athena_workgroup == "econ-lake-prod-lake" && output.athena_results_bucket == "econ-lake-prod-athena-results-123456789012"
-    error_message = "athena_workgroup and athena_results_bucket must be exposed."
-  }
-}
-
-run "alarms_notify_the_encrypted_topic" {
-  command = plan
 
   assert {
     condition = (
       aws_sns_topic.alarms[0].name == "econ-lake-prod-alarms" &&
-      aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
-      aws_kms_key.alarms[0].enable_key_rotation
-    )
-    error_message = "The alarm topic must be encrypted with its own (rotated) KMS key."
-  }
-
-  assert {
-    condition = toset(flatten([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.Service, [])
-    ])) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
-    error_message = "CloudWatch and Budgets must be able to use the topic's key."
-  }
-
-  assert {
-    condition = toset([
-      for st in jsondecode(aws_sns_topic_policy.alarms[0].policy).Statement : st.Principal.Service
-      if try(st.Principal.Service, null) != null && st.Action == "sns:Publish"
-    ]) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
-    error_message = "CloudWatch alarms and Budgets must be allowed to publish to the topic."
-  }
-
-  assert {
-    condition     = length(aws_sns_topic_subscription.alarm_email) == 0
-    error_message = "No email subscription without alarm_email."
-  }
-
-  assert {
-    condition = (
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].namespace == "AWS/Lambda" &&
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].metric_name == "IteratorAge" &&
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].statistic == "Maximum" &&
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].dimensions == tomap({ FunctionName = "econ-lake-prod-ingest" }) &&
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].threshold == 600000 &&
-      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].comparison_operator == "GreaterThanThreshold"
-    )
-    error_message = "The iterator-age alarm must watch ingest's maximum IteratorAge (600 s = 600000 ms by default)."
-  }
-
-  assert {
-    condition = {
-      for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["QueueName"]}/${a.comparison_operator}/${a.threshold}"
-      } == {
-      ingest    = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-ingest-dlq/GreaterThanThreshold/0"
-      transform = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-transform-dlq/GreaterThanThreshold/0"
-      live      = "AWS/SQS/ApproximateNumberOfMessagesVisible/Maximum/econ-lake-prod-live-dlq/GreaterThanThreshold/0"
-    }
-    error_message = "Each DLQ needs an alarm on ApproximateNumberOfMessagesVisible > 0."
-  }
-
-  assert {
-    condition = {
-      for k, a in aws_cloudwatch_metric_alarm.lambda : k => "${a.namespace}/${a.metric_name}/${a.statistic}/${a.dimensions["FunctionName"]}/${a.threshold}"
-      } == merge([
-        for fn in ["ingest", "transform", "aggregate", "api", "live"] : {
-          "${fn}-errors"    = "AWS/Lambda/Errors/Sum/econ-lake-prod-${fn}/0"
-          "${fn}-throttles" = "AWS/Lambda/Throttles/Sum/econ-lake-prod-${fn}/0"
-        }
-    ]...)
-    error_message = "Every function needs an Errors and a Throttles alarm on its own FunctionName."
-  }
-
-  assert {
-    condition = alltrue(concat(
-      [for a in values(aws_cloudwatch_metric_alarm.dlq_not_empty) : endswith(a.alarm_description, "Messages are kept 14 days.")],
-      [
-        for k, a in aws_cloudwatch_metric_alarm.lambda :
-        startswith(a.alarm_description, "econ-lake-prod-${split("-", k)[0]} ${endswith(k, "-errors") ? "failed" : "was throttled"}")
-      ],
-    ))
-    error_message = "DLQ alarms must state the queues' 14-day retention; each Lambda alarm must describe its own function and metric."
-  }
-
-  assert {
-    condition = contains([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.AWS, null)
-    ], "arn:aws:iam::123456789012:root")
-    error_message = "The alarm topic's key must let the account (its root principal) administer it."
-  }
-
-  assert {
-    condition = alltrue([
-      for a in concat(aws_cloudwatch_metric_alarm.ingest_iterator_age, values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.lambda)) :
-      a.actions_enabled &&
-      a.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
-      a.ok_actions == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"]) &&
-      a.treat_missing_data == "notBreaching"
-    ])
-    error_message = "Every alarm must notify the topic when it fires and when it clears, and treat missing data as not breaching."
-  }
-
-  assert {
-    condition     = output.alarm_topic_arn == "arn:aws:sns:us-east-1:123456789012:mock-alarms"
-    error_message = "alarm_topic_arn must expose the topic."
-  }
-}
-
-run "alarm_email_subscribes_to_the_topic" {
-  command = plan
-
-  variables {
-    alarm_email = "ops@example.com"
-  }
-
-  assert {
-    condition = (
-      aws_sns_topic_subscription.alarm_email[0].protocol == "email" &&
-      aws_sns_topic_subscription.alarm_email[0].endpoint == "ops@example.com" &&
-      aws_sns_topic_subscription.alarm_email[0].topic_arn == "arn:aws:sns:us-east-1:123456789012:mock-alarms"
-    )
-    error_message = "alarm_email must be subscribed to the alarm topic."
-  }
-}
-
-run "monthly_budget_alerts_the_topic" {
-  command = plan
-
-  variables {
-    monthly_budget_usd = 75
-  }
-
-  assert {
-    condition = (
       aws_budgets_budget.monthly[0].name == "econ-lake-prod-monthly-cost" &&
-      aws_budgets_budget.monthly[0].budget_type == "COST" &&
-      aws_budgets_budget.monthly[0].time_unit == "MONTHLY" &&
-      aws_budgets_budget.monthly[0].limit_amount == "75.00" &&
-      aws_budgets_budget.monthly[0].limit_unit == "USD"
+      aws_cloudwatch_metric_alarm.ingest_iterator_age[0].alarm_name == "econ-lake-prod-ingest-iterator-age" &&
+      alltrue([for a in aws_cloudwatch_metric_alarm.count_above_zero : startswith(a.alarm_name, "econ-lake-prod-")])
     )
-    error_message = "The budget must be a monthly COST budget of monthly_budget_usd."
-  }
-
-  assert {
-    condition = toset([
-      for n in aws_budgets_budget.monthly[0].notification :
-      "${n.notification_type}/${n.comparison_operator}/${n.threshold}/${n.threshold_type}"
-      if n.subscriber_sns_topic_arns == toset(["arn:aws:sns:us-east-1:123456789012:mock-alarms"])
-    ]) == toset(["ACTUAL/GREATER_THAN/100/PERCENTAGE", "FORECASTED/GREATER_THAN/100/PERCENTAGE"])
-    error_message = "The budget must notify the topic when actual or forecasted cost exceeds it."
-  }
-}
-
-run "prod_serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
-  command = plan
-
-  assert {
-    condition = (
-      module.lambda["live"].function_name == "econ-lake-prod-live" &&
-      aws_lambda_event_source_mapping.stream["live"].function_name == module.lambda["live"].function_arn &&
-      aws_lambda_event_source_mapping.stream["live"].maximum_batching_window_in_seconds == 2 &&
-      one(one(aws_lambda_event_source_mapping.stream["live"].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
-    )
-    error_message = "Prod must run the live consumer (2 s window, failures to the live DLQ)."
-  }
-
-  assert {
-    condition     = aws_sqs_queue.live_dlq.name == "econ-lake-prod-live-dlq" && aws_sqs_queue.live_dlq.sqs_managed_sse_enabled
-    error_message = "The live DLQ must be named per environment and encrypted."
+    error_message = "prod has its own alarms, topic and budget."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.stream["ingest"].maximum_batching_window_in_seconds == 20 &&
-      aws_cloudwatch_event_rule.aggregate.schedule_expression == "rate(1 minute)"
+      aws_cloudtrail.lake[0].name == "econ-lake-prod-trail" &&
+      module.audit_trail_bucket[0].id == "econ-lake-prod-cloudtrail-123456789012"
     )
-    error_message = "Prod lands the lake in 20 s windows and computes KPIs every minute."
-  }
-
-  assert {
-    condition     = contains(keys(aws_cloudwatch_metric_alarm.lambda), "live-errors") && contains(keys(aws_cloudwatch_metric_alarm.dlq_not_empty), "live")
-    error_message = "live needs its error alarm and its DLQ alarm."
+    error_message = "prod has its own trail, writing to its own bucket."
   }
 }
 
@@ -524,7 +63,7 @@ run "prod_is_protected_against_deletion" {
   }
 
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy]) && !aws_s3_bucket.audit_trail[0].force_destroy
+    condition     = alltrue([for b in module.lake_bucket : !b.force_destroy]) && !module.audit_trail_bucket[0].force_destroy
     error_message = "No prod bucket (lake or audit) may be force_destroy."
   }
 
@@ -532,67 +71,44 @@ run "prod_is_protected_against_deletion" {
     condition     = alltrue([for k, fn in module.lambda : fn.log_group_name == "/aws/lambda/econ-lake-prod-${k}"]) && aws_budgets_budget.monthly[0].limit_amount == "50.00"
     error_message = "prod's budget defaults to 50 USD."
   }
+
+  assert {
+    condition     = local.settings.log_retention_days == 90
+    error_message = "prod keeps its functions' logs 90 days."
+  }
 }
 
-run "prod_trail_audits_management_and_lake_data_events" {
+run "prod_trail_audits_lake_data_events" {
   command = plan
 
   assert {
     condition = (
-      aws_cloudtrail.lake[0].name == "econ-lake-prod-trail" &&
-      aws_s3_bucket.audit_trail[0].bucket == "econ-lake-prod-cloudtrail-123456789012" &&
-      aws_cloudtrail.lake[0].s3_bucket_name == aws_s3_bucket.audit_trail[0].id &&
-      aws_cloudtrail.lake[0].kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
-      aws_cloudtrail.lake[0].enable_log_file_validation &&
-      aws_cloudtrail.lake[0].is_multi_region_trail &&
-      aws_cloudtrail.lake[0].include_global_service_events
-    )
-    error_message = "The prod trail must write KMS-encrypted, validated logs to its own bucket, from every region."
-  }
-
-  assert {
-    condition = (
-      aws_cloudtrail.lake[0].event_selector[0].include_management_events &&
-      aws_cloudtrail.lake[0].event_selector[0].read_write_type == "All" &&
       aws_cloudtrail.lake[0].event_selector[0].data_resource[0].type == "AWS::S3::Object" &&
       toset(aws_cloudtrail.lake[0].event_selector[0].data_resource[0].values) == toset([
         for layer in ["bronze", "silver", "gold", "artifacts"] : "arn:aws:s3:::econ-lake-prod-${layer}-123456789012/"
       ])
     )
-    error_message = "prod's trail must record management events and the S3 data events of every lake bucket."
+    error_message = "prod's trail must record the S3 data events of every lake bucket."
   }
 
   assert {
-    condition = (
-      aws_s3_bucket_versioning.audit_trail[0].versioning_configuration[0].status == "Enabled" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.audit_trail[0].rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.audit[0].arn &&
-      aws_kms_key.audit[0].enable_key_rotation &&
-      aws_s3_bucket_public_access_block.audit_trail[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.audit_trail[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.audit_trail[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.audit_trail[0].restrict_public_buckets &&
-      aws_s3_bucket_lifecycle_configuration.audit_trail[0].rule[0].expiration[0].days == 365
-    )
-    error_message = "The trail's bucket must be versioned, encrypted with the rotated audit key, private, and keep logs 365 days."
+    condition     = module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == 365
+    error_message = "prod keeps its audit logs 365 days."
   }
+}
+
+# The backend settings tools/state_backend.py writes for prod (`make tf-init ENVIRONMENT=prod`) come
+# from the same definition as this output (bootstrap/state_backend.json).
+run "prod_state_has_its_own_key_and_lock" {
+  command = plan
 
   assert {
-    condition = (
-      [for st in jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement : st.Sid] == ["DenyInsecureTransport", "CloudTrailChecksBucketAcl", "CloudTrailWritesLogFiles"] &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Resource == "arn:aws:s3:::econ-lake-prod-cloudtrail-123456789012/AWSLogs/123456789012/*" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail" &&
-      jsondecode(aws_s3_bucket_policy.audit_trail[0].policy).Statement[2].Condition.StringEquals["s3:x-amz-acl"] == "bucket-owner-full-control"
-    )
-    error_message = "The trail's bucket policy must be TLS-only and let only this trail check the ACL and write under AWSLogs/<account>/."
-  }
-
-  assert {
-    condition = contains([
-      for st in jsondecode(aws_kms_key.audit[0].policy).Statement : st.Action
-      if try(st.Principal.Service, null) == "cloudtrail.amazonaws.com" && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-prod-trail"
-    ], "kms:GenerateDataKey*")
-    error_message = "Only this trail may encrypt with the audit key."
+    condition = output.state_backend == {
+      bucket       = "econ-lake-tfstate-123456789012"
+      key          = "econ-lake/prod/terraform.tfstate"
+      encrypt      = true
+      use_lockfile = true
+    }
+    error_message = "prod's state must be econ-lake/prod/terraform.tfstate in bootstrap's bucket, encrypted, with S3 native locking."
   }
 }

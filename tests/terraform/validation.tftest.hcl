@@ -19,6 +19,45 @@ run "rejects_unknown_environment" {
   expect_failures = [var.environment]
 }
 
+run "rejects_local_off_the_emulator" {
+  command = plan
+
+  variables {
+    environment = "local"
+    emulator    = false
+  }
+
+  expect_failures = [var.emulator]
+}
+
+run "an_environment_on_the_emulator_keeps_its_names_and_settings" {
+  command = plan
+
+  variables {
+    environment = "prod"
+    emulator    = true
+  }
+
+  assert {
+    condition = (
+      alltrue([for k, b in module.lake_bucket : b.id == "econ-lake-prod-${k}"]) &&
+      aws_dynamodb_table.lake.name == "econ-lake-prod-lake" &&
+      aws_dynamodb_table.lake.deletion_protection_enabled &&
+      local.settings.log_retention_days == 90
+    )
+    error_message = "prod on an emulator keeps prod's names (no account id: the emulator's is fake) and prod's settings."
+  }
+
+  assert {
+    condition = (
+      length(aws_glue_catalog_database.lake) == 0 && length(aws_cloudtrail.lake) == 0 && length(aws_budgets_budget.monthly) == 0 &&
+      alltrue([for b in module.lake_bucket : b.policy == null && b.encryption.sse_algorithm == "AES256"]) &&
+      output.state_backend == null
+    )
+    error_message = "On an emulator the AWS-only parts are left out, as for local (the state backend is the one make tf-init or the test writes)."
+  }
+}
+
 run "rejects_unbounded_retries" {
   command = plan
 
@@ -49,16 +88,6 @@ run "rejects_bad_schedule" {
   expect_failures = [var.aggregate_schedule_expression]
 }
 
-run "rejects_bad_log_retention" {
-  command = plan
-
-  variables {
-    log_retention_days = 10
-  }
-
-  expect_failures = [var.log_retention_days]
-}
-
 run "rejects_missing_package" {
   command = plan
 
@@ -69,29 +98,24 @@ run "rejects_missing_package" {
   expect_failures = [var.lambda_zip_path]
 }
 
-run "rejects_expiration_before_transition" {
-  command = plan
-
-  variables {
-    bronze_ia_transition_days = 60
-    bronze_expiration_days    = 45
-  }
-
-  expect_failures = [aws_s3_bucket_lifecycle_configuration.bronze]
-}
-
 run "function_settings_override_defaults" {
   command = plan
 
   variables {
     lambda_function_settings = {
-      api = { memory_size = 512 }
+      api  = { memory_size = 512 }
+      live = { timeout = 60 }
     }
   }
 
   assert {
     condition     = local.function_settings.api == { memory_size = 512, timeout = 10 }
     error_message = "An override must only replace the attribute it sets."
+  }
+
+  assert {
+    condition     = local.function_settings.live == { memory_size = 256, timeout = 60 }
+    error_message = "Every function of local.function_defaults, live included, can be overridden."
   }
 
   assert {

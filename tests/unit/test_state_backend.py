@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -36,6 +37,17 @@ def test_aws_environments_use_s3_with_native_locking(environment):
         "encrypt": "true",
         "use_lockfile": "true",  # S3 conditional writes: no DynamoDB lock table
     }
+
+
+def test_the_settings_come_from_the_definition_terraform_reads():
+    """bootstrap/state_backend.json is the one definition: bootstrap/ and the root's output state_backend
+    (asserted by terraform test) read it, and so does this tool."""
+    definition = json.loads(
+        (Path(state_backend.__file__).resolve().parents[1] / "bootstrap" / "state_backend.json").read_text()
+    )
+    assert definition["key"] == "${project}/${environment}/terraform.tfstate"
+    assert definition["encrypt"] is True and definition["use_lockfile"] is True
+    assert state_backend.definition() == definition
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])

@@ -1,0 +1,184 @@
+# State moves of the refactor that made every bucket a modules/secure_bucket instance: an
+# existing stack's state follows the new addresses on the next plan (moves, no replacement).
+# Each moved block names one instance: Terraform cannot move a for_each resource into the
+# instances of a module as a whole. A block whose "from" is not in the state does nothing.
+
+moved {
+  from = aws_s3_bucket.this["bronze"]
+  to   = module.lake_bucket["bronze"].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["bronze"]
+  to   = module.lake_bucket["bronze"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["bronze"]
+  to   = module.lake_bucket["bronze"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["bronze"]
+  to   = module.lake_bucket["bronze"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.tls_only["bronze"]
+  to   = module.lake_bucket["bronze"].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.bronze
+  to   = module.lake_bucket["bronze"].aws_s3_bucket_lifecycle_configuration.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.this["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.tls_only["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.replaced_versions["silver"]
+  to   = module.lake_bucket["silver"].aws_s3_bucket_lifecycle_configuration.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.this["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.tls_only["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.replaced_versions["gold"]
+  to   = module.lake_bucket["gold"].aws_s3_bucket_lifecycle_configuration.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.this["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.tls_only["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.replaced_versions["artifacts"]
+  to   = module.lake_bucket["artifacts"].aws_s3_bucket_lifecycle_configuration.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.athena_results[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.athena_results[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.athena_results[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.athena_results[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.athena_results_tls_only[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.athena_results[0]
+  to   = module.athena_results_bucket[0].aws_s3_bucket_lifecycle_configuration.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.audit_trail[0]
+  to   = module.audit_trail_bucket[0].aws_s3_bucket_lifecycle_configuration.this[0]
+}
