@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from aws_lambda_powertools import Logger
 
-from pipeline import gold, latest, layout, schema, silver_io, store, watermark
+from pipeline import gold, latest, layout, schema, silver_io, store, table_keys, watermark
 from pipeline.upload_ledger import UploadLedger
 
 logger = Logger(child=True)
@@ -96,7 +96,7 @@ def forget_removed_events(
     value the stream path wrote meanwhile. At most a few requests per partition, whatever the lake
     holds; `stored_latest` is updated with what is written."""
     for pais in schema.PAISES:
-        sk = store.latest_sk(pais, partition.indicador)
+        sk = table_keys.latest_sk(pais, partition.indicador)
         current = stored_latest.get(sk)
         if current is None or store.latest_day(current) != partition.dt:
             continue

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
-from pipeline import aggregation, latest, live, store
+from pipeline import aggregation, latest, live, store, table_keys
 from pipeline.handlers import live as live_handler
 from pipeline.handlers import transform
 
@@ -187,7 +187,9 @@ def test_two_writers_racing_on_a_series_end_on_its_newest_event_in_every_order(l
     ]
     expected = (tie, "00000000-0000-4000-8000-00000000000b")
     for order in itertools.permutations(batches):
-        lake.table.client.delete_item(TableName=TABLE, Key={"pk": {"S": "LATEST"}, "sk": {"S": "ARG#PIB"}})
+        lake.table.client.delete_item(
+            TableName=TABLE, Key=table_keys.key(table_keys.LATEST_PK, table_keys.latest_sk("ARG", "PIB"))
+        )
         for batch in order:
             live.offer_batch(lake.table, records(kinesis_batch(*batch)))
         assert stored_event(lake)[:2] == expected, order
