@@ -416,8 +416,9 @@ def drain(
 # -- command line ----------------------------------------------------------------------------------
 
 
-# The queues whose messages are Kinesis on-failure records (re-driven by reading the stream back).
+# The stream's consumers: their DLQs hold Kinesis on-failure records (re-driven by reading the stream back).
 KINESIS_CONSUMERS = ("ingest", "live")
+QUEUES = (*KINESIS_CONSUMERS, "transform")
 
 
 def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
@@ -445,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live-function")
     parser.add_argument("--transform-dlq-url")
     parser.add_argument("--transform-function")
-    parser.add_argument("--only", choices=["ingest", "live", "transform"], help="drain one queue only")
+    parser.add_argument("--only", choices=QUEUES, help="drain one queue only")
     parser.add_argument("--dry-run", action="store_true", help="list what would be re-driven; change nothing")
     parser.add_argument("--max-messages", type=int, default=0, help="per queue; 0 = until the queue is drained")
     parser.add_argument(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import pkgutil
 import platform
 import py_compile
 import shutil
@@ -24,6 +25,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pipeline.handlers
 from embedded_aws.runtime import RUNTIME_PROVIDED_PACKAGES, RuntimeNotAvailable, find_python, prepare_runtime_libs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +149,8 @@ def build_zip(code_dir: Path, deps_dir: Path, output: Path, bytecode: bool = Fal
     return unzipped, output.stat().st_size
 
 
-HANDLERS = ("ingest", "transform", "aggregate", "api", "live")
+# One handler module per function: the package's modules, so a new function is checked without a list to update.
+HANDLERS = tuple(sorted(module.name for module in pkgutil.iter_modules(pipeline.handlers.__path__)))
 
 
 def smoke_import(zip_path: Path, python: str) -> str | None:
