@@ -36,10 +36,10 @@ import duckdb
 import pyarrow as pa
 
 from lake_cli import terraform_outputs
+from lake_cli.function_url import DEFAULT_REGION
 from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
 
-DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
 
 # The Hive partition columns of silver and gold (pipeline.schema.SILVER_PARTITION_COLUMNS), as DuckDB reads them.

@@ -24,6 +24,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from embedded_aws import local_client
 from embedded_aws.runtime import RUNTIME_PROVIDED_PACKAGES, RuntimeNotAvailable, find_python, prepare_runtime_libs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,7 +175,7 @@ def smoke_import(zip_path: Path, python: str) -> str | None:
             env={
                 "PATH": "/usr/bin:/bin",
                 "TZ": ":UTC",
-                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": local_client.REGION,
                 "BRONZE_BUCKET": "smoke",
                 "TABLE_NAME": "smoke",
             },
