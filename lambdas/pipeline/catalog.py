@@ -29,9 +29,10 @@ def catalog_item(
 ) -> dict[str, Any]:
     """The catalog item for one silver file, as plain Python values (ints are DynamoDB numbers).
 
-    `duplicates_dropped` counts rows of this file's partition dropped as duplicates (inside the
-    source object or already in silver); `quarantined` counts rows of the whole source object
-    that went to quarantine (an invalid row has no reliable partition).
+    `duplicates_dropped` counts rows of this file's partition dropped as copies of an event inside
+    the same source object (landing reads nothing already in silver: copies across objects are
+    settled by the read rule, then compaction); `quarantined` counts rows of the whole source
+    object that went to quarantine (an invalid row has no reliable partition).
     """
     written = contract.format_timestamp(written_at)
     return {

@@ -229,7 +229,7 @@ def upload(lake: Lake, key: str, *rows: dict[str, Any]) -> None:
     transform.handler(sample_events.s3_object_created(BRONZE, key), FakeLambdaContext("transform"))
 
 
-def aggregate(lake: Lake) -> dict[str, Any]:
+def aggregate(lake: Lake) -> aggregation.AggregateSummary:
     return aggregation.run_aggregate(lake.s3, lake.table, SILVER, GOLD)
 
 
@@ -246,7 +246,7 @@ def test_a_csv_upload_reaches_latest_through_the_aggregate(lake: Lake) -> None:
     deliver(kinesis_batch(event(second=1)))
     uploaded = event(second=59, valor=5.0)
     upload(lake, "uploads/b.csv", uploaded)
-    assert aggregate(lake)["latest_updated"] == 1
+    assert aggregate(lake).latest_updated == 1
     assert stored_event(lake) == key_of(uploaded)
     assert stored(lake)["written_by"] == latest.WRITTEN_BY_AGGREGATE
 
