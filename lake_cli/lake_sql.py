@@ -42,7 +42,7 @@ from pipeline.gold import KPI_SCHEMA
 
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
 
-# The Hive partition columns of silver and gold (pipeline.schema.SILVER_PARTITION_COLUMNS), as DuckDB reads them.
+# The Hive partition columns of silver and gold (the fields of pipeline.layout.Partition), as DuckDB reads them.
 HIVE_COLUMNS = {"indicador": "VARCHAR", "dt": "DATE"}
 HIVE_TYPES = "{" + ", ".join(f"'{name}': {kind}" for name, kind in HIVE_COLUMNS.items()) + "}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
 
 from lake_cli import lake_sql
-from pipeline import schema, silver
+from pipeline import layout, schema, silver
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -310,3 +311,7 @@ def test_bronze_views_are_empty_on_an_empty_bronze(tmp_path):
     lake = lake_sql.Lake(str(tmp_path / "silver"), str(tmp_path / "gold"), str(tmp_path / "bronze"))
     con = lake_sql.connect(lake)
     assert query(con, "select (select count(*) from bronze_stream), (select count(*) from quarantine)") == [(0, 0)]
+
+
+def test_the_hive_columns_are_the_partition_fields() -> None:
+    assert list(lake_sql.HIVE_COLUMNS) == [field.name for field in dataclasses.fields(layout.Partition)]
