@@ -282,7 +282,7 @@ def test_bad_silver_file_fails_its_partition_only_and_the_next_run_retries_it(aw
         [event("ARG", 5.0, at(10))],
         "2026-11-22T12:00:00.000000+00:00",
     )
-    broken = "events/indicador=PIB/dt=2026-11-22/part-broken.parquet"
+    broken = layout.silver_key(layout.Partition("PIB", "2026-11-22"), BRONZE, "stream/broken.jsonl.gz")
     s3.put_object(Bucket=SILVER, Key=broken, Body=b"garbage")
     last_sk = write_silver(
         s3,
