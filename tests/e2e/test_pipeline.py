@@ -22,8 +22,7 @@ from e2e_support import ROOT, record_timing, target_from_env
 
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
-from pipeline import layout
-from pipeline.table_keys import LATEST_PK, key, latest_sk
+from pipeline import layout, table_keys
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest
 from tools.lake_reader import (
@@ -248,9 +247,10 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     dynamodb = aws("dynamodb")
     latest = _latest_per_key(sent)
     for row in latest.itertuples():
-        item = dynamodb.get_item(TableName=stack["table_name"], Key=key(LATEST_PK, latest_sk(row.pais, row.indicador)))[
-            "Item"
-        ]
+        item = dynamodb.get_item(
+            TableName=stack["table_name"],
+            Key=table_keys.key(table_keys.LATEST_PK, table_keys.latest_sk(row.pais, row.indicador)),
+        )["Item"]
         assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
         assert item["event_id"]["S"] == row.event_id
 
