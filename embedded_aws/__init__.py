@@ -13,4 +13,5 @@ Files, and what each one owns (imports go down this list, never up, and never ac
 - scheduler.py: rate() schedules of EventBridge rules.
 - function_urls.py: Function URLs, served on the emulator's port.
 - model.py: the values passed between all of the above (no imports from the project or moto).
+- local_client.py: what a client of the emulator sets (port, test credentials, region); imports nothing.
 """

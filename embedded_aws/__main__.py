@@ -1,4 +1,4 @@
-"""Command line: `python -m embedded_aws serve|up|down|status`.
+"""Command line: `python -m embedded_aws serve|up|down|status|env`.
 
 `up` starts `serve` in the background with a pid file and a log file, and waits until it is
 healthy; `down` stops it and its Lambda workers; `status` prints its health.
@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from embedded_aws.local_client import DEFAULT_PORT, client_environment, endpoint_url
 
 DEFAULT_STATE_DIR = Path(".emulator")
 
@@ -69,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
 def up(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
-    endpoint = f"http://localhost:{args.port}"
+    endpoint = endpoint_url(args.port)
     if _running_pid(state_dir) and _health(endpoint):
         print(f"embedded emulator already running on {endpoint} (pid {_running_pid(state_dir)})")
         return 0
@@ -140,7 +143,7 @@ def down(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    health = _health(f"http://localhost:{args.port}")
+    health = _health(endpoint_url(args.port))
     if health is None:
         print(f"embedded emulator: not answering on port {args.port}")
         return 1
@@ -148,11 +151,19 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
+def env(args: argparse.Namespace) -> int:
+    """Print the shell exports that point AWS clients at the emulator (AWS_ENDPOINT_URL kept when set)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or endpoint_url(args.port)
+    for name, value in client_environment(endpoint).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m embedded_aws", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "4566")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", DEFAULT_PORT)))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     parser.add_argument(
@@ -163,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--wait", type=float, default=60.0, help="seconds `up` waits for health")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("serve", serve), ("up", up), ("down", down), ("status", status)):
+    for name, func in (("serve", serve), ("up", up), ("down", down), ("status", status), ("env", env)):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     args = parser.parse_args(argv)
     return args.func(args)

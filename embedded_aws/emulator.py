@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 from embedded_aws import function_urls, hooks
 from embedded_aws.async_invoker import AsyncInvoker
 from embedded_aws.kinesis_poller import KinesisPoller
+from embedded_aws.local_client import DEFAULT_PORT
 from embedded_aws.model import DeployedFunction, FunctionSpec, InvocationResult
 from embedded_aws.runtime import LambdaRuntime
 from embedded_aws.scheduler import Scheduler
@@ -39,7 +40,11 @@ SERVICES = ("s3", "kinesis", "dynamodb", "lambda", "iam", "logs", "events", "sqs
 
 class EmbeddedAWS:
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 4566, state_dir: Path = Path(".emulator"), max_concurrency: int = 2
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        state_dir: Path = Path(".emulator"),
+        max_concurrency: int = 2,
     ) -> None:
         self.host = host
         self.port = port

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from embedded_aws.local_client import TEST_CREDENTIALS
 from embedded_aws.model import EncodedEvent, FunctionSpec, InvocationResult
 
 log = logging.getLogger("embedded_aws.runtime")
@@ -302,8 +303,7 @@ class LambdaRuntime:
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
             # Test credentials: the emulator accepts any; real Lambda injects the role's session.
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            **TEST_CREDENTIALS,
             "AWS_SESSION_TOKEN": "test",
             "EMBEDDED_AWS_FUNCTION_ARN": spec.function_arn,
             "_HANDLER": spec.handler,

@@ -49,6 +49,7 @@ from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from lake_cli import terraform_outputs
+from pipeline import api
 
 # Package data (pyproject.toml), found wherever the package is installed.
 PAGE = importlib.resources.files("lake_cli") / "dashboard.html"
@@ -56,8 +57,11 @@ DEFAULT_PORT = 8050
 DEFAULT_LIVE_SECONDS = 1.0
 DEFAULT_REFRESH_SECONDS = 20.0
 DEFAULT_DAYS = 30
-# Paths the proxy forwards to the API (its routes, pipeline/api.py); anything else is 404 here.
-PROXY_PATH = re.compile(r"^(health|indicadores(/[A-Za-z0-9%._~-]+){0,2})$")
+# The API's routes (pipeline.api.ROUTES, by name) the proxy forwards; anything else is 404 here. The
+# daily series is read by this server only.
+PROXIED_ROUTES = ("health", "indicadores", "country", "series")
+# A forwarded path's segments hold unreserved characters and percent escapes only.
+PROXY_SEGMENT = re.compile(r"[A-Za-z0-9%._~-]+")
 # One color per country, in the order the API lists them (ARG, BRA, CHL, MEX, COL).
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 KPI_FIELDS = ("count", "mean", "min", "max", "stddev", "last_valor", "last_timestamp", "computed_at")
@@ -479,7 +483,9 @@ def proxy_path(request_path: str) -> str | None:
     if not path.startswith("/api/"):
         return None
     rest = path[len("/api/") :].strip("/")
-    return rest if PROXY_PATH.match(rest) and ".." not in rest.split("/") else None
+    if not all(PROXY_SEGMENT.fullmatch(segment) and segment != ".." for segment in rest.split("/")):
+        return None
+    return rest if api.route_name(f"/{rest}") in PROXIED_ROUTES else None
 
 
 # --- I/O: the API and the table ------------------------------------------------------------------

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
+# The region when neither the environment nor the AWS config names one (the operator commands share it).
+DEFAULT_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class FunctionUrl:
     base: str  # where requests go, ends with "/"
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Host": "<url-id>.lambda-url…:4566"}
     sign: bool = False  # SigV4 (AWS_IAM auth type on AWS)
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
 
     def url(self, path: str = "") -> str:
         return self.base + path.lstrip("/")
@@ -98,7 +100,7 @@ def resolve(
     (only meaningful on AWS; emulators do not check signatures).
     """
     endpoint = os.environ.get("AWS_ENDPOINT_URL") if endpoint is None else endpoint
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     url = urlsplit(api_url if api_url.endswith("/") else api_url + "/")
     sign = auth_type == "AWS_IAM" and not endpoint
     if endpoint:

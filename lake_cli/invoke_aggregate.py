@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from lake_cli import terraform_outputs
-from lake_cli.redrive import invoke
+from lake_cli.lambda_invoke import invoke
 
 
 def invoke_aggregate(lambda_client: Any, function_name: str) -> tuple[str | None, Any]:

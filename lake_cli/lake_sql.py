@@ -36,13 +36,13 @@ import duckdb
 import pyarrow as pa
 
 from lake_cli import terraform_outputs
+from lake_cli.function_url import DEFAULT_REGION
 from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
 
-DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # what the emulators accept (README, "Emulators")
 
-# The Hive partition columns of silver and gold (pipeline.schema.SILVER_PARTITION_COLUMNS), as DuckDB reads them.
+# The Hive partition columns of silver and gold (the fields of pipeline.layout.Partition), as DuckDB reads them.
 HIVE_COLUMNS = {"indicador": "VARCHAR", "dt": "DATE"}
 HIVE_TYPES = "{" + ", ".join(f"'{name}': {kind}" for name, kind in HIVE_COLUMNS.items()) + "}"
 
@@ -91,7 +91,6 @@ BRONZE_STREAM_COLUMNS = {
 }
 QUARANTINE_COLUMNS = {"stage": "VARCHAR", "reason": "VARCHAR", "file": "VARCHAR"}
 VIEWS = ("events", "daily", "latest")
-BRONZE_VIEWS = ("bronze_stream", "quarantine")
 
 DEFAULT_MAX_ROWS = 200
 
@@ -359,24 +358,6 @@ with a bronze bucket also bronze_stream (raw records, copies included) and quara
   .help             this text
   .quit  .exit      leave (Ctrl-D too)
 Example: select pais, indicador, valor, timestamp from latest order by 1, 2;"""
-
-
-CANCEL = "\x03"  # in a list of test input lines: Ctrl-C, which drops the statement being typed
-
-
-def lines_reader(lines: Iterable[str]):
-    """A `read_line(prompt)` over given lines (tests, scripts): EOFError at the end, CANCEL as Ctrl-C."""
-    iterator = iter(lines)
-
-    def read_line(prompt: str) -> str:
-        line = next(iterator, None)
-        if line is None:
-            raise EOFError
-        if line == CANCEL:
-            raise KeyboardInterrupt
-        return line
-
-    return read_line
 
 
 def terminal_reader():

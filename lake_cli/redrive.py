@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from embedded_aws.kinesis_poller import kinesis_event
-from embedded_aws.model import KinesisRecord
 from lake_cli import terraform_outputs
+from lake_cli.lambda_invoke import invoke
+from pipeline.kinesis_event import KinesisRecord, kinesis_event
 
 REDRIVEN, LEFT, ERROR, WOULD_REDRIVE = "re-driven", "left", "error", "would re-drive"
 DEFAULT_VISIBILITY_TIMEOUT = 960  # longer than any Lambda timeout (900 s): one try per message and run
@@ -186,8 +186,8 @@ def _epoch_seconds(value: Any) -> float:
 
 
 def build_kinesis_event(records: Iterable[dict], batch: KinesisBatch, invoke_identity_arn: str = "") -> dict:
-    """The event the mapping delivers for `records` (GetRecords items, as boto3 returns them): built
-    by the embedded emulator's poller from the same records, so both deliver the same event."""
+    """The event the mapping delivers for `records` (GetRecords items, as boto3 returns them), built
+    by pipeline.kinesis_event."""
     shard_records = [
         KinesisRecord(
             sequence_number=int(r["SequenceNumber"]),  # decimal digits, as Kinesis writes them
@@ -288,19 +288,6 @@ class Outcome:
     status: str  # REDRIVEN, LEFT, ERROR or WOULD_REDRIVE
     detail: str
     lost_records: int = 0
-
-
-def invoke(lambda_client: Any, function_name: str, payload: Any) -> tuple[str | None, Any]:
-    """Synchronous invocation: (FunctionError or None, decoded response payload)."""
-    response = lambda_client.invoke(
-        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
-    )
-    raw = response["Payload"].read()
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = raw.decode(errors="replace")
-    return response.get("FunctionError"), body
 
 
 def _check_function(expected: str, recorded: str | None) -> None:
@@ -429,8 +416,9 @@ def drain(
 # -- command line ----------------------------------------------------------------------------------
 
 
-# The queues whose messages are Kinesis on-failure records (re-driven by reading the stream back).
+# The stream's consumers: their DLQs hold Kinesis on-failure records (re-driven by reading the stream back).
 KINESIS_CONSUMERS = ("ingest", "live")
+QUEUES = (*KINESIS_CONSUMERS, "transform")
 
 
 def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
@@ -458,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live-function")
     parser.add_argument("--transform-dlq-url")
     parser.add_argument("--transform-function")
-    parser.add_argument("--only", choices=["ingest", "live", "transform"], help="drain one queue only")
+    parser.add_argument("--only", choices=QUEUES, help="drain one queue only")
     parser.add_argument("--dry-run", action="store_true", help="list what would be re-driven; change nothing")
     parser.add_argument("--max-messages", type=int, default=0, help="per queue; 0 = until the queue is drained")
     parser.add_argument(

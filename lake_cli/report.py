@@ -36,7 +36,6 @@ from pipeline.contract import INDICADORES
 DEFAULT_OUTPUT = Path("build/report.png")
 FIGURE_INCHES = (18, 12)
 DPI = 100  # 1800 x 1200 pixels
-MIN_PIXELS = (1200, 800)
 PAIS_COLORS = {"ARG": "#4c78a8", "BRA": "#54a24b", "CHL": "#e45756", "MEX": "#f58518", "COL": "#b279a2"}
 QUARANTINE_REASONS_SHOWN = 8
 

@@ -73,13 +73,6 @@ def build_summary(stats: RunStats, *, stream: str, seconds: float) -> dict[str, 
     }
 
 
-def summarize_entries(entries: list[dict[str, Any]], *, stream: str, seconds: float) -> dict[str, Any]:
-    stats = RunStats()
-    for entry in entries:
-        stats.add(entry)
-    return build_summary(stats, stream=stream, seconds=seconds)
-
-
 def summary_path(manifest_path: Path) -> Path:
     return Path(f"{manifest_path}.summary.json")
 

@@ -233,8 +233,3 @@ def iter_send(
                 failure = DeliveryError(len(outcome.failed), len(batch), outcome.attempts, outcome.last_error)
     if failure is not None:
         raise failure
-
-
-def send_records(client: Any, stream_name: str, records: Iterable[R], **options: Any) -> list[SentRecord[R]]:
-    """Send everything and return the per-record results (shard id, sequence number)."""
-    return list(iter_send(client, stream_name, records, **options))

@@ -50,6 +50,7 @@ import boto3
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
+from embedded_aws import local_client
 from embedded_aws.scheduler import rate_seconds
 from lake_cli.function_url import FunctionUrl, resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
@@ -705,19 +706,16 @@ def rate_phase(
 def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) -> dict:
     """Grow one partition to `target_events` through landing.land_object (moto, in-process)."""
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update({**local_client.TEST_CREDENTIALS, "AWS_DEFAULT_REGION": local_client.REGION})
     import uuid
 
     import pyarrow as pa
     from moto import mock_aws
 
     from pipeline import bronze, landing, silver
-    from pipeline.config import Settings
+    from tests.support.lake_table import create_lake_table
 
     objects = math.ceil(target_events / per_object)
-    settings = Settings(
-        bronze_bucket="bench-bronze", silver_bucket="bench-silver", gold_bucket=None, table_name="bench"
-    )
     landing_seconds: list[float] = []
     landing_cpu_seconds: list[float] = []  # the landing's own CPU time: what other processes do is not in it
     baseline: dict[int, list[float]] = {}
@@ -729,14 +727,9 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
         s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
         for bucket in ("bench-bronze", "bench-silver"):
             s3.create_bucket(Bucket=bucket)
-        dynamodb.create_table(
-            TableName="bench",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+        create_lake_table(dynamodb, "bench")
+        target = landing.LandingTarget(
+            s3, dynamodb, bronze_bucket="bench-bronze", silver_bucket="bench-silver", table_name="bench"
         )
         base = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
         for number in range(objects):
@@ -769,7 +762,7 @@ def flatness(target_events: int, per_object: int = 500, sample_every: int = 10) 
                 baseline.setdefault(number, []).append(time.perf_counter() - started)
             transformed = silver.transform_object(body, "bench-bronze", key)
             started, started_cpu = time.perf_counter(), time.thread_time()
-            landing.land_object(s3, dynamodb, settings, "bench-bronze", key, transformed)
+            landing.land_object(target, "bench-bronze", key, transformed)
             landing_seconds.append(time.perf_counter() - started)
             landing_cpu_seconds.append(time.thread_time() - started_cpu)
             if number % 200 == 0:

@@ -32,8 +32,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from embedded_aws import local_client
+from tools.package_lambda import HANDLERS
+
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = ("ingest", "transform", "aggregate", "api", "live")
 SERVING = ("api", "live")
 TARGET_IMPORT_SECONDS = 0.25
 TARGET_PEAK_RSS_MB = 50
@@ -57,8 +59,8 @@ ENVIRONMENT = {
     "PATH": "/usr/bin:/bin",
     "LANG": "en_US.UTF-8",
     "TZ": ":UTC",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": local_client.REGION,
+    "AWS_REGION": local_client.REGION,
     "BRONZE_BUCKET": "bench-bronze",
     "SILVER_BUCKET": "bench-silver",
     "GOLD_BUCKET": "bench-gold",

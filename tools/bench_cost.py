@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import table_keys
+
 MEGA = 1_000_000
 KINESIS_RECORDS_PER_SECOND_PER_SHARD = 1_000  # a shard's write limit (also 1 MB/s; these records are far smaller)
 
@@ -143,7 +145,9 @@ def item_bytes(item: dict) -> int:
 
 def watermark_wru(dynamodb: Any, table: str) -> int:
     """Write units of one put of the aggregate's WATERMARK item, sized from the stored item."""
-    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "WATERMARK"}, "sk": {"S": "aggregate"}}).get("Item")
+    item = dynamodb.get_item(
+        TableName=table, Key=table_keys.key(table_keys.WATERMARK_PK, table_keys.AGGREGATE_WATERMARK_SK)
+    ).get("Item")
     return max(1, math.ceil(item_bytes(item) / 1024)) if item else 1
 
 

@@ -28,12 +28,12 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from embedded_aws.local_client import DEFAULT_PORT, endpoint_url
 from tools.localstack_pin import makefile_images
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = ROOT / ".emulator"
 DEFAULT_COMPOSE_FILE = ROOT / "docker-compose.localstack.yml"
-DEFAULT_PORT = 4566
 EMULATORS = ("auto", "moto", "localstack")
 LOCALSTACK, EMBEDDED = "localstack", "embedded"  # what STATE_DIR/kind holds
 # Terraform state of a stack deployed into the emulator: it describes nothing once the emulator is gone.
@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.endpoint = (args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"http://localhost:{args.port}").rstrip("/")
+    args.endpoint = (args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or endpoint_url(args.port)).rstrip("/")
     return args.handler(args)
 
 

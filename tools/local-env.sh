@@ -6,9 +6,8 @@ _repo="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 . "$_repo/.venv/bin/activate"
 [ -f "$_repo/build/terraform.tfrc" ] || "$_repo/tools/write_tf_cli_config.sh" "$_repo/build/terraform.tfrc"
 export TF_CLI_CONFIG_FILE="$_repo/build/terraform.tfrc"
-export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://localhost:${EMULATOR_PORT:-4566}}"
+eval "$(python -m embedded_aws ${EMULATOR_PORT:+--port "$EMULATOR_PORT"} env)"  # endpoint (AWS_ENDPOINT_URL kept when set; EMULATOR_PORT), test credentials, region
 export S3_ENDPOINT="$AWS_ENDPOINT_URL"   # tflocal: path-style S3 on the endpoint (no DNS needed)
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 export DISABLE_DEPRECATION_NOTICE=1
 echo "local AWS environment: $AWS_ENDPOINT_URL (unset AWS_ENDPOINT_URL before using real AWS)"
 unset _repo

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from embedded_aws.local_client import client_environment, endpoint_url
 from lake_cli.terraform_outputs import read_outputs
 from tools.state_backend import BACKEND_FILE, write_backend
 
@@ -41,7 +42,7 @@ def emulator_command(port: int, state_dir: Path) -> list[str]:
 
 def start_emulator(port: int, state_dir: Path) -> str:
     run(emulator_command(port, state_dir) + ["up"], dict(os.environ))
-    return f"http://localhost:{port}"
+    return endpoint_url(port)
 
 
 def stop_emulator(port: int, state_dir: Path) -> None:
@@ -59,15 +60,8 @@ def with_terraform_cli_config(env: dict) -> dict:
 def local_env(endpoint: str) -> dict:
     """Environment for tools talking to the emulator: endpoint, test credentials, offline Terraform."""
     env = dict(os.environ)
-    env.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "S3_ENDPOINT": endpoint,  # tflocal's default S3 host name needs DNS; the emulator serves path-style
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
+    env.update(client_environment(endpoint))
+    env["S3_ENDPOINT"] = endpoint  # tflocal's default S3 host name needs DNS; the emulator serves path-style
     return with_terraform_cli_config(env)
 
 

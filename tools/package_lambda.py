@@ -24,13 +24,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+from embedded_aws import local_client
+from embedded_aws.runtime import RUNTIME_PROVIDED_PACKAGES, RuntimeNotAvailable, find_python, prepare_runtime_libs
+
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels work there too.
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
-# The runtime ships these; bundling them again only adds size (and version skew).
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 # Never imported by the handlers: tests, C headers and sources, and Arrow components we don't use.
 PRUNE_GLOBS = (
     "**/__pycache__",
@@ -52,7 +53,7 @@ PRUNE_GLOBS = (
 
 def install_dependencies(requirements: Path, target: Path, python_version: str) -> None:
     stamp = target / ".requirements.sha256"
-    recipe = f"{python_version}|{PLATFORMS}|{PROVIDED_BY_RUNTIME}|{PRUNE_GLOBS}".encode()
+    recipe = f"{python_version}|{PLATFORMS}|{RUNTIME_PROVIDED_PACKAGES}|{PRUNE_GLOBS}".encode()
     digest = hashlib.sha256(requirements.read_bytes() + recipe).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         print(f"dependencies: up to date in {target.relative_to(ROOT)}")
@@ -84,7 +85,7 @@ def install_dependencies(requirements: Path, target: Path, python_version: str) 
         ],
         check=True,
     )
-    for name in PROVIDED_BY_RUNTIME:
+    for name in RUNTIME_PROVIDED_PACKAGES:  # the runtime ships them: bundled again they add size and skew
         for path in target.glob(f"{name}*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for pattern in PRUNE_GLOBS:
@@ -147,15 +148,14 @@ def build_zip(code_dir: Path, deps_dir: Path, output: Path, bytecode: bool = Fal
     return unzipped, output.stat().st_size
 
 
-HANDLERS = ("ingest", "transform", "aggregate", "api", "live")
+# One handler module per function: the package's modules, so a new function is checked without a list to update.
+HANDLERS = tuple(sorted(path.stem for path in (ROOT / "lambdas" / "pipeline" / "handlers").glob("[!_]*.py")))
 
 
 def smoke_import(zip_path: Path, python: str) -> str | None:
     """Imports every handler from the unzipped artifact the way Lambda would (isolated, no host
     site-packages; boto3 only from the runtime dir). Returns an error text, or None when all import."""
     import tempfile
-
-    from embedded_aws.runtime import prepare_runtime_libs
 
     with tempfile.TemporaryDirectory(prefix="lambda-smoke-") as tmp:
         with zipfile.ZipFile(zip_path) as archive:
@@ -175,7 +175,7 @@ def smoke_import(zip_path: Path, python: str) -> str | None:
             env={
                 "PATH": "/usr/bin:/bin",
                 "TZ": ":UTC",
-                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": local_client.REGION,
                 "BRONZE_BUCKET": "smoke",
                 "TABLE_NAME": "smoke",
             },
@@ -221,8 +221,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # The Linux wheels only load on Linux x86_64; elsewhere the emulator or AWS will tell.
     if platform.system() == "Linux" and platform.machine() == "x86_64":
-        from embedded_aws.runtime import RuntimeNotAvailable, find_python
-
         try:
             python = find_python(f"python{args.python_version}")
         except RuntimeNotAvailable as exc:

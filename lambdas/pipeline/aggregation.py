@@ -7,14 +7,16 @@ recomputed from all of its silver files, so reruns and overlaps are idempotent.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from aws_lambda_powertools import Logger
 
-from pipeline import gold, latest, layout, schema, silver_io, store, watermark
+from pipeline import gold, latest, layout, schema, silver_io, store, table_keys, watermark
 from pipeline.upload_ledger import UploadLedger
 
 logger = Logger(child=True)
@@ -22,6 +24,20 @@ logger = Logger(child=True)
 
 class AggregateError(RuntimeError):
     """Some partitions failed; the watermark keeps them, so the next run recomputes them."""
+
+
+@dataclass(frozen=True)
+class AggregateSummary:
+    """What one run did (the aggregate function's answer)."""
+
+    partitions: int  # partitions recomputed
+    gold_files: int  # gold files written (a partition left without events writes none)
+    gold_rows: int
+    latest_updated: int  # LATEST items this run's candidates replaced
+    watermark: str | None  # the catalog sort key the next run reads after
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def latest_by_sk(table: store.TableStore) -> dict[str, dict[str, Any]]:
@@ -96,7 +112,7 @@ def forget_removed_events(
     value the stream path wrote meanwhile. At most a few requests per partition, whatever the lake
     holds; `stored_latest` is updated with what is written."""
     for pais in schema.PAISES:
-        sk = store.latest_sk(pais, partition.indicador)
+        sk = table_keys.latest_sk(pais, partition.indicador)
         current = stored_latest.get(sk)
         if current is None or store.latest_day(current) != partition.dt:
             continue
@@ -136,8 +152,8 @@ def run_aggregate(
     gold_bucket: str,
     full_refresh: bool = False,
     lookback: dt.timedelta = watermark.DEFAULT_CATALOG_LOOKBACK,
-) -> dict[str, Any]:
-    """One aggregate run. Returns ``{partitions, gold_files, gold_rows, latest_updated, watermark}``."""
+) -> AggregateSummary:
+    """One aggregate run."""
     stored = table.get_watermark()
     read = watermark.plan_catalog_read(stored, full_refresh, lookback)
     if read.warning:
@@ -194,12 +210,12 @@ def run_aggregate(
     if failed:
         names = ", ".join(partition.name for partition in failed)
         raise AggregateError(f"{len(failed)} partitions failed and will be retried by the next run: {names}")
-    summary = {
-        "partitions": len(partitions),
-        "gold_files": gold_files,
-        "gold_rows": all_kpis.num_rows,
-        "latest_updated": latest_updated,
-        "watermark": next_watermark.value if next_watermark else None,
-    }
-    logger.info("aggregate done", extra=summary)
+    summary = AggregateSummary(
+        partitions=len(partitions),
+        gold_files=gold_files,
+        gold_rows=all_kpis.num_rows,
+        latest_updated=latest_updated,
+        watermark=next_watermark.value if next_watermark else None,
+    )
+    logger.info("aggregate done", extra=summary.as_dict())
     return summary

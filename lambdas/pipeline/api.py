@@ -20,6 +20,7 @@ method other than GET on an existing route.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,27 +37,34 @@ DAILY_DAYS_DEFAULT = 30
 DAILY_DAYS_MAX = 366
 
 _INDICADOR_BY_FOLDED_NAME = {name.casefold(): name for name in contract.INDICADORES}
-_SEGMENT = r"(?P<{}>[^/]+)"
+_PARAMETER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
 class Route:
-    """One GET route: its name (the handler's key for it) and the path it answers."""
+    """One GET route: its name (the handler's key for it) and the path it answers, as a template
+    (`/indicadores/{pais}`: a parameter is one path segment)."""
 
     name: str
-    pattern: re.Pattern[str]
+    template: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _route_pattern(self.template)
+
+
+@functools.cache
+def _route_pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + _PARAMETER.sub(r"(?P<\1>[^/]+)", template) + "$")
 
 
 # Every route of the API, once. A path that matches none is answered by unmatched_route_error.
 ROUTES = (
-    Route("health", re.compile(rf"^{HEALTH_PATH}$")),
-    Route("indicadores", re.compile(rf"^{INDICADORES_ROOT}$")),
-    Route("country", re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}$")),
-    Route("series", re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}/{_SEGMENT.format('indicador')}$")),
-    Route(
-        "daily",
-        re.compile(rf"^{INDICADORES_ROOT}/{_SEGMENT.format('pais')}/{_SEGMENT.format('indicador')}/diario$"),
-    ),
+    Route("health", HEALTH_PATH),
+    Route("indicadores", INDICADORES_ROOT),
+    Route("country", f"{INDICADORES_ROOT}/{{pais}}"),
+    Route("series", f"{INDICADORES_ROOT}/{{pais}}/{{indicador}}"),
+    Route("daily", f"{INDICADORES_ROOT}/{{pais}}/{{indicador}}/diario"),
 )
 
 
@@ -123,16 +131,19 @@ def match_route(method: str, path: str) -> tuple[str, dict[str, str]]:
     raise unmatched_route_error(method, path)
 
 
+def route_name(path: str) -> str | None:
+    """The name of the route whose path `path` is, whatever the method; None when it is none."""
+    return next((route.name for route in ROUTES if route.pattern.match(path)), None)
+
+
 def unmatched_route_error(method: str, path: str) -> ApiError:
     """The error for a request no route answers: 405 for another method on a route's path, else
     400 under /indicadores and 404 elsewhere."""
-    if method.upper() != "GET" and any(route.pattern.match(path) for route in ROUTES):
+    if method.upper() != "GET" and route_name(path) is not None:
         return MethodNotAllowed(f"method {method.upper()} is not allowed on {path}; use GET")
     if path == INDICADORES_ROOT or path.startswith(INDICADORES_ROOT + "/"):
-        return BadRequest(
-            f"malformed path {path!r}; use /indicadores, /indicadores/{{pais}}, /indicadores/{{pais}}/{{indicador}}"
-            " or /indicadores/{pais}/{indicador}/diario"
-        )
+        *others, last = (route.template for route in ROUTES if route.template.startswith(INDICADORES_ROOT))
+        return BadRequest(f"malformed path {path!r}; use {', '.join(others)} or {last}")
     return NotFound(f"no route for {path!r}")
 
 

@@ -31,3 +31,8 @@ def client(service: str) -> Any:
 def error_code(error: ClientError) -> str | None:
     """The service's error code of a failed call (`ConditionalCheckFailedException`, `NoSuchKey`, …)."""
     return error.response.get("Error", {}).get("Code")
+
+
+def is_conditional_check_failure(error: ClientError) -> bool:
+    """DynamoDB refused a conditional write because its condition was false (not a failure to retry)."""
+    return error_code(error) == "ConditionalCheckFailedException"

@@ -1,8 +1,8 @@
 """Catalog of silver files in the single table (write side; pipeline.store reads it).
 
-Item (docs/DESIGN.md): pk "CATALOG", sk "<written_at>#<silver key>". `written_at` is UTC ISO with
-microseconds, fixed width, so sort keys order like the instants they were written at; the
-aggregate's watermark relies on that. Reprocessing a source object writes a new item for the
+Item (docs/DESIGN.md; its key in pipeline.table_keys): `written_at` is UTC ISO with microseconds,
+fixed width, so sort keys order like the instants they were written at; the aggregate's
+watermark relies on that. Reprocessing a source object writes a new item for the
 same silver key: the file was rewritten, and the aggregate recomputes its partition.
 """
 
@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pipeline import attribute_values, contract
+from pipeline import attribute_values, contract, table_keys
 from pipeline.layout import Partition
-
-CATALOG_PK = "CATALOG"
 
 
 def catalog_item(
@@ -31,14 +29,15 @@ def catalog_item(
 ) -> dict[str, Any]:
     """The catalog item for one silver file, as plain Python values (ints are DynamoDB numbers).
 
-    `duplicates_dropped` counts rows of this file's partition dropped as duplicates (inside the
-    source object or already in silver); `quarantined` counts rows of the whole source object
-    that went to quarantine (an invalid row has no reliable partition).
+    `duplicates_dropped` counts rows of this file's partition dropped as copies of an event inside
+    the same source object (landing reads nothing already in silver: copies across objects are
+    settled by the read rule, then compaction); `quarantined` counts rows of the whole source
+    object that went to quarantine (an invalid row has no reliable partition).
     """
     written = contract.format_timestamp(written_at)
     return {
-        "pk": CATALOG_PK,
-        "sk": f"{written}#{silver_key}",
+        "pk": table_keys.CATALOG_PK,
+        "sk": table_keys.catalog_sk(written, silver_key),
         "silver_key": silver_key,
         "partition": partition.name,
         "rows": int(rows),

@@ -452,7 +452,6 @@ EXAMPLE_EVENTS: dict[int, dict[str, Any]] = {
         "unidad": "%",
     },
 }
-EXAMPLE_EVENT = EXAMPLE_EVENTS[SCHEMA_VERSION]
 
 
 def _json_class(characters: str) -> str:

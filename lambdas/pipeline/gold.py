@@ -127,11 +127,6 @@ def encode_gold_parquet(kpis: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def decode_gold_parquet(data: bytes) -> pa.Table:
-    """Read a gold file back (for checks and tests)."""
-    return pq.read_table(pa.BufferReader(data))
-
-
 def newest_per_series(kpis: pa.Table) -> list[dict]:
     """For each (pais, indicador), the KPI row whose last event is newest (same tie-break as daily_kpis).
 

@@ -15,7 +15,9 @@ Errors of AWS calls raise (the caller retries); bad data never raises: it is qua
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -27,17 +29,47 @@ from pipeline.upload_ledger import UploadLedger, stale_partitions
 logger = Logger(child=True)
 
 
-def empty_summary() -> dict[str, Any]:
-    return {
-        "objects": 0,
-        "skipped": 0,
-        "rows_in": 0,
-        "rows_written": 0,
-        "duplicates_dropped": 0,
-        "quarantined": 0,
-        "files": [],
-        "files_removed": [],
-    }
+@dataclass(frozen=True)
+class LandingTarget:
+    """Where landing reads and writes: the clients and the names, each setting required once."""
+
+    s3: Any
+    dynamodb: Any
+    bronze_bucket: str
+    silver_bucket: str
+    table_name: str
+
+    @classmethod
+    def from_settings(cls, s3: Any, dynamodb: Any, settings: Settings) -> LandingTarget:
+        return cls(
+            s3,
+            dynamodb,
+            bronze_bucket=settings.require("bronze_bucket"),
+            silver_bucket=settings.require("silver_bucket"),
+            table_name=settings.require("table_name"),
+        )
+
+
+@dataclass
+class LandingSummary:
+    """What landing did with one object, or summed over several (the transform's answer)."""
+
+    objects: int = 0
+    skipped: int = 0
+    rows_in: int = 0
+    rows_written: int = 0
+    # Rows dropped as copies of an event inside the same object (each catalog item: its partition's share).
+    duplicates_dropped: int = 0
+    quarantined: int = 0
+    files: list[str] = field(default_factory=list)  # silver keys written
+    files_removed: list[str] = field(default_factory=list)  # silver keys of a previous upload version, deleted
+
+    def add(self, other: LandingSummary) -> None:
+        for name in self.as_dict():
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str, dt.datetime] | None:
@@ -51,27 +83,24 @@ def _read_source(s3: Any, bucket: str, key: str) -> tuple[bytes, str, dt.datetim
     return response["Body"].read(), response["ETag"], response["LastModified"]
 
 
-def _write_quarantine(s3: Any, settings: Settings, source_key: str, result: silver.ObjectTransform) -> None:
+def _write_quarantine(target: LandingTarget, source_key: str, result: silver.ObjectTransform) -> None:
     quarantine_key = layout.transform_quarantine_key(source_key)
     if not result.quarantine:
         if layout.source_kind(source_key) is layout.SourceKind.UPLOAD:
             # A corrected re-upload: the previous version's rejects no longer apply.
-            s3.delete_object(Bucket=settings.require("bronze_bucket"), Key=quarantine_key)
+            target.s3.delete_object(Bucket=target.bronze_bucket, Key=quarantine_key)
         return
-    bronze.put_jsonl_gz(s3, settings.require("bronze_bucket"), quarantine_key, result.quarantine)
+    bronze.put_jsonl_gz(target.s3, target.bronze_bucket, quarantine_key, result.quarantine)
     logger.warning(
         "rows quarantined", extra={"key": source_key, "quarantine_key": quarantine_key, "rows": len(result.quarantine)}
     )
 
 
 def land_object(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, result: silver.ObjectTransform
-) -> dict[str, Any]:
+    target: LandingTarget, source_bucket: str, source_key: str, result: silver.ObjectTransform
+) -> LandingSummary:
     """Write one source object's silver files, quarantine and catalog items; returns its summary."""
-    silver_bucket = settings.require("silver_bucket")
-    table_name = settings.require("table_name")
-    summary = empty_summary()
-    summary.update(
+    summary = LandingSummary(
         objects=1,
         rows_in=result.rows_in,
         duplicates_dropped=result.duplicates_dropped,
@@ -79,14 +108,14 @@ def land_object(
     )
     if result.ignored_columns:
         logger.warning("CSV columns ignored", extra={"key": source_key, "columns": result.ignored_columns})
-    _write_quarantine(s3, settings, source_key, result)
+    _write_quarantine(target, source_key, result)
     for part in result.partitions:
         key = layout.silver_key(part.partition, source_bucket, source_key)
         body = silver.encode_silver_parquet(part.table)
-        s3.put_object(Bucket=silver_bucket, Key=key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
+        target.s3.put_object(Bucket=target.silver_bucket, Key=key, Body=body, ContentType=layout.PARQUET_CONTENT_TYPE)
         catalog.record_silver_file(
-            dynamodb,
-            table_name=table_name,
+            target.dynamodb,
+            table_name=target.table_name,
             silver_key=key,
             partition=part.partition,
             rows=part.table.num_rows,
@@ -95,29 +124,23 @@ def land_object(
             duplicates_dropped=part.duplicates_dropped,
             quarantined=len(result.quarantine),
         )
-        summary["rows_written"] += part.table.num_rows
-        summary["files"].append(key)
+        summary.rows_written += part.table.num_rows
+        summary.files.append(key)
     return summary
 
 
 def remove_partitions(
-    s3: Any,
-    dynamodb: Any,
-    settings: Settings,
-    source_bucket: str,
-    source_key: str,
-    partitions: list[layout.Partition],
+    target: LandingTarget, source_bucket: str, source_key: str, partitions: list[layout.Partition]
 ) -> list[str]:
     """Delete this source's files in `partitions`; a catalog item each tells aggregate to recompute."""
-    silver_bucket = settings.require("silver_bucket")
     stem = layout.file_stem(source_bucket, source_key)
     removed = []
     for partition in partitions:
         key = partition.silver_file_key(stem)
-        s3.delete_object(Bucket=silver_bucket, Key=key)
+        target.s3.delete_object(Bucket=target.silver_bucket, Key=key)
         catalog.record_silver_file(
-            dynamodb,
-            table_name=settings.require("table_name"),
+            target.dynamodb,
+            table_name=target.table_name,
             silver_key=key,
             partition=partition,
             rows=0,
@@ -129,26 +152,26 @@ def remove_partitions(
 
 
 def process_object(
-    s3: Any, dynamodb: Any, settings: Settings, source_bucket: str, source_key: str, lease_seconds: float = 150.0
-) -> dict[str, Any]:
-    """Transform one bronze object; returns its summary (same keys as the handler's)."""
+    target: LandingTarget, source_bucket: str, source_key: str, lease_seconds: float = 150.0
+) -> LandingSummary:
+    """Transform one bronze object; returns its summary."""
     if layout.source_kind(source_key) is not layout.SourceKind.UPLOAD:
-        source = _read_source(s3, source_bucket, source_key)
+        source = _read_source(target.s3, source_bucket, source_key)
         if source is None:
-            return {**empty_summary(), "skipped": 1}
+            return LandingSummary(skipped=1)
         result = silver.transform_object(source[0], source_bucket, source_key)
-        return land_object(s3, dynamodb, settings, source_bucket, source_key, result)
+        return land_object(target, source_bucket, source_key, result)
 
-    ledger = UploadLedger(dynamodb, settings.require("table_name"))
+    ledger = UploadLedger(target.dynamodb, target.table_name)
     stem = layout.file_stem(source_bucket, source_key)
     with ledger.turn(stem, lease_seconds, source_object=layout.object_uri(source_bucket, source_key)) as lease:
-        source = _read_source(s3, source_bucket, source_key)
+        source = _read_source(target.s3, source_bucket, source_key)
         if source is None:
-            return {**empty_summary(), "skipped": 1}
+            return LandingSummary(skipped=1)
         data, version, last_modified = source
         if version == lease.applied_version:
             logger.info("upload already applied", extra={"key": source_key, "version": version})
-            return {**empty_summary(), "skipped": 1}
+            return LandingSummary(skipped=1)
         # The version read orders the upload's rows (read_rule.upload_order), whichever
         # notification brought the turn.
         result = silver.transform_object(data, source_bucket, source_key, last_modified)
@@ -156,8 +179,8 @@ def process_object(
         # Recorded before any write: if this turn dies half-way, the next one still knows every
         # partition that may hold a file of this upload, and removes those it no longer needs.
         ledger.reserve(lease, lease.partitions | set(written))
-        summary = land_object(s3, dynamodb, settings, source_bucket, source_key, result)
+        summary = land_object(target, source_bucket, source_key, result)
         stale = stale_partitions(lease.partitions, written)
-        summary["files_removed"] = remove_partitions(s3, dynamodb, settings, source_bucket, source_key, stale)
+        summary.files_removed = remove_partitions(target, source_bucket, source_key, stale)
         ledger.commit(lease, version, written)
     return summary

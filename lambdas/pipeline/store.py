@@ -16,15 +16,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline import attribute_values, aws, contract, latest
-from pipeline.catalog import CATALOG_PK
+from pipeline import attribute_values, aws, contract, latest, table_keys
+from pipeline.table_keys import (
+    AGGREGATE_WATERMARK_SK,
+    CATALOG_PK,
+    LATEST_PK,
+    WATERMARK_PK,
+    kpi_pk,
+    latest_sk,
+    latest_sk_prefix,
+)
 from pipeline.watermark import Watermark
-
-WATERMARK_PK = "WATERMARK"
-AGGREGATE_WATERMARK_SK = "aggregate"
-LATEST_PK = "LATEST"
-KPI_PK_PREFIX = "KPI#"
-
 
 # DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.99E+125.
 _DYNAMO_MAX_ADJUSTED_EXPONENT = 125
@@ -44,14 +46,6 @@ class StoreError(RuntimeError):
 def now_text() -> str:
     """The current time in the lake's text form: when an item was written or computed."""
     return contract.format_timestamp(dt.datetime.now(dt.UTC))
-
-
-def latest_sk(pais: str, indicador: str) -> str:
-    return f"{pais}#{indicador}"
-
-
-def kpi_pk(pais: str, indicador: str) -> str:
-    return f"{KPI_PK_PREFIX}{pais}#{indicador}"
 
 
 def to_dynamo_number(value: float | Decimal) -> Decimal:
@@ -220,10 +214,6 @@ _serialize = attribute_values.serialize
 _deserialize = attribute_values.deserialize
 
 
-def _is_conditional_check_failure(error: ClientError) -> bool:
-    return aws.error_code(error) == "ConditionalCheckFailedException"
-
-
 class TableStore:
     """The pipeline's DynamoDB table, through a low-level DynamoDB client (pipeline.aws.client)."""
 
@@ -296,7 +286,7 @@ class TableStore:
         """Write KPI items (full overwrite; a day's KPIs are recomputed whole) and delete the
         `(pais, indicador, day)` items of series with no row left, in the same batches. Returns
         how many items were written."""
-        deletes = [{"pk": {"S": kpi_pk(pais, indicador)}, "sk": {"S": day}} for pais, indicador, day in removed]
+        deletes = [table_keys.key(kpi_pk(pais, indicador), day) for pais, indicador, day in removed]
         return self._batch_write(items, deletes)
 
     def offer_latest(self, item: Mapping[str, Any]) -> bool:
@@ -315,7 +305,7 @@ class TableStore:
         condition = "pk = :pk"
         if pais is not None:
             condition += " AND begins_with(sk, :prefix)"
-            values[":prefix"] = {"S": f"{pais}#"}
+            values[":prefix"] = {"S": latest_sk_prefix(pais)}
         paginator = self.client.get_paginator("query")
         items: list[dict[str, Any]] = []
         for page in paginator.paginate(
@@ -356,13 +346,13 @@ class TableStore:
         try:
             self.client.delete_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(expected["pais"], expected["indicador"])}},
+                Key=table_keys.key(LATEST_PK, latest_sk(expected["pais"], expected["indicador"])),
                 ConditionExpression=latest.STILL_STORED,
                 ExpressionAttributeNames=latest.CONDITION_NAMES,
                 ExpressionAttributeValues=_serialize({":ts": expected["timestamp"], ":event_id": expected["event_id"]}),
             )
         except ClientError as error:
-            if _is_conditional_check_failure(error):
+            if aws.is_conditional_check_failure(error):
                 return False
             raise
         return True
@@ -375,7 +365,7 @@ class TableStore:
     def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
         response = self.client.get_item(
             TableName=self.table_name,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            Key=table_keys.key(pk, sk),
             ConsistentRead=consistent,
         )
         item = response.get("Item")
@@ -393,7 +383,7 @@ class TableStore:
                 ExpressionAttributeValues=_serialize(values),
             )
         except ClientError as error:
-            if _is_conditional_check_failure(error):
+            if aws.is_conditional_check_failure(error):
                 return False
             raise
         return True

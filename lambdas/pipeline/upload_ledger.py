@@ -1,7 +1,7 @@
 """What each CSV upload contributed to silver, so a re-upload replaces exactly that.
 
-One DynamoDB item per upload (pk "UPLOAD", sk: the upload's silver file stem `u-<hash>`, see
-layout.file_stem; `source_object` names the upload): the version applied last (its ETag), the
+One DynamoDB item per upload (its key in pipeline.table_keys: the upload's silver file stem `u-<hash>`,
+see layout.file_stem; `source_object` names the upload): the version applied last (its ETag), the
 silver partitions it wrote, and a short lease. The lease makes the transforms of one
 upload key take turns: each turn reads the key's *current* content, so whatever order duplicate
 or overlapping notifications arrive in, the last turn leaves silver matching the last upload.
@@ -27,10 +27,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from pipeline import aws
+from pipeline import aws, table_keys
 from pipeline.layout import Partition
-
-UPLOAD_PK = "UPLOAD"
 
 logger = Logger(child=True)
 
@@ -93,7 +91,7 @@ class UploadLedger:
         self.sleep = sleep
 
     def _key(self, source: str) -> dict[str, Any]:
-        return {"pk": {"S": UPLOAD_PK}, "sk": {"S": source}}
+        return table_keys.key(table_keys.UPLOAD_PK, source)
 
     def try_acquire(self, source: str, lease_seconds: float, source_object: str | None = None) -> Lease | None:
         owner = uuid.uuid4().hex
@@ -117,7 +115,7 @@ class UploadLedger:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
+            if aws.is_conditional_check_failure(error):
                 return None
             raise
         item = response["Attributes"]
@@ -139,7 +137,7 @@ class UploadLedger:
                 ExpressionAttributeValues={**values, ":owner": {"S": lease.owner}},
             )
         except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
+            if aws.is_conditional_check_failure(error):
                 return False
             raise
         return True

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from e2e_support import BUILD, TIMINGS, aws_environment, deployed_outputs, empty_bucket, record_timing, target_from_env
 
+from lake_cli.redrive import KINESIS_CONSUMERS
 from tools import local_stack
 from tools.lake_reader import wait_until
 
@@ -126,15 +127,10 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
         record_timing("tflocal_destroy", time.monotonic() - started)
 
 
-# The stream's consumers: ingest (the lake) and live (LATEST; it starts at the stream's end, so
-# events sent before it is enabled reach LATEST only through the aggregate).
-STREAM_CONSUMERS = ("ingest", "live")
-
-
 def _wait_for_mapping(aws, outputs: dict, target) -> None:
     """AWS and LocalStack create event source mappings asynchronously ("Creating" -> "Enabled")."""
     client = aws("lambda")
-    functions = [outputs["function_names"][name] for name in STREAM_CONSUMERS if name in outputs["function_names"]]
+    functions = [outputs["function_names"][name] for name in KINESIS_CONSUMERS if name in outputs["function_names"]]
 
     def enabled():
         mappings = client.list_event_source_mappings(EventSourceArn=outputs["stream_arn"])["EventSourceMappings"]

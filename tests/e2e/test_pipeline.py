@@ -22,8 +22,7 @@ from e2e_support import ROOT, record_timing, target_from_env
 
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
-from pipeline import layout
-from pipeline.store import LATEST_PK, latest_sk
+from pipeline import layout, table_keys
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest
 from tools.lake_reader import (
@@ -249,7 +248,8 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     latest = _latest_per_key(sent)
     for row in latest.itertuples():
         item = dynamodb.get_item(
-            TableName=stack["table_name"], Key={"pk": {"S": LATEST_PK}, "sk": {"S": latest_sk(row.pais, row.indicador)}}
+            TableName=stack["table_name"],
+            Key=table_keys.key(table_keys.LATEST_PK, table_keys.latest_sk(row.pais, row.indicador)),
         )["Item"]
         assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
         assert item["event_id"]["S"] == row.event_id

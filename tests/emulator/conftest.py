@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from embedded_aws.emulator import EmbeddedAWS
+from embedded_aws.local_client import client_environment
 
 TRUST_POLICY = json.dumps(
     {
@@ -33,10 +34,8 @@ def emulator(tmp_path_factory):
 @pytest.fixture()
 def aws(emulator, monkeypatch):
     """boto3 clients pointed at the emulator through AWS_ENDPOINT_URL, as all project code is."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name, value in client_environment(emulator.endpoint_url).items():
+        monkeypatch.setenv(name, value)
     return lambda service: boto3.client(service)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import moto
 import moto.kinesis.models
 import pytest
+from lake_table import create_lake_table
 
 from embedded_aws import hooks
 
@@ -272,15 +273,7 @@ def test_dynamodb_answers_the_same_through_the_fast_writer_and_moto_serializer(a
     from moto.dynamodb.responses import DynamoHandler
 
     dynamodb = aws("dynamodb")
-    dynamodb.create_table(
-        TableName="fast-writer",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_lake_table(dynamodb, "fast-writer")
     item = {
         "pk": {"S": "P"},
         "sk": {"S": 'a#ñ "quoted"'},

@@ -7,11 +7,6 @@ import time
 import uuid
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from embedded_aws.kinesis_poller import kinesis_event, kinesis_event_json
-from embedded_aws.model import KinesisRecord
 
 # Records every batch it receives in S3; fails the records listed in FAIL (partial batch
 # response) on their first delivery, and raises on any record in POISON.
@@ -227,23 +222,3 @@ def test_rate_schedule_fires_the_target(emulator, aws, deploy_function):
     event = json.loads(s3.get_object(Bucket=bucket, Key="fired.json")["Body"].read())
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"][0].endswith(f":rule/{rule}")
-
-
-@given(
-    records=st.lists(
-        st.builds(
-            KinesisRecord,
-            sequence_number=st.integers(min_value=1, max_value=10**40),
-            partition_key=st.text(min_size=1, max_size=256),
-            data=st.text(),  # base64 in practice; any text must still come out as the same string
-            arrival_time=st.floats(min_value=0, max_value=4e9, allow_nan=False),
-        ),
-        max_size=20,
-    ),
-    shard_id=st.text(min_size=1, max_size=40),
-    role=st.text(max_size=60),
-)
-def test_the_event_written_as_json_text_is_the_event_lambda_sends(records, shard_id, role):
-    """The poller hands workers kinesis_event_json's text; it must be kinesis_event's document."""
-    arguments = (records, shard_id, "arn:aws:kinesis:us-east-1:000000000000:stream/s", "us-east-1", role)
-    assert json.loads(kinesis_event_json(*arguments)) == kinesis_event(*arguments)

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from lake_table import create_lake_table
 from moto import mock_aws
-from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake, create_lake_table
+from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from pipeline import aws, store
 
@@ -52,5 +53,5 @@ def lake(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Lake:
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=BRONZE, VersioningConfiguration={"Status": "Enabled"})
     dynamodb = boto3.client("dynamodb")
-    create_lake_table(dynamodb)
+    create_lake_table(dynamodb, TABLE)
     return Lake(s3, dynamodb, store.TableStore(dynamodb, TABLE))

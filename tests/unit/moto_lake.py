@@ -1,4 +1,4 @@
-"""The lake as the unit tests build it in moto: its names and the table as Terraform defines it.
+"""The lake as the unit tests build it in moto: its names (the table: tests/support/lake_table.py).
 
 The fixtures that use these live in conftest.py; test modules import the names from here.
 """
@@ -14,19 +14,6 @@ BRONZE = "datalake-bronze"
 SILVER = "datalake-silver"
 GOLD = "datalake-gold"
 TABLE = "datalake-table"
-
-
-def create_lake_table(dynamodb_client: Any, table_name: str = TABLE) -> None:
-    """The single pk/sk table (strings, on demand), as main.tf creates it."""
-    dynamodb_client.create_table(
-        TableName=table_name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 @dataclass

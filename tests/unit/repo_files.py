@@ -1,7 +1,8 @@
 """The repository's files as git sees them, also in a downloaded tree (a ZIP or tarball, no .git).
 
 With git and a .git folder: `git ls-files --cached --others --exclude-standard` (tracked files plus new,
-not ignored ones). Without: a walk of the folder that skips what the root .gitignore ignores. The walk
+not ignored ones). Without: a walk of the folder that skips what the root .gitignore ignores, and the
+folders that ignore themselves (a `.gitignore` of `*`, as ruff's cache has). The walk
 understands the forms .gitignore uses here, names and globs with an optional trailing slash;
 `unsupported_gitignore_lines` lists any other form, and a test keeps that list empty, so the two ways
 cannot drift apart silently.
@@ -38,12 +39,21 @@ def is_ignored(name: str, is_dir: bool, patterns: list[str]) -> bool:
     return False
 
 
+def ignores_itself(folder: Path) -> bool:
+    """A folder whose own .gitignore says `*` (tools mark their caches so): git lists none of its files."""
+    return (folder / ".gitignore").is_file() and "*" in gitignore_patterns(folder)
+
+
 def walk_files(root: Path) -> set[str]:
     """Every file under root, relative and with '/', minus .git and what .gitignore ignores."""
     patterns = gitignore_patterns(root)
     found = set()
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != ".git" and not is_ignored(d, True, patterns)]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d != ".git" and not is_ignored(d, True, patterns) and not ignores_itself(Path(folder) / d)
+        ]
         relative = Path(folder).relative_to(root)
         found.update((relative / name).as_posix() for name in files if not is_ignored(name, False, patterns))
     return found

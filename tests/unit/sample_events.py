@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from pipeline import kinesis_event
+
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 
 
@@ -45,7 +47,7 @@ def kinesis_record(
         data=base64.b64encode(data).decode("ascii"),
         approximateArrivalTimestamp=arrival,
     )
-    record["eventID"] = f"{shard_id}:{sequence_number}"
+    record["eventID"] = kinesis_event.event_id(shard_id, sequence_number)
     return record
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import uuid
 from collections import Counter
 from decimal import Decimal
@@ -15,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import sample_events
 from lambda_context import FakeLambdaContext
-from moto_lake import GOLD, SILVER, TABLE
+from moto_lake import BRONZE, GOLD, SILVER, TABLE
 
-from pipeline import aggregation, layout, schema, store, watermark
+from pipeline import aggregation, catalog, layout, schema, silver, store, table_keys, watermark
 from pipeline.handlers import aggregate
 
 UTC = dt.UTC
@@ -42,27 +40,23 @@ def event(pais: str, valor: float, when: dt.datetime, event_id: str | None = Non
 def write_silver(
     s3, table: store.TableStore, indicador: str, day: str, source_key: str, events: list[dict], written_at: str
 ) -> str:
-    """What transform does (docs/DESIGN.md): one silver file per partition, then its CATALOG item."""
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(events, schema=schema.SILVER_FILE_SCHEMA), sink, compression="zstd")
-    partition = f"indicador={indicador}/dt={day}"
-    key = f"events/{partition}/part-{hashlib.sha256(source_key.encode()).hexdigest()[:16]}.parquet"
-    s3.put_object(Bucket=SILVER, Key=key, Body=sink.getvalue())
-    table.client.put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": "CATALOG"},
-            "sk": {"S": f"{written_at}#{key}"},
-            "silver_key": {"S": key},
-            "partition": {"S": partition},
-            "rows": {"N": str(len(events))},
-            "bytes": {"N": str(len(sink.getvalue()))},
-            "schema_version": {"N": "1"},
-            "source_object": {"S": source_key},
-            "written_at": {"S": written_at},
-        },
+    """What transform does: the partition's silver file, named and encoded as transform names and
+    encodes it, then its catalog item (pipeline.catalog). Returns the item's sort key."""
+    partition = layout.Partition(indicador, day)
+    key = layout.silver_key(partition, BRONZE, source_key)
+    body = silver.encode_silver_parquet(pa.Table.from_pylist(events))
+    s3.put_object(Bucket=SILVER, Key=key, Body=body)
+    item = catalog.record_silver_file(
+        table.client,
+        table_name=TABLE,
+        silver_key=key,
+        partition=partition,
+        rows=len(events),
+        size_bytes=len(body),
+        source_object=source_key,
+        written_at=dt.datetime.fromisoformat(written_at),
     )
-    return f"{written_at}#{key}"
+    return item["sk"]
 
 
 def read_gold(s3, indicador: str, day: str) -> pa.Table:
@@ -146,7 +140,13 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
 def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
     s3, table = aws
     write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a", [event("CHL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00"
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [event("CHL", 1.0, at(9))],
+        "2026-11-22T12:00:00.000000+00:00",
     )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
 
@@ -155,7 +155,7 @@ def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
         table,
         "PIB",
         "2026-11-22",
-        "stream/b",
+        "stream/b.jsonl.gz",
         [event("CHL", 3.0, at(10), event_id="e-new"), event("MEX", 4.0, at(11))],
         "2026-11-22T12:30:00.000000+00:00",
     )
@@ -166,12 +166,21 @@ def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
     chl = {row["pais"]: row for row in read_gold(s3, "PIB", "2026-11-22").to_pylist()}["CHL"]
     assert chl["count"] == 2 and chl["mean"] == pytest.approx(2.0)  # both files, one gold file
     assert table.get_latest("CHL", "PIB")["event_id"] == "e-new"
+    # The run compacted the partition's two stream files into one, named as compaction names it.
+    silver_files = [o["Key"] for o in s3.list_objects_v2(Bucket=SILVER, Prefix="events/indicador=PIB/")["Contents"]]
+    assert len(silver_files) == 1 and layout.file_letter(silver_files[0]) == layout.COMPACTED_LETTER
 
 
 def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
     s3, table = aws
     first = write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a", [event("COL", 1.0, at(9))], "2026-11-22T12:00:00.000000+00:00"
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [event("COL", 1.0, at(9))],
+        "2026-11-22T12:00:00.000000+00:00",
     )
     aggregate.handler({}, FakeLambdaContext("aggregate"))
     # A slow transform commits an item stamped before the watermark.
@@ -180,7 +189,7 @@ def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
         table,
         "Desempleo",
         "2026-11-22",
-        "stream/slow",
+        "stream/slow.jsonl.gz",
         [event("COL", 8.0, at(7))],
         "2026-11-22T11:55:00.000000+00:00",
     )
@@ -201,7 +210,7 @@ def test_older_values_never_overwrite_latest(aws) -> None:
         table,
         "PIB",
         "2026-11-22",
-        "stream/a",
+        "stream/a.jsonl.gz",
         [event("ARG", 5.0, at(10), event_id="new")],
         "2026-11-22T12:00:00.000000+00:00",
     )
@@ -227,14 +236,20 @@ def test_older_values_never_overwrite_latest(aws) -> None:
 def test_full_refresh_recomputes_everything(aws) -> None:
     s3, table = aws
     write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [event("ARG", 5.0, at(10))],
+        "2026-11-22T12:00:00.000000+00:00",
     )
     write_silver(
         s3,
         table,
         "PIB",
         "2026-11-21",
-        "stream/b",
+        "stream/b.jsonl.gz",
         [event("ARG", 4.0, at(10, day=21))],
         "2026-11-22T12:01:00.000000+00:00",
     )
@@ -259,16 +274,22 @@ def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
 def test_bad_silver_file_fails_its_partition_only_and_the_next_run_retries_it(aws) -> None:
     s3, table = aws
     write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [event("ARG", 5.0, at(10))],
+        "2026-11-22T12:00:00.000000+00:00",
     )
-    broken = "events/indicador=PIB/dt=2026-11-22/part-broken.parquet"
+    broken = layout.silver_key(layout.Partition("PIB", "2026-11-22"), BRONZE, "stream/broken.jsonl.gz")
     s3.put_object(Bucket=SILVER, Key=broken, Body=b"garbage")
     last_sk = write_silver(
         s3,
         table,
         "Inflacion",
         "2026-11-22",
-        "stream/b",
+        "stream/b.jsonl.gz",
         [event("ARG", 2.0, at(10))],
         "2026-11-22T12:01:00.000000+00:00",
     )
@@ -297,7 +318,10 @@ def test_malformed_catalog_item_is_skipped(aws) -> None:
     _, table = aws
     table.client.put_item(
         TableName=TABLE,
-        Item={"pk": {"S": "CATALOG"}, "sk": {"S": "2026-11-22T12:00:00+00:00#junk"}, "partition": {"S": "nope"}},
+        Item={
+            **table_keys.key(table_keys.CATALOG_PK, table_keys.catalog_sk("2026-11-22T12:00:00+00:00", "junk")),
+            "partition": {"S": "nope"},
+        },
     )
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert result["partitions"] == 0 and result["watermark"] == "2026-11-22T12:00:00+00:00#junk"
@@ -307,7 +331,13 @@ def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
     s3, table = aws
     table.put_watermark(watermark.Watermark("zzz-not-a-time"), overwrite=True)
     sk = write_silver(
-        s3, table, "PIB", "2026-11-22", "stream/a", [event("ARG", 5.0, at(10))], "2026-11-22T12:00:00.000000+00:00"
+        s3,
+        table,
+        "PIB",
+        "2026-11-22",
+        "stream/a.jsonl.gz",
+        [event("ARG", 5.0, at(10))],
+        "2026-11-22T12:00:00.000000+00:00",
     )
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
     assert result["gold_files"] == 1 and result["watermark"] == sk
@@ -324,8 +354,6 @@ def test_parse_request() -> None:
 
 def test_reads_what_transform_writes(aws) -> None:
     """Contract check with the write side: pipeline.silver encodes the file, pipeline.catalog the item."""
-    from pipeline import catalog, silver
-
     s3, table = aws
     events = pa.Table.from_pylist(
         [dict(event("MEX", 4.0, at(10), event_id="e-mex"), indicador="TasaInteres")], schema=schema.EVENT_SCHEMA
@@ -357,7 +385,7 @@ def test_a_run_reads_the_latest_items_once_whatever_the_partitions(aws, monkeypa
             table,
             "PIB",
             f"2026-11-{day}",
-            f"stream/{day}",
+            f"stream/{day}.jsonl.gz",
             [event("ARG", float(day), at(10, day=day))],
             f"2026-11-22T12:00:{day}.000000+00:00",
         )

@@ -335,3 +335,11 @@ def test_pure_shapes() -> None:
     assert isinstance(api.unmatched_route_error("GET", "/indicadores/a/b/c"), api.BadRequest)
     assert isinstance(api.unmatched_route_error("PUT", "/health"), api.MethodNotAllowed)
     assert isinstance(api.unmatched_route_error("GET", "/other"), api.NotFound)
+
+
+def test_every_route_has_its_handler_and_the_error_text_names_the_routes() -> None:
+    assert set(api_handler.ROUTE_HANDLERS) == {route.name for route in api.ROUTES}
+    message = api.unmatched_route_error("GET", "/indicadores/ARG/PIB/x/y").message
+    assert message.endswith(
+        "use /indicadores, /indicadores/{pais}, /indicadores/{pais}/{indicador} or /indicadores/{pais}/{indicador}/diario"
+    )

@@ -422,6 +422,7 @@ def test_newest_compares_instants_and_skips_what_is_not_a_time():
         ("/api/indicadores/ARG/PIB?x=1", "indicadores/ARG/PIB"),
         ("/api/indicadores/arg%20", "indicadores/arg%20"),
         ("/api/indicadores/ARG/PIB/extra", None),
+        ("/api/indicadores/ARG/PIB/diario", None),  # the daily series: read by the dashboard's server only
         ("/api/indicadores/../health", None),
         ("/api/other", None),
         ("/api/", None),
@@ -430,6 +431,10 @@ def test_newest_compares_instants_and_skips_what_is_not_a_time():
 )
 def test_proxy_forwards_only_the_apis_routes(path, expected):
     assert dashboard.proxy_path(path) == expected
+
+
+def test_the_proxied_routes_are_routes_of_the_api():
+    assert set(dashboard.PROXIED_ROUTES) < {route.name for route in api.ROUTES}
 
 
 # --- the dashboard: cache, failures, history -----------------------------------------------------

@@ -46,6 +46,10 @@ def downloaded_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set
     for folder in IGNORED_FOLDERS:
         (tree / folder).mkdir(parents=True)
         (tree / folder / "bad.py").write_text(BADLY_FORMATTED)
+    # A cache that ignores itself, as ruff's (`make lint` writes .ruff_cache; .gitignore does not name it).
+    (tree / ".ruff_cache").mkdir()
+    (tree / ".ruff_cache" / ".gitignore").write_text("# Automatically created by ruff.\n*\n")
+    (tree / ".ruff_cache" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
     (tree / "tools" / "__pycache__").mkdir()
     (tree / "tools" / "__pycache__" / "bad.cpython-312.pyc").write_bytes(b"\0")
     assert not (tree / ".git").exists()

@@ -446,10 +446,10 @@ def test_a_value_dynamodb_cannot_hold_never_blocks_the_aggregate(lake: Lake) -> 
     )
     table = store.TableStore(lake.dynamodb, TABLE)
     first = aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)
-    assert first["gold_rows"] == 1 and first["watermark"] is not None
+    assert first.gold_rows == 1 and first.watermark is not None
     assert table.get_kpi("ARG", "PIB", DAY)["count"] == 2
     again = aggregation.run_aggregate(lake.s3, table, SILVER, GOLD)  # the next run is not stuck either
-    assert again["partitions"] == 0
+    assert again.partitions == 0
 
 
 def test_an_upload_turn_that_dies_after_writing_leaves_nothing_the_next_version_keeps(lake: Lake, monkeypatch) -> None:

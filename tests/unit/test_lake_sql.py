@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
 
 from lake_cli import lake_sql
-from pipeline import schema, silver
+from pipeline import layout, schema, silver
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -20,6 +22,24 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def lake(tmp_path: Path) -> lake_sql.Lake:
     return lake_sql.Lake(silver=str(tmp_path / "silver"), gold=str(tmp_path / "gold"))
+
+
+CANCEL = "\x03"  # in a list of input lines: Ctrl-C, which drops the statement being typed
+
+
+def lines_reader(lines: Iterable[str]):
+    """A `read_line(prompt)` for lake_sql.shell over given lines: EOFError at the end, CANCEL as Ctrl-C."""
+    iterator = iter(lines)
+
+    def read_line(prompt: str) -> str:
+        line = next(iterator, None)
+        if line is None:
+            raise EOFError
+        if line == CANCEL:
+            raise KeyboardInterrupt
+        return line
+
+    return read_line
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
@@ -260,15 +280,15 @@ def test_shell_runs_statements_across_lines_and_survives_errors(lake):
         "select 40 +",
         "  2 as answer;",
         "select * from missing;",
-        lake_sql.CANCEL,
+        CANCEL,
         "select 'dropped'",
-        lake_sql.CANCEL,
+        CANCEL,
         ".schema latest",
         "select 'last' as word;",
         ".quit",
         "select 1;",
     ]
-    assert lake_sql.shell(con, lake_sql.lines_reader(lines), out, err=err) == 0
+    assert lake_sql.shell(con, lines_reader(lines), out, err=err) == 0
     text = out.getvalue()
     assert "events" in text and "daily" in text and "latest" in text  # .tables
     assert "42" in text and "answer" in text
@@ -310,3 +330,7 @@ def test_bronze_views_are_empty_on_an_empty_bronze(tmp_path):
     lake = lake_sql.Lake(str(tmp_path / "silver"), str(tmp_path / "gold"), str(tmp_path / "bronze"))
     con = lake_sql.connect(lake)
     assert query(con, "select (select count(*) from bronze_stream), (select count(*) from quarantine)") == [(0, 0)]
+
+
+def test_the_hive_columns_are_the_partition_fields() -> None:
+    assert list(lake_sql.HIVE_COLUMNS) == [field.name for field in dataclasses.fields(layout.Partition)]

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
-from pipeline import aggregation, latest, live, store
+from pipeline import aggregation, latest, live, store, table_keys
 from pipeline.handlers import live as live_handler
 from pipeline.handlers import transform
 
@@ -187,7 +187,9 @@ def test_two_writers_racing_on_a_series_end_on_its_newest_event_in_every_order(l
     ]
     expected = (tie, "00000000-0000-4000-8000-00000000000b")
     for order in itertools.permutations(batches):
-        lake.table.client.delete_item(TableName=TABLE, Key={"pk": {"S": "LATEST"}, "sk": {"S": "ARG#PIB"}})
+        lake.table.client.delete_item(
+            TableName=TABLE, Key=table_keys.key(table_keys.LATEST_PK, table_keys.latest_sk("ARG", "PIB"))
+        )
         for batch in order:
             live.offer_batch(lake.table, records(kinesis_batch(*batch)))
         assert stored_event(lake)[:2] == expected, order
@@ -227,7 +229,7 @@ def upload(lake: Lake, key: str, *rows: dict[str, Any]) -> None:
     transform.handler(sample_events.s3_object_created(BRONZE, key), FakeLambdaContext("transform"))
 
 
-def aggregate(lake: Lake) -> dict[str, Any]:
+def aggregate(lake: Lake) -> aggregation.AggregateSummary:
     return aggregation.run_aggregate(lake.s3, lake.table, SILVER, GOLD)
 
 
@@ -244,7 +246,7 @@ def test_a_csv_upload_reaches_latest_through_the_aggregate(lake: Lake) -> None:
     deliver(kinesis_batch(event(second=1)))
     uploaded = event(second=59, valor=5.0)
     upload(lake, "uploads/b.csv", uploaded)
-    assert aggregate(lake)["latest_updated"] == 1
+    assert aggregate(lake).latest_updated == 1
     assert stored_event(lake) == key_of(uploaded)
     assert stored(lake)["written_by"] == latest.WRITTEN_BY_AGGREGATE
 

@@ -55,7 +55,7 @@ def test_layout_is_code_under_its_package_and_dependencies_at_the_root(tmp_path)
 
 
 def test_runtime_provided_packages_are_not_bundled():
-    assert {"boto3", "botocore"} <= set(package_lambda.PROVIDED_BY_RUNTIME)
+    assert {"boto3", "botocore"} <= set(package_lambda.RUNTIME_PROVIDED_PACKAGES)
     requirements = (package_lambda.ROOT / "lambdas" / "requirements.txt").read_text()
     assert "boto3" not in [
         line.split(">")[0].split("=")[0].strip()

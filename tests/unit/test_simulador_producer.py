@@ -13,7 +13,7 @@ import pytest
 
 from simulador.__main__ import main
 from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
-from simulador.manifest import read_manifest, read_summary, summarize_entries
+from simulador.manifest import RunStats, build_summary, read_manifest, read_summary
 from simulador.producer import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
@@ -26,7 +26,6 @@ from simulador.producer import (
     paced,
     put_batch,
     record_size,
-    send_records,
 )
 
 MIB = 1024 * 1024
@@ -109,7 +108,7 @@ def test_large_payloads_go_through_moto_limits(aws_env):
     aws_env.create_stream(StreamName="big", ShardCount=1)
     big = [Rec(bytes([65 + i]) * 900_000, "BRA") for i in range(13)]
     calls = []
-    sent = send_records(aws_env, "big", big, on_progress=calls.append)
+    sent = list(iter_send(aws_env, "big", big, on_progress=calls.append))
     assert [s.record for s in sent] == big
     assert calls == [5, 5, 3]  # moto itself rejects a call above 5 MiB
 
@@ -348,7 +347,10 @@ def test_send_end_to_end_matches_the_manifest_exactly(aws_env, tmp_path, capsys)
         "unique_valid_event_ids": 1200,
     }
     assert summary["seconds"] > 0 and summary["events_per_second"] > 0
-    recomputed = summarize_entries(entries, stream="eventos", seconds=summary["seconds"])
+    stats = RunStats()
+    for entry in entries:
+        stats.add(entry)
+    recomputed = build_summary(stats, stream="eventos", seconds=summary["seconds"])
     assert {k: v for k, v in recomputed.items() if k != "events_per_second"} == {
         k: v for k, v in summary.items() if k != "events_per_second"
     }

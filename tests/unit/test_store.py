@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from moto_lake import TABLE
 
-from pipeline import contract, store
+from pipeline import contract, store, table_keys
 from pipeline import watermark as wm
 
 UTC = dt.UTC
@@ -121,10 +121,10 @@ def test_watermark_round_trip_and_never_moves_back(table) -> None:
 
 
 def put_catalog(client, written_at: str, key: str) -> str:
-    sk = f"{written_at}#{key}"
+    sk = table_keys.catalog_sk(written_at, key)
     client.put_item(
         TableName=TABLE,
-        Item={"pk": {"S": "CATALOG"}, "sk": {"S": sk}, "silver_key": {"S": key}, "rows": {"N": "3"}},
+        Item={**table_keys.key(table_keys.CATALOG_PK, sk), "silver_key": {"S": key}, "rows": {"N": "3"}},
     )
     return sk
 
@@ -156,8 +156,10 @@ def test_catalog_query_follows_pages(table) -> None:
         table.client.put_item(
             TableName=TABLE,
             Item={
-                "pk": {"S": "CATALOG"},
-                "sk": {"S": f"2026-11-22T10:00:{i:02d}.000000+00:00#events/{i}"},
+                **table_keys.key(
+                    table_keys.CATALOG_PK,
+                    table_keys.catalog_sk(f"2026-11-22T10:00:{i:02d}.000000+00:00", f"events/{i}"),
+                ),
                 "padding": {"S": "x" * 100_000},
             },
         )

@@ -7,6 +7,7 @@ import gzip
 import pytest
 from moto_lake import TABLE
 
+from pipeline import table_keys
 from pipeline.layout import Partition
 from pipeline.upload_ledger import LeaseLost, UploadBusy, UploadLedger, decode_partitions, encode_partitions
 
@@ -79,7 +80,7 @@ def test_a_stored_partition_that_no_longer_parses_is_skipped_not_fatal(dynamodb)
     assert decode_partitions(stored) == {Partition("PIB", "2026-11-22")}
     dynamodb.put_item(
         TableName=TABLE,
-        Item={"pk": {"S": "UPLOAD"}, "sk": {"S": "u-1"}, "silver_partitions": {"B": stored}},
+        Item={**table_keys.key(table_keys.UPLOAD_PK, "u-1"), "silver_partitions": {"B": stored}},
     )
     with ledger.turn("u-1", lease_seconds=60) as lease:
         assert lease.partitions == {Partition("PIB", "2026-11-22")}

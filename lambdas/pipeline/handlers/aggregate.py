@@ -41,4 +41,4 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         silver_bucket=settings.require("silver_bucket"),
         gold_bucket=settings.require("gold_bucket"),
         full_refresh=full_refresh,
-    )
+    ).as_dict()

@@ -28,20 +28,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Returns `{objects, skipped, rows_in, rows_written, duplicates_dropped, quarantined, files,
     files_removed}` summed over the event's records (`files`: silver keys written; `files_removed`:
     silver keys of a previous upload version that the new one no longer has)."""
-    settings = Settings.from_env()
+    target = landing.LandingTarget.from_settings(aws.client("s3"), aws.client("dynamodb"), Settings.from_env())
     lease_seconds = context.get_remaining_time_in_millis() / 1000 + LEASE_MARGIN_SECONDS
-    total = landing.empty_summary()
+    total = landing.LandingSummary()
     for record in S3Event(event).records:
         source_bucket = record.s3.bucket.name
         source_key = unquote_plus(record.s3.get_object.key)  # keys arrive URL-encoded
         if layout.source_kind(source_key) is None:
             logger.info("key ignored: not stream/….jsonl.gz nor uploads/….csv", extra={"key": source_key})
-            total["skipped"] += 1
+            total.skipped += 1
             continue
-        summary = landing.process_object(
-            aws.client("s3"), aws.client("dynamodb"), settings, source_bucket, source_key, lease_seconds
-        )
-        logger.info("object transformed", extra={"key": source_key, **summary})
-        for name, value in summary.items():
-            total[name] = total[name] + value
-    return total
+        summary = landing.process_object(target, source_bucket, source_key, lease_seconds)
+        logger.info("object transformed", extra={"key": source_key, **summary.as_dict()})
+        total.add(summary)
+    return total.as_dict()
