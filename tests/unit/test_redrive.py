@@ -15,9 +15,9 @@ import pytest
 import sample_events
 from botocore.exceptions import ClientError
 
-from embedded_aws.kinesis_poller import kinesis_event
 from embedded_aws.model import KinesisRecord
 from lake_cli import redrive, terraform_outputs
+from pipeline.kinesis_event import kinesis_event_json
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"
@@ -143,7 +143,7 @@ def test_build_kinesis_event_is_what_the_event_source_mapping_delivers() -> None
     ]
     event = redrive.build_kinesis_event(records, batch, "arn:aws:iam::123456789012:role/ingest")
 
-    # The embedded emulator's poller builds the mapping's event from the shard's records (data base64).
+    # The embedded emulator's poller writes the mapping's event from the shard's records (data base64).
     shard_records = [
         KinesisRecord(
             sequence_number=int(r["SequenceNumber"]),
@@ -153,8 +153,10 @@ def test_build_kinesis_event_is_what_the_event_source_mapping_delivers() -> None
         )
         for r in records
     ]
-    assert event == kinesis_event(
-        shard_records, SHARD, STREAM_ARN, region="us-east-1", role="arn:aws:iam::123456789012:role/ingest"
+    assert event == json.loads(
+        kinesis_event_json(
+            shard_records, SHARD, STREAM_ARN, region="us-east-1", role="arn:aws:iam::123456789012:role/ingest"
+        )
     )
     first = event["Records"][0]
     assert first["eventID"] == f"{SHARD}:7" and first["eventSource"] == "aws:kinesis"
