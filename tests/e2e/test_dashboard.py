@@ -24,11 +24,11 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from e2e_support import ROOT, record_timing, target_from_env, truthy
+from economic_events import economic_event
 
 from lake_cli.dashboard import format_valor
 from lake_cli.function_url import resolve_for_function
@@ -102,15 +102,13 @@ def api(stack, aws):
 
 def _events(series, valor_of, when: dt.datetime) -> list[dict]:
     return [
-        {
-            "event_id": str(uuid.uuid4()),
-            "schema_version": 1,
-            "timestamp": when.isoformat(timespec="microseconds"),
-            "indicador": indicador,
-            "pais": pais,
-            "valor": valor_of(pais, indicador),
-            "fuente": FUENTE,
-        }
+        economic_event(
+            timestamp=when.isoformat(timespec="microseconds"),
+            indicador=indicador,
+            pais=pais,
+            valor=valor_of(pais, indicador),
+            fuente=FUENTE,
+        )
         for pais, indicador in series
     ]
 

@@ -19,6 +19,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 from e2e_support import ROOT, record_timing, target_from_env
+from economic_events import economic_event
 
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
@@ -319,16 +320,10 @@ V2_INDICADOR = "Desempleo"
 
 
 def _v2_event(pais: str, when: dt.datetime, valor: float, **fields) -> dict:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "schema_version": 2,
-        "timestamp": when.isoformat(timespec="microseconds"),
-        "indicador": V2_INDICADOR,
-        "pais": pais,
-        "valor": valor,
-        "fuente": V2_FUENTE,
-        **fields,
-    }
+    defaults = {"schema_version": 2, "indicador": V2_INDICADOR, "fuente": V2_FUENTE}
+    return economic_event(
+        timestamp=when.isoformat(timespec="microseconds"), pais=pais, valor=valor, **{**defaults, **fields}
+    )
 
 
 def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_the_api(stack, aws, aws_env, sent):

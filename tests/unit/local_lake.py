@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from economic_events import economic_event
 
 from lake_cli import lake_sql
 from pipeline import gold, layout, read_rule, schema, silver
@@ -27,15 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def event(
     pais: str, indicador: str, valor: float, at: datetime, event_id: str | None = None, fuente: str = "simulador"
 ) -> dict:
-    return {
-        "event_id": event_id or str(uuid.uuid4()),
-        "schema_version": 1,
-        "timestamp": at,
-        "indicador": indicador,
-        "pais": pais,
-        "valor": valor,
-        "fuente": fuente,
-    }
+    return economic_event(event_id, timestamp=at, indicador=indicador, pais=pais, valor=valor, fuente=fuente)
 
 
 def write_silver(root: Path, indicador: str, day: str, name: str, events: list[dict]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from economic_events import economic_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,16 +22,7 @@ HOSTILE_SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow], deadli
 
 
 def event(event_id: str = ID[1], **overrides: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "schema_version": 1,
-        "timestamp": "2026-11-22T10:15:30.123456+00:00",
-        "indicador": "PIB",
-        "pais": "ARG",
-        "valor": 1.5,
-        "fuente": "simulador",
-        **overrides,
-    }
+    return economic_event(event_id, **overrides)
 
 
 def transform_verdicts(

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import sample_events
 from botocore.exceptions import ClientError
+from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
@@ -32,15 +33,7 @@ CSV_HEADER = "event_id,timestamp,indicador,pais,valor,fuente\n"
 
 
 def event(event_id: str, *, day: str = DAY, indicador: str = "PIB", valor: float = 1.5) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "schema_version": 1,
-        "timestamp": f"{day}T10:15:30.123456+00:00",
-        "indicador": indicador,
-        "pais": "ARG",
-        "valor": valor,
-        "fuente": "simulador",
-    }
+    return economic_event(event_id, timestamp=f"{day}T10:15:30.123456+00:00", indicador=indicador, valor=valor)
 
 
 def csv_row(event_id: str, *, day: str = DAY, indicador: str = "PIB", valor: float = 1.5) -> str:

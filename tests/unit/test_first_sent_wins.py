@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import sample_events
+from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from local_lake import athena_connection
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
@@ -38,15 +39,7 @@ ORIGINAL, COPY = 1.5, 99.0
 
 
 def event(event_id: str, valor: float, pais: str = "ARG") -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "schema_version": 1,
-        "timestamp": f"{DAY}T10:15:30.123456+00:00",
-        "indicador": "PIB",
-        "pais": pais,
-        "valor": valor,
-        "fuente": "simulador",
-    }
+    return economic_event(event_id, timestamp=f"{DAY}T10:15:30.123456+00:00", pais=pais, valor=valor)
 
 
 def batch(sequence_number: int, arrival: float, body: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sample_events
+from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE
 
@@ -22,15 +23,7 @@ ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC).timestamp()
 
 
 def make_event_dict(event_id: str, valor: float = 1.5, pais: str = "ARG") -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "schema_version": 1,
-        "timestamp": "2026-11-22T10:15:30.123456+00:00",
-        "indicador": "PIB",
-        "pais": pais,
-        "valor": valor,
-        "fuente": "simulador",
-    }
+    return economic_event(event_id, valor=valor, pais=pais)
 
 
 # --- bronze.py ---------------------------------------------------------------------------------

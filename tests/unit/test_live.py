@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 from typing import Any
 
 import pytest
 import sample_events
 from botocore.exceptions import ClientError
+from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
@@ -37,15 +37,14 @@ def event(
     event_id: str | None = None,
     day: str = DAY,
 ) -> dict[str, Any]:
-    return {
-        "event_id": event_id or str(uuid.uuid4()),
-        "schema_version": 1,
-        "timestamp": f"{day}T10:00:{second:02d}.000000+00:00",
-        "indicador": indicador,
-        "pais": pais,
-        "valor": valor,
-        "fuente": "sim",
-    }
+    return economic_event(
+        event_id,
+        timestamp=f"{day}T10:00:{second:02d}.000000+00:00",
+        indicador=indicador,
+        pais=pais,
+        valor=valor,
+        fuente="sim",
+    )
 
 
 def kinesis_batch(*events: dict[str, Any] | bytes) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from economic_events import economic_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,15 +35,15 @@ def event(
     fuente: str = "simulador",
     schema_version: int = 1,
 ) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "schema_version": schema_version,
-        "timestamp": timestamp,
-        "indicador": indicador,
-        "pais": pais,
-        "valor": valor,
-        "fuente": fuente,
-    }
+    return economic_event(
+        event_id,
+        timestamp=timestamp,
+        indicador=indicador,
+        pais=pais,
+        valor=valor,
+        fuente=fuente,
+        schema_version=schema_version,
+    )
 
 
 def stream_bytes(*events: dict[str, Any]) -> bytes:
