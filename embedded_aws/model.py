@@ -2,7 +2,9 @@
 
 hooks.py builds these from moto's objects, so that no other module depends on moto's classes or
 attribute names; the Lambda runtime, the Kinesis poller, the async invoker, the scheduler and the
-Function URL handler only ever see these. Nothing here imports from the project or from moto.
+Function URL handler only ever see these. Nothing here imports from moto; from the project only
+the Kinesis record of the Lambda event (pipeline.kinesis_event), so the emulator and `lake redrive`
+build that event from one type.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from pipeline.kinesis_event import KinesisRecord
 
 
 @dataclass(frozen=True)
@@ -115,14 +119,6 @@ class EventSourceMapping:
     max_retry_attempts: int | None  # None or -1: no limit
     bisect_on_error: bool
     on_failure_destination: str | None
-
-
-@dataclass(frozen=True)
-class KinesisRecord:
-    sequence_number: int
-    partition_key: str
-    data: str  # base64, as Lambda's event carries it
-    arrival_time: float  # epoch seconds
 
 
 class ShardReader(Protocol):

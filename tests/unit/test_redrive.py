@@ -15,9 +15,8 @@ import pytest
 import sample_events
 from botocore.exceptions import ClientError
 
-from embedded_aws.model import KinesisRecord
 from lake_cli import redrive, terraform_outputs
-from pipeline.kinesis_event import kinesis_event_json
+from pipeline.kinesis_event import KinesisRecord, kinesis_event_json
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
 SHARD = "shardId-000000000000"
