@@ -14,6 +14,19 @@ def _optional(name: str) -> str | None:
     return os.environ.get(name, "").strip() or None
 
 
+def _optional_int(name: str, low: int, high: int) -> int | None:
+    text = _optional(name)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"environment variable {name} must be between {low} and {high}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting a function may need; each function `require`s the ones it uses."""
@@ -22,6 +35,9 @@ class Settings:
     silver_bucket: str | None
     gold_bucket: str | None
     table_name: str | None
+    # The aggregate's: how far apart copies are settled at once, and compaction's target file size.
+    dedupe_horizon_seconds: int | None = None
+    silver_target_file_mb: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,6 +46,8 @@ class Settings:
             silver_bucket=_optional("SILVER_BUCKET"),
             gold_bucket=_optional("GOLD_BUCKET"),
             table_name=_optional("TABLE_NAME"),
+            dedupe_horizon_seconds=_optional_int("DEDUPE_HORIZON_SECONDS", 60, 3600),
+            silver_target_file_mb=_optional_int("SILVER_TARGET_FILE_MB", 8, 1024),
         )
 
     def require(self, attribute: str) -> str:

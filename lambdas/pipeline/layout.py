@@ -9,6 +9,7 @@ Bronze:  stream/dt=<D>/hour=<H>/<shardId>-<firstSeq>-<lastSeq>.jsonl.gz   (inges
          quarantine/ingest/dt=<D>/hour=<H>/<same name as the stream object>
          quarantine/transform/<source key>.jsonl.gz
 Silver:  events/indicador=<I>/dt=<D>/<c|s|u>-<16 hex>.parquet
+         aggregate_state/indicador=<I>/dt=<D>/state.json                 (the aggregate's own)
 Gold:    kpis_diarios/indicador=<I>/dt=<D>/kpis.parquet
 """
 
@@ -35,6 +36,9 @@ UPLOAD_SUFFIX = ".csv"
 # --- silver and gold -------------------------------------------------------------------------
 SILVER_EVENTS_PREFIX = "events/"
 GOLD_KPIS_PREFIX = "kpis_diarios/"
+# The aggregate's state of each partition (pipeline.partition_state), beside the events it counts.
+AGGREGATE_STATE_PREFIX = "aggregate_state/"
+AGGREGATE_STATE_FILE_NAME = "state.json"
 GOLD_FILE_NAME = "kpis.parquet"
 PARQUET_SUFFIX = ".parquet"
 PARQUET_COMPRESSION = "zstd"
@@ -194,6 +198,11 @@ class Partition:
     def gold_key(self) -> str:
         return f"{GOLD_KPIS_PREFIX}{self.name}/{GOLD_FILE_NAME}"
 
+    @property
+    def state_key(self) -> str:
+        """Where the aggregate keeps this partition's state (silver bucket)."""
+        return f"{AGGREGATE_STATE_PREFIX}{self.name}/{AGGREGATE_STATE_FILE_NAME}"
+
     def silver_file_key(self, stem: str) -> str:
         """`events/<partition>/<stem>.parquet`: the file of one source (its stem) in this partition."""
         return f"{self.silver_prefix}{stem}{PARQUET_SUFFIX}"
@@ -223,10 +232,14 @@ def silver_key(partition: Partition, source_bucket: str, source_key: str) -> str
     return partition.silver_file_key(file_stem(source_bucket, source_key))
 
 
-def compacted_key(partition: Partition, input_keys: Iterable[str]) -> str:
+def compacted_key(partition: Partition, input_keys: Iterable[str], part: int = 0) -> str:
     """`<partition prefix>c-<digest of the sorted input keys>.parquet`: compacting the same files
-    again gives the same name, so a retried compaction overwrites its own output."""
-    digest = sha256("\n".join(sorted(input_keys)).encode()).hexdigest()[:16]
+    again gives the same name, so a retried compaction overwrites its own output. A merge whose
+    output passes the target file size writes several files, `part` 0, 1, …"""
+    names = sorted(input_keys)
+    if part:
+        names.append(f"#part={part}")
+    digest = sha256("\n".join(names).encode()).hexdigest()[:16]
     return partition.silver_file_key(f"{COMPACTED_LETTER}-{digest}")
 
 

@@ -105,40 +105,54 @@ def _with_received_order(table: pa.Table) -> pa.Table:
     return table.append_column(RECEIVED_ORDER_FIELD, pa.nulls(table.num_rows, pa.string()))
 
 
+def winner_mask(rows: pa.Table, file_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """True for the one row of each event_id that the rule keeps, given each row's file key (the
+    file it was read from). `rows` needs event_id and received_order. Only the rows of contested
+    ids are ranked, so the usual case (no copies) costs one hash pass."""
+    count = rows.num_rows
+    if count == 0 or pc.count_distinct(rows["event_id"]).as_py() == count:
+        return pa.repeat(pa.scalar(True), count)  # type: ignore[return-value]
+    ids = rows["event_id"]
+    counts = pa.table({"event_id": ids}).group_by("event_id", use_threads=False).aggregate([([], "count_all")])
+    contested_mask = pc.is_in(ids, value_set=counts.filter(pc.greater(counts["count_all"], 1))["event_id"])
+    contested_rows = pc.indices_nonzero(contested_mask)
+    encoded = pc.dictionary_encode(pc.take(file_keys, contested_rows))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    keys = encoded.dictionary.to_pylist()
+    received = rows[RECEIVED_ORDER] if RECEIVED_ORDER in rows.column_names else pa.nulls(count, pa.string())
+    contested = pa.table(
+        {
+            "event_id": pc.take(ids, contested_rows),
+            _RANK: pc.take(pa.array([source_rank(key) for key in keys], pa.int8()), encoded.indices),
+            RECEIVED_ORDER: pc.take(received, contested_rows),
+            _NAME: pc.take(pa.array([file_name(key) for key in keys], pa.string()), encoded.indices),
+            _KEY: pc.take(encoded.dictionary, encoded.indices),
+            "__row": contested_rows,
+        }
+    )
+    ranked = contested.sort_by(ARROW_SORT_KEYS)
+    ranked_ids = ranked["event_id"].combine_chunks()
+    # Sorted by event_id: a row wins when its id differs from the previous row's.
+    first = pc.not_equal(ranked_ids.slice(1), ranked_ids.slice(0, len(ranked_ids) - 1))
+    first = pa.concat_arrays([pa.array([True]), pc.fill_null(first, True)])
+    winning_rows = ranked["__row"].filter(first)
+    return pc.or_(pc.invert(contested_mask), pc.is_in(pa.array(range(count), pa.uint64()), value_set=winning_rows))
+
+
 def merge_on_read(files: Iterable[tuple[str, pa.Table]], empty: pa.Table) -> tuple[pa.Table, int]:
     """One row per event_id from `(key, table)` pairs of one partition, by the rule above; returns
     (rows, copies hidden). `empty` is the result when there are no files. Rows come out in key
-    order, each file's rows in their order, the winners of contested ids last."""
+    order, each file's rows in their order."""
     ordered = sorted(files, key=lambda item: item[0])
     if not ordered:
         return empty, 0
     tables = [_with_received_order(table) for _, table in ordered]
     rows = pa.concat_tables(tables, promote_options="default")
-    if rows.num_rows == 0 or pc.count_distinct(rows["event_id"]).as_py() == rows.num_rows:
-        return rows, 0  # no copies: the usual case, settled with one hash pass
-    counts = rows.group_by("event_id", use_threads=False).aggregate([([], "count_all")])
-    contested_ids = counts.filter(pc.greater(counts["count_all"], 1))["event_id"]
-    contested_mask = pc.is_in(rows["event_id"], value_set=contested_ids)
-    # Only the rows of contested ids are ranked: the file of each row, as columns to sort by.
-    sizes = [table.num_rows for table in tables]
-    keys = [key for key, _ in ordered]
-    file_index = pa.concat_arrays([pa.repeat(pa.scalar(index, pa.int32()), size) for index, size in enumerate(sizes)])
-    contested = rows.filter(contested_mask)
-    contested_files = file_index.filter(contested_mask)
-    contested = (
-        contested.append_column(
-            _RANK, pc.take(pa.array([source_rank(key) for key in keys], pa.int8()), contested_files)
-        )
-        .append_column(_NAME, pc.take(pa.array([file_name(key) for key in keys], pa.string()), contested_files))
-        .append_column(_KEY, pc.take(pa.array(keys, pa.string()), contested_files))
+    keys = pa.chunked_array(
+        [pa.repeat(pa.scalar(key, pa.string()), table.num_rows) for key, table in ordered], pa.string()
     )
-    ranked = contested.sort_by(ARROW_SORT_KEYS)
-    ids = ranked["event_id"].combine_chunks()
-    # Sorted by event_id: a row wins when its id differs from the previous row's.
-    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
-    winners_mask = pa.concat_arrays([pa.array([True]), pc.fill_null(first, True)])
-    winners = ranked.filter(winners_mask).drop_columns([_RANK, _NAME, _KEY])
-    kept = pa.concat_tables([rows.filter(pc.invert(contested_mask)), winners])
+    kept = rows.filter(winner_mask(rows, keys))
     return kept, rows.num_rows - kept.num_rows
 
 

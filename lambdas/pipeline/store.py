@@ -280,6 +280,25 @@ class TableStore:
             values={":value": watermark.value},
         )
 
+    # sets of partition names (an item each under WATERMARK)
+
+    def get_partition_set(self, name: str) -> set[str]:
+        item = self._get(WATERMARK_PK, name, consistent=True)
+        return set(item.get("partitions") or ()) if item else set()
+
+    def change_partition_set(self, name: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        """Add and remove names atomically (DynamoDB ADD / DELETE on a string set): runs at once
+        never lose each other's changes."""
+        for action, names in (("ADD", sorted(set(add))), ("DELETE", sorted(set(remove)))):
+            if names:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=table_keys.key(WATERMARK_PK, name),
+                    UpdateExpression=f"{action} #partitions :names",
+                    ExpressionAttributeNames={"#partitions": "partitions"},
+                    ExpressionAttributeValues={":names": {"SS": names}},
+                )
+
     # KPI and LATEST
 
     def put_kpis(self, items: Iterable[Mapping[str, Any]], removed: Iterable[tuple[str, str, str]] = ()) -> int:

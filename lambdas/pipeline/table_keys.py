@@ -8,6 +8,10 @@ from typing import Any
 CATALOG_PK = "CATALOG"
 WATERMARK_PK = "WATERMARK"
 AGGREGATE_WATERMARK_SK = "aggregate"
+# Sets of partition names the aggregate keeps beside its watermark (pipeline.aggregation):
+# folded since their last full count, and with a compaction that may be due.
+UNSETTLED_PARTITIONS_SK = "unsettled"
+COMPACTION_DUE_SK = "compaction"
 KPI_PK_PREFIX = "KPI#"
 LATEST_PK = "LATEST"
 UPLOAD_PK = "UPLOAD"

@@ -72,6 +72,14 @@ def at(hour: int, minute: int = 0, day: int = 22) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
+# What every run answers besides how it brought each partition up to date (folded / recomputed / rows_read).
+OUTCOME = ("partitions", "gold_files", "gold_rows", "latest_updated", "watermark")
+
+
+def outcome(result: dict) -> dict:
+    return {name: result[name] for name in OUTCOME}
+
+
 def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
     s3, table = aws
     write_silver(
@@ -108,7 +116,15 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
 
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
-    assert result == {"partitions": 2, "gold_files": 2, "gold_rows": 3, "latest_updated": 3, "watermark": last_sk}
+    assert outcome(result) == {
+        "partitions": 2,
+        "gold_files": 2,
+        "gold_rows": 3,
+        "latest_updated": 3,
+        "watermark": last_sk,
+    }
+    # No state yet: each partition is counted whole once.
+    assert result["recomputed"] == 2 and result["folded"] == 0
     pib = read_gold(s3, "PIB", "2026-11-22")
     assert pib.schema.equals(schema.GOLD_SCHEMA)
     rows = {row["pais"]: row for row in pib.to_pylist()}
@@ -133,7 +149,14 @@ def test_aggregate_builds_gold_kpis_latest_and_watermark(aws) -> None:
     # Nothing new in the catalog: nothing is done, the watermark stays.
     before = s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"]
     again = aggregate.handler({}, FakeLambdaContext("aggregate"))
-    assert again == {"partitions": 0, "gold_files": 0, "gold_rows": 0, "latest_updated": 0, "watermark": last_sk}
+    assert outcome(again) == {
+        "partitions": 0,
+        "gold_files": 0,
+        "gold_rows": 0,
+        "latest_updated": 0,
+        "watermark": last_sk,
+    }
+    assert again["rows_read"] == 0
     assert s3.head_object(Bucket=GOLD, Key="kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet")["ETag"] == before
 
 
@@ -161,14 +184,22 @@ def test_new_file_rewrites_the_partition_gold_file(aws) -> None:
     )
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
-    assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 2, "latest_updated": 2, "watermark": newer}
+    assert outcome(result) == {
+        "partitions": 1,
+        "gold_files": 1,
+        "gold_rows": 2,
+        "latest_updated": 2,
+        "watermark": newer,
+    }
+    # Folded: the new file and the one contender inside the dedupe horizon were read, nothing else.
+    assert result["folded"] == 1 and result["recomputed"] == 0 and result["rows_read"] == 3
     assert gold_keys(s3) == ["kpis_diarios/indicador=PIB/dt=2026-11-22/kpis.parquet"]
     chl = {row["pais"]: row for row in read_gold(s3, "PIB", "2026-11-22").to_pylist()}["CHL"]
     assert chl["count"] == 2 and chl["mean"] == pytest.approx(2.0)  # both files, one gold file
     assert table.get_latest("CHL", "PIB")["event_id"] == "e-new"
-    # The run compacted the partition's two stream files into one, named as compaction names it.
+    # Compaction is not on this path: the two stream files are still there.
     silver_files = [o["Key"] for o in s3.list_objects_v2(Bucket=SILVER, Prefix="events/indicador=PIB/")["Contents"]]
-    assert len(silver_files) == 1 and layout.file_letter(silver_files[0]) == layout.COMPACTED_LETTER
+    assert len(silver_files) == 2 and all(layout.file_letter(key) == "s" for key in silver_files)
 
 
 def test_late_catalog_item_inside_the_lookback_is_picked_up(aws) -> None:
@@ -345,11 +376,13 @@ def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
 
 
 def test_parse_request() -> None:
-    assert aggregate.parse_request({}) is False
-    assert aggregate.parse_request(None) is False
-    assert aggregate.parse_request({"full_refresh": True}) is True
-    with pytest.raises(aggregate.InvalidAggregateRequest):
-        aggregate.parse_request({"full_refresh": 1})
+    assert aggregate.parse_request({}) == aggregate.AggregateRequest()
+    assert aggregate.parse_request(None) == aggregate.AggregateRequest()
+    assert aggregate.parse_request({"full_refresh": True}) == aggregate.AggregateRequest(full_refresh=True)
+    assert aggregate.parse_request({"compact": True}) == aggregate.AggregateRequest(compact=True)
+    for bad in ({"full_refresh": 1}, {"compact": "yes"}, {"full_refresh": True, "compact": True}, []):
+        with pytest.raises(aggregate.InvalidAggregateRequest):
+            aggregate.parse_request(bad)
 
 
 def test_reads_what_transform_writes(aws) -> None:
@@ -373,7 +406,13 @@ def test_reads_what_transform_writes(aws) -> None:
 
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
-    assert result == {"partitions": 1, "gold_files": 1, "gold_rows": 1, "latest_updated": 1, "watermark": item["sk"]}
+    assert outcome(result) == {
+        "partitions": 1,
+        "gold_files": 1,
+        "gold_rows": 1,
+        "latest_updated": 1,
+        "watermark": item["sk"],
+    }
     assert table.get_latest("MEX", "TasaInteres")["event_id"] == "e-mex"
 
 
@@ -400,7 +439,8 @@ def test_a_run_reads_the_latest_items_once_whatever_the_partitions(aws, monkeypa
     result = aggregate.handler({}, FakeLambdaContext("aggregate"))
 
     assert result["partitions"] == 10 and result["gold_files"] == 10
-    # One GetItem (the watermark) and no single-item deletes: the LATEST items are one Query per
-    # run, and a day's missing KPI items leave in the same batch as its written ones.
-    assert calls["GetItem"] == 1 and calls["DeleteItem"] == 0
+    # Two GetItems (the watermark, the set of unsettled partitions) and no single-item deletes: the
+    # LATEST items are one Query per run, and a day's missing KPI items leave in the same batch as
+    # its written ones.
+    assert calls["GetItem"] == 2 and calls["DeleteItem"] == 0
     assert calls["BatchWriteItem"] == 10
