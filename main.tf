@@ -97,6 +97,7 @@ locals {
     transform_quarantine = "quarantine/transform/"
     silver_events        = "events/"
     gold_kpis            = "kpis_diarios/"
+    aggregate_state      = "aggregate_state/"
   }
 
   # Memory and timeout of each function, overridable per function with var.lambda_function_settings.
@@ -212,9 +213,11 @@ locals {
     aggregate = {
       description = "silver -> gold: daily KPIs per country and indicator, latest values in DynamoDB."
       environment = {
-        SILVER_BUCKET = local.silver_bucket
-        GOLD_BUCKET   = local.gold_bucket
-        TABLE_NAME    = aws_dynamodb_table.lake.name
+        SILVER_BUCKET          = local.silver_bucket
+        GOLD_BUCKET            = local.gold_bucket
+        TABLE_NAME             = aws_dynamodb_table.lake.name
+        DEDUPE_HORIZON_SECONDS = tostring(var.aggregate_dedupe_horizon_seconds)
+        SILVER_TARGET_FILE_MB  = tostring(var.silver_target_file_mb)
       }
       policy_statements = [
         {
@@ -223,10 +226,16 @@ locals {
           resources = [local.bucket_arns["silver"]]
         },
         {
-          # Put/Delete: compaction merges a partition's stream-side files into one.
+          # Put/Delete: compaction merges a partition's stream-side files and trims uploads.
           sid       = "ReadAndCompactSilverEvents"
           actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
           resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
+        },
+        {
+          # Each partition's state (pipeline.partition_state), read and written with conditions.
+          sid       = "ReadWriteAggregateState"
+          actions   = ["s3:GetObject", "s3:PutObject"]
+          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.aggregate_state}*"]
         },
         {
           sid       = "WriteGoldKpis"
@@ -244,6 +253,10 @@ locals {
         AllowAggregateSchedule = {
           principal  = "events.amazonaws.com"
           source_arn = aws_cloudwatch_event_rule.aggregate.arn
+        }
+        AllowCompactionSchedule = {
+          principal  = "events.amazonaws.com"
+          source_arn = aws_cloudwatch_event_rule.compaction.arn
         }
       }
     }
@@ -559,6 +572,21 @@ resource "aws_cloudwatch_event_target" "aggregate" {
   rule      = aws_cloudwatch_event_rule.aggregate.name
   target_id = "aggregate"
   arn       = module.lambda["aggregate"].function_arn
+}
+
+# Compaction: the same function, its own schedule and input, so the per-minute run never merges.
+resource "aws_cloudwatch_event_rule" "compaction" {
+  name                = "${local.prefix}-compaction-schedule"
+  description         = "Runs ${local.prefix}-aggregate with {\"compact\": true} on a schedule."
+  schedule_expression = var.compaction_schedule_expression
+  state               = var.aggregate_schedule_enabled ? "ENABLED" : "DISABLED"
+}
+
+resource "aws_cloudwatch_event_target" "compaction" {
+  rule      = aws_cloudwatch_event_rule.compaction.name
+  target_id = "compaction"
+  arn       = module.lambda["aggregate"].function_arn
+  input     = jsonencode({ compact = true })
 }
 
 resource "aws_lambda_function_url" "api" {

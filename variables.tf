@@ -333,7 +333,7 @@ variable "transform_maximum_event_age_seconds" {
 ################################################################################
 
 variable "aggregate_schedule_expression" {
-  description = "EventBridge schedule of the aggregate function: rate(...) or cron(...). Sets how fresh the daily KPIs (and gold, and the compacted silver files) are: each run recomputes only the partitions that changed since the last one. rate(1 minute) is EventBridge's shortest period."
+  description = "EventBridge schedule of the aggregate function: rate(...) or cron(...). Sets how fresh the daily KPIs (and gold) are: each run folds in what arrived since the last one. rate(1 minute) is EventBridge's shortest period."
   type        = string
   default     = "rate(1 minute)"
   nullable    = false
@@ -341,6 +341,42 @@ variable "aggregate_schedule_expression" {
   validation {
     condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.aggregate_schedule_expression))
     error_message = "The aggregate_schedule_expression must be rate(<n> <unit>) (e.g. \"rate(5 minutes)\", \"rate(1 hour)\") or a six-field cron(...) expression."
+  }
+}
+
+variable "aggregate_dedupe_horizon_seconds" {
+  description = "How far apart, in seconds, two copies of an event may be counted by the aggregate and still be settled at once (60 to 3600). Each run reads the stream files it counted within this horizon besides the new ones; a copy landing later than this after its original counts twice in that day's KPIs until the day ends and the partition is recounted (docs/DESIGN.md, \"The aggregate\")."
+  type        = number
+  default     = 180
+  nullable    = false
+
+  validation {
+    condition     = var.aggregate_dedupe_horizon_seconds >= 60 && var.aggregate_dedupe_horizon_seconds <= 3600 && floor(var.aggregate_dedupe_horizon_seconds) == var.aggregate_dedupe_horizon_seconds
+    error_message = "The aggregate_dedupe_horizon_seconds must be a whole number from 60 to 3600."
+  }
+}
+
+variable "silver_target_file_mb" {
+  description = "Target size in MB of a compacted silver file (8 to 384; the merge writes through the function's 512 MB /tmp). Compaction merges files of similar size, a factor of 6 between tiers, and never merges a file at 75 % of this size or more again."
+  type        = number
+  default     = 128
+  nullable    = false
+
+  validation {
+    condition     = var.silver_target_file_mb >= 8 && var.silver_target_file_mb <= 384 && floor(var.silver_target_file_mb) == var.silver_target_file_mb
+    error_message = "The silver_target_file_mb must be a whole number from 8 to 384."
+  }
+}
+
+variable "compaction_schedule_expression" {
+  description = "EventBridge schedule of the compaction run (the aggregate function invoked with {\"compact\": true}): rate(...) or cron(...). It merges the silver files of partitions the aggregate counted, off the per-minute path; it follows aggregate_schedule_enabled."
+  type        = string
+  default     = "rate(5 minutes)"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.compaction_schedule_expression))
+    error_message = "The compaction_schedule_expression must be rate(<n> <unit>) (e.g. \"rate(5 minutes)\") or a six-field cron(...) expression."
   }
 }
 

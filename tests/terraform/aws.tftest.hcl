@@ -505,6 +505,16 @@ run "serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
   }
 
   assert {
+    condition = (
+      aws_cloudwatch_event_rule.compaction.schedule_expression == "rate(5 minutes)" &&
+      jsondecode(aws_cloudwatch_event_target.compaction.input).compact == true &&
+      local.functions["aggregate"].environment["DEDUPE_HORIZON_SECONDS"] == "180" &&
+      local.functions["aggregate"].environment["SILVER_TARGET_FILE_MB"] == "128"
+    )
+    error_message = "Compaction runs on its own schedule with {compact: true}; the aggregate gets its horizon and target file size."
+  }
+
+  assert {
     condition     = contains(keys(aws_cloudwatch_metric_alarm.count_above_zero), "live-errors") && contains(keys(aws_cloudwatch_metric_alarm.count_above_zero), "live-dlq-not-empty")
     error_message = "live needs its error alarm and its DLQ alarm."
   }

@@ -196,3 +196,33 @@ run "rejects_bad_audit_log_retention" {
 
   expect_failures = [var.audit_log_retention_days]
 }
+
+run "rejects_a_dedupe_horizon_outside_one_minute_to_one_hour" {
+  command = plan
+
+  variables {
+    aggregate_dedupe_horizon_seconds = 30
+  }
+
+  expect_failures = [var.aggregate_dedupe_horizon_seconds]
+}
+
+run "rejects_a_target_file_size_the_tmp_cannot_hold" {
+  command = plan
+
+  variables {
+    silver_target_file_mb = 1024
+  }
+
+  expect_failures = [var.silver_target_file_mb]
+}
+
+run "rejects_a_malformed_compaction_schedule" {
+  command = plan
+
+  variables {
+    compaction_schedule_expression = "every 5 minutes"
+  }
+
+  expect_failures = [var.compaction_schedule_expression]
+}

@@ -18,12 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sample_events
+from aggregate_runs import aggregate_and_compact
 from botocore.exceptions import ClientError
 from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
-from pipeline import aggregation, aws, bronze, catalog, landing, layout, silver, silver_io, store
+from pipeline import aggregation, aws, bronze, catalog, compaction, landing, layout, silver, silver_scan, store
 from pipeline.handlers import transform
 
 DAY = "2026-11-22"
@@ -59,7 +60,8 @@ def land(lake: Lake, key: str, body: bytes | None = None) -> dict:
 
 
 def silver_files(lake: Lake) -> dict[str, bytes]:
-    keys = [item["Key"] for item in lake.s3.list_objects_v2(Bucket=SILVER).get("Contents", [])]
+    listed = lake.s3.list_objects_v2(Bucket=SILVER, Prefix=layout.SILVER_EVENTS_PREFIX).get("Contents", [])
+    keys = [item["Key"] for item in listed]
     return {key: lake.s3.get_object(Bucket=SILVER, Key=key)["Body"].read() for key in keys}
 
 
@@ -88,11 +90,8 @@ def read(lake: Lake) -> dict[str, tuple[str, float]]:
 
 
 def compact_all(lake: Lake) -> None:
-    """What the aggregate does to every partition after recomputing it."""
-    table = store.TableStore(lake.dynamodb, TABLE)
-    partitions = {layout.Partition.of_silver_key(key) for key in silver_files(lake)}
-    for partition in sorted(partitions):
-        aggregation.aggregate_partition(lake.s3, table, SILVER, GOLD, partition)
+    """An aggregate run, then a compaction run once the dedupe horizon has passed."""
+    aggregate_and_compact(lake.s3, store.TableStore(lake.dynamodb, TABLE), SILVER, GOLD)
 
 
 PIB = f"indicador=PIB/dt={DAY}"
@@ -279,9 +278,10 @@ def test_compaction_keeps_events_written_while_it_ran(lake: Lake) -> None:
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
     land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
     partition = layout.Partition("PIB", DAY)
-    files = silver_io.read_partition_files(lake.s3, SILVER, partition)
+    job = compaction.MergeJob(0, tuple(silver_scan.list_partition(lake.s3, SILVER, partition)))
     land(lake, stream_key(3, 3), bronze.encode_jsonl_gz([event(ID[3])]))  # lands mid-compaction
-    assert silver_io.compact_partition(lake.s3, SILVER, partition, files) == 2
+    merged = compaction.merge(lake.s3, SILVER, partition, job, losers={})
+    assert len(merged.deleted) == 2 and len(merged.outputs) == 1
     assert set(read(lake)) == {ID[1], ID[2], ID[3]}
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[3]: 1})
 
@@ -292,11 +292,13 @@ def test_compaction_keeps_a_file_rewritten_while_it_ran(lake: Lake) -> None:
     land(lake, stream_key(1, 1), bronze.encode_jsonl_gz([event(ID[1])]))
     land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2])]))
     partition = layout.Partition("PIB", DAY)
-    files = silver_io.read_partition_files(lake.s3, SILVER, partition)
+    job = compaction.MergeJob(0, tuple(silver_scan.list_partition(lake.s3, SILVER, partition)))
     land(lake, stream_key(2, 2), bronze.encode_jsonl_gz([event(ID[2]), event(ID[4])]))  # rewritten mid-compaction
-    assert silver_io.compact_partition(lake.s3, SILVER, partition, files) == 2
+    # The merge reads each input as listed (If-Match): a rewritten one stops it before any write.
+    with pytest.raises(silver_scan.PartitionChanged):
+        compaction.merge(lake.s3, SILVER, partition, job, losers={})
     assert set(read(lake)) == {ID[1], ID[2], ID[4]}
-    # The next compaction merges the kept file; each event is then held once.
+    # The next aggregate and compaction runs count and keep the new content; each event is held once.
     compact_all(lake)
     assert file_counts(lake) == Counter({ID[1]: 1, ID[2]: 1, ID[4]: 1})
 

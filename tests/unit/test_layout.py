@@ -33,6 +33,7 @@ def test_terraform_names_the_same_prefixes() -> None:
         "transform_quarantine": layout.TRANSFORM_QUARANTINE_PREFIX,
         "silver_events": layout.SILVER_EVENTS_PREFIX,
         "gold_kpis": layout.GOLD_KPIS_PREFIX,
+        "aggregate_state": layout.AGGREGATE_STATE_PREFIX,
     }
 
 

@@ -29,7 +29,19 @@ from local_lake import write_gold, write_silver
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from lake_cli import lake_sql
-from pipeline import aggregation, catalog, contract, decode, gold, layout, schema, silver, store
+from pipeline import (
+    aggregation,
+    catalog,
+    compaction,
+    contract,
+    decode,
+    gold,
+    layout,
+    schema,
+    silver,
+    silver_scan,
+    store,
+)
 from pipeline.handlers import api as api_handler
 from pipeline.handlers import ingest, live, transform
 from pipeline.validation import validate_event
@@ -473,9 +485,12 @@ def test_v1_and_v2_events_from_the_stream_a_csv_and_an_old_file_share_a_partitio
     units = {(s["pais"], s["indicador"]): s["unidad"] for s in api_get("/indicadores")["series"]}
     assert units[("ARG", "PIB")] == "%" and units[("CHL", "PIB")] is None
     assert [day["last_unidad"] for day in api_get("/indicadores/ARG/PIB/diario")["days"]] == ["%"]
-    # Compaction merged the old file with the stream's into one file of today's layout.
-    (compacted,) = [key for key, _ in files if layout.is_compactable(key)]
-    assert compacted != old_key and compacted.rsplit("/", 1)[1].startswith("c-")
+    # A merge of the old file with the stream's writes one file of today's layout.
+    stream_side = [f for f in silver_scan.list_partition(lake.s3, SILVER, partition) if layout.is_compactable(f.key)]
+    assert old_key in [f.key for f in stream_side]
+    merged = compaction.merge(lake.s3, SILVER, partition, compaction.MergeJob(0, tuple(stream_side)), losers={})
+    (compacted,) = merged.outputs
+    assert compacted.rsplit("/", 1)[1].startswith("c-") and old_key in merged.deleted
     body = lake.s3.get_object(Bucket=SILVER, Key=compacted)["Body"].read()
     assert pq.read_schema(pa.BufferReader(body)).names == schema.SILVER_FILE_SCHEMA.names
 
