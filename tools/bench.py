@@ -802,8 +802,19 @@ def run_figure(module: str, arguments: list[str], output: Path) -> dict:
 
 # --- main ---------------------------------------------------------------------------------------------
 
-PHASES = ("core", "flatness", "cold_start", "sustained", "live")
+PHASES = ("core", "flatness", "day", "cold_start", "sustained", "live")
 PHASE_ALIASES = {"trickle": "live", "cold-start": "cold_start"}
+
+
+def _day_meets(day: dict | None) -> bool | None:
+    if not day:
+        return None
+    return (
+        day["run_cpu_ratio_largest_over_smallest"] <= day["target_run_cpu_ratio"]
+        and day["max_run_extra_peak_mb"] < day["target_extra_peak_mb"]
+        and day["max_files_in_partition"] <= day["target_files_in_partition"]
+        and day["write_amplification"] <= day["target_write_amplification"]
+    )
 
 
 def meets_targets(report: dict) -> dict[str, Any]:
@@ -811,6 +822,7 @@ def meets_targets(report: dict) -> dict[str, Any]:
     checks = {
         "sustained": report.get("sustained", {}).get("meets_targets"),
         "flatness": report.get("flatness", {}).get("meets_targets"),
+        "day": _day_meets(report.get("day")),
         "cold_start_serving": report.get("cold_start", {}).get("meets_targets"),
         "live_latency": report.get("live", {}).get("meets_targets"),
         "live_latency_full_speed": report.get("live_full_speed", {}).get("meets_targets"),
@@ -949,6 +961,9 @@ def main(argv: list[str] | None = None) -> int:
         "--kpi-timeout", type=float, default=240, help="seconds after the last send to wait for every event's KPIs"
     )
     parser.add_argument("--flatness-events", type=int, default=MEGA)
+    parser.add_argument(
+        "--day-sizes", default="1000000,30000000", help="partition sizes of the day phase (its run figures at each)"
+    )
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")
     parser.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases: {', '.join(PHASES)}")
@@ -985,6 +1000,12 @@ def main(argv: list[str] | None = None) -> int:
         if "flatness" in wanted:
             log(f"flatness: growing one partition to {args.flatness_events:,} events (in-process) …")
             report["flatness"] = flatness(args.flatness_events)
+            save()
+        if "day" in wanted:
+            log(f"day: the aggregate at 5,000 events/s on a modelled clock, to {args.day_sizes} events (in-process) …")
+            report["day"] = run_figure(
+                "tools.bench_day", ["--sizes", args.day_sizes], args.output.parent / "bench-day.json"
+            )
             save()
         lambda_zip = workdir / "lambda.zip"
         if wanted & {"cold_start", "sustained", "live"}:
