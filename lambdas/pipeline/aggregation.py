@@ -110,7 +110,7 @@ def _fold(
         return state, 0
     new = [silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS) for f in plan.new]
     contenders = [silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS) for f in plan.contenders]
-    empty = partition_fold.with_file_key(_empty(FOLD_COLUMNS), "")
+    empty = partition_fold.with_file_key(silver_scan.file_schema(FOLD_COLUMNS).empty_table(), "")
     new_rows = pa.concat_tables([empty, *new], promote_options="default")
     old_rows = pa.concat_tables([empty, *contenders], promote_options="default")
     result = partition_fold.fold_rows(state.kpis, old_rows, new_rows)
@@ -123,10 +123,6 @@ def _fold(
         state, kpis=result.kpis, folded=folded, settled=False, updated_at=contract.format_timestamp(now)
     ).with_losers(result.losers)
     return updated, new_rows.num_rows + old_rows.num_rows
-
-
-def _empty(columns: Iterable[str]) -> pa.Table:
-    return pa.schema([schema.SILVER_FILE_SCHEMA.field(name) for name in columns]).empty_table()
 
 
 @dataclass

@@ -88,7 +88,7 @@ def _get(s3: Any, bucket: str, silver_file: SilverFile, byte_range: str | None =
 
 
 def _conform(table: pa.Table, columns: Sequence[str], source: str) -> pa.Table:
-    target = pa.schema([schema.SILVER_FILE_SCHEMA.field(name) for name in columns])
+    target = file_schema(columns)
     for field in target:
         if not field.nullable and field.name not in table.column_names:
             raise SilverDataError(f"silver file {source} lacks columns {[field.name]}")
@@ -192,7 +192,7 @@ def merge_by_event_id(
     held = (
         pa.concat_tables(whole, promote_options="default").sort_by("event_id")
         if whole
-        else with_file_key(schema.conform(schema.SILVER_FILE_SCHEMA.empty_table(), _schema(columns)), "")
+        else with_file_key(schema.conform(schema.SILVER_FILE_SCHEMA.empty_table(), file_schema(columns)), "")
     )
     while True:
         for stream in streams:
@@ -216,5 +216,6 @@ def merge_by_event_id(
             return
 
 
-def _schema(columns: Sequence[str]) -> pa.Schema:
+def file_schema(columns: Sequence[str]) -> pa.Schema:
+    """SILVER_FILE_SCHEMA's fields named in `columns`, in that order."""
     return pa.schema([schema.SILVER_FILE_SCHEMA.field(name) for name in columns])

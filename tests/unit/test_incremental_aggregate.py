@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kpi_rows import assert_equal_kpis
 from lake_table import create_lake_table
 from moto import mock_aws
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
@@ -44,7 +45,6 @@ START = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 HORIZON = dt.timedelta(minutes=3)
 OPTIONS = aggregation.AggregateOptions(dedupe_horizon=HORIZON, target_file_bytes=64 << 20)
 PAISES = ("ARG", "BRA", "CHL")
-EXACT = ("count", "min", "max", "last_valor", "last_timestamp", "last_unidad")
 
 
 def new_lake() -> Lake:
@@ -151,18 +151,6 @@ def gold_kpis(lake: Lake, partition: layout.Partition) -> list[dict]:
     except lake.s3.exceptions.NoSuchKey:
         return []
     return pq.read_table(io.BytesIO(body)).to_pylist()
-
-
-def assert_equal_kpis(got: list[dict], expected: list[dict]) -> None:
-    assert [row["pais"] for row in got] == [row["pais"] for row in expected]
-    for a, b in zip(got, expected, strict=True):
-        assert {k: a[k] for k in EXACT} == {k: b[k] for k in EXACT}, a["pais"]
-        scale = max(abs(b["min"]), abs(b["max"]), 1.0)
-        assert a["mean"] == pytest.approx(b["mean"], rel=1e-9, abs=1e-9 * scale)
-        if b["stddev"] is None:
-            assert a["stddev"] is None
-        else:
-            assert a["stddev"] == pytest.approx(b["stddev"], rel=1e-9, abs=1e-9 * scale)
 
 
 def assert_lake_agrees(scenario: Scenario) -> None:
