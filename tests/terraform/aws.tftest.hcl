@@ -506,7 +506,7 @@ run "serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
 
   assert {
     condition = (
-      aws_cloudwatch_event_rule.compaction.schedule_expression == "rate(5 minutes)" &&
+      aws_cloudwatch_event_rule.compaction.schedule_expression == "rate(1 minute)" &&
       jsondecode(aws_cloudwatch_event_target.compaction.input).compact == true &&
       local.functions["aggregate"].environment["DEDUPE_HORIZON_SECONDS"] == "180" &&
       local.functions["aggregate"].environment["SILVER_TARGET_FILE_MB"] == "128"
