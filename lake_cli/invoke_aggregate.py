@@ -5,6 +5,8 @@ The function comes from the stack's outputs (lake_cli/terraform_outputs.py) or i
 
     terraform output -json | lake aggregate --terraform-outputs -
     lake aggregate FUNCTION_NAME
+    lake aggregate --full-refresh ...   # recount every partition from silver
+    lake aggregate --compact ...        # the compaction run now (it also runs on its schedule)
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import Any
 
 from lake_cli import terraform_outputs
 from lake_cli.lambda_invoke import invoke
+from pipeline.aggregate_request import AggregateRequest
 
 
-def invoke_aggregate(lambda_client: Any, function_name: str) -> tuple[str | None, Any]:
+def invoke_aggregate(
+    lambda_client: Any, function_name: str, request: AggregateRequest | None = None
+) -> tuple[str | None, Any]:
     """One synchronous run of the aggregate: (FunctionError or None, its decoded summary)."""
-    return invoke(lambda_client, function_name, {})
+    return invoke(lambda_client, function_name, (request or AggregateRequest()).payload())
 
 
 def aggregate_function(outputs: dict) -> str:
@@ -37,6 +42,9 @@ def main(argv: list[str] | None = None, lambda_client: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="lake aggregate", description=__doc__.splitlines()[0])
     parser.add_argument("function_name", nargs="?", metavar="FUNCTION_NAME", help="the aggregate Lambda")
     terraform_outputs.add_arguments(parser, "function_names.aggregate")
+    run = parser.add_mutually_exclusive_group()
+    run.add_argument("--full-refresh", action="store_true", help="recount every partition from silver")
+    run.add_argument("--compact", action="store_true", help="run the compaction now")
     args = parser.parse_args(argv)
     try:
         outputs = terraform_outputs.outputs_from_args(args)
@@ -50,7 +58,8 @@ def main(argv: list[str] | None = None, lambda_client: Any = None) -> int:
         import boto3
 
         lambda_client = boto3.client("lambda")
-    function_error, result = invoke_aggregate(lambda_client, function_name)
+    request = AggregateRequest(full_refresh=args.full_refresh, compact=args.compact)
+    function_error, result = invoke_aggregate(lambda_client, function_name, request)
     print(json.dumps(result, indent=2))
     return 1 if function_error else 0
 

@@ -15,7 +15,7 @@ import sample_events
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE
 
-from pipeline import aggregation, catalog, layout, schema, silver, store, table_keys, watermark
+from pipeline import aggregate_request, aggregation, catalog, layout, schema, silver, store, table_keys, watermark
 from pipeline.handlers import aggregate
 
 UTC = dt.UTC
@@ -296,9 +296,9 @@ def test_full_refresh_recomputes_everything(aws) -> None:
 def test_scheduled_event_is_accepted_and_bad_payloads_are_rejected(aws) -> None:
     scheduled = sample_events.load("eventbridge_scheduled")
     assert aggregate.handler(scheduled, FakeLambdaContext("aggregate"))["partitions"] == 0
-    with pytest.raises(aggregate.InvalidAggregateRequest, match="full_refresh"):
+    with pytest.raises(aggregate_request.InvalidAggregateRequest, match="full_refresh"):
         aggregate.handler({"full_refresh": "yes"}, FakeLambdaContext("aggregate"))
-    with pytest.raises(aggregate.InvalidAggregateRequest, match="JSON object"):
+    with pytest.raises(aggregate_request.InvalidAggregateRequest, match="JSON object"):
         aggregate.handler(["x"], FakeLambdaContext("aggregate"))
 
 
@@ -376,13 +376,21 @@ def test_unreadable_watermark_falls_back_to_full_refresh(aws) -> None:
 
 
 def test_parse_request() -> None:
-    assert aggregate.parse_request({}) == aggregate.AggregateRequest()
-    assert aggregate.parse_request(None) == aggregate.AggregateRequest()
-    assert aggregate.parse_request({"full_refresh": True}) == aggregate.AggregateRequest(full_refresh=True)
-    assert aggregate.parse_request({"compact": True}) == aggregate.AggregateRequest(compact=True)
+    assert aggregate_request.parse_request({}) == aggregate_request.AggregateRequest()
+    assert aggregate_request.parse_request(None) == aggregate_request.AggregateRequest()
+    assert aggregate_request.parse_request({"full_refresh": True}) == aggregate_request.AggregateRequest(
+        full_refresh=True
+    )
+    assert aggregate_request.parse_request({"compact": True}) == aggregate_request.AggregateRequest(compact=True)
     for bad in ({"full_refresh": 1}, {"compact": "yes"}, {"full_refresh": True, "compact": True}, []):
-        with pytest.raises(aggregate.InvalidAggregateRequest):
-            aggregate.parse_request(bad)
+        with pytest.raises(aggregate_request.InvalidAggregateRequest):
+            aggregate_request.parse_request(bad)
+    assert aggregate_request.AggregateRequest().payload() == {}
+    for request in (
+        aggregate_request.AggregateRequest(full_refresh=True),
+        aggregate_request.AggregateRequest(compact=True),
+    ):
+        assert aggregate_request.parse_request(request.payload()) == request
 
 
 def test_reads_what_transform_writes(aws) -> None:

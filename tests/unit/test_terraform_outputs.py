@@ -111,3 +111,12 @@ def test_make_aggregate_takes_the_function_from_the_outputs(monkeypatch, capsys)
     # No stack: a clear message, exit code 2.
     assert invoke_aggregate.main(["--terraform-outputs-json", ""], lambda_client=client) == 2
     assert "function_names.aggregate" in capsys.readouterr().err
+
+
+def test_lake_aggregate_asks_for_a_full_refresh_or_a_compaction():
+    client = FakeLambda({"partitions": 1})
+    assert invoke_aggregate.main(["econ-aggregate", "--full-refresh"], lambda_client=client) == 0
+    assert invoke_aggregate.main(["econ-aggregate", "--compact"], lambda_client=client) == 0
+    assert [json.loads(payload) for _, _, payload in client.calls] == [{"full_refresh": True}, {"compact": True}]
+    with pytest.raises(SystemExit):  # one or the other
+        invoke_aggregate.main(["econ-aggregate", "--compact", "--full-refresh"], lambda_client=client)

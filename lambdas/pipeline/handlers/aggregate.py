@@ -1,47 +1,18 @@
-"""aggregate: the EventBridge schedules (their events carry no options, or ``{"compact": true}``)
-or a direct invoke with ``{}``, ``{"full_refresh": true}`` or ``{"compact": true}``. Decodes the
-request and runs pipeline.aggregation."""
+"""aggregate: the EventBridge schedules or a direct invoke (pipeline.aggregate_request says what
+each payload asks for). Decodes the request and runs pipeline.aggregation."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from pipeline import aggregation, aws, store
+from pipeline.aggregate_request import parse_request
 from pipeline.config import Settings
 
 logger = Logger()
-
-
-class InvalidAggregateRequest(ValueError):
-    """The payload is not ``{}`` / ``{"full_refresh": <bool>}`` / ``{"compact": <bool>}`` / a scheduled event."""
-
-
-@dataclass(frozen=True)
-class AggregateRequest:
-    full_refresh: bool = False
-    compact: bool = False
-
-
-def parse_request(event: Any) -> AggregateRequest:
-    """What the invocation asks for."""
-    if event is None:
-        return AggregateRequest()
-    if not isinstance(event, Mapping):
-        raise InvalidAggregateRequest(f"event must be a JSON object, got {type(event).__name__}")
-    flags = {}
-    for name in ("full_refresh", "compact"):
-        value = event.get(name, False)
-        if not isinstance(value, bool):
-            raise InvalidAggregateRequest(f"{name} must be true or false, got {value!r}")
-        flags[name] = value
-    if flags["full_refresh"] and flags["compact"]:
-        raise InvalidAggregateRequest("full_refresh and compact are separate runs: ask for one of them")
-    return AggregateRequest(**flags)
 
 
 def options_of(settings: Settings) -> aggregation.AggregateOptions:
