@@ -61,7 +61,7 @@ from pipeline.watermark import catalog_lower_bound
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest, read_summary
 from simulador.reference_data import load_reference_data
-from tools import bench_cost, bench_live, local_stack
+from tools import bench_cost, bench_figures, bench_live, local_stack
 from tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
 from tools.lake_reader import silver_frame, wait_until
 
@@ -845,95 +845,8 @@ def meets_targets(report: dict) -> dict[str, Any]:
 
 
 def summary_lines(report: dict) -> list[str]:
-    """A few lines for the terminal: each figure beside its target."""
-    lines = []
-
-    def line(name: str, value: Any, target: str, ok: bool | None) -> None:
-        mark = "ok " if ok else ("-- " if ok is None else "NO ")
-        lines.append(f"  {mark}{name:<34} {value!s:<34} target {target}")
-
-    if "sustained" in report:
-        s = report["sustained"]
-        line(
-            "sustained events/s",
-            f"{s['events_per_second']:,} ({s['missing_in_silver']} missing, {s['read_twice']} twice, "
-            f"{s['seconds_simulator_end_to_last_silver_write']:g} s tail)",
-            f">= {s['target_events_per_second']:,}, 0/0",
-            s["meets_targets"],
-        )
-        if "copies_in_files_before_compaction" in s:
-            line(
-                "copies in silver files",
-                f"{s['copies_in_files_before_compaction']:,} -> {s['copies_in_files_after_compaction']:,} "
-                f"in <= {s['copies_in_files_seconds']} s on schedule",
-                f"0 within {s['copies_in_files_bound_seconds']:g} s",
-                s["copies_in_files_after_compaction"] == 0
-                and s["copies_in_files_seconds"] is not None
-                and s["copies_in_files_seconds"] <= s["copies_in_files_bound_seconds"],
-            )
-    for key, name in (("live_full_speed", "live latency at full speed"), ("live", "live latency at RATE")):
-        if key in report:
-            f = report[key]
-            line(
-                name,
-                f"p50 {f['latency_seconds_p50']} p95 {f['latency_seconds_p95']} p99 {f['latency_seconds_p99']} s",
-                ", ".join(f"{k[7:-8]} <= {v}" for k, v in f.items() if k.startswith("target_")),
-                f["meets_targets"],
-            )
-    if "kpis" in report:
-        f = report["kpis"]
-        line(
-            "KPI latency",
-            f"p50 {f['latency_seconds_p50']} p95 {f['latency_seconds_p95']} s",
-            "p95 <= 90",
-            f["meets_targets"],
-        )
-    if "trickle" in report:
-        f = report["trickle"]
-        line(
-            f"silver lag (window {f['ingest_batching_window_seconds']} s)",
-            f"p50 {f['lag_seconds_p50']} p95 {f['lag_seconds_p95']} s",
-            f"p95 <= {f['target_p95_seconds']}",
-            f["meets_targets"],
-        )
-    if "cost_trickle" in report:
-        f = report["cost_trickle"]
-        checks = report.get("meets_targets", {})
-        line(
-            "cost/M at RATE, live on",
-            f"${f['usd_per_million_total']}",
-            f"<= ${f['target_usd_per_million_total']}",
-            checks.get("cost_trickle_live_on"),
-        )
-        line(
-            "cost/M at RATE, live off",
-            f"${f.get('usd_per_million_total_live_serving_off')}",
-            f"<= ${f.get('target_usd_per_million_total_live_serving_off')}",
-            checks.get("cost_trickle_live_off"),
-        )
-        line("stream (apart), $/hour", f"${f['stream_usd_per_hour']}", "-", None)
-    if "cost" in report:
-        f = report["cost"]
-        line(
-            "cost/M at full speed",
-            f"${f['usd_per_million_total']}",
-            f"<= ${f['target_usd_per_million_total']}",
-            f["meets_targets"],
-        )
-    if "flatness" in report:
-        f = report["flatness"]
-        line("landing flatness", f["ratio_last_over_first"], f"<= {f['target_ratio']}", f["meets_targets"])
-    for name, f in report.get("cold_start", {}).get("handlers", {}).items():
-        if "import_seconds" in f:
-            line(
-                f"cold start {name}",
-                f"{f['import_seconds']} s, {f['peak_rss_mb']} MB",
-                f"<= {f['target_import_seconds']} s, {f['target_peak_rss_mb']} MB"
-                if "target_import_seconds" in f
-                else "-",
-                f.get("meets_targets"),
-            )
-    return lines
+    """A few lines for the terminal: each figure beside its target (tools.bench_figures)."""
+    return [figure.terminal_line() for figure in bench_figures.figures(report)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -963,7 +876,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--flatness-events", type=int, default=MEGA)
     parser.add_argument(
-        "--day-sizes", default="1000000,3000000,30000000", help="partition sizes of the day phase (its run figures at each)"
+        "--day-sizes",
+        default="1000000,3000000,30000000",
+        help="partition sizes of the day phase (its run figures at each)",
     )
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")

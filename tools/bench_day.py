@@ -119,6 +119,40 @@ class PeakRss:
         return round((self.peak - self.start) / 2**20, 1)
 
 
+class RunBreakdown:
+    """Thread CPU seconds of a run's steps (wrapping the functions by name) and of Python's
+    garbage collector, reset each run: what grows, if anything does."""
+
+    def __init__(self, targets: dict[str, tuple[Any, str]]) -> None:
+        import gc
+
+        self.seconds: dict[str, float] = {}
+        self._gc_started = 0.0
+        for label, (owner, name) in targets.items():
+            setattr(owner, name, self._timed(label, getattr(owner, name)))
+        gc.callbacks.append(self._gc)
+
+    def _timed(self, label: str, function: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.thread_time() - started
+
+        return timed
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.thread_time()
+        else:
+            self.seconds["python_gc"] = self.seconds.get("python_gc", 0.0) + time.thread_time() - self._gc_started
+
+    def take(self) -> dict[str, float]:
+        seconds, self.seconds = self.seconds, {}
+        return {label: round(value, 3) for label, value in sorted(seconds.items())}
+
+
 class RequestCounter:
     """S3 requests by operation, through botocore's event hooks."""
 
@@ -260,6 +294,19 @@ def run(
         table = store.TableStore(dynamodb, "day")
         target = landing.LandingTarget(s3, dynamodb, "day-bronze", "day-silver", "day")
         requests = RequestCounter(s3)
+        from pipeline import partition_fold, partition_state, silver_scan
+
+        breakdown = RunBreakdown(
+            {
+                "catalog_query": (store.TableStore, "query_catalog"),
+                "state_load": (partition_state, "load"),
+                "state_save": (partition_state, "save"),
+                "list_partition": (silver_scan, "list_partition"),
+                "read_files": (silver_scan, "read_whole"),
+                "fold_rows": (partition_fold, "fold_rows"),
+                "gold_and_kpis": (aggregation, "_write_gold_and_kpis"),
+            }
+        )
         landed = 0
         bytes_landed = 0
         bytes_compacted = 0
@@ -291,6 +338,7 @@ def run(
                 bytes_landed += sum(s3.head_object(Bucket="day-silver", Key=k)["ContentLength"] for k in summary.files)
             previous_ids = minute_ids[-5000:]
             requests.take()
+            breakdown.take()
             with PeakRss() as peak:
                 started = time.thread_time()
                 outcome = aggregation.run_aggregate(s3, table, "day-silver", "day-gold", options=options, now=clock)
@@ -303,6 +351,7 @@ def run(
                 "rows_read": outcome.rows_read,
                 "recomputed": outcome.recomputed,
                 "run_s3_usd": s3_cost(requests.take()),
+                "run_cpu_seconds_by_step": breakdown.take(),
             }
             if minute["minute"] % compact_every == 0:
                 with PeakRss() as compaction_peak:
