@@ -56,6 +56,9 @@ from lake_cli.function_url import FunctionUrl, resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
 from lake_cli.terraform_outputs import read_outputs
 from pipeline import layout
+from pipeline.aggregate_request import AggregateRequest, parse_request
+from pipeline.compaction import HORIZON_MARGIN
+from pipeline.partition_fold import DEFAULT_DEDUPE_HORIZON
 from pipeline.store import TableStore
 from pipeline.watermark import catalog_lower_bound
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
@@ -327,14 +330,19 @@ class Stack:
         window = self.mapping(role).get("MaximumBatchingWindowInSeconds")
         return None if window is None else int(window)
 
-    def aggregate_schedule(self) -> dict[str, Any]:
-        """The EventBridge rule that targets the aggregate: its expression, state and period."""
+    def aggregate_schedule(self, compact: bool = False) -> dict[str, Any]:
+        """The EventBridge rule that runs the aggregate (or, `compact`, its compaction run: the
+        same function, asked by its target's input): its expression, state and period."""
         events, lam = boto3.client("events"), boto3.client("lambda")
         arn = lam.get_function_configuration(FunctionName=self.functions["aggregate"])["FunctionArn"]
+
+        def asks_for_compaction(target: dict) -> bool:
+            return parse_request(json.loads(target.get("Input") or "{}")).compact
+
         for page in events.get_paginator("list_rules").paginate():
             for rule in page.get("Rules", []):
                 targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
-                if any(target.get("Arn") == arn for target in targets):
+                if any(target.get("Arn") == arn and asks_for_compaction(target) == compact for target in targets):
                     expression = rule.get("ScheduleExpression", "")
                     return {
                         "rule": rule["Name"],
@@ -343,6 +351,10 @@ class Stack:
                         "period_seconds": rate_seconds(expression),
                     }
         return {"rule": None, "expression": None, "state": None, "period_seconds": None}
+
+    def environment(self, role: str) -> dict[str, str]:
+        configuration = boto3.client("lambda").get_function_configuration(FunctionName=self.functions[role])
+        return configuration.get("Environment", {}).get("Variables", {})
 
     def function_logs(self, since_ms: int, until_ms: int | None = None) -> dict[str, bench_cost.FunctionLog]:
         logs = boto3.client("logs")
@@ -455,36 +467,61 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     if events < MEGA:
         result["note"] = f"{events:,} events: the target is set for 1,000,000"
 
-    # Copies in the raw files (what `select count(*)` over the Glue table counts twice) until the
-    # aggregate compacts them.
+    # Copies in the raw files (what `select count(*)` over the Glue table counts twice) until
+    # compaction merges their files: once counted by the aggregate and past the dedupe horizon.
     result["duplicate_ratio_sent"] = SUSTAINED_DUPLICATE_RATIO
     result["copies_in_files_before_compaction"] = copies_in_files(s3, outputs["silver_bucket"])
 
-    # One aggregate run: gold for every partition, and compaction of the files just written.
-    log("sustained: one aggregate run (gold + compaction) …")
+    log("sustained: one aggregate run (gold) …")
     agg_started, agg_started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     aggregate_error, aggregate_summary = invoke_aggregate(boto3.client("lambda"), stack.functions["aggregate"])
     result["aggregate_seconds"] = round(time.monotonic() - agg_started, 1)
     result["aggregate_error"] = aggregate_error
     result["aggregate_summary"] = aggregate_summary
+    horizon = float(
+        stack.environment("aggregate").get("DEDUPE_HORIZON_SECONDS") or DEFAULT_DEDUPE_HORIZON.total_seconds()
+    )
+    mergeable_after = horizon + HORIZON_MARGIN.total_seconds()
+    log(f"sustained: compaction once the files are past the horizon ({mergeable_after:g} s after the run) …")
+    time.sleep(max(0.0, mergeable_after - (time.monotonic() - agg_started)))
+    compaction_seconds, compactions = 0.0, []
+    for _ in range(20):  # each run does a bounded number of merges per partition; as the schedule would, again
+        started = time.monotonic()
+        compaction_error, summary = invoke_aggregate(
+            boto3.client("lambda"), stack.functions["aggregate"], AggregateRequest(compact=True)
+        )
+        compaction_seconds += time.monotonic() - started
+        compactions.append(summary)
+        if compaction_error or not summary.get("merges"):
+            break
+    result["compaction_runs"] = len(compactions)
+    result["compaction_seconds"] = round(compaction_seconds, 1)
+    result["compaction_summaries"] = compactions
     copies_after = copies_in_files(s3, outputs["silver_bucket"])
     result["copies_in_files_after_compaction"] = copies_after
-    # The files hold each event once after the first aggregate run that starts once the last file
-    # landed. Here that run starts when the bench has checked silver (its own wait, apart); on the
-    # schedule it starts within one period. So the figure is the landing tail, plus at most one
-    # period, plus the run, each measured (None when the run left copies behind).
+    # On the schedules: the landing tail, then at most one aggregate period and its run, the horizon
+    # and margin, at most one compaction period and the compaction runs, each measured or configured.
     period = stack.aggregate_schedule()["period_seconds"] or DEFAULT_AGGREGATE_PERIOD_SECONDS
+    compaction_period = stack.aggregate_schedule(compact=True)["period_seconds"] or period
     result["copies_in_files_bench_wait_seconds"] = round((agg_started_at - last_write).total_seconds(), 1)
     result["copies_in_files_seconds"] = (
-        round(result["seconds_simulator_end_to_last_silver_write"] + period + result["aggregate_seconds"], 1)
+        round(
+            result["seconds_simulator_end_to_last_silver_write"]
+            + period
+            + max(result["aggregate_seconds"], mergeable_after)
+            + compaction_period
+            + compaction_seconds,
+            1,
+        )
         if copies_after == 0
         else None
     )
-    result["copies_in_files_bound_seconds"] = round(2 * period, 1)
+    result["copies_in_files_bound_seconds"] = round(2 * period + mergeable_after + 2 * compaction_period, 1)
     result["copies_in_files_definition"] = (
         "at most this many seconds after the simulator's last send the silver files hold each event once on the "
-        "aggregate's schedule: the measured landing tail + one aggregate period + the measured run, which left "
-        "copies_in_files_after_compaction copies; the bound: two aggregate periods (a run must fit in one period)"
+        "schedules: the measured landing tail + one aggregate period + the dedupe horizon and its margin (or the "
+        "run, if longer) + one compaction period + the measured compaction runs, which left "
+        "copies_in_files_after_compaction copies; the bound: the same with a whole period for each run"
     )
     silver_sizes = [
         obj["Size"]

@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import math
 import os
 import statistics
 import sys
@@ -30,6 +31,7 @@ from typing import Any
 import boto3
 
 from embedded_aws import local_client
+from pipeline.config import SILVER_TARGET_FILE_MB_RANGE
 
 GB_SECOND = 0.0000166667
 LAMBDA_REQUEST = 0.20 / 1e6
@@ -172,6 +174,23 @@ def s3_cost(counts: dict[str, int]) -> float:
     puts = sum(n for op, n in counts.items() if op in ("PutObject", "DeleteObject", "ListObjectsV2", "CopyObject"))
     gets = sum(n for op, n in counts.items() if op in ("GetObject", "HeadObject"))
     return puts * S3_PUT + gets * S3_GET
+
+
+def copies_in_files(s3: Any, bucket: str, partition: Any) -> int:
+    """Rows the partition's files hold beyond the first of each event_id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    ids = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=partition.silver_prefix):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            ids.append(pq.read_table(pa.BufferReader(body), columns=["event_id"])["event_id"])
+    if not ids:
+        return 0
+    every = pa.chunked_array([chunk for column in ids for chunk in column.chunks])
+    return len(every) - pc.count_distinct(every).as_py()
 
 
 def previous_design_run(s3: Any, bucket: str, partition: Any) -> float:
@@ -397,6 +416,19 @@ def run(
                 if checkpoint:  # a long fill leaves its figures so far
                     checkpoint.write_text(json.dumps({**report, "minutes": minutes[-5:]}, indent=2))
         print()
+        # Then nothing lands: the schedules go on until every file was merged that can be. Copies in
+        # separate files (what a plain count over the files sees twice) before and after.
+        report["copies_in_files_when_landing_stopped"] = copies_in_files(s3, "day-silver", partition)
+        settled_after = options.dedupe_horizon + aggregation.compaction.HORIZON_MARGIN
+        drained = 0
+        while drained * dt.timedelta(minutes=compact_every) <= settled_after + dt.timedelta(minutes=compact_every):
+            clock += dt.timedelta(minutes=compact_every)
+            aggregation.run_aggregate(s3, table, "day-silver", "day-gold", options=options, now=clock)
+            done = aggregation.run_compaction(s3, table, "day-silver", options=options, now=clock)
+            bytes_compacted += done.bytes_written
+            drained += 1
+        report["copies_in_files_after_drain"] = copies_in_files(s3, "day-silver", partition)
+        report["drain_modelled_minutes"] = drained * compact_every
     report["bytes_landed"] = bytes_landed
     return finish(report, minutes, landed, bytes_compacted, compaction_cpu, compaction_s3, per_minute)
 
@@ -439,6 +471,11 @@ def finish(
             "write_amplification_definition": "bytes compaction wrote / bytes landing wrote",
             "target_write_amplification": 5,
             "compaction_cpu_seconds": round(compaction_cpu, 2),
+            # Files cut at the target are never merged again: their number grows with the day's bytes.
+            "full_files_for_a_day_at_the_rate": {
+                f"{mb} MB": math.ceil(events_per_day * report["bytes_landed"] / landed / (mb << 20))
+                for mb in (report["target_file_mb"], SILVER_TARGET_FILE_MB_RANGE[1])
+            },
             "aggregate_usd_per_million_at_rate_for_a_day": usd_per_million,
             "minutes": minutes[:: max(1, len(minutes) // 40)],
         }

@@ -166,6 +166,15 @@ def _day_figures(day: dict[str, Any]) -> Iterator[Figure]:
         f"<= {day['target_files_in_partition']}",
         day["max_files_in_partition"] <= day["target_files_in_partition"],
     )
+    if "copies_in_files_after_drain" in day:
+        yield Figure(
+            "day",
+            "copies in separate files",
+            f"{day['copies_in_files_when_landing_stopped']:,} when landing stopped, "
+            f"{day['copies_in_files_after_drain']:,} {day['drain_modelled_minutes']} modelled minutes later",
+            "0 once the horizon, its margin and a compaction period passed",
+            day["copies_in_files_after_drain"] == 0,
+        )
     yield Figure(
         "day",
         "write amplification (compaction)",

@@ -27,6 +27,12 @@ def _optional_int(name: str, low: int, high: int) -> int | None:
     return value
 
 
+# The aggregate's ranges (variables.tf validates the same): a horizon from a minute to an hour;
+# a target file the merge can write through the function's 512 MB /tmp.
+DEDUPE_HORIZON_SECONDS_RANGE = (60, 3600)
+SILVER_TARGET_FILE_MB_RANGE = (8, 384)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting a function may need; each function `require`s the ones it uses."""
@@ -46,8 +52,8 @@ class Settings:
             silver_bucket=_optional("SILVER_BUCKET"),
             gold_bucket=_optional("GOLD_BUCKET"),
             table_name=_optional("TABLE_NAME"),
-            dedupe_horizon_seconds=_optional_int("DEDUPE_HORIZON_SECONDS", 60, 3600),
-            silver_target_file_mb=_optional_int("SILVER_TARGET_FILE_MB", 8, 1024),
+            dedupe_horizon_seconds=_optional_int("DEDUPE_HORIZON_SECONDS", *DEDUPE_HORIZON_SECONDS_RANGE),
+            silver_target_file_mb=_optional_int("SILVER_TARGET_FILE_MB", *SILVER_TARGET_FILE_MB_RANGE),
         )
 
     def require(self, attribute: str) -> str:

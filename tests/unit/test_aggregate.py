@@ -452,3 +452,20 @@ def test_a_run_reads_the_latest_items_once_whatever_the_partitions(aws, monkeypa
     # its written ones.
     assert calls["GetItem"] == 2 and calls["DeleteItem"] == 0
     assert calls["BatchWriteItem"] == 10
+
+
+def test_the_aggregate_options_come_from_its_environment_within_their_ranges(monkeypatch) -> None:
+    from pipeline.config import SILVER_TARGET_FILE_MB_RANGE, ConfigurationError, Settings
+
+    monkeypatch.setenv("DEDUPE_HORIZON_SECONDS", "240")
+    monkeypatch.setenv("SILVER_TARGET_FILE_MB", str(SILVER_TARGET_FILE_MB_RANGE[1]))
+    options = aggregate.options_of(Settings.from_env())
+    assert options.dedupe_horizon == dt.timedelta(seconds=240)
+    assert options.target_file_bytes == SILVER_TARGET_FILE_MB_RANGE[1] << 20
+    monkeypatch.delenv("DEDUPE_HORIZON_SECONDS")
+    monkeypatch.delenv("SILVER_TARGET_FILE_MB")
+    assert aggregate.options_of(Settings.from_env()) == aggregation.AggregateOptions()
+    # Beyond what the merge can write through /tmp: a clear error, not a failing compaction later.
+    monkeypatch.setenv("SILVER_TARGET_FILE_MB", str(SILVER_TARGET_FILE_MB_RANGE[1] + 1))
+    with pytest.raises(ConfigurationError, match="SILVER_TARGET_FILE_MB must be between"):
+        Settings.from_env()
