@@ -94,7 +94,7 @@ def test_anchors_follow_github() -> None:
 
 
 def test_links_outside_code_are_found(tmp_path: Path) -> None:
-    text = "see [a](a.md#x), ![img](p.png \"title\") and `[not](this.md)`\n```\n[nor](that.md)\n```\n"
+    text = 'see [a](a.md#x), ![img](p.png "title") and `[not](this.md)`\n```\n[nor](that.md)\n```\n'
     assert links(text) == ["a.md#x", "p.png"]
     (tmp_path / "a.md").write_text("# Y\n")
     page = tmp_path / "page.md"
