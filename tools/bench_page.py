@@ -4,6 +4,9 @@
     python -m tools.bench_page --write build/bench-day.json --phase day   # one phase run alone
     python -m tools.bench_page --check                         # the page is what the record renders
 
+Prose quotes a recorded figure between `<!-- figure:NAME -->` and `<!-- /figure -->`
+(`quoted_figures` names them); --write rewrites those, --check fails when one differs.
+
 A run replaces the phases it holds and keeps the others, each with the command, commit and date it
 was measured at. The figures are tools.bench_figures's, the terminal summary's own list; the test
 suite runs --check, so the page, the record and that code stay in step.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +80,37 @@ def record_run(record: dict[str, Any], report: dict[str, Any], phase: str | None
             "report": parts,
         }
     return {"phases": {name: phases[name] for name in PHASE_KEYS if name in phases}}
+
+
+# Figures quoted in prose: `<!-- figure:NAME -->…<!-- /figure -->` in README.md and docs/*.md is
+# rewritten from the record by --write and checked by --check, so the prose cannot drift from it.
+FIGURE_MARK = re.compile(r"<!-- figure:(?P<name>[a-z_]+) -->(?P<text>.*?)<!-- /figure -->")
+
+
+def quoted_figures(record: dict[str, Any]) -> dict[str, str]:
+    day = record.get("phases", {}).get("day", {}).get("report", {}).get("day")
+    if not day:
+        return {}
+    largest = max(day["at_size"].values(), key=lambda entry: entry["events_in_partition"])
+    return {
+        "day_rate": f"{day['events_per_minute'] // 60:,} events/s",
+        "day_events": f"{largest['events_in_partition']:,} events",
+        "day_run_peak": f"+{max(day['max_run_extra_peak_mb'], day.get('max_compaction_extra_peak_mb', 0)):,.0f} MB",
+    }
+
+
+def with_quoted_figures(text: str, figures_by_name: dict[str, str], source: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in figures_by_name:
+            raise SystemExit(f"{source}: no recorded figure {name!r} (known: {', '.join(sorted(figures_by_name))})")
+        return f"<!-- figure:{name} -->{figures_by_name[name]}<!-- /figure -->"
+
+    return FIGURE_MARK.sub(replace, text)
+
+
+def prose_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def _cell(text: Any) -> str:
@@ -150,16 +185,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     record = json.loads(RECORD.read_text(encoding="utf-8")) if RECORD.exists() else {}
     if args.check:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != render(record):
-            print(
-                f"{PAGE.relative_to(ROOT)} is not what {RECORD.relative_to(ROOT)} renders: run python -m tools.bench_page --write …"
-            )
+        stale = [] if PAGE.exists() and PAGE.read_text(encoding="utf-8") == render(record) else [PAGE]
+        quoted = quoted_figures(record)
+        for page in prose_pages():
+            text = page.read_text(encoding="utf-8")
+            if page != PAGE and with_quoted_figures(text, quoted, page.name) != text:
+                stale.append(page)
+        if stale:
+            names = ", ".join(str(page.relative_to(ROOT)) for page in stale)
+            print(f"{names}: not what {RECORD.relative_to(ROOT)} renders: run python -m tools.bench_page --write …")
             return 1
         return 0
     report = json.loads(args.write.read_text(encoding="utf-8"))
     record = record_run(record, report, args.phase, _commit())
     RECORD.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     PAGE.write_text(render(record), encoding="utf-8")
+    quoted = quoted_figures(record)
+    for page in prose_pages():
+        if page != PAGE:
+            text = page.read_text(encoding="utf-8")
+            page.write_text(with_quoted_figures(text, quoted, page.name), encoding="utf-8")
     print(f"wrote {PAGE.relative_to(ROOT)} ({', '.join(record['phases'])})")
     return 0
 

@@ -50,3 +50,23 @@ def test_a_run_replaces_the_phases_it_holds_and_keeps_the_others() -> None:
         "ccc",
     )
     assert "| landing flatness | 1.5 | <= 1.3 | **no** |" in bench_page.render(again)
+
+
+def test_prose_quotes_the_recorded_figures() -> None:
+    quoted = {"day_rate": "5,000 events/s"}
+    text = "rated for <!-- figure:day_rate -->4,000 events/s<!-- /figure --> a day"
+    assert bench_page.with_quoted_figures(text, quoted, "x.md") == (
+        "rated for <!-- figure:day_rate -->5,000 events/s<!-- /figure --> a day"
+    )
+    try:
+        bench_page.with_quoted_figures("<!-- figure:nope -->1<!-- /figure -->", quoted, "x.md")
+    except SystemExit as error:
+        assert "nope" in str(error)
+    else:
+        raise AssertionError("an unknown figure name must fail")
+    # Every quoted figure on the pages is the record's.
+    record = json.loads(bench_page.RECORD.read_text(encoding="utf-8"))
+    figures_now = bench_page.quoted_figures(record)
+    for page in bench_page.prose_pages():
+        text = page.read_text(encoding="utf-8")
+        assert bench_page.with_quoted_figures(text, figures_now, page.name) == text, page
