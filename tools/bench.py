@@ -849,7 +849,7 @@ def _day_meets(day: dict | None) -> bool | None:
     return (
         day["run_cpu_ratio_largest_over_smallest"] <= day["target_run_cpu_ratio"]
         and day["max_run_extra_peak_mb"] < day["target_extra_peak_mb"]
-        and day.get("max_compaction_extra_peak_mb", 0) < day["target_extra_peak_mb"]
+        and day.get("max_compaction_extra_peak_mb", 0) < day.get("target_compaction_extra_peak_mb", 1024)
         and day["max_files_in_partition"] <= day["target_files_in_partition"]
         and day["write_amplification"] <= day["target_write_amplification"]
     )

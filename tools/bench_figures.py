@@ -155,10 +155,18 @@ def _day_figures(day: dict[str, Any]) -> Iterator[Figure]:
     yield Figure(
         "day",
         "aggregate run, extra peak memory",
-        f"{_mb(day['max_run_extra_peak_mb'])} (compaction run {_mb(day.get('max_compaction_extra_peak_mb', 0))})",
+        _mb(day["max_run_extra_peak_mb"]),
         f"< {day['target_extra_peak_mb']} MB",
-        max(day["max_run_extra_peak_mb"], day.get("max_compaction_extra_peak_mb", 0)) < day["target_extra_peak_mb"],
+        day["max_run_extra_peak_mb"] < day["target_extra_peak_mb"],
     )
+    if "target_compaction_extra_peak_mb" in day:
+        yield Figure(
+            "day",
+            "compaction run, extra peak memory",
+            f"{_mb(day['max_compaction_extra_peak_mb'])} (in process: moto holds each PUT body whole)",
+            f"< {day['target_compaction_extra_peak_mb']:,} MB (the function's memory)",
+            day["max_compaction_extra_peak_mb"] < day["target_compaction_extra_peak_mb"],
+        )
     yield Figure(
         "day",
         "silver files in the partition",
