@@ -6,6 +6,8 @@ prefixes in main.tf (`local.lake_prefixes`); tests/unit/test_layout.py fails whe
 
 Bronze:  stream/dt=<D>/hour=<H>/<shardId>-<firstSeq>-<lastSeq>.jsonl.gz   (ingest)
          uploads/<anything>.csv                                           (people)
+         uploads/worldbank/<series>.csv                                   (fetch)
+         raw/worldbank/<series>/<answer digest>/page-<NNNN>.json          (fetch: the API's bytes)
          quarantine/ingest/dt=<D>/hour=<H>/<same name as the stream object>
          quarantine/transform/<source key>.jsonl.gz
 Silver:  events/indicador=<I>/dt=<D>/<c|s|u>-<16 hex>.parquet
@@ -32,6 +34,12 @@ INGEST_QUARANTINE_PREFIX = f"{QUARANTINE_PREFIX}ingest/"
 TRANSFORM_QUARANTINE_PREFIX = f"{QUARANTINE_PREFIX}transform/"
 JSONL_GZ_SUFFIX = ".jsonl.gz"
 UPLOAD_SUFFIX = ".csv"
+# The fetch function's (pipeline.worldbank): the API's answers as sent, and one upload per series.
+# raw/ triggers nothing; uploads/worldbank/ is an upload like any other (reserved for the fetch).
+RAW_PREFIX = "raw/"
+WORLDBANK_RAW_PREFIX = f"{RAW_PREFIX}worldbank/"
+WORLDBANK_UPLOADS_PREFIX = f"{UPLOADS_PREFIX}worldbank/"
+RAW_PAGE_SUFFIX = ".json"
 
 # --- silver and gold -------------------------------------------------------------------------
 SILVER_EVENTS_PREFIX = "events/"
@@ -66,6 +74,23 @@ def source_kind(key: str) -> SourceKind | None:
     if key.startswith(UPLOADS_PREFIX) and key.lower().endswith(UPLOAD_SUFFIX):
         return SourceKind.UPLOAD
     return None
+
+
+def worldbank_upload_key(series: str) -> str:
+    """`uploads/worldbank/<series>.csv`: the one upload of a World Bank series; each complete fetch
+    replaces it, so the transform replaces exactly the rows the previous fetch landed."""
+    return f"{WORLDBANK_UPLOADS_PREFIX}{series}{UPLOAD_SUFFIX}"
+
+
+def worldbank_raw_answer_prefix(series: str, answer_digest: str) -> str:
+    """`raw/worldbank/<series>/<answer digest>/`: where one answer's pages are kept as sent. The
+    digest is of the pages' bytes, so the same answer always lands under the same keys."""
+    return f"{WORLDBANK_RAW_PREFIX}{series}/{answer_digest}/"
+
+
+def worldbank_raw_page_key(answer_prefix: str, page: int) -> str:
+    """`<answer prefix>page-<NNNN>.json`: page `page` (1-based) of one answer."""
+    return f"{answer_prefix}page-{page:04d}{RAW_PAGE_SUFFIX}"
 
 
 def object_uri(bucket: str, key: str) -> str:
