@@ -211,7 +211,7 @@ class FetchError(RuntimeError):
         return {
             "series": self.series,
             "error": type(self).__name__,
-            "message": str(self),
+            "reason": str(self),
             "url": self.url,
             "page": self.page,
         }
