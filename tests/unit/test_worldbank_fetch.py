@@ -22,6 +22,7 @@ from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from pipeline import contract, decode, layout, silver, store, worldbank
+from pipeline.config import ConfigurationError
 from pipeline.handlers import fetch, transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,6 +251,15 @@ def test_a_page_outside_the_apis_format_is_malformed(body: bytes) -> None:
         worldbank.parse_page("X.Y", 1, "http://api.invalid/v2/x", body)
 
 
+def test_the_raw_answer_triggers_nothing_and_the_series_upload_is_an_upload() -> None:
+    upload_key = layout.worldbank_upload_key("FP.CPI.TOTL.ZG")
+    assert upload_key == "uploads/worldbank/FP.CPI.TOTL.ZG.csv"
+    assert layout.source_kind(upload_key) is layout.SourceKind.UPLOAD
+    raw_key = layout.worldbank_raw_page_key(layout.worldbank_raw_answer_prefix("FP.CPI.TOTL.ZG", "0123456789abcdef"), 3)
+    assert raw_key == "raw/worldbank/FP.CPI.TOTL.ZG/0123456789abcdef/page-0003.json"
+    assert layout.source_kind(raw_key) is None
+
+
 def test_only_http_base_urls_are_accepted() -> None:
     with pytest.raises(ValueError, match="http"):
         worldbank.FetchOptions(base_url="file:///etc")
@@ -450,6 +460,17 @@ def test_a_failed_series_makes_the_invocation_fail_after_the_others_landed(
     lake.s3.head_object(Bucket=BRONZE, Key=layout.worldbank_upload_key(GDP.series))
     listed = lake.s3.list_objects_v2(Bucket=BRONZE, Prefix=layout.worldbank_upload_key(INFLATION.series))
     assert listed.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("event", [{"series": "FP.CPI.TOTL.ZG"}, {"series": [1]}])
+def test_an_event_naming_series_badly_is_refused(event: dict) -> None:
+    with pytest.raises(ValueError, match="list of World Bank indicator ids"):
+        fetch.requested_series(event)
+
+
+def test_the_mapping_setting_is_required(lake: Lake) -> None:
+    with pytest.raises(ConfigurationError, match="WORLDBANK_SERIES"):
+        fetch.handler(sample_events.load("eventbridge_scheduled"), FakeLambdaContext("fetch"))
 
 
 def test_the_fetch_handler_imports_neither_pyarrow_nor_pandas_nor_boto3() -> None:

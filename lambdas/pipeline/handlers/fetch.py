@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import aws, worldbank
-from pipeline.config import ConfigurationError, Settings
+from pipeline.config import Settings
 
 logger = Logger()
 
@@ -44,9 +44,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     every series landed; raises FetchFailed otherwise."""
     settings = Settings.from_env()
     bucket = settings.require("bronze_bucket")
-    if not settings.worldbank_series:
-        raise ConfigurationError("environment variable WORLDBANK_SERIES is required but not set")
-    mappings = worldbank.select_series(worldbank.series_from_json(settings.worldbank_series), requested_series(event))
+    mapping_text = settings.require("worldbank_series")
+    mappings = worldbank.select_series(worldbank.series_from_json(mapping_text), requested_series(event))
     summary = worldbank.run_fetch(aws.client("s3"), bucket, mappings, worldbank.FetchOptions.from_settings(settings))
     result = summary.as_dict()
     logger.info(
