@@ -72,6 +72,8 @@ RAW_ANSWER_METADATA = "raw-answer"
 LAST_UPDATED_METADATA = "source-last-updated"
 UPLOAD_CONTENT_TYPE = "text/csv; charset=utf-8"
 RAW_CONTENT_TYPE = "application/json"
+# A page count no answer of five countries can need: a broken `pages` must not start endless requests.
+MAX_PAGES = 1000
 # Lengths of the digests in keys (as layout.file_stem's).
 ANSWER_DIGEST_HEX = 16
 
@@ -362,6 +364,8 @@ def parse_page(series: str, number: int, url: str, body: bytes) -> Page:
             total=_whole_number(head.get("total"), "total"),
             lastupdated=lastupdated if isinstance(lastupdated, str) else None,
         )
+        if not 0 <= meta.pages <= MAX_PAGES:
+            raise _NotInFormat(f"pages {meta.pages} is not between 0 and {MAX_PAGES}")
         # An answer with no rows has `pages` 0 (and rows null); page 1 is still the one asked for.
         if meta.page != number and not (meta.total == 0 and number == 1):
             raise _NotInFormat(f"asked for page {number}, got page {meta.page}")

@@ -22,7 +22,7 @@ from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from pipeline import contract, decode, layout, silver, store, worldbank
-from pipeline.config import ConfigurationError
+from pipeline.config import ConfigurationError, Settings
 from pipeline.handlers import fetch, transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,8 +243,19 @@ def test_per_page_written_as_text_and_an_empty_answer_parse_but_an_empty_answer_
         b'[{"page":1,"pages":1,"per_page":50,"total":1},[{"indicator":{"id":"X.Y"},"countryiso3code":"ARG","date":"2020","value":"1"}]]',
         b'[{"page":1,"pages":1,"per_page":50,"total":1},[{"indicator":{"id":"X.Y"},"countryiso3code":"ARG","date":"2020","value":NaN}]]',
         b'[{"page":2,"pages":2,"per_page":50,"total":60},[]]',
+        b'[{"page":1,"pages":1000000,"per_page":1,"total":1000000},[]]',
+        b'[{"page":1,"pages":"many","per_page":50,"total":1},[]]',
     ],
-    ids=["not metadata and rows", "another indicator", "not a year", "value as text", "NaN", "another page"],
+    ids=[
+        "not metadata and rows",
+        "another indicator",
+        "not a year",
+        "value as text",
+        "NaN",
+        "another page",
+        "absurd page count",
+        "pages not a number",
+    ],
 )
 def test_a_page_outside_the_apis_format_is_malformed(body: bytes) -> None:
     with pytest.raises(worldbank.MalformedPage, match="not JSON|not in the API's format"):
@@ -258,6 +269,23 @@ def test_the_raw_answer_triggers_nothing_and_the_series_upload_is_an_upload() ->
     raw_key = layout.worldbank_raw_page_key(layout.worldbank_raw_answer_prefix("FP.CPI.TOTL.ZG", "0123456789abcdef"), 3)
     assert raw_key == "raw/worldbank/FP.CPI.TOTL.ZG/0123456789abcdef/page-0003.json"
     assert layout.source_kind(raw_key) is None
+
+
+def test_the_options_come_from_the_environment_with_defaults_and_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORLDBANK_BASE_URL", "http://127.0.0.1:9/v2")
+    monkeypatch.setenv("WORLDBANK_FIRST_YEAR", "1990")
+    for name in ("WORLDBANK_PER_PAGE", "WORLDBANK_TIMEOUT_SECONDS", "WORLDBANK_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)
+    given = worldbank.FetchOptions.from_settings(Settings.from_env())
+    assert (given.base_url, given.first_year, given.per_page) == (
+        "http://127.0.0.1:9/v2",
+        1990,
+        worldbank.DEFAULT_PER_PAGE,
+    )
+    assert given.date_range(NOW) == "1990:2026"
+    monkeypatch.setenv("WORLDBANK_PER_PAGE", "0")
+    with pytest.raises(ConfigurationError, match="WORLDBANK_PER_PAGE must be between 1 and 32500"):
+        Settings.from_env()
 
 
 def test_only_http_base_urls_are_accepted() -> None:
