@@ -57,7 +57,7 @@ DEFAULT_MAX_ATTEMPTS = 4
 # Backoff before retry n: BACKOFF_BASE_SECONDS * 2**(n-1), times a jitter in [1, 2), capped.
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 20.0
-USER_AGENT = "economic-datalake-fetch/1 (+https://datahelpdesk.worldbank.org/)"
+USER_AGENT = "economic-datalake-fetch/1"
 
 # The first schema version with `unidad`: the fetched events carry their unit (issue #24).
 SCHEMA_VERSION = min(contract.versions_allowing("unidad"))
