@@ -369,7 +369,7 @@ variable "silver_target_file_mb" {
 }
 
 variable "compaction_schedule_expression" {
-  description = "EventBridge schedule of the compaction run (the aggregate function invoked with {\"compact\": true}): rate(...) or cron(...). It merges the silver files of partitions the aggregate counted, in its own invocation; a run with nothing due reads one DynamoDB item. Stream files wait for it after leaving the dedupe horizon, so a longer period means more files per partition (docs/DESIGN.md, "Compaction"). It follows aggregate_schedule_enabled."
+  description = "EventBridge schedule of the compaction run (the aggregate function invoked with {\"compact\": true}): rate(...) or cron(...). It merges the silver files of partitions the aggregate counted, in its own invocation; a run with nothing due reads one DynamoDB item. Stream files wait for it after leaving the dedupe horizon, so a longer period means more files per partition (docs/DESIGN.md, \"Compaction\"). It follows aggregate_schedule_enabled."
   type        = string
   default     = "rate(1 minute)"
   nullable    = false
