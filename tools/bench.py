@@ -963,7 +963,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--flatness-events", type=int, default=MEGA)
     parser.add_argument(
-        "--day-sizes", default="1000000,3000000,30000000", help="partition sizes of the day phase (its run figures at each)"
+        "--day-sizes",
+        default="1000000,3000000,30000000",
+        help="partition sizes of the day phase (its run figures at each)",
     )
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--tf-var", action="append", default=[], metavar="NAME=VALUE", help="extra Terraform variable")
