@@ -82,12 +82,14 @@ def test_reference_sets_match_the_pipeline_contract():
 
 
 def test_event_schema_patterns_match_the_pipeline_contract():
+    import contract_rules
+
     from pipeline import schema
 
     properties = json.loads((DATA_DIR / "event_schema.json").read_text(encoding="utf-8"))["properties"]
     assert properties["event_id"]["pattern"] == f"^{schema.EVENT_ID_PATTERN}$"
     assert properties["timestamp"]["pattern"] == f"^{schema.TIMESTAMP_PATTERN}$"
-    assert properties["fuente"]["maxLength"] == schema.FUENTE_MAX_LENGTH
+    assert properties["fuente"]["maxLength"] == contract_rules.FUENTE_MAX_LENGTH
 
 
 def test_pipeline_validator_accepts_valid_and_rejects_malformed_records():

@@ -7,18 +7,20 @@ import json
 import math
 import uuid
 
+import contract_rules
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import contract, schema
 from pipeline.validation import ValidationResult, validate_event
+from tools import generated_files
 
 # The processing time of the property tests, so that they do not depend on the clock.
 NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 # The contract's own version-1 example (a copy: tests change it).
-VALID_EVENT = dict(contract.EXAMPLE_EVENTS[1])
+VALID_EVENT = dict(generated_files.EXAMPLE_EVENTS[1])
 
 
 def encode(document: object) -> bytes:
@@ -147,7 +149,7 @@ def test_reasons(raw: bytes, reason: str) -> None:
 
 
 def test_fuente_of_exactly_max_length_is_valid() -> None:
-    assert validate_event(encode(with_field("fuente", "x" * schema.FUENTE_MAX_LENGTH))).is_valid
+    assert validate_event(encode(with_field("fuente", "x" * contract_rules.FUENTE_MAX_LENGTH))).is_valid
 
 
 @pytest.mark.parametrize("valor", [0, -0.0, 1e-100, -1e-100, 1e100, -1e100, 10**100, 1e-400])
@@ -192,7 +194,7 @@ accepted_valores = (
     | st.integers(-(10**15), 10**15)
 )
 
-not_blank = st.text(min_size=1, max_size=contract.UNIDAD_MAX_LENGTH).filter(
+not_blank = st.text(min_size=1, max_size=contract_rules.UNIDAD_MAX_LENGTH).filter(
     lambda text: text.strip(contract.WHITESPACE)
 )
 
