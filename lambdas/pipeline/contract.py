@@ -151,10 +151,21 @@ CSV_REQUIRED_FIELDS: tuple[str, ...] = tuple(field.name for field in REQUIRED_RU
 CSV_OPTIONAL_FIELDS: tuple[str, ...] = tuple(name for name in EVENT_FIELDS if name not in CSV_REQUIRED_FIELDS)
 
 
+# The kinds of exactly one field each: their bounds and reasons (EVENT_ID_*, SCHEMA_VERSION_*,
+# TIMESTAMP_*, VALOR_*) are that field's. MEMBER and TEXT take their bounds from each field.
+_SINGLE_FIELD_KINDS: dict[Kind, str] = {
+    Kind.UUID: "event_id",
+    Kind.VERSION: "schema_version",
+    Kind.TIMESTAMP: "timestamp",
+    Kind.NUMBER: "valor",
+}
+
+
 def _check_table() -> None:
     """The table's own rules, checked when the module loads (a wrong edit fails every test at once)."""
-    if [field.kind for field in FIELDS].count(Kind.VERSION) != 1 or FIELD["schema_version"].kind is not Kind.VERSION:
-        raise RuntimeError("the contract needs exactly one VERSION field, schema_version")
+    for kind, name in _SINGLE_FIELD_KINDS.items():
+        if [field.name for field in FIELDS if field.kind is kind] != [name]:
+            raise RuntimeError(f"{kind.name} is the kind of one field, {name}: give a new field another kind")
     if FIELDS != REQUIRED_RULES + OPTIONAL_RULES:
         raise RuntimeError("required fields come first, then the optional ones")
     for field in OPTIONAL_RULES:

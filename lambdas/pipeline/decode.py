@@ -42,9 +42,8 @@ DERIVED_EVENT_ID_NAMESPACE = uuid.UUID("6f0d3c52-8f7a-5b0e-9a51-3f1c2b7d9e40")
 
 # Columns of a parsed CSV upload: text, as written.
 _STRING_SCHEMA = pa.schema([pa.field(name, pa.string()) for name in schema.EVENT_FIELDS])
-# Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip).
-# Optional fields (unidad) are text columns, null where a line does not carry them.
-# The JSON type each kind is read as (text for the kinds not listed).
+# Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip), the
+# other kinds are text. Optional fields (unidad) are null where a line does not carry them.
 _JSON_TYPES: dict[contract.Kind, pa.DataType] = {contract.Kind.VERSION: pa.int64(), contract.Kind.NUMBER: pa.float64()}
 STREAM_COLUMNS_SCHEMA = pa.schema(
     [pa.field(rule.name, _JSON_TYPES.get(rule.kind, pa.string())) for rule in contract.FIELDS]
@@ -434,9 +433,9 @@ _SCHEMA_VERSIONS = pa.array(contract.SCHEMA_VERSIONS, pa.int64())
 # The spellings of the accepted versions the column check takes ("1", "2"); others ("+1", "01")
 # are left to contract.check_row.
 _SCHEMA_VERSION_TEXTS = pa.array([str(version) for version in contract.SCHEMA_VERSIONS], pa.string())
-_MEMBERS = {field.name: pa.array(field.members, pa.string()) for field in contract.FIELDS if field.members}
+_MEMBERS = {rule.name: pa.array(rule.members, pa.string()) for rule in contract.FIELDS if rule.members}
 _VERSIONS_ALLOWING = {
-    field.name: pa.array(contract.versions_allowing(field.name), pa.int64()) for field in contract.OPTIONAL_RULES
+    rule.name: pa.array(contract.versions_allowing(rule.name), pa.int64()) for rule in contract.OPTIONAL_RULES
 }
 
 
@@ -494,19 +493,19 @@ def _all(*masks: Any) -> Any:
 # contract.check_row decides, and words the reason.
 
 
-def _uuid_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+def _uuid_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
     # Valid ids are ASCII: the cheaper ASCII lower-casing is exact for them.
     return pc.match_substring_regex(values, _EVENT_ID_RE), pc.ascii_lower(values)
 
 
-def _version_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+def _version_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
     if pa.types.is_integer(values.type):
         return pc.is_in(values, value_set=_SCHEMA_VERSIONS), values
     ok = pc.is_in(values, value_set=_SCHEMA_VERSION_TEXTS)
     return ok, pc.cast(_only_where(ok, values), pa.int64())
 
 
-def _timestamp_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+def _timestamp_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
     well_formed = pc.fill_null(pc.match_substring_regex(values, _TIMESTAMP_RE), False)
     timestamp = _cast_each(_only_where(well_formed, values), _TIMESTAMP_TYPE)
     ok = pc.and_(
@@ -516,11 +515,11 @@ def _timestamp_column(field: contract.Field, values: Any, now: dt.datetime) -> t
     return ok, timestamp
 
 
-def _member_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
-    return pc.is_in(values, value_set=_MEMBERS[field.name]), values
+def _member_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    return pc.is_in(values, value_set=_MEMBERS[rule.name]), values
 
 
-def _number_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+def _number_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
     if not pa.types.is_floating(values.type):
         is_number = pc.fill_null(pc.match_substring_regex(values, _NUMBER_TEXT_RE), False)
         values = _cast_each(_only_where(is_number, values), pa.float64())
@@ -535,9 +534,9 @@ def _number_column(field: contract.Field, values: Any, now: dt.datetime) -> tupl
     return ok, pc.add(values, 0.0)  # one zero: -0.0 becomes 0.0, as in contract.check_value
 
 
-def _text_column(field: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+def _text_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
     ok = pc.and_(
-        pc.less_equal(pc.utf8_length(values), field.max_length),
+        pc.less_equal(pc.utf8_length(values), rule.max_length),
         pc.not_equal(pc.utf8_trim(values, characters=contract.WHITESPACE), ""),
     )
     return ok, values
