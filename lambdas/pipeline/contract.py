@@ -384,6 +384,8 @@ _CHECKS: dict[Kind, Callable[[Field, Any, dt.datetime], Any]] = {
     Kind.NUMBER: _check_number,
     Kind.TEXT: _check_text,
 }
+if set(_CHECKS) != set(Kind):
+    raise RuntimeError("every kind of contract field needs its check here")
 _MEMBER_SETS = {field.name: frozenset(field.members) for field in FIELDS if field.kind is Kind.MEMBER}
 
 

@@ -555,8 +555,8 @@ if set(_COLUMN_CHECKS) != set(contract.Kind):
 
 
 def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any, dict[str, Any]]:
-    """(rows that pass every column check, the typed columns of every rule), rule by rule from
-    the contract's table. `upload`: a rule the upload may leave out passes when null (event_id is
+    """(rows that pass every column check, the typed column of every field), field by field from
+    the contract's table. `upload`: a field the upload may leave out passes when null (event_id is
     derived later, schema_version is the current one)."""
     masks = []
     typed: dict[str, Any] = {}
