@@ -488,7 +488,7 @@ def _all(*masks: Any) -> Any:
 
 # One column check per kind of field (contract.Kind): (the field, its column, the processing time) ->
 # (a mask true where the value passes, the column typed as the event stores it). Each check is exact
-# on what it passes, the rule of contract.check_value column-wise: a passing row is valid by
+# on what it passes, the kind's check of pipeline.contract (_CHECKS) column-wise: a passing row is valid by
 # pipeline.contract. A row that fails may still be valid (a CSV schema_version written "01");
 # contract.check_row decides, and words the reason.
 
@@ -531,7 +531,7 @@ def _number_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple
             pc.less_equal(magnitude, contract.VALOR_MAX_MAGNITUDE),
         ),
     )  # NaN compares false everywhere, infinities fail the upper bound
-    return ok, pc.add(values, 0.0)  # one zero: -0.0 becomes 0.0, as in contract.check_value
+    return ok, pc.add(values, 0.0)  # one zero: -0.0 becomes 0.0, as in the contract's check
 
 
 def _text_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
@@ -570,7 +570,7 @@ def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any
         masks.append(ok)
     version = typed["schema_version"]
     for rule in contract.OPTIONAL_RULES:
-        # Absent (null), or allowed by the row's schema_version and valid (contract.check_optional).
+        # Absent (null), or allowed by the row's schema_version and valid (as in pipeline.contract).
         values = table[rule.name]
         ok, typed[rule.name] = _COLUMN_CHECKS[rule.kind](rule, values, now)
         allowed = pc.is_in(version, value_set=_VERSIONS_ALLOWING[rule.name])
