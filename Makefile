@@ -220,11 +220,12 @@ $(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION): | $(TOOLS_VENV)/.checkov-$(CHECKOV_VERS
 	@PYTHONPATH= $(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'zizmor==$(ZIZMOR_VERSION)'
 	@rm -f $(TOOLS_VENV)/.zizmor-* && touch $@
 
-lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) $(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION) ## ruff format + check, import contracts, terraform fmt, image pins, workflows (schema, actionlint, zizmor, checkov), checkov over the Terraform
+lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) $(TOOLS_VENV)/.zizmor-$(ZIZMOR_VERSION) ## ruff format + check, import contracts, terraform fmt, generated files, image pins, workflows (schema, actionlint, zizmor, checkov), checkov over the Terraform
 	@echo "==> ruff format --check"; $(PY) -m ruff format --check --quiet .
 	@echo "==> ruff check"; $(PY) -m ruff check .
 	@echo "==> import contracts (import-linter; the layers in pyproject.toml)"; $(VENV)/bin/lint-imports --no-cache
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
+	@echo "==> generated files up to date (JSON Schema, Athena view, Terraform's lake layout)"; $(PY) -m tools.generated_files --check
 	@echo "==> LocalStack images pinned by digest"; $(PY) tools/localstack_pin.py --check
 	@echo "==> workflows: GitHub workflow schema (check-jsonschema, vendored)"; \
 	  $(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)

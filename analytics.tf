@@ -38,31 +38,11 @@ locals {
     "projection.dt.interval.unit" = "DAYS"
   }
 
-  # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA
-  # (tests/unit/test_glue_columns.py fails when the two drift). Columns a later schema version
-  # added come last; Parquet files written before them read them as null (docs/DESIGN.md,
-  # "Schema evolution").
-  silver_columns = [
-    { name = "event_id", type = "string", comment = "UUID, the de-duplication key (not unique across files: see the read rule)." },
-    { name = "schema_version", type = "smallint", comment = "Event schema version (int16)." },
-    { name = "timestamp", type = "timestamp", comment = "Event time, UTC (Parquet timestamp us, UTC)." },
-    { name = "pais", type = "string", comment = "Country code (datos/paises.csv)." },
-    { name = "valor", type = "double", comment = "Indicator value." },
-    { name = "fuente", type = "string", comment = "Source of the value." },
-    { name = "unidad", type = "string", comment = "Unit of valor (schema_version 2 on); null for older events and files." },
-    { name = "received_order", type = "string", comment = "When the pipeline received the row: orders copies of an event (the read rule); null in files written before it existed." },
-  ]
-  gold_columns = [
-    { name = "pais", type = "string", comment = "Country code." },
-    { name = "count", type = "bigint", comment = "Events of the day (each event once)." },
-    { name = "mean", type = "double", comment = "Mean of valor." },
-    { name = "min", type = "double", comment = "Minimum of valor." },
-    { name = "max", type = "double", comment = "Maximum of valor." },
-    { name = "stddev", type = "double", comment = "Sample standard deviation of valor; null with a single event." },
-    { name = "last_valor", type = "double", comment = "valor of the day's latest event." },
-    { name = "last_timestamp", type = "timestamp", comment = "Timestamp of the day's latest event, UTC." },
-    { name = "last_unidad", type = "string", comment = "unidad of the day's latest event; null when it has none or in older files." },
-  ]
+  # Columns of pipeline.schema (Arrow -> Glue/Hive): SILVER_FILE_SCHEMA and GOLD_SCHEMA, generated into
+  # datos/lake_layout.json (main.tf). Columns a later schema version added come last; Parquet files
+  # written before them read them as null (docs/DESIGN.md, "Schema evolution").
+  silver_columns = local.lake_layout.glue_columns.silver
+  gold_columns   = local.lake_layout.glue_columns.gold
 
   # One Glue table per lake layer that Athena reads (silver events, gold daily KPIs).
   lake_tables = {
@@ -82,9 +62,9 @@ locals {
   athena_results_bucket = "${local.prefix}-athena-results${local.bucket_suffix}"
 
   # The read rule of docs/DESIGN.md ("Reading") in Athena SQL, generated from pipeline/read_rule.py
-  # (`python -m pipeline.read_rule --write-athena-view`; tests/unit/test_read_rule.py fails when the
-  # checked-in file differs): one row per event_id, a stream copy before an upload's ("$path" is
-  # the object's S3 URI), then the copy received first (received_order).
+  # (`python -m tools.generated_files --write`; `make lint` fails when the checked-in file differs):
+  # one row per event_id, a stream copy before an upload's ("$path" is the object's S3 URI), then the
+  # copy received first (received_order).
   # try(): like datos/, the copies that apply the local stack may lack sql/; prod checks it
   # (precondition on the named query).
   events_exactly_once_sql = try(file("${path.module}/sql/events_exactly_once.athena.sql"), "")

@@ -88,17 +88,11 @@ locals {
   schedule_name  = "${local.prefix}-aggregate-schedule"
   lambda_zip_key = "lambda/lambda.zip"
 
-  # Key prefixes of the lake, as lambdas/pipeline/layout.py names them (tests/unit/test_layout.py
-  # fails when the two drift). IAM scopes each function to the prefixes it writes.
-  lake_prefixes = {
-    stream               = "stream/"
-    uploads              = "uploads/"
-    quarantine           = "quarantine/"
-    transform_quarantine = "quarantine/transform/"
-    silver_events        = "events/"
-    gold_kpis            = "kpis_diarios/"
-    aggregate_state      = "aggregate_state/"
-  }
+  # The lake's key prefixes and Glue columns, generated from lambdas/pipeline (layout.py, schema.py) by
+  # `python -m tools.generated_files --write`; `make lint` fails when the file is stale. IAM scopes each
+  # function to the prefixes it writes.
+  lake_layout   = jsondecode(file("${path.module}/datos/lake_layout.json"))
+  lake_prefixes = local.lake_layout.lake_prefixes
 
   # Memory and timeout of each function, overridable per function with var.lambda_function_settings.
   function_defaults = {

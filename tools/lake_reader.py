@@ -7,7 +7,9 @@ the Lambda code (which uses pyarrow), so the two can check each other.
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import bronze, gold, layout, silver
+from pipeline import gold, layout, silver
 
 
 def iter_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
@@ -26,8 +28,15 @@ def iter_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
             yield item["Key"]
 
 
+def decode_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
+    """The rows of a well-formed gzip JSON-lines object (pipeline.bronze's encoding), to read our own
+    objects back; raises on malformed input (the transform has its own tolerant parser)."""
+    text = gzip.decompress(data).decode("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def read_jsonl_gz(s3: Any, bucket: str, key: str) -> list[dict]:
-    return bronze.decode_jsonl_gz(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return decode_jsonl_gz(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def bronze_event_ids(s3: Any, bucket: str) -> Counter:

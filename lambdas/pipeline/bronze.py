@@ -83,13 +83,6 @@ def encode_jsonl_gz(rows: Iterable[dict[str, Any]]) -> bytes:
     return gzip.compress(payload, compresslevel=6, mtime=0)
 
 
-def decode_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
-    """The rows of a well-formed gzip JSON-lines object (raises on malformed input; for reading
-    our own objects back, e.g. in tests and tools; the transform has its own tolerant parser)."""
-    text = gzip.decompress(data).decode("utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def put_jsonl_gz(s3: Any, bucket: str, key: str, rows: Iterable[dict[str, Any]]) -> None:
     """Write rows as one gzip JSON-lines object (bronze stream objects and quarantine records)."""
     s3.put_object(

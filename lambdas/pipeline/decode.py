@@ -33,10 +33,8 @@ import pyarrow.json as pa_json
 from pipeline import bronze, contract, read_rule, schema
 from pipeline.validation import decode_document, validate_document
 
-CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "indicador", "pais", "valor", "fuente")
-# Columns a CSV may leave out, or leave empty in a row: absent. unidad and any other optional field of
-# the contract (contract.OPTIONAL_FIELDS) are read when the header names them.
-CSV_OPTIONAL_COLUMNS: tuple[str, ...] = ("event_id", "schema_version", *contract.OPTIONAL_FIELDS)
+# The columns of a CSV upload come from the contract: its header must name contract.CSV_REQUIRED_FIELDS;
+# contract.CSV_OPTIONAL_FIELDS may be left out, or left empty in a row (absent).
 
 # Namespace of the UUID5 given to CSV rows without an event_id. Fixed forever: changing it would
 # give re-uploaded rows new ids and defeat de-duplication.
@@ -44,13 +42,11 @@ DERIVED_EVENT_ID_NAMESPACE = uuid.UUID("6f0d3c52-8f7a-5b0e-9a51-3f1c2b7d9e40")
 
 # Columns of a parsed CSV upload: text, as written.
 _STRING_SCHEMA = pa.schema([pa.field(name, pa.string()) for name in schema.EVENT_FIELDS])
-# Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip).
-# Optional fields (unidad) are text columns, null where a line does not carry them.
+# Columns of a parsed stream object: JSON numbers stay numbers (no float -> text -> float trip), the
+# other kinds are text. Optional fields (unidad) are null where a line does not carry them.
+_JSON_TYPES: dict[contract.Kind, pa.DataType] = {contract.Kind.VERSION: pa.int64(), contract.Kind.NUMBER: pa.float64()}
 STREAM_COLUMNS_SCHEMA = pa.schema(
-    [
-        pa.field(name, pa.int64() if name == "schema_version" else pa.float64() if name == "valor" else pa.string())
-        for name in schema.EVENT_FIELDS
-    ]
+    [pa.field(rule.name, _JSON_TYPES.get(rule.kind, pa.string())) for rule in contract.FIELDS]
 )
 # What a stream line may hold: the event's columns and ingest's Kinesis metadata (pipeline.bronze).
 _STREAM_LINE_SCHEMA = pa.schema(
@@ -272,7 +268,7 @@ def detect_csv_dialect(header_line: str) -> CsvDialect:
         readings = [_read_header(header_line, separator) for separator in CSV_SEPARATORS]
     except csv.Error as error:  # a header cell longer than the csv module's field limit
         raise CsvRefused(f"unreadable CSV header: {error}") from None
-    required = frozenset(CSV_REQUIRED_COLUMNS)
+    required = frozenset(contract.CSV_REQUIRED_FIELDS)
     complete = [reading for reading in readings if required <= reading.named_fields]
     if len(complete) > 1:
         raise CsvRefused(
@@ -286,7 +282,7 @@ def detect_csv_dialect(header_line: str) -> CsvDialect:
         if not comma.named_fields and not semicolon.named_fields:
             if "," in header_line or ";" in header_line:
                 raise CsvRefused(
-                    f"CSV header names none of the columns {', '.join(CSV_REQUIRED_COLUMNS)}: the first line "
+                    f"CSV header names none of the columns {', '.join(contract.CSV_REQUIRED_FIELDS)}: the first line "
                     f"must name them, separated by , or ; (header: {_shown_header(header_line)})"
                 )
             raise CsvRefused(
@@ -307,7 +303,7 @@ def detect_csv_dialect(header_line: str) -> CsvDialect:
     duplicated = {name: cells for name, cells in sorted(spellings.items()) if len(cells) > 1}
     if duplicated:
         raise CsvRefused(_duplicate_columns(duplicated))
-    missing = [name for name in CSV_REQUIRED_COLUMNS if name not in dialect.named_fields]
+    missing = [name for name in contract.CSV_REQUIRED_FIELDS if name not in dialect.named_fields]
     if missing:
         raise CsvRefused(f"CSV missing columns: {', '.join(missing)}")
     return dialect
@@ -408,7 +404,7 @@ def parse_csv_upload(data: bytes) -> ParsedRows:
             columns.append(pa.nulls(table.num_rows, pa.string()))
             continue
         values = pc.utf8_trim_whitespace(cells[name])
-        if name in CSV_OPTIONAL_COLUMNS:
+        if name in contract.CSV_OPTIONAL_FIELDS:
             values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
         columns.append(values)
     parsed = pa.Table.from_arrays(columns, schema=_STRING_SCHEMA)
@@ -437,25 +433,29 @@ _SCHEMA_VERSIONS = pa.array(contract.SCHEMA_VERSIONS, pa.int64())
 # The spellings of the accepted versions the column check takes ("1", "2"); others ("+1", "01")
 # are left to contract.check_row.
 _SCHEMA_VERSION_TEXTS = pa.array([str(version) for version in contract.SCHEMA_VERSIONS], pa.string())
-_INDICADORES = pa.array(contract.INDICADORES, pa.string())
-_PAISES = pa.array(contract.PAISES, pa.string())
+_MEMBERS = {rule.name: pa.array(rule.members, pa.string()) for rule in contract.FIELDS if rule.members}
+_VERSIONS_ALLOWING = {
+    rule.name: pa.array(contract.versions_allowing(rule.name), pa.int64()) for rule in contract.OPTIONAL_RULES
+}
 
 
 def _event_columns(table: pa.Table) -> pa.Table:
     """Every event field, in order: absent ones as nulls, numbers kept as numbers, the rest text."""
     columns = []
-    for name in schema.EVENT_FIELDS:
-        if name not in table.column_names:
+    for rule in contract.FIELDS:
+        if rule.name not in table.column_names:
             columns.append(pa.nulls(table.num_rows, pa.string()))
             continue
-        column = table[name]
-        if name == "schema_version" and pa.types.is_integer(column.type):
+        column = table[rule.name]
+        if rule.kind is contract.Kind.VERSION and pa.types.is_integer(column.type):
             columns.append(pc.cast(column, pa.int64()))
-        elif name == "valor" and (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+        elif rule.kind is contract.Kind.NUMBER and (
+            pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
+        ):
             columns.append(pc.cast(column, pa.float64()))
         else:
             columns.append(pc.cast(column, pa.string()))
-    return pa.Table.from_arrays(columns, names=list(schema.EVENT_FIELDS)).combine_chunks()
+    return pa.Table.from_arrays(columns, names=list(contract.EVENT_FIELDS)).combine_chunks()
 
 
 def _cast_each(values: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
@@ -486,85 +486,96 @@ def _all(*masks: Any) -> Any:
     return pc.fill_null(result, False)
 
 
-def _text_ok(values: Any, max_length: int) -> Any:
-    """contract._check_text on a text column: something that is not whitespace, not too long."""
-    return pc.and_(
-        pc.less_equal(pc.utf8_length(values), max_length),
-        pc.not_equal(pc.utf8_trim(values, characters=contract.WHITESPACE), ""),
-    )
+# One column check per kind of field (contract.Kind): (the field, its column, the processing time) ->
+# (a mask true where the value passes, the column typed as the event stores it). Each check is exact
+# on what it passes, the kind's check of pipeline.contract (_CHECKS) column-wise: a passing row is valid by
+# pipeline.contract. A row that fails may still be valid (a CSV schema_version written "01");
+# contract.check_row decides, and words the reason.
 
 
-# The column check of each optional field's value (contract.OPTIONAL_FIELD_CHECKS, column-wise).
-_OPTIONAL_COLUMN_CHECKS = {"unidad": lambda values: _text_ok(values, contract.UNIDAD_MAX_LENGTH)}
-if tuple(_OPTIONAL_COLUMN_CHECKS) != contract.OPTIONAL_FIELDS:
-    raise RuntimeError("every optional field of the contract needs its column check here")
+def _uuid_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    # Valid ids are ASCII: the cheaper ASCII lower-casing is exact for them.
+    return pc.match_substring_regex(values, _EVENT_ID_RE), pc.ascii_lower(values)
 
 
-def _optional_ok(name: str, values: Any, version: Any) -> Any:
-    """Absent (null), or allowed by the row's schema_version and valid (contract.check_optional)."""
-    allowed = pc.is_in(version, value_set=pa.array(contract.versions_allowing(name), pa.int64()))
-    return pc.or_kleene(pc.is_null(values), pc.and_kleene(allowed, _OPTIONAL_COLUMN_CHECKS[name](values)))
+def _version_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    if pa.types.is_integer(values.type):
+        return pc.is_in(values, value_set=_SCHEMA_VERSIONS), values
+    ok = pc.is_in(values, value_set=_SCHEMA_VERSION_TEXTS)
+    return ok, pc.cast(_only_where(ok, values), pa.int64())
 
 
-def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any, dict[str, Any]]:
-    """(rows that pass every column check, typed columns for them).
-
-    Each check is exact on what it passes: a passing row is valid by pipeline.contract. A row
-    that fails may still be valid (a CSV schema_version written "01"); contract.check_row decides.
-    """
-    event_id = table["event_id"]
-    event_id_ok = pc.match_substring_regex(event_id, _EVENT_ID_RE)
-    version = table["schema_version"]
-    if pa.types.is_integer(version.type):
-        version_ok = pc.is_in(version, value_set=_SCHEMA_VERSIONS)
-        version_number = version
-    else:
-        version_ok = pc.is_in(version, value_set=_SCHEMA_VERSION_TEXTS)
-        version_number = pc.cast(_only_where(version_ok, version), pa.int64())
-    if upload:  # absent event_id: derived later; absent schema_version: the current one
-        event_id_ok = pc.or_kleene(pc.is_null(event_id), event_id_ok)
-        version_ok = pc.or_kleene(pc.is_null(version), version_ok)
-        version_number = pc.fill_null(version_number, contract.SCHEMA_VERSION)
-
-    timestamp_text = table["timestamp"]
-    well_formed = pc.fill_null(pc.match_substring_regex(timestamp_text, _TIMESTAMP_RE), False)
-    timestamp = _cast_each(_only_where(well_formed, timestamp_text), _TIMESTAMP_TYPE)
-    timestamp_ok = pc.and_(
+def _timestamp_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    well_formed = pc.fill_null(pc.match_substring_regex(values, _TIMESTAMP_RE), False)
+    timestamp = _cast_each(_only_where(well_formed, values), _TIMESTAMP_TYPE)
+    ok = pc.and_(
         pc.greater_equal(timestamp, pa.scalar(contract.TIMESTAMP_MIN, _TIMESTAMP_TYPE)),
         pc.less_equal(timestamp, pa.scalar(contract.timestamp_max(now), _TIMESTAMP_TYPE)),
     )
+    return ok, timestamp
 
-    valor = table["valor"]
-    if not pa.types.is_floating(valor.type):
-        is_number = pc.fill_null(pc.match_substring_regex(valor, _NUMBER_TEXT_RE), False)
-        valor = _cast_each(_only_where(is_number, valor), pa.float64())
-    magnitude = pc.abs(valor)
-    valor_ok = pc.or_(
+
+def _member_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    return pc.is_in(values, value_set=_MEMBERS[rule.name]), values
+
+
+def _number_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    if not pa.types.is_floating(values.type):
+        is_number = pc.fill_null(pc.match_substring_regex(values, _NUMBER_TEXT_RE), False)
+        values = _cast_each(_only_where(is_number, values), pa.float64())
+    magnitude = pc.abs(values)
+    ok = pc.or_(
         pc.equal(magnitude, 0.0),
         pc.and_(
             pc.greater_equal(magnitude, contract.VALOR_MIN_MAGNITUDE),
             pc.less_equal(magnitude, contract.VALOR_MAX_MAGNITUDE),
         ),
     )  # NaN compares false everywhere, infinities fail the upper bound
+    return ok, pc.add(values, 0.0)  # one zero: -0.0 becomes 0.0, as in the contract's check
 
-    passed = _all(
-        event_id_ok,
-        version_ok,
-        timestamp_ok,
-        pc.is_in(table["indicador"], value_set=_INDICADORES),
-        pc.is_in(table["pais"], value_set=_PAISES),
-        valor_ok,
-        _text_ok(table["fuente"], contract.FUENTE_MAX_LENGTH),
-        *(_optional_ok(name, table[name], version_number) for name in contract.OPTIONAL_FIELDS),
+
+def _text_column(rule: contract.Field, values: Any, now: dt.datetime) -> tuple[Any, Any]:
+    ok = pc.and_(
+        pc.less_equal(pc.utf8_length(values), rule.max_length),
+        pc.not_equal(pc.utf8_trim(values, characters=contract.WHITESPACE), ""),
     )
-    typed = {
-        # Valid ids are ASCII: the cheaper ASCII lower-casing is exact for them.
-        "event_id": pc.ascii_lower(event_id),
-        "schema_version": version_number,
-        "timestamp": timestamp,
-        "valor": pc.add(valor, 0.0),  # one zero: -0.0 becomes 0.0, as in contract.check_valor
-    }
-    return passed, typed
+    return ok, values
+
+
+_COLUMN_CHECKS = {
+    contract.Kind.UUID: _uuid_column,
+    contract.Kind.VERSION: _version_column,
+    contract.Kind.TIMESTAMP: _timestamp_column,
+    contract.Kind.MEMBER: _member_column,
+    contract.Kind.NUMBER: _number_column,
+    contract.Kind.TEXT: _text_column,
+}
+if set(_COLUMN_CHECKS) != set(contract.Kind):
+    raise RuntimeError("every kind of contract field needs its column check here")
+
+
+def _typed_columns(table: pa.Table, now: dt.datetime, upload: bool) -> tuple[Any, dict[str, Any]]:
+    """(rows that pass every column check, the typed column of every field), field by field from
+    the contract's table. `upload`: a field the upload may leave out passes when null (event_id is
+    derived later, schema_version is the current one)."""
+    masks = []
+    typed: dict[str, Any] = {}
+    for rule in contract.REQUIRED_RULES:
+        values = table[rule.name]
+        ok, typed[rule.name] = _COLUMN_CHECKS[rule.kind](rule, values, now)
+        if upload and rule.csv_may_omit:
+            ok = pc.or_kleene(pc.is_null(values), ok)
+            if rule.kind is contract.Kind.VERSION:
+                typed[rule.name] = pc.fill_null(typed[rule.name], contract.SCHEMA_VERSION)
+        masks.append(ok)
+    version = typed["schema_version"]
+    for rule in contract.OPTIONAL_RULES:
+        # Absent (null), or allowed by the row's schema_version and valid (as in pipeline.contract).
+        values = table[rule.name]
+        ok, typed[rule.name] = _COLUMN_CHECKS[rule.kind](rule, values, now)
+        allowed = pc.is_in(version, value_set=_VERSIONS_ALLOWING[rule.name])
+        masks.append(pc.or_kleene(pc.is_null(values), pc.and_kleene(allowed, ok)))
+    return _all(*masks), typed
 
 
 def validate_rows(
@@ -584,7 +595,7 @@ def validate_rows(
     if table.num_rows == 0:
         return CheckedRows((EVENT_WITH_ORDER_SCHEMA if order is not None else schema.EVENT_SCHEMA).empty_table(), [])
     passed, typed = _typed_columns(table, now, derive_missing_event_ids)
-    valid = _passed_rows(table, passed, typed)
+    valid = _passed_rows(passed, typed)
     if order is not None:
         valid = valid.append_column(read_rule.RECEIVED_ORDER_FIELD, order.filter(passed))
     if valid.num_rows == table.num_rows:
@@ -596,20 +607,12 @@ def validate_rows(
     return checked
 
 
-def _passed_rows(table: pa.Table, passed: Any, typed: dict[str, Any]) -> pa.Table:
-    return pa.Table.from_arrays(
-        [
-            typed["event_id"].filter(passed),
-            pc.cast(typed["schema_version"].filter(passed), pa.int16()),
-            typed["timestamp"].filter(passed),
-            table["indicador"].filter(passed),
-            table["pais"].filter(passed),
-            typed["valor"].filter(passed),
-            table["fuente"].filter(passed),
-            *(table[name].filter(passed) for name in contract.OPTIONAL_FIELDS),
-        ],
-        schema=schema.EVENT_SCHEMA,
-    )
+def _passed_rows(passed: Any, typed: dict[str, Any]) -> pa.Table:
+    columns = []
+    for column in schema.EVENT_SCHEMA:
+        values = typed[column.name].filter(passed)
+        columns.append(values if values.type == column.type else pc.cast(values, column.type))
+    return pa.Table.from_arrays(columns, schema=schema.EVENT_SCHEMA)
 
 
 def _recheck_failed_rows(

@@ -22,17 +22,14 @@ In each partition, one row per event_id: the row with the smallest
 So the copy Kinesis delivered first wins, whatever the file names; compaction keeps each row's
 order, so merging files changes no winner. Everything that applies the rule is made from here:
 the Arrow path (`merge_on_read`, used by silver, gold, compaction and the lake reader), DuckDB's
-`events` view (lake_cli/lake_sql.py) and Athena's `events_exactly_once` view (`athena_view_sql`,
-checked in at ATHENA_VIEW_PATH: `python -m pipeline.read_rule --write-athena-view` rewrites it).
+`events` view (lake_cli/lake_sql.py) and Athena's `events_exactly_once` view (sql/, generated from
+`sql_select` by `python -m tools.generated_files --write`).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -186,47 +183,3 @@ def sql_select(columns: Sequence[str], source: str, path: str) -> str:
         ")\n"
         "WHERE copy_rank = 1"
     )
-
-
-# --- Athena ---------------------------------------------------------------------------------------
-ATHENA_VIEW_NAME = "events_exactly_once"
-ATHENA_TABLE = "events"  # the Glue table over silver (analytics.tf)
-ATHENA_PATH_COLUMN = '"$path"'  # Athena's pseudo-column: the S3 URI of the row's file
-ATHENA_VIEW_PATH = Path("sql") / f"{ATHENA_VIEW_NAME}.athena.sql"  # from the repository root
-
-
-def athena_view_sql(event_columns: Sequence[str]) -> str:
-    """CREATE VIEW events_exactly_once over the Glue table. No leading SQL comment: Athena decides
-    how to run a statement from its first keyword."""
-    select = sql_select([*event_columns, "dt"], ATHENA_TABLE, ATHENA_PATH_COLUMN)
-    return f"CREATE OR REPLACE VIEW {ATHENA_VIEW_NAME} AS\n{select}\n"
-
-
-def athena_view_text() -> str:
-    """The checked-in file's content: the view over the event columns of pipeline.schema."""
-    from pipeline import schema  # schema imports this module
-
-    return athena_view_sql(schema.EVENT_SCHEMA.names)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.read_rule", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--write-athena-view",
-        type=Path,
-        nargs="?",
-        const=ATHENA_VIEW_PATH,
-        metavar="PATH",
-        help=f"write the Athena view SQL (default {ATHENA_VIEW_PATH}); without it, print it",
-    )
-    args = parser.parse_args(argv)
-    if args.write_athena_view is None:
-        sys.stdout.write(athena_view_text())
-        return 0
-    args.write_athena_view.parent.mkdir(parents=True, exist_ok=True)
-    args.write_athena_view.write_text(athena_view_text(), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ from pipeline import read_rule
 from pipeline.contract import (
     EVENT_FIELDS,
     EVENT_ID_PATTERN,
-    FUENTE_MAX_LENGTH,
+    FIELDS,
     INDICADORES,
     OPTIONAL_FIELDS,
     PAISES,
@@ -20,13 +20,13 @@ from pipeline.contract import (
     SCHEMA_VERSION,
     SCHEMA_VERSIONS,
     TIMESTAMP_PATTERN,
+    Kind,
 )
 
 __all__ = [
     "EVENT_FIELDS",
     "EVENT_ID_PATTERN",
     "EVENT_SCHEMA",
-    "FUENTE_MAX_LENGTH",
     "GOLD_SCHEMA",
     "INDICADORES",
     "OPTIONAL_FIELDS",
@@ -39,25 +39,21 @@ __all__ = [
     "conform",
 ]
 
-# The Arrow type of each contract field. Required fields are non-nullable; optional fields
-# (contract.OPTIONAL_FIELDS, added by later schema versions) are nullable, and null in the rows of
-# events that do not carry them, older versions' events included.
-_FIELD_TYPES: dict[str, pa.DataType] = {
-    "event_id": pa.string(),
-    "schema_version": pa.int16(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "indicador": pa.string(),
-    "pais": pa.string(),
-    "valor": pa.float64(),
-    "fuente": pa.string(),
-    "unidad": pa.string(),
+# The Arrow type of each kind of contract field (pipeline.contract.Kind). Required fields are
+# non-nullable; optional fields (contract.OPTIONAL_FIELDS, added by later schema versions) are
+# nullable, and null in the rows of events that do not carry them, older versions' events included.
+ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.UUID: pa.string(),
+    Kind.VERSION: pa.int16(),
+    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    Kind.MEMBER: pa.string(),
+    Kind.NUMBER: pa.float64(),
+    Kind.TEXT: pa.string(),
 }
-if tuple(_FIELD_TYPES) != EVENT_FIELDS:
-    raise RuntimeError("pipeline.schema needs an Arrow type for every contract field, in contract order")
 
 # Typed event as it lives in silver (before Hive partition columns are split off).
 EVENT_SCHEMA = pa.schema(
-    [pa.field(name, _FIELD_TYPES[name], nullable=name in OPTIONAL_FIELDS) for name in EVENT_FIELDS]
+    [pa.field(field.name, ARROW_TYPES[field.kind], nullable=not field.required) for field in FIELDS]
 )
 
 # Silver partitions by indicador and event day (layout.Partition); those two live in the path, not in the file.

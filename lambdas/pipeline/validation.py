@@ -22,10 +22,6 @@ class ValidationResult:
     event: dict[str, Any] | None = None
     reason: str | None = None
 
-    @property
-    def is_valid(self) -> bool:
-        return self.event is not None
-
 
 def validate_event(raw: bytes, now: dt.datetime | None = None) -> ValidationResult:
     """Decode and check one record. Valid events come back normalised: `event_id` lower case,

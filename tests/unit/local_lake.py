@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from economic_events import economic_event
 
 from lake_cli import lake_sql
-from pipeline import gold, layout, read_rule, schema, silver
+from pipeline import gold, layout, schema, silver
+from tools import generated_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,5 +83,5 @@ def athena_connection(silver_root: Path) -> duckdb.DuckDBPyConnection:
                's3://silver-bucket/' || substr(filename, {len(str(silver_root)) + 2}) AS "$path"
         FROM (SELECT * FROM read_parquet('{glob}', hive_partitioning = true, filename = true, union_by_name = true)
               {typed})""")
-    con.sql((ROOT / read_rule.ATHENA_VIEW_PATH).read_text(encoding="utf-8"))
+    con.sql((ROOT / generated_files.ATHENA_VIEW_PATH).read_text(encoding="utf-8"))
     return con

@@ -299,7 +299,7 @@ def test_any_header_spelling_with_or_without_bom_gives_the_canonical_files_rows(
     newline: str,
     data: st.DataObject,
 ) -> None:
-    columns = [name for name in order if with_optional_columns or name not in decode.CSV_OPTIONAL_COLUMNS]
+    columns = [name for name in order if with_optional_columns or name not in contract.CSV_OPTIONAL_FIELDS]
     spelled = [name if name == "nota" else data.draw(header_spellings(name), label=name) for name in columns]
     rows = [row[: len(columns)] for row in rows]
     canonical = parse(write_csv(columns, rows, ",", False, "\n"))

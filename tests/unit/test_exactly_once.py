@@ -26,6 +26,7 @@ from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from pipeline import aggregation, aws, bronze, catalog, compaction, landing, layout, silver, silver_scan, store
 from pipeline.handlers import transform
+from tools import lake_reader
 
 DAY = "2026-11-22"
 
@@ -323,7 +324,7 @@ def test_csv_bad_rows_are_quarantined_and_a_corrected_reupload_clears_them(lake:
     body = CSV_HEADER + csv_row(ID[1]) + csv_row(ID[2], indicador="Inflacion") + f"{ID[3]},x,PIB,ARG,1,c\n"
     summary = land(lake, key, (body + "2026-11-22T09:00:00+00:00,PIB\n").encode())
     assert summary["rows_in"] == 4 and summary["rows_written"] == 2 and summary["quarantined"] == 2
-    lines = bronze.decode_jsonl_gz(lake.s3.get_object(Bucket=BRONZE, Key=quarantine_key)["Body"].read())
+    lines = lake_reader.decode_jsonl_gz(lake.s3.get_object(Bucket=BRONZE, Key=quarantine_key)["Body"].read())
     assert [line["reason"] for line in lines] == [
         "CSV row has 2 columns, expected 6 separated by ',' as in the header",
         "timestamp is not an ISO-8601 date-time with offset",
@@ -339,7 +340,7 @@ def test_malformed_object_is_quarantined_whole(lake: Lake) -> None:
     key = stream_key(9, 9)
     summary = land(lake, key, b"definitely not gzip")
     assert summary["quarantined"] == 1 and summary["files"] == [] and summary["rows_written"] == 0
-    (line,) = bronze.decode_jsonl_gz(
+    (line,) = lake_reader.decode_jsonl_gz(
         lake.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
     )
     assert line["reason"].startswith("not gzip") and line["row"] is None
@@ -405,7 +406,7 @@ def test_csv_with_an_impossible_date_and_a_time_before_year_one_is_quarantined_n
     )
     summary = land(lake, key, body.encode())
     assert summary["rows_written"] == 1 and summary["quarantined"] == 2
-    lines = bronze.decode_jsonl_gz(
+    lines = lake_reader.decode_jsonl_gz(
         lake.s3.get_object(Bucket=BRONZE, Key=f"quarantine/transform/{key}.jsonl.gz")["Body"].read()
     )
     assert [line["reason"] for line in lines] == [

@@ -16,6 +16,7 @@ from moto_lake import BRONZE
 
 from pipeline import bronze, ingestion, layout
 from pipeline.handlers import ingest
+from tools import lake_reader
 
 SHARD = "shardId-000000000000"
 # 2026-11-22T10:15:30Z as epoch seconds: approximateArrivalTimestamp
@@ -49,7 +50,7 @@ def test_jsonl_gz_is_deterministic_and_round_trips() -> None:
     second = bronze.encode_jsonl_gz([dict(row) for row in rows])
     assert first == second
     assert first[4:8] == b"\x00\x00\x00\x00"  # gzip MTIME field is zero
-    assert bronze.decode_jsonl_gz(first) == rows
+    assert lake_reader.decode_jsonl_gz(first) == rows
     text = gzip.decompress(first).decode("utf-8")
     assert text.endswith("\n") and text.count("\n") == 2
     assert "inflación ñ" in text  # readable, not \u-escaped
@@ -77,7 +78,7 @@ def ingest_env(lake, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def read_gzip_lines(s3: Any, key: str) -> list[dict]:
     body = s3.get_object(Bucket=BRONZE, Key=key)["Body"].read()
-    return bronze.decode_jsonl_gz(body)
+    return lake_reader.decode_jsonl_gz(body)
 
 
 def all_keys(s3: Any) -> list[str]:

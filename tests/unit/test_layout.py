@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
 from pathlib import Path
 
 import pytest
 
 from pipeline import layout
+from tools import generated_files
 
 ROOT = Path(__file__).resolve().parents[2]
 BRONZE = "datalake-bronze"
@@ -16,17 +17,9 @@ SHARD = "shardId-000000000000"
 ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC).timestamp()
 
 
-def terraform_lake_prefixes() -> dict[str, str]:
-    """`local.lake_prefixes` of main.tf (a flat map of strings)."""
-    block = re.search(
-        r"^\s*lake_prefixes\s*=\s*\{(.*?)^\s*\}", (ROOT / "main.tf").read_text(), re.DOTALL | re.MULTILINE
-    )
-    assert block, "main.tf has no local.lake_prefixes"
-    return dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', block.group(1), re.MULTILINE))
-
-
-def test_terraform_names_the_same_prefixes() -> None:
-    assert terraform_lake_prefixes() == {
+def test_terraform_reads_the_generated_prefixes() -> None:
+    # main.tf reads local.lake_prefixes from datos/lake_layout.json (tools.generated_files, checked by make lint).
+    assert generated_files.LAKE_PREFIXES == {
         "stream": layout.STREAM_PREFIX,
         "uploads": layout.UPLOADS_PREFIX,
         "quarantine": layout.QUARANTINE_PREFIX,
@@ -35,6 +28,8 @@ def test_terraform_names_the_same_prefixes() -> None:
         "gold_kpis": layout.GOLD_KPIS_PREFIX,
         "aggregate_state": layout.AGGREGATE_STATE_PREFIX,
     }
+    checked_in = json.loads((ROOT / generated_files.LAKE_LAYOUT_PATH).read_text(encoding="utf-8"))
+    assert checked_in["lake_prefixes"] == generated_files.LAKE_PREFIXES
 
 
 def test_source_kind_of_bronze_keys() -> None:

@@ -23,24 +23,6 @@ T0 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
 IDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(6)]
 
 
-# --- the generated Athena view --------------------------------------------------------------------
-
-
-def test_the_checked_in_athena_view_is_the_one_the_module_generates() -> None:
-    checked_in = (ROOT / read_rule.ATHENA_VIEW_PATH).read_text(encoding="utf-8")
-    assert checked_in == read_rule.athena_view_text(), (
-        f"{read_rule.ATHENA_VIEW_PATH} is out of date: run "
-        "`PYTHONPATH=lambdas .venv/bin/python -m pipeline.read_rule --write-athena-view`"
-    )
-    assert not checked_in.lstrip().startswith("--")  # Athena picks how to run a statement by its first word
-
-
-def test_the_command_writes_the_view(tmp_path: Path) -> None:
-    target = tmp_path / "view.sql"
-    assert read_rule.main(["--write-athena-view", str(target)]) == 0
-    assert target.read_text(encoding="utf-8") == read_rule.athena_view_text()
-
-
 # --- the received order ----------------------------------------------------------------------------
 
 sequence_numbers = st.one_of(

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import contract_rules
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -46,9 +47,10 @@ from pipeline.handlers import api as api_handler
 from pipeline.handlers import ingest, live, transform
 from pipeline.validation import validate_event
 from simulador import generator
+from tools import generated_files
 
 jsonschema = pytest.importorskip("jsonschema")
-JSON_SCHEMA = jsonschema.Draft202012Validator(contract.json_schema())
+JSON_SCHEMA = jsonschema.Draft202012Validator(generated_files.json_schema())
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 DATOS = Path(__file__).resolve().parents[2] / "datos"
@@ -93,18 +95,18 @@ def transform_lines(*documents: dict[str, Any]) -> decode.CheckedRows:
 
 def test_versions_and_their_fields_are_defined_once_and_everything_derives_from_them() -> None:
     assert contract.SCHEMA_VERSIONS == (1, 2) and contract.SCHEMA_VERSION == 2
-    assert contract.fields_of_version(1) == contract.REQUIRED_FIELDS
-    assert contract.fields_of_version(2) == (*contract.REQUIRED_FIELDS, "unidad")
+    assert contract_rules.fields_of_version(1) == contract.REQUIRED_FIELDS
+    assert contract_rules.fields_of_version(2) == (*contract.REQUIRED_FIELDS, "unidad")
     assert contract.versions_allowing("unidad") == (2,)
     assert contract.EVENT_FIELDS == (*contract.REQUIRED_FIELDS, *contract.OPTIONAL_FIELDS)
     # Arrow: every field a column, the optional ones nullable (null for events without them).
     assert schema.EVENT_SCHEMA.names == list(contract.EVENT_FIELDS)
     assert [field.name for field in schema.EVENT_SCHEMA if field.nullable] == list(contract.OPTIONAL_FIELDS)
     assert decode.STREAM_COLUMNS_SCHEMA.names == list(contract.EVENT_FIELDS)
-    assert set(contract.OPTIONAL_FIELDS) <= set(decode.CSV_OPTIONAL_COLUMNS)
+    assert set(contract.OPTIONAL_FIELDS) <= set(contract.CSV_OPTIONAL_FIELDS)
     assert "last_unidad" in schema.GOLD_SCHEMA.names and schema.GOLD_SCHEMA.field("last_unidad").nullable
     # JSON Schema (and through it the simulator).
-    generated = contract.json_schema()
+    generated = generated_files.json_schema()
     assert generated["required"] == list(contract.REQUIRED_FIELDS)
     assert list(generated["properties"]) == list(contract.EVENT_FIELDS)
     assert generated["properties"]["schema_version"]["enum"] == [1, 2]
@@ -122,7 +124,7 @@ ACCEPTED = [
     pytest.param(v2(unidad=None), id="v2 null unidad"),
     pytest.param(v2(unidad="%"), id="v2 with unidad"),
     pytest.param(v2(unidad=" índice 2015=100 "), id="v2 unidad kept as written"),
-    pytest.param(v2(unidad="x" * contract.UNIDAD_MAX_LENGTH), id="v2 unidad at the length limit"),
+    pytest.param(v2(unidad="x" * contract_rules.UNIDAD_MAX_LENGTH), id="v2 unidad at the length limit"),
 ]
 
 
@@ -144,9 +146,9 @@ REJECTED = [
     pytest.param(v2(unidad=True), "unidad is not a string", id="v2 unidad a boolean"),
     pytest.param(v2(unidad=["%"]), "unidad is not a string", id="v2 unidad a list"),
     pytest.param(v2(unidad={"simbolo": "%"}), "unidad is not a string", id="v2 unidad an object"),
-    pytest.param(v2(unidad=""), contract.UNIDAD_EMPTY, id="v2 unidad empty"),
-    pytest.param(v2(unidad=" \u3000\t"), contract.UNIDAD_EMPTY, id="v2 unidad whitespace"),
-    pytest.param(v2(unidad="x" * 33), contract.UNIDAD_TOO_LONG, id="v2 unidad too long"),
+    pytest.param(v2(unidad=""), contract_rules.UNIDAD_EMPTY, id="v2 unidad empty"),
+    pytest.param(v2(unidad=" \u3000\t"), contract_rules.UNIDAD_EMPTY, id="v2 unidad whitespace"),
+    pytest.param(v2(unidad="x" * 33), contract_rules.UNIDAD_TOO_LONG, id="v2 unidad too long"),
     pytest.param(v1(unidad="%"), NOT_IN_V1, id="v1 with unidad"),
     pytest.param(v1(unidad=""), NOT_IN_V1, id="v1 with an empty unidad"),
     pytest.param(v1(unidad=5), NOT_IN_V1, id="v1 with a unidad of the wrong type"),
@@ -203,9 +205,9 @@ def expected_reason(version: Any, unidad: Any, carries: bool) -> str | None:
     if not isinstance(unidad, str):
         return "unidad is not a string"
     if not unidad.strip(contract.WHITESPACE):
-        return contract.UNIDAD_EMPTY
-    if len(unidad) > contract.UNIDAD_MAX_LENGTH:
-        return contract.UNIDAD_TOO_LONG
+        return contract_rules.UNIDAD_EMPTY
+    if len(unidad) > contract_rules.UNIDAD_MAX_LENGTH:
+        return contract_rules.UNIDAD_TOO_LONG
     return None
 
 
@@ -216,12 +218,14 @@ def test_generated_versions_and_unidades_get_one_verdict_everywhere(version: int
     raw = json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
     ingest_result = validate_event(raw, now=NOW)
     reason = expected_reason(version, unidad, carries)
-    if ingest_result.reason != contract.UNIDAD_NOT_UNICODE:  # a lone surrogate: JSON Schema cannot say
+    if ingest_result.reason != contract_rules.UNIDAD_NOT_UNICODE:  # a lone surrogate: JSON Schema cannot say
         assert ingest_result.reason == reason
         assert JSON_SCHEMA.is_valid(json.loads(raw)) == (reason is None)
     checked = transform_lines(document)
-    assert [item["reason"] for item in checked.rejected] == ([] if ingest_result.is_valid else [ingest_result.reason])
-    if ingest_result.is_valid:
+    assert [item["reason"] for item in checked.rejected] == (
+        [] if ingest_result.event is not None else [ingest_result.reason]
+    )
+    if ingest_result.event is not None:
         assert checked.valid["unidad"].to_pylist() == [ingest_result.event.get("unidad")]
 
 
@@ -252,8 +256,8 @@ def test_generated_csv_rows_with_versions_and_units(rows: list[tuple[str, str]])
             )
         elif text and version == 1:
             expected_reasons.append(NOT_IN_V1)
-        elif len(text) > contract.UNIDAD_MAX_LENGTH:
-            expected_reasons.append(contract.UNIDAD_TOO_LONG)
+        elif len(text) > contract_rules.UNIDAD_MAX_LENGTH:
+            expected_reasons.append(contract_rules.UNIDAD_TOO_LONG)
         else:
             expected_valid.append((version, text or None))  # an empty cell is no unit
     assert [item["reason"] for item in checked.rejected] == expected_reasons
@@ -561,7 +565,7 @@ def test_the_simulator_sends_v1_by_default_and_v2_with_a_unit_when_asked(capsys:
             assert JSON_SCHEMA.is_valid(record.event)
         for record in records:
             if record.kind == generator.KIND_MALFORMED:
-                assert not validate_event(record.data).is_valid
+                assert validate_event(record.data).event is None
     parser = build_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["send", "--help"])  # argparse %-formats help: the unit must not break it

@@ -7,18 +7,20 @@ import json
 import math
 import uuid
 
+import contract_rules
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import contract, schema
 from pipeline.validation import ValidationResult, validate_event
+from tools import generated_files
 
 # The processing time of the property tests, so that they do not depend on the clock.
 NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 # The contract's own version-1 example (a copy: tests change it).
-VALID_EVENT = dict(contract.EXAMPLE_EVENTS[1])
+VALID_EVENT = dict(generated_files.EXAMPLE_EVENTS[1])
 
 
 def encode(document: object) -> bytes:
@@ -35,7 +37,7 @@ def without_field(name: str) -> dict:
 
 def test_valid_event_is_returned_in_contract_order() -> None:
     result = validate_event(encode(VALID_EVENT))
-    assert result.is_valid and result.reason is None
+    assert result.event is not None and result.reason is None
     assert result.event == VALID_EVENT
     assert list(result.event) == list(schema.REQUIRED_FIELDS)  # a version 1 event: no unidad
     v2 = {**VALID_EVENT, "schema_version": 2, "unidad": "%"}
@@ -143,11 +145,11 @@ def test_zulu_suffix_is_accepted() -> None:
 def test_reasons(raw: bytes, reason: str) -> None:
     result = validate_event(raw)
     assert result == ValidationResult(event=None, reason=reason)
-    assert not result.is_valid
+    assert result.event is None
 
 
 def test_fuente_of_exactly_max_length_is_valid() -> None:
-    assert validate_event(encode(with_field("fuente", "x" * schema.FUENTE_MAX_LENGTH))).is_valid
+    assert validate_event(encode(with_field("fuente", "x" * contract_rules.FUENTE_MAX_LENGTH))).event is not None
 
 
 @pytest.mark.parametrize("valor", [0, -0.0, 1e-100, -1e-100, 1e100, -1e100, 10**100, 1e-400])
@@ -161,10 +163,10 @@ def test_timestamp_range_follows_the_processing_time() -> None:
     now = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
     at_limit = encode(with_field("timestamp", "2026-11-23T10:00:00Z"))
     just_after = encode(with_field("timestamp", "2026-11-23T10:00:00.000001Z"))
-    assert validate_event(at_limit, now=now).is_valid
+    assert validate_event(at_limit, now=now).event is not None
     assert validate_event(just_after, now=now).reason == "timestamp is out of range"
-    assert validate_event(just_after, now=now + dt.timedelta(microseconds=1)).is_valid
-    assert validate_event(encode(with_field("timestamp", "1900-01-01T00:00:00Z")), now=now).is_valid
+    assert validate_event(just_after, now=now + dt.timedelta(microseconds=1)).event is not None
+    assert validate_event(encode(with_field("timestamp", "1900-01-01T00:00:00Z")), now=now).event is not None
     assert validate_event(encode(with_field("timestamp", "1900-01-01T00:59:59+01:00")), now=now).reason == (
         "timestamp is out of range"
     )
@@ -192,7 +194,7 @@ accepted_valores = (
     | st.integers(-(10**15), 10**15)
 )
 
-not_blank = st.text(min_size=1, max_size=contract.UNIDAD_MAX_LENGTH).filter(
+not_blank = st.text(min_size=1, max_size=contract_rules.UNIDAD_MAX_LENGTH).filter(
     lambda text: text.strip(contract.WHITESPACE)
 )
 
