@@ -92,6 +92,19 @@ def bronze_object(ids: list[str], day: str, landed: int, first_arrival_ms: int) 
     return gzip.compress("".join(lines).encode(), compresslevel=1, mtime=0)
 
 
+def source_commit() -> str:
+    """The commit measured, marked when the tree had changes on top of it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{head} with local changes" if git("status", "--porcelain", "--untracked-files=no") else head
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * PAGE
@@ -309,6 +322,9 @@ def run(
     options = aggregation.AggregateOptions()
     clock = dt.datetime(2026, 11, 22, 0, 0, tzinfo=dt.UTC)
     report: dict[str, Any] = {
+        "started": dt.datetime.now(dt.UTC).isoformat(),
+        "commit": source_commit(),
+        "machine": {"cpus": os.cpu_count()},
         "events_per_minute": per_minute,
         "events_per_object": per_object,
         "compaction_every_minutes": compact_every,

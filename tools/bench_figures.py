@@ -183,6 +183,14 @@ def _day_figures(day: dict[str, Any]) -> Iterator[Figure]:
             "0 once the horizon, its margin and a compaction period passed",
             day["copies_in_files_after_drain"] == 0,
         )
+    if "full_files_for_a_day_at_the_rate" in day:
+        yield Figure(
+            "day",
+            "full files a whole day at the rate ends with",
+            ", ".join(f"{count} at {size}" for size, count in day["full_files_for_a_day_at_the_rate"].items()),
+            "reported (they grow with the day's bytes)",
+            None,
+        )
     yield Figure(
         "day",
         "write amplification (compaction)",

@@ -74,7 +74,7 @@ def record_run(record: dict[str, Any], report: dict[str, Any], phase: str | None
     for name, parts in found.items():
         phases[name] = {
             "command": report.get("command", ""),
-            "commit": commit,
+            "commit": report.get("commit") or commit,
             "measured": (report.get("started") or report.get("finished") or "")[:10],
             "cpus": report.get("machine", {}).get("cpus", report.get("cpus")),
             "report": parts,
