@@ -167,7 +167,7 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
 	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
 	  terraform validate && terraform test
-	@for module in secure_bucket lambda_function; do echo "==> modules/$$module/: init + terraform test"; \
+	@for module in secure_bucket lambda_function kms_key; do echo "==> modules/$$module/: init + terraform test"; \
 	  (cd $(BUILD)/tf-validate/modules/$$module && terraform init -input=false -backend=false >/dev/null && terraform test) || exit 1; done
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the

@@ -43,27 +43,20 @@ locals {
 # aws/sns key), publishable by this account's alarms and budgets only
 ################################################################################
 
-resource "aws_kms_key" "alarms" {
-  count = local.aws_count
+module "alarm_topic_key" {
+  source = "./modules/kms_key"
+  count  = local.aws_count
 
-  description             = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      local.kms_account_administers_key,
-      {
-        # Publishing to an encrypted topic needs a data key of the topic's key.
-        Sid       = "AllowAlarmAndBudgetPublishers"
-        Effect    = "Allow"
-        Principal = { Service = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource  = "*"
-      },
-    ]
-  })
+  description       = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
+  administrator_arn = local.account_root_arn
+  policy_statements = [
+    {
+      # Publishing to an encrypted topic needs a data key of the topic's key.
+      sid        = "AllowAlarmAndBudgetPublishers"
+      principals = { type = "Service", identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
+      actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
+    },
+  ]
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -71,7 +64,7 @@ resource "aws_sns_topic" "alarms" {
 
   name              = "${local.prefix}-alarms"
   display_name      = "${local.prefix} alarms"
-  kms_master_key_id = aws_kms_key.alarms[0].arn
+  kms_master_key_id = module.alarm_topic_key[0].arn
 }
 
 resource "aws_sns_topic_policy" "alarms" {
@@ -236,5 +229,5 @@ resource "aws_budgets_budget" "monthly" {
   }
 
   # Budgets checks that it may publish to the topic when the budget is saved.
-  depends_on = [aws_sns_topic_policy.alarms, aws_kms_key.alarms]
+  depends_on = [aws_sns_topic_policy.alarms, module.alarm_topic_key]
 }

@@ -182,3 +182,21 @@ moved {
   from = aws_s3_bucket_lifecycle_configuration.audit_trail[0]
   to   = module.audit_trail_bucket[0].aws_s3_bucket_lifecycle_configuration.this[0]
 }
+
+# The three customer managed keys became modules/kms_key instances (one definition of the key and
+# its policy's administrator statement): the keys move, nothing is replaced.
+
+moved {
+  from = aws_kms_key.athena_results[0]
+  to   = module.athena_results_key[0].aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_key.audit[0]
+  to   = module.audit_key[0].aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_key.alarms[0]
+  to   = module.alarm_topic_key[0].aws_kms_key.this
+}

@@ -293,7 +293,7 @@ run "athena_workgroup_has_its_own_results_bucket" {
       module.athena_results_bucket[0].id == "econ-lake-${var.environment}-athena-results-123456789012" &&
       module.athena_results_bucket[0].versioning_status == "Enabled" &&
       module.athena_results_bucket[0].encryption.sse_algorithm == "aws:kms" &&
-      aws_kms_key.athena_results[0].enable_key_rotation
+      module.athena_results_key[0].key_rotation_enabled
     )
     error_message = "The results bucket must be versioned and SSE-KMS encrypted with a rotated key."
   }
@@ -335,14 +335,14 @@ run "alarms_notify_the_encrypted_topic" {
     condition = (
       aws_sns_topic.alarms[0].name == "econ-lake-${var.environment}-alarms" &&
       aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
-      aws_kms_key.alarms[0].enable_key_rotation
+      module.alarm_topic_key[0].key_rotation_enabled
     )
     error_message = "The alarm topic must be encrypted with its own (rotated) KMS key."
   }
 
   assert {
     condition = toset(flatten([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.Service, [])
+      for st in jsondecode(module.alarm_topic_key[0].policy).Statement : try(st.Principal.Service, [])
     ])) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
     error_message = "CloudWatch and Budgets must be able to use the topic's key."
   }
@@ -411,7 +411,7 @@ run "alarms_notify_the_encrypted_topic" {
 
   assert {
     condition = contains([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.AWS, null)
+      for st in jsondecode(module.alarm_topic_key[0].policy).Statement : try(st.Principal.AWS, null)
     ], "arn:aws:iam::123456789012:root")
     error_message = "The alarm topic's key must let the account (its root principal) administer it."
   }
@@ -548,8 +548,8 @@ run "trail_audits_management_events_into_its_own_bucket" {
     condition = (
       module.audit_trail_bucket[0].versioning_status == "Enabled" &&
       module.audit_trail_bucket[0].encryption.sse_algorithm == "aws:kms" &&
-      module.audit_trail_bucket[0].encryption.kms_master_key_id == aws_kms_key.audit[0].arn &&
-      aws_kms_key.audit[0].enable_key_rotation &&
+      module.audit_trail_bucket[0].encryption.kms_master_key_id == module.audit_key[0].arn &&
+      module.audit_key[0].key_rotation_enabled &&
       module.audit_trail_bucket[0].public_access_blocked &&
       module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == local.settings.audit_log_retention_days
     )
@@ -568,10 +568,10 @@ run "trail_audits_management_events_into_its_own_bucket" {
   }
 
   assert {
-    condition = contains([
-      for st in jsondecode(aws_kms_key.audit[0].policy).Statement : st.Action
-      if try(st.Principal.Service, null) == "cloudtrail.amazonaws.com" && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-${var.environment}-trail"
-    ], "kms:GenerateDataKey*")
+    condition = contains(flatten([
+      for st in jsondecode(module.audit_key[0].policy).Statement : st.Action
+      if contains(flatten([try(st.Principal.Service, [])]), "cloudtrail.amazonaws.com") && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-${var.environment}-trail"
+    ]), "kms:GenerateDataKey*")
     error_message = "Only this trail may encrypt with the audit key."
   }
 }

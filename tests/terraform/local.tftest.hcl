@@ -386,7 +386,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
       length(aws_athena_workgroup.lake) == 0 &&
       length(aws_athena_named_query.events_exactly_once) == 0 &&
       length(module.athena_results_bucket) == 0 &&
-      length(aws_kms_key.athena_results) == 0
+      length(module.athena_results_key) == 0
     )
     error_message = "Glue and Athena resources must not exist in local."
   }
@@ -394,7 +394,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   assert {
     condition = (
       length(aws_sns_topic.alarms) == 0 &&
-      length(aws_kms_key.alarms) == 0 &&
+      length(module.alarm_topic_key) == 0 &&
       length(aws_sns_topic_subscription.alarm_email) == 0 &&
       length(aws_cloudwatch_metric_alarm.ingest_iterator_age) == 0 &&
       length(aws_cloudwatch_metric_alarm.count_above_zero) == 0 &&
@@ -407,7 +407,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
     condition = (
       length(aws_cloudtrail.lake) == 0 &&
       length(module.audit_trail_bucket) == 0 &&
-      length(aws_kms_key.audit) == 0 &&
+      length(module.audit_key) == 0 &&
       !aws_dynamodb_table.lake.deletion_protection_enabled
     )
     error_message = "No trail (the emulators have no CloudTrail) and no deletion protection in local."
