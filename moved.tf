@@ -200,3 +200,43 @@ moved {
   from = aws_kms_key.alarms[0]
   to   = module.alarm_topic_key[0].aws_kms_key.this
 }
+
+# The stream's two event source mappings became one for_each resource.
+
+moved {
+  from = aws_lambda_event_source_mapping.ingest
+  to   = aws_lambda_event_source_mapping.stream["ingest"]
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.live[0]
+  to   = aws_lambda_event_source_mapping.stream["live"]
+}
+
+# Each function became its own modules/lambda_function call (its IAM, environment and triggers
+# beside it): the functions, roles, policies, log groups and permissions move, nothing is replaced.
+
+moved {
+  from = module.lambda["ingest"]
+  to   = module.ingest_function
+}
+
+moved {
+  from = module.lambda["transform"]
+  to   = module.transform_function
+}
+
+moved {
+  from = module.lambda["aggregate"]
+  to   = module.aggregate_function
+}
+
+moved {
+  from = module.lambda["live"]
+  to   = module.live_function
+}
+
+moved {
+  from = module.lambda["api"]
+  to   = module.api_function
+}
