@@ -79,7 +79,10 @@ def test_every_command_without_a_stack_says_so_the_same_way(
     assert terraform_outputs.NO_STACK_HINT in capsys.readouterr().err
 
 
-def test_lake_api_calls_the_stacks_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lake_api_calls_the_stacks_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # make exports it: a URL would go through the endpoint
     outputs = tmp_path / "outputs.json"
     outputs.write_text(terraform_output_json())
     assert cli.main(["--stack", str(outputs), "api", "--curl", "indicadores/ARG/PIB"]) == 0
