@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from lake_cli.function_url import DEFAULT_REGION
-from lake_cli.terraform_outputs import NoStackError, StackLocation, StackOutputs, require_stack
+from lake_cli.terraform_outputs import NoStackError, StackLocation, StackOutputs
 from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
 
@@ -471,12 +471,11 @@ def lake_from_args(args: argparse.Namespace, stack: StackLocation | None) -> Lak
     --gold are needed (and --bronze is optional)."""
     if stack is None and not (args.silver and args.gold):
         raise NoStackError()
-    stack_lake = lake_of_stack(require_stack(stack)) if stack else None
-    bronze = args.bronze or (stack_lake.bronze if stack_lake else None)
+    from_stack = lake_of_stack(stack.read()) if stack else None
     return Lake(
-        location(args.silver) if args.silver else stack_lake.silver,
-        location(args.gold) if args.gold else stack_lake.gold,
-        location(bronze) if bronze else None,
+        location(args.silver) if args.silver else from_stack.silver,
+        location(args.gold) if args.gold else from_stack.gold,
+        location(args.bronze) if args.bronze else (from_stack.bronze if from_stack else None),
     )
 
 
