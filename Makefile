@@ -124,14 +124,17 @@ simulate: setup ## Send EVENTS simulated events (RATE per second, 0 = as fast as
 tail: setup ## Print the stream's events from every shard (FROM=TRIM_HORIZON|LATEST); Ctrl-C stops
 	@$(PY) -m simulador tail --stream "$$($(TERRAFORM) output -raw stream_name)" --from $(FROM)
 
+# `lake` over the stack deployed from here: it runs `$(TERRAFORM) output -json` in this directory.
+LAKE_ON_STACK = $(LAKE) --stack $(ROOT) --terraform $(TERRAFORM)
+
 aggregate: setup ## Run the aggregate Lambda now (it also runs on its schedule)
-	@$(TERRAFORM) output -json | $(LAKE) aggregate --terraform-outputs -
+	@$(LAKE_ON_STACK) aggregate
 
 # DRY_RUN is ours (redrive lists without acting); tflocal also reads a DRY_RUN variable from its
 # environment, and then only writes its override file and runs nothing. Keep ours away from it.
 unexport DRY_RUN
 redrive: setup ## Re-drive what the ingest, live and transform DLQs hold (DRY_RUN=1 only lists it); exit 1 if some is left
-	@$(TERRAFORM) output -json | $(LAKE) redrive --terraform-outputs - $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+	@$(LAKE_ON_STACK) redrive $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS over DAYS (3), aggregate, API, report
 	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
@@ -140,15 +143,15 @@ demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENT
 
 query: export LAKE_SQL = $(value SQL)
 query: setup ## SQL over the lake with DuckDB (views events, daily, latest): SQL="select ..." prints a table; no SQL: a shell
-	@$(LAKE) query --terraform-outputs-json "$$($(TERRAFORM) output -json)" $(if $(value SQL),--sql "$$LAKE_SQL")
+	@$(LAKE_ON_STACK) query $(if $(value SQL),--sql "$$LAKE_SQL")
 
 REPORT      ?= $(BUILD)/report.png
 report: setup ## Write build/report.png (REPORT=path): gold KPIs over time and pipeline health, read with DuckDB
-	@$(LAKE) report --terraform-outputs-json "$$($(TERRAFORM) output -json)" --output $(REPORT)
+	@$(LAKE_ON_STACK) report --output $(REPORT)
 
 DASHBOARD_PORT ?= 8050
 dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050): latest values and daily KPIs from the API
-	@$(LAKE) dashboard --terraform-outputs-json "$$($(TERRAFORM) output -json)" --port $(DASHBOARD_PORT)
+	@$(LAKE_ON_STACK) dashboard --port $(DASHBOARD_PORT)
 
 test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
 	@$(PY) -m pytest tests/unit -q
@@ -164,7 +167,7 @@ test-terraform: setup ## terraform fmt -check, validate, and terraform test with
 	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
 	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
 	  terraform validate && terraform test
-	@for module in secure_bucket lambda_function; do echo "==> modules/$$module/: init + terraform test"; \
+	@for module in secure_bucket lambda_function kms_key; do echo "==> modules/$$module/: init + terraform test"; \
 	  (cd $(BUILD)/tf-validate/modules/$$module && terraform init -input=false -backend=false >/dev/null && terraform test) || exit 1; done
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the

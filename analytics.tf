@@ -6,16 +6,6 @@
 ################################################################################
 
 locals {
-  # The default key policy statement of the keys created here (athena results, alarm topic): the
-  # account administers the key and grants its use through IAM. AWS only (no account id locally).
-  kms_account_administers_key = local.is_local ? null : {
-    Sid       = "EnableIamPoliciesOfThisAccount"
-    Effect    = "Allow"
-    Principal = { AWS = local.account_root_arn }
-    Action    = "kms:*"
-    Resource  = "*"
-  }
-
   # The indicadores of the reference data (the list the event contract is checked against).
   # try(): the throw-away copies that apply the local stack hold only *.tf and modules/; AWS
   # needs the file and says so (precondition on the events table).
@@ -138,19 +128,12 @@ resource "aws_glue_catalog_table" "lake" {
 # Athena: results bucket (own key), workgroup, the read rule as a saved query
 ################################################################################
 
-resource "aws_kms_key" "athena_results" {
-  count = local.aws_count
+module "athena_results_key" {
+  source = "./modules/kms_key"
+  count  = local.aws_count
 
-  description             = "${local.prefix}: encrypts Athena query results (${local.athena_results_bucket}). Callers need kms:GenerateDataKey and kms:Decrypt on it through IAM."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      local.kms_account_administers_key,
-    ]
-  })
+  description       = "${local.prefix}: encrypts Athena query results (${local.athena_results_bucket}). Callers need kms:GenerateDataKey and kms:Decrypt on it through IAM."
+  administrator_arn = local.account_root_arn
 }
 
 module "athena_results_bucket" {
@@ -162,7 +145,7 @@ module "athena_results_bucket" {
   force_destroy = true
   tags          = { layer = "athena-results" }
 
-  encryption = { sse_algorithm = "aws:kms", kms_key_arn = aws_kms_key.athena_results[0].arn }
+  encryption = { sse_algorithm = "aws:kms", kms_key_arn = module.athena_results_key[0].arn }
   lifecycle_rule = {
     id              = "expire-query-results"
     expiration_days = var.athena_results_expiration_days
@@ -194,7 +177,7 @@ resource "aws_athena_workgroup" "lake" {
 
       encryption_configuration {
         encryption_option = "SSE_KMS"
-        kms_key_arn       = aws_kms_key.athena_results[0].arn
+        kms_key_arn       = module.athena_results_key[0].arn
       }
     }
   }

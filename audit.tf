@@ -10,6 +10,8 @@ locals {
   audit_bucket_name = "${local.prefix}-cloudtrail${local.bucket_suffix}"
   # The trail's ARN, known before it exists: the bucket and key policies are scoped to it.
   trail_arn = local.is_local ? null : "arn:${local.partition}:cloudtrail:${var.aws_region}:${local.account_id}:trail/${local.trail_name}"
+  # The encryption context CloudTrail gives the key: a trail of this account, in any region.
+  any_trail_of_this_account_arn = local.is_local ? null : "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"
   # Where CloudTrail writes: AWSLogs/<account id>/ under the bucket (no key prefix).
   audit_bucket_arn      = local.is_local ? null : "arn:${local.partition}:s3:::${local.audit_bucket_name}"
   audit_log_objects_arn = local.is_local ? null : "${local.audit_bucket_arn}/AWSLogs/${local.account_id}/*"
@@ -19,49 +21,38 @@ locals {
   ] : []
 }
 
-resource "aws_kms_key" "audit" {
-  count = local.aws_count
+module "audit_key" {
+  source = "./modules/kms_key"
+  count  = local.aws_count
 
-  description             = "${local.prefix}: encrypts the CloudTrail log files of ${local.trail_name} (${local.audit_bucket_name})."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      local.kms_account_administers_key,
-      {
-        # CloudTrail encrypts each log file with a data key of this key, for this trail only.
-        Sid       = "AllowThisTrailToEncryptLogs"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "kms:GenerateDataKey*"
-        Resource  = "*"
-        Condition = {
-          StringEquals = { "aws:SourceArn" = local.trail_arn }
-          StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
-        }
-      },
-      {
-        Sid       = "AllowCloudTrailToDescribeKey"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "kms:DescribeKey"
-        Resource  = "*"
-      },
-      {
-        # Readers of the logs (and the validation digests) decrypt through their IAM permissions.
-        Sid       = "AllowAccountPrincipalsToDecryptLogs"
-        Effect    = "Allow"
-        Principal = { AWS = local.account_root_arn }
-        Action    = "kms:Decrypt"
-        Resource  = "*"
-        Condition = {
-          StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
-        }
-      },
-    ]
-  })
+  description       = "${local.prefix}: encrypts the CloudTrail log files of ${local.trail_name} (${local.audit_bucket_name})."
+  administrator_arn = local.account_root_arn
+  policy_statements = [
+    {
+      # CloudTrail encrypts each log file with a data key of this key, for this trail only.
+      sid        = "AllowThisTrailToEncryptLogs"
+      principals = { type = "Service", identifiers = ["cloudtrail.amazonaws.com"] }
+      actions    = ["kms:GenerateDataKey*"]
+      conditions = {
+        StringEquals = { "aws:SourceArn" = local.trail_arn }
+        StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = local.any_trail_of_this_account_arn }
+      }
+    },
+    {
+      sid        = "AllowCloudTrailToDescribeKey"
+      principals = { type = "Service", identifiers = ["cloudtrail.amazonaws.com"] }
+      actions    = ["kms:DescribeKey"]
+    },
+    {
+      # Readers of the logs (and the validation digests) decrypt through their IAM permissions.
+      sid        = "AllowAccountPrincipalsToDecryptLogs"
+      principals = { type = "AWS", identifiers = [local.account_root_arn] }
+      actions    = ["kms:Decrypt"]
+      conditions = {
+        StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = local.any_trail_of_this_account_arn }
+      }
+    },
+  ]
 }
 
 # TLS only, plus what CloudTrail needs: read the bucket's ACL, and write its files (owned by the
@@ -75,7 +66,7 @@ module "audit_trail_bucket" {
   force_destroy = local.settings.bucket_force_destroy
   tags          = { layer = "audit" }
 
-  encryption = { sse_algorithm = "aws:kms", kms_key_arn = aws_kms_key.audit[0].arn }
+  encryption = { sse_algorithm = "aws:kms", kms_key_arn = module.audit_key[0].arn }
   policy_statements = [
     {
       Sid       = "CloudTrailChecksBucketAcl"
@@ -115,7 +106,7 @@ resource "aws_cloudtrail" "lake" {
   #checkov:skip=CKV_AWS_252:No SNS notification per log file delivered: nothing consumes it; the alarms and budget have their own topic.
   name           = local.trail_name
   s3_bucket_name = module.audit_trail_bucket[0].id
-  kms_key_id     = aws_kms_key.audit[0].arn
+  kms_key_id     = module.audit_key[0].arn
   # Digest files let `aws cloudtrail validate-logs` prove that no log file was changed or removed.
   enable_log_file_validation = true
   # IAM, STS and other global services' events, from every region (one trail per environment).

@@ -93,210 +93,6 @@ locals {
   # function to the prefixes it writes.
   lake_layout   = jsondecode(file("${path.module}/datos/lake_layout.json"))
   lake_prefixes = local.lake_layout.lake_prefixes
-
-  # Memory and timeout of each function, overridable per function with var.lambda_function_settings.
-  function_defaults = {
-    ingest    = { memory_size = 256, timeout = 60 }
-    transform = { memory_size = 1024, timeout = 120 }
-    aggregate = { memory_size = 1024, timeout = 300 }
-    api       = { memory_size = 256, timeout = 10 }
-    # Small and short: it validates a few seconds of events and makes at most one write per series.
-    live = { memory_size = 256, timeout = 30 }
-  }
-  function_settings = {
-    for name, d in local.function_defaults : name => {
-      memory_size = coalesce(try(var.lambda_function_settings[name].memory_size, null), d.memory_size)
-      timeout     = coalesce(try(var.lambda_function_settings[name].timeout, null), d.timeout)
-    }
-  }
-
-  api_authorization_type = local.is_local ? "NONE" : var.api_authorization_type
-
-  # Kinesis read access of the stream's two consumers (ingest for the lake, live for LATEST).
-  read_event_stream_statement = {
-    sid = "ReadEventStream"
-    actions = [
-      "kinesis:DescribeStream",
-      "kinesis:DescribeStreamSummary",
-      "kinesis:GetRecords",
-      "kinesis:GetShardIterator",
-      "kinesis:ListShards",
-      "kinesis:SubscribeToShard",
-    ]
-    resources = [aws_kinesis_stream.events.arn]
-  }
-
-  # Environment of docs/DESIGN.md ("Lambda environment"). AWS_ENDPOINT_URL is never set here.
-  common_environment = {
-    BRONZE_BUCKET = local.bronze_bucket
-    LOG_LEVEL     = var.log_level
-  }
-
-  functions = {
-    ingest = {
-      description = "Kinesis -> bronze: validates events, writes gzip JSON lines, quarantines rejects."
-      environment = {}
-      policy_statements = [
-        local.read_event_stream_statement,
-        {
-          sid       = "WriteBronzeStreamAndQuarantine"
-          actions   = ["s3:PutObject"]
-          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
-        },
-        {
-          # The on-failure destination of the event source mapping is written with this role.
-          sid       = "SendToIngestDlq"
-          actions   = ["sqs:SendMessage"]
-          resources = [aws_sqs_queue.ingest_dlq.arn]
-        },
-      ]
-      allowed_triggers = {}
-    }
-
-    transform = {
-      description = "bronze -> silver: typed, de-duplicated Parquet plus the DynamoDB catalog."
-      environment = {
-        SILVER_BUCKET = local.silver_bucket
-        TABLE_NAME    = aws_dynamodb_table.lake.name
-      }
-      policy_statements = [
-        {
-          sid       = "ReadBronzeSources"
-          actions   = ["s3:GetObject"]
-          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.uploads}*"]
-        },
-        {
-          sid       = "WriteBronzeQuarantine"
-          actions   = ["s3:PutObject"]
-          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
-        },
-        {
-          # A corrected re-upload clears the quarantine of its previous version.
-          sid       = "ClearUploadQuarantine"
-          actions   = ["s3:DeleteObject"]
-          resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.transform_quarantine}${local.lake_prefixes.uploads}*"]
-        },
-        {
-          # Delete: a re-upload removes its files from partitions it no longer touches.
-          # No ListBucket and no reads of silver: landing never looks at what is stored.
-          sid       = "WriteSilverEvents"
-          actions   = ["s3:PutObject", "s3:DeleteObject"]
-          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
-        },
-        {
-          # PutItem: catalog items; UpdateItem: the upload ledger (turns and what each upload wrote).
-          sid       = "WriteCatalogAndUploadLedger"
-          actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-          resources = [aws_dynamodb_table.lake.arn]
-        },
-        {
-          # Lambda sends the on-failure record of a failed asynchronous invocation with this role.
-          sid       = "SendToTransformDlq"
-          actions   = ["sqs:SendMessage"]
-          resources = [aws_sqs_queue.transform_dlq.arn]
-        },
-      ]
-      allowed_triggers = {
-        AllowBronzeObjectCreated = {
-          principal  = "s3.amazonaws.com"
-          source_arn = local.bucket_arns["bronze"]
-        }
-      }
-    }
-
-    aggregate = {
-      description = "silver -> gold: daily KPIs per country and indicator, latest values in DynamoDB."
-      environment = {
-        SILVER_BUCKET          = local.silver_bucket
-        GOLD_BUCKET            = local.gold_bucket
-        TABLE_NAME             = aws_dynamodb_table.lake.name
-        DEDUPE_HORIZON_SECONDS = tostring(var.aggregate_dedupe_horizon_seconds)
-        SILVER_TARGET_FILE_MB  = tostring(var.silver_target_file_mb)
-      }
-      policy_statements = [
-        {
-          sid       = "ListSilver"
-          actions   = ["s3:ListBucket"]
-          resources = [local.bucket_arns["silver"]]
-        },
-        {
-          # Put/Delete: compaction merges a partition's stream-side files and trims uploads.
-          sid       = "ReadAndCompactSilverEvents"
-          actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
-        },
-        {
-          # Each partition's state (pipeline.partition_state), read and written with conditions.
-          sid       = "ReadWriteAggregateState"
-          actions   = ["s3:GetObject", "s3:PutObject"]
-          resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.aggregate_state}*"]
-        },
-        {
-          sid       = "WriteGoldKpis"
-          actions   = ["s3:PutObject", "s3:DeleteObject"] # delete: a partition left with no events
-          resources = ["${local.bucket_arns["gold"]}/${local.lake_prefixes.gold_kpis}*"]
-        },
-        {
-          sid = "ReadWriteLakeTable"
-          # DeleteItem: KPI and LATEST items of rows a re-upload removed from silver.
-          actions   = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
-          resources = [aws_dynamodb_table.lake.arn]
-        },
-      ]
-      allowed_triggers = {
-        AllowAggregateSchedule = {
-          principal  = "events.amazonaws.com"
-          source_arn = aws_cloudwatch_event_rule.aggregate.arn
-        }
-        AllowCompactionSchedule = {
-          principal  = "events.amazonaws.com"
-          source_arn = aws_cloudwatch_event_rule.compaction.arn
-        }
-      }
-    }
-
-    live = {
-      description = "Kinesis -> LATEST in DynamoDB within seconds: one conditional write per series and batch."
-      environment = {
-        TABLE_NAME = aws_dynamodb_table.lake.name
-      }
-      policy_statements = [
-        local.read_event_stream_statement,
-        {
-          # Conditional PutItem only (the LATEST rule is the condition): nothing is read.
-          sid       = "WriteLatestItems"
-          actions   = ["dynamodb:PutItem"]
-          resources = [aws_dynamodb_table.lake.arn]
-        },
-        {
-          sid       = "SendToLiveDlq"
-          actions   = ["sqs:SendMessage"]
-          resources = [aws_sqs_queue.live_dlq.arn]
-        },
-      ]
-      allowed_triggers = {}
-    }
-
-    api = {
-      description = "Function URL: latest values and daily KPIs from DynamoDB."
-      environment = {
-        TABLE_NAME = aws_dynamodb_table.lake.name
-      }
-      policy_statements = [
-        {
-          sid       = "ReadLakeTable"
-          actions   = ["dynamodb:Query", "dynamodb:GetItem"]
-          resources = [aws_dynamodb_table.lake.arn]
-        },
-      ]
-      allowed_triggers = local.api_authorization_type == "NONE" ? {
-        AllowPublicFunctionUrl = {
-          principal              = "*"
-          function_url_auth_type = "NONE"
-        }
-      } : {}
-    }
-  }
 }
 
 ################################################################################
@@ -346,7 +142,7 @@ resource "aws_s3_object" "lambda_zip" {
   source      = var.lambda_zip_path
   source_hash = filemd5(var.lambda_zip_path)
 
-  # The object's version_id (deployed by module.lambda) exists once versioning is on.
+  # The object's version_id (deployed by every function module) exists once versioning is on.
   depends_on = [module.lake_bucket]
 }
 
@@ -420,40 +216,143 @@ resource "aws_sqs_queue" "transform_dlq" {
 }
 
 ################################################################################
-# Lambda functions (one module, four instances)
+# Lambda functions: one modules/lambda_function call each (function, role, log group), with its
+# IAM statements, environment and triggers beside it
 ################################################################################
 
-module "lambda" {
-  source   = "./modules/lambda_function"
-  for_each = local.functions
+locals {
+  # Memory and timeout of each function, overridable per function with var.lambda_function_settings.
+  function_defaults = {
+    ingest    = { memory_size = 256, timeout = 60 }
+    transform = { memory_size = 1024, timeout = 120 }
+    aggregate = { memory_size = 1024, timeout = 300 }
+    api       = { memory_size = 256, timeout = 10 }
+    # Small and short: it validates a few seconds of events and makes at most one write per series.
+    live = { memory_size = 256, timeout = 30 }
+  }
+  function_settings = {
+    for name, d in local.function_defaults : name => {
+      memory_size = coalesce(try(var.lambda_function_settings[name].memory_size, null), d.memory_size)
+      timeout     = coalesce(try(var.lambda_function_settings[name].timeout, null), d.timeout)
+    }
+  }
 
-  name        = "${local.prefix}-${each.key}"
-  description = each.value.description
-  handler     = "pipeline.handlers.${each.key}.handler"
-  runtime     = "python3.12"
-  timeout     = local.function_settings[each.key].timeout
-  memory_size = local.function_settings[each.key].memory_size
+  lambda_runtime  = "python3.12"
+  lambda_zip_hash = filebase64sha256(var.lambda_zip_path)
+  # moto does not implement LoggingConfig; the default group has the same name anyway.
+  explicit_logging_config = !local.is_local
+
+  # Environment of docs/DESIGN.md ("Lambda environment") every function gets, besides its own
+  # and POWERTOOLS_SERVICE_NAME (its role). AWS_ENDPOINT_URL is never set here.
+  common_environment = {
+    BRONZE_BUCKET = local.bronze_bucket
+    LOG_LEVEL     = var.log_level
+  }
+
+  # Kinesis read access of the stream's two consumers (ingest for the lake, live for LATEST).
+  read_event_stream_statement = {
+    sid = "ReadEventStream"
+    actions = [
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:GetRecords",
+      "kinesis:GetShardIterator",
+      "kinesis:ListShards",
+      "kinesis:SubscribeToShard",
+    ]
+    resources = [aws_kinesis_stream.events.arn]
+  }
+
+  # Every function by its role: what the alarms, the outputs and the tests iterate over.
+  lambda_functions = {
+    ingest    = module.ingest_function
+    transform = module.transform_function
+    aggregate = module.aggregate_function
+    live      = module.live_function
+    api       = module.api_function
+  }
+}
+
+# --- ingest: stream -> bronze ---------------------------------------------------------------------
+
+module "ingest_function" {
+  source = "./modules/lambda_function"
+
+  name        = "${local.prefix}-ingest"
+  description = "Kinesis -> bronze: validates events, writes gzip JSON lines, quarantines rejects."
+  handler     = "pipeline.handlers.ingest.handler"
+  runtime     = local.lambda_runtime
+  timeout     = local.function_settings.ingest.timeout
+  memory_size = local.function_settings.ingest.memory_size
 
   s3_bucket         = aws_s3_object.lambda_zip.bucket
   s3_key            = aws_s3_object.lambda_zip.key
   s3_object_version = aws_s3_object.lambda_zip.version_id
-  source_code_hash  = filebase64sha256(var.lambda_zip_path)
+  source_code_hash  = local.lambda_zip_hash
 
-  environment_variables = merge(local.common_environment, each.value.environment, {
-    POWERTOOLS_SERVICE_NAME = each.key
-  })
-  log_retention_days = local.settings.log_retention_days
-  # moto does not implement LoggingConfig; the default group has the same name anyway.
-  explicit_logging_config = !local.is_local
+  environment_variables   = merge(local.common_environment, { POWERTOOLS_SERVICE_NAME = "ingest" })
+  log_retention_days      = local.settings.log_retention_days
+  explicit_logging_config = local.explicit_logging_config
 
-  policy_statements = each.value.policy_statements
-  allowed_triggers  = each.value.allowed_triggers
+  policy_statements = [
+    local.read_event_stream_statement,
+    {
+      sid       = "WriteBronzeStreamAndQuarantine"
+      actions   = ["s3:PutObject"]
+      resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
+    },
+    {
+      # The on-failure destination of the event source mapping is written with this role.
+      sid       = "SendToIngestDlq"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.ingest_dlq.arn]
+    },
+  ]
+  # Triggered by its event source mapping (aws_lambda_event_source_mapping.stream), not a permission.
+  allowed_triggers = {}
 }
 
-################################################################################
-# Wiring: stream -> ingest (the lake, in bulk) and live (LATEST, within seconds), bronze ->
-# transform, schedule -> aggregate, URL -> api
-################################################################################
+# --- live: stream -> LATEST in DynamoDB -------------------------------------------------------------
+
+module "live_function" {
+  source = "./modules/lambda_function"
+
+  name        = "${local.prefix}-live"
+  description = "Kinesis -> LATEST in DynamoDB within seconds: one conditional write per series and batch."
+  handler     = "pipeline.handlers.live.handler"
+  runtime     = local.lambda_runtime
+  timeout     = local.function_settings.live.timeout
+  memory_size = local.function_settings.live.memory_size
+
+  s3_bucket         = aws_s3_object.lambda_zip.bucket
+  s3_key            = aws_s3_object.lambda_zip.key
+  s3_object_version = aws_s3_object.lambda_zip.version_id
+  source_code_hash  = local.lambda_zip_hash
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "live"
+    TABLE_NAME              = aws_dynamodb_table.lake.name
+  })
+  log_retention_days      = local.settings.log_retention_days
+  explicit_logging_config = local.explicit_logging_config
+
+  policy_statements = [
+    local.read_event_stream_statement,
+    {
+      # Conditional PutItem only (the LATEST rule is the condition): nothing is read.
+      sid       = "WriteLatestItems"
+      actions   = ["dynamodb:PutItem"]
+      resources = [aws_dynamodb_table.lake.arn]
+    },
+    {
+      sid       = "SendToLiveDlq"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.live_dlq.arn]
+    },
+  ]
+  # Triggered by its event source mapping (aws_lambda_event_source_mapping.stream), not a permission.
+  allowed_triggers = {}
+}
 
 # The stream's two consumers, each with its own checkpoint: ingest lands the lake in bulk (long
 # window), live serves LATEST within seconds (short window, from the stream's end: the aggregate
@@ -462,6 +361,7 @@ locals {
   stream_consumers = merge(
     {
       ingest = {
+        function_arn      = module.ingest_function.function_arn
         starting_position = var.ingest_starting_position
         batch_size        = var.ingest_batch_size
         window_seconds    = var.ingest_batching_window_seconds
@@ -472,6 +372,7 @@ locals {
     },
     var.live_serving_enabled ? {
       live = {
+        function_arn      = module.live_function.function_arn
         starting_position = "LATEST"
         batch_size        = var.live_batch_size
         window_seconds    = var.live_batching_window_seconds
@@ -487,7 +388,7 @@ resource "aws_lambda_event_source_mapping" "stream" {
   for_each = local.stream_consumers
 
   event_source_arn  = aws_kinesis_stream.events.arn
-  function_name     = module.lambda[each.key].function_arn
+  function_name     = each.value.function_arn
   starting_position = each.value.starting_position
 
   batch_size                         = each.value.batch_size
@@ -505,17 +406,77 @@ resource "aws_lambda_event_source_mapping" "stream" {
   }
 
   # The mapping is validated against the role's Kinesis and SQS permissions when created.
-  depends_on = [module.lambda]
+  depends_on = [module.ingest_function, module.live_function]
 }
 
-moved {
-  from = aws_lambda_event_source_mapping.ingest
-  to   = aws_lambda_event_source_mapping.stream["ingest"]
-}
+# --- transform: bronze -> silver ---------------------------------------------------------------------
 
-moved {
-  from = aws_lambda_event_source_mapping.live[0]
-  to   = aws_lambda_event_source_mapping.stream["live"]
+module "transform_function" {
+  source = "./modules/lambda_function"
+
+  name        = "${local.prefix}-transform"
+  description = "bronze -> silver: typed, de-duplicated Parquet plus the DynamoDB catalog."
+  handler     = "pipeline.handlers.transform.handler"
+  runtime     = local.lambda_runtime
+  timeout     = local.function_settings.transform.timeout
+  memory_size = local.function_settings.transform.memory_size
+
+  s3_bucket         = aws_s3_object.lambda_zip.bucket
+  s3_key            = aws_s3_object.lambda_zip.key
+  s3_object_version = aws_s3_object.lambda_zip.version_id
+  source_code_hash  = local.lambda_zip_hash
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "transform"
+    SILVER_BUCKET           = local.silver_bucket
+    TABLE_NAME              = aws_dynamodb_table.lake.name
+  })
+  log_retention_days      = local.settings.log_retention_days
+  explicit_logging_config = local.explicit_logging_config
+
+  policy_statements = [
+    {
+      sid       = "ReadBronzeSources"
+      actions   = ["s3:GetObject"]
+      resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.stream}*", "${local.bucket_arns["bronze"]}/${local.lake_prefixes.uploads}*"]
+    },
+    {
+      sid       = "WriteBronzeQuarantine"
+      actions   = ["s3:PutObject"]
+      resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.quarantine}*"]
+    },
+    {
+      # A corrected re-upload clears the quarantine of its previous version.
+      sid       = "ClearUploadQuarantine"
+      actions   = ["s3:DeleteObject"]
+      resources = ["${local.bucket_arns["bronze"]}/${local.lake_prefixes.transform_quarantine}${local.lake_prefixes.uploads}*"]
+    },
+    {
+      # Delete: a re-upload removes its files from partitions it no longer touches.
+      # No ListBucket and no reads of silver: landing never looks at what is stored.
+      sid       = "WriteSilverEvents"
+      actions   = ["s3:PutObject", "s3:DeleteObject"]
+      resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
+    },
+    {
+      # PutItem: catalog items; UpdateItem: the upload ledger (turns and what each upload wrote).
+      sid       = "WriteCatalogAndUploadLedger"
+      actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+      resources = [aws_dynamodb_table.lake.arn]
+    },
+    {
+      # Lambda sends the on-failure record of a failed asynchronous invocation with this role.
+      sid       = "SendToTransformDlq"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.transform_dlq.arn]
+    },
+  ]
+  allowed_triggers = {
+    AllowBronzeObjectCreated = {
+      principal  = "s3.amazonaws.com"
+      source_arn = local.bucket_arns["bronze"]
+    }
+  }
 }
 
 resource "aws_s3_bucket_notification" "bronze" {
@@ -524,24 +485,24 @@ resource "aws_s3_bucket_notification" "bronze" {
   # quarantine/ is written by the pipeline itself and must not trigger transform.
   lambda_function {
     id                  = "transform-stream"
-    lambda_function_arn = module.lambda["transform"].function_arn
+    lambda_function_arn = module.transform_function.function_arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = local.lake_prefixes.stream
   }
 
   lambda_function {
     id                  = "transform-uploads"
-    lambda_function_arn = module.lambda["transform"].function_arn
+    lambda_function_arn = module.transform_function.function_arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = local.lake_prefixes.uploads
   }
 
   # S3 tests the destination when the notification is saved: the permission must exist.
-  depends_on = [module.lambda]
+  depends_on = [module.transform_function]
 }
 
 resource "aws_lambda_function_event_invoke_config" "transform" {
-  function_name                = module.lambda["transform"].function_name
+  function_name                = module.transform_function.function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = var.transform_maximum_event_age_seconds
 
@@ -552,7 +513,77 @@ resource "aws_lambda_function_event_invoke_config" "transform" {
   }
 
   # Lambda checks that the role may send to the destination when the config is saved.
-  depends_on = [module.lambda]
+  depends_on = [module.transform_function]
+}
+
+# --- aggregate: silver -> gold, on two schedules ------------------------------------------------------
+
+module "aggregate_function" {
+  source = "./modules/lambda_function"
+
+  name        = "${local.prefix}-aggregate"
+  description = "silver -> gold: daily KPIs per country and indicator, latest values in DynamoDB."
+  handler     = "pipeline.handlers.aggregate.handler"
+  runtime     = local.lambda_runtime
+  timeout     = local.function_settings.aggregate.timeout
+  memory_size = local.function_settings.aggregate.memory_size
+
+  s3_bucket         = aws_s3_object.lambda_zip.bucket
+  s3_key            = aws_s3_object.lambda_zip.key
+  s3_object_version = aws_s3_object.lambda_zip.version_id
+  source_code_hash  = local.lambda_zip_hash
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "aggregate"
+    SILVER_BUCKET           = local.silver_bucket
+    GOLD_BUCKET             = local.gold_bucket
+    TABLE_NAME              = aws_dynamodb_table.lake.name
+    DEDUPE_HORIZON_SECONDS  = tostring(var.aggregate_dedupe_horizon_seconds)
+    SILVER_TARGET_FILE_MB   = tostring(var.silver_target_file_mb)
+  })
+  log_retention_days      = local.settings.log_retention_days
+  explicit_logging_config = local.explicit_logging_config
+
+  policy_statements = [
+    {
+      sid       = "ListSilver"
+      actions   = ["s3:ListBucket"]
+      resources = [local.bucket_arns["silver"]]
+    },
+    {
+      # Put/Delete: compaction merges a partition's stream-side files and trims uploads.
+      sid       = "ReadAndCompactSilverEvents"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.silver_events}*"]
+    },
+    {
+      # Each partition's state (pipeline.partition_state), read and written with conditions.
+      sid       = "ReadWriteAggregateState"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${local.bucket_arns["silver"]}/${local.lake_prefixes.aggregate_state}*"]
+    },
+    {
+      sid       = "WriteGoldKpis"
+      actions   = ["s3:PutObject", "s3:DeleteObject"] # delete: a partition left with no events
+      resources = ["${local.bucket_arns["gold"]}/${local.lake_prefixes.gold_kpis}*"]
+    },
+    {
+      sid = "ReadWriteLakeTable"
+      # DeleteItem: KPI and LATEST items of rows a re-upload removed from silver.
+      actions   = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
+      resources = [aws_dynamodb_table.lake.arn]
+    },
+  ]
+  allowed_triggers = {
+    AllowAggregateSchedule = {
+      principal  = "events.amazonaws.com"
+      source_arn = aws_cloudwatch_event_rule.aggregate.arn
+    }
+    AllowCompactionSchedule = {
+      principal  = "events.amazonaws.com"
+      source_arn = aws_cloudwatch_event_rule.compaction.arn
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "aggregate" {
@@ -565,7 +596,7 @@ resource "aws_cloudwatch_event_rule" "aggregate" {
 resource "aws_cloudwatch_event_target" "aggregate" {
   rule      = aws_cloudwatch_event_rule.aggregate.name
   target_id = "aggregate"
-  arn       = module.lambda["aggregate"].function_arn
+  arn       = module.aggregate_function.function_arn
 }
 
 # Compaction: the same function, its own schedule and input, so the per-minute run never merges.
@@ -579,11 +610,54 @@ resource "aws_cloudwatch_event_rule" "compaction" {
 resource "aws_cloudwatch_event_target" "compaction" {
   rule      = aws_cloudwatch_event_rule.compaction.name
   target_id = "compaction"
-  arn       = module.lambda["aggregate"].function_arn
+  arn       = module.aggregate_function.function_arn
   input     = jsonencode({ compact = true })
 }
 
+# --- api: the Function URL -----------------------------------------------------------------------------
+
+locals {
+  api_authorization_type = local.is_local ? "NONE" : var.api_authorization_type
+}
+
+module "api_function" {
+  source = "./modules/lambda_function"
+
+  name        = "${local.prefix}-api"
+  description = "Function URL: latest values and daily KPIs from DynamoDB."
+  handler     = "pipeline.handlers.api.handler"
+  runtime     = local.lambda_runtime
+  timeout     = local.function_settings.api.timeout
+  memory_size = local.function_settings.api.memory_size
+
+  s3_bucket         = aws_s3_object.lambda_zip.bucket
+  s3_key            = aws_s3_object.lambda_zip.key
+  s3_object_version = aws_s3_object.lambda_zip.version_id
+  source_code_hash  = local.lambda_zip_hash
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "api"
+    TABLE_NAME              = aws_dynamodb_table.lake.name
+  })
+  log_retention_days      = local.settings.log_retention_days
+  explicit_logging_config = local.explicit_logging_config
+
+  policy_statements = [
+    {
+      sid       = "ReadLakeTable"
+      actions   = ["dynamodb:Query", "dynamodb:GetItem"]
+      resources = [aws_dynamodb_table.lake.arn]
+    },
+  ]
+  allowed_triggers = local.api_authorization_type == "NONE" ? {
+    AllowPublicFunctionUrl = {
+      principal              = "*"
+      function_url_auth_type = "NONE"
+    }
+  } : {}
+}
+
 resource "aws_lambda_function_url" "api" {
-  function_name      = module.lambda["api"].function_name
+  function_name      = module.api_function.function_name
   authorization_type = local.api_authorization_type
 }

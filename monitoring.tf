@@ -9,7 +9,7 @@ locals {
 
   # Alarms on a count that must stay at 0 for 5 minutes, all alike but for the metric and text:
   # the depth of each DLQ (a message there is work `make redrive` has to finish), and Errors and
-  # Throttles of every function of module.lambda.
+  # Throttles of every function of local.lambda_functions.
   dlq_alarms = {
     for name, queue in { ingest = aws_sqs_queue.ingest_dlq.name, transform = aws_sqs_queue.transform_dlq.name, live = aws_sqs_queue.live_dlq.name } :
     "${name}-dlq-not-empty" => {
@@ -22,17 +22,17 @@ locals {
     }
   }
   lambda_alarms = {
-    for pair in setproduct(keys(local.functions), ["Errors", "Throttles"]) :
+    for pair in setproduct(keys(local.lambda_functions), ["Errors", "Throttles"]) :
     "${pair[0]}-${lower(pair[1])}" => {
-      alarm_name = "${module.lambda[pair[0]].function_name}-${lower(pair[1])}"
+      alarm_name = "${local.lambda_functions[pair[0]].function_name}-${lower(pair[1])}"
       description = {
-        Errors    = "${module.lambda[pair[0]].function_name} failed at least once in 5 minutes (${module.lambda[pair[0]].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule."
-        Throttles = "${module.lambda[pair[0]].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
+        Errors    = "${local.lambda_functions[pair[0]].function_name} failed at least once in 5 minutes (${local.lambda_functions[pair[0]].log_group_name}). Failed work is retried, then parked in a DLQ or left to the next schedule."
+        Throttles = "${local.lambda_functions[pair[0]].function_name} was throttled in the last 5 minutes (account or reserved concurrency reached); its work is delayed."
       }[pair[1]]
       namespace  = "AWS/Lambda"
       metric     = pair[1]
       statistic  = "Sum"
-      dimensions = { FunctionName = module.lambda[pair[0]].function_name }
+      dimensions = { FunctionName = local.lambda_functions[pair[0]].function_name }
     }
   }
   count_above_zero_alarms = local.is_local ? {} : merge(local.dlq_alarms, local.lambda_alarms)
@@ -43,27 +43,20 @@ locals {
 # aws/sns key), publishable by this account's alarms and budgets only
 ################################################################################
 
-resource "aws_kms_key" "alarms" {
-  count = local.aws_count
+module "alarm_topic_key" {
+  source = "./modules/kms_key"
+  count  = local.aws_count
 
-  description             = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      local.kms_account_administers_key,
-      {
-        # Publishing to an encrypted topic needs a data key of the topic's key.
-        Sid       = "AllowAlarmAndBudgetPublishers"
-        Effect    = "Allow"
-        Principal = { Service = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource  = "*"
-      },
-    ]
-  })
+  description       = "${local.prefix}: encrypts the alarm topic; CloudWatch alarms and AWS Budgets use it to publish."
+  administrator_arn = local.account_root_arn
+  policy_statements = [
+    {
+      # Publishing to an encrypted topic needs a data key of the topic's key.
+      sid        = "AllowAlarmAndBudgetPublishers"
+      principals = { type = "Service", identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] }
+      actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
+    },
+  ]
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -71,7 +64,7 @@ resource "aws_sns_topic" "alarms" {
 
   name              = "${local.prefix}-alarms"
   display_name      = "${local.prefix} alarms"
-  kms_master_key_id = aws_kms_key.alarms[0].arn
+  kms_master_key_id = module.alarm_topic_key[0].arn
 }
 
 resource "aws_sns_topic_policy" "alarms" {
@@ -139,7 +132,7 @@ resource "aws_cloudwatch_metric_alarm" "ingest_iterator_age" {
 
   namespace   = "AWS/Lambda"
   metric_name = "IteratorAge"
-  dimensions  = { FunctionName = module.lambda["ingest"].function_name }
+  dimensions  = { FunctionName = module.ingest_function.function_name }
   statistic   = "Maximum"
   period      = 60
 
@@ -236,5 +229,5 @@ resource "aws_budgets_budget" "monthly" {
   }
 
   # Budgets checks that it may publish to the topic when the budget is saved.
-  depends_on = [aws_sns_topic_policy.alarms, aws_kms_key.alarms]
+  depends_on = [aws_sns_topic_policy.alarms, module.alarm_topic_key]
 }

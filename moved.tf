@@ -182,3 +182,61 @@ moved {
   from = aws_s3_bucket_lifecycle_configuration.audit_trail[0]
   to   = module.audit_trail_bucket[0].aws_s3_bucket_lifecycle_configuration.this[0]
 }
+
+# The three customer managed keys became modules/kms_key instances (one definition of the key and
+# its policy's administrator statement): the keys move, nothing is replaced.
+
+moved {
+  from = aws_kms_key.athena_results[0]
+  to   = module.athena_results_key[0].aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_key.audit[0]
+  to   = module.audit_key[0].aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_key.alarms[0]
+  to   = module.alarm_topic_key[0].aws_kms_key.this
+}
+
+# The stream's two event source mappings became one for_each resource.
+
+moved {
+  from = aws_lambda_event_source_mapping.ingest
+  to   = aws_lambda_event_source_mapping.stream["ingest"]
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.live[0]
+  to   = aws_lambda_event_source_mapping.stream["live"]
+}
+
+# Each function became its own modules/lambda_function call (its IAM, environment and triggers
+# beside it): the functions, roles, policies, log groups and permissions move, nothing is replaced.
+
+moved {
+  from = module.lambda["ingest"]
+  to   = module.ingest_function
+}
+
+moved {
+  from = module.lambda["transform"]
+  to   = module.transform_function
+}
+
+moved {
+  from = module.lambda["aggregate"]
+  to   = module.aggregate_function
+}
+
+moved {
+  from = module.lambda["live"]
+  to   = module.live_function
+}
+
+moved {
+  from = module.lambda["api"]
+  to   = module.api_function
+}

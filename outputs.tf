@@ -55,7 +55,7 @@ output "live_dlq_url" {
 
 output "function_names" {
   description = "Lambda function names keyed by role: ingest, transform, aggregate, api."
-  value       = { for name, fn in module.lambda : name => fn.function_name }
+  value       = { for name, fn in local.lambda_functions : name => fn.function_name }
 }
 
 output "api_url" {

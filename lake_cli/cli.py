@@ -1,11 +1,15 @@
-"""`lake COMMAND [options]`: the operator's commands over a deployed stack, each a module of this package.
+"""`lake [--stack PATH] COMMAND [options]`: the operator's commands over a deployed stack, each a module of this package.
 
-    lake query --terraform-outputs-json "$(tflocal output -json)" --sql "select count(*) from events"
-    lake report --terraform-outputs-json "$(tflocal output -json)" --output build/report.png
-    lake dashboard --terraform-outputs-json "$(tflocal output -json)"
-    terraform output -json | lake redrive --terraform-outputs - --dry-run
-    terraform output -json | lake aggregate --terraform-outputs -
-    lake api "$(tflocal output -raw api_url)" indicadores/ARG/Inflacion
+Every command finds the stack the same way, from the global option `--stack` (lake_cli/terraform_outputs.py):
+a Terraform directory (`terraform output -json` runs there; `--terraform tflocal` for an emulator's S3
+state), a file of that command's output, or `-` for stdin.
+
+    lake --stack . query --sql "select count(*) from events"
+    lake --stack . report --output build/report.png
+    lake --stack . dashboard
+    terraform output -json | lake --stack - redrive --dry-run
+    lake --stack . aggregate
+    lake --stack . api indicadores/ARG/Inflacion
 
 `lake COMMAND --help` shows a command's options. Each command's module is imported only when it runs,
 so `lake --help` and `lake api` do not load DuckDB, pandas or matplotlib.
@@ -18,7 +22,10 @@ import importlib
 import sys
 from collections.abc import Callable
 
-# command -> (module whose main(argv) runs it, one line of help). The modules' parsers name themselves
+from lake_cli import terraform_outputs
+from lake_cli.terraform_outputs import StackLocation
+
+# command -> (module whose main(argv, stack) runs it, one line of help). The modules' parsers name themselves
 # `lake COMMAND` (tests/unit/test_lake_cli.py checks that they match this table).
 COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("lake_cli.lake_sql", "SQL over the lake with DuckDB (views events, daily, latest); no --sql: a shell"),
@@ -31,28 +38,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    width = max(map(len, COMMANDS))
     parser = argparse.ArgumentParser(
         prog="lake",
         description="The data lake's operator commands, over a deployed stack (its Terraform outputs).",
-        epilog="`lake COMMAND --help` shows a command's options.",
+        epilog="commands:\n"
+        + "\n".join(f"    {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items())
+        + "\n\n`lake COMMAND --help` shows a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (_, summary) in COMMANDS.items():
-        commands.add_parser(name, help=summary, add_help=False)
+    terraform_outputs.add_stack_arguments(parser)
+    parser.add_argument("command", metavar="COMMAND", choices=list(COMMANDS), help="one of the commands below")
+    # Everything after the command is the command's own: its module parses it, --help included.
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
-def command_main(name: str) -> Callable[[list[str]], int]:
+def command_main(name: str) -> Callable[..., int]:
     return importlib.import_module(COMMANDS[name][0]).main
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in COMMANDS:
-        build_parser().parse_args(argv)  # prints the help, or the error for an unknown command, and exits
-        return 2
-    # Everything after the command is the command's own: its module parses it, --help included.
-    return command_main(argv[0])(argv[1:])
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    stack: StackLocation | None = terraform_outputs.stack_location_from_args(args)
+    return command_main(args.command)(args.arguments, stack=stack)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`make dashboard`: a local page with the latest value of every pais × indicador and the daily KPIs,
 live: a new latest value shows within seconds of its event, highlighted.
 
-    lake dashboard --terraform-outputs-json "$(tflocal output -json)"   # http://127.0.0.1:8050/
+    lake --stack . dashboard   # http://127.0.0.1:8050/
 
 The page has two parts, read at two paces:
 
@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from lake_cli import terraform_outputs
+from lake_cli.terraform_outputs import StackLocation, StackOutputs, TerraformOutputsError, require_stack
 from pipeline import api
 
 # Package data (pyproject.toml), found wherever the package is installed.
@@ -73,10 +73,6 @@ MAX_TICKS = 6
 Key = tuple[str, str]  # (pais, indicador)
 
 
-class DashboardError(Exception):
-    """A setting is missing or wrong (printed without a traceback)."""
-
-
 # --- settings ------------------------------------------------------------------------------------
 
 
@@ -86,14 +82,8 @@ class Settings:
     api_function: str | None  # to read the URL's auth type (AWS_IAM on prod); None: not signed
 
 
-def settings_from_outputs(outputs: Mapping[str, Any]) -> Settings:
-    """From `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = terraform_outputs.plain_values(outputs)
-    api_url = values.get("api_url")
-    if not api_url:
-        raise DashboardError("terraform outputs lack api_url: deploy the stack first (make deploy), or pass --api-url")
-    functions = values.get("function_names") or {}
-    return Settings(api_url=str(api_url), api_function=functions.get("api") if isinstance(functions, dict) else None)
+def settings_from_stack(stack: StackOutputs) -> Settings:
+    return Settings(api_url=stack.api_url, api_function=stack.function_names.api)
 
 
 # --- pure parts: numbers, times, scales ----------------------------------------------------------
@@ -811,8 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lake dashboard", description="Serve a live page of the API's latest values and daily KPIs."
     )
-    terraform_outputs.add_arguments(parser, "api_url and the api function's name")
-    parser.add_argument("--api-url", help="the api_url output (overrides the outputs)")
+    parser.add_argument("--api-url", help="the URL of the API (default: the stack's api_url)")
     parser.add_argument("--api-function", help="the api function's name (to sign when its URL is AWS_IAM)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
@@ -838,22 +827,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    outputs = terraform_outputs.outputs_from_args(args)
-    if args.api_url:
-        outputs = {**outputs, "api_url": args.api_url}
-    settings = settings_from_outputs(outputs)
-    return Settings(api_url=settings.api_url, api_function=args.api_function or settings.api_function)
+def settings_from_args(args: argparse.Namespace, stack: StackLocation | None) -> Settings:
+    """--api-url and --api-function, else the stack's (read only when one of them is missing)."""
+    if args.api_url and (args.api_function or stack is None):
+        return Settings(api_url=args.api_url, api_function=args.api_function)
+    settings = settings_from_stack(require_stack(stack))
+    return Settings(api_url=args.api_url or settings.api_url, api_function=args.api_function or settings.api_function)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.refresh <= 0 or args.live_refresh <= 0:
         print("error: --refresh and --live-refresh must be positive", file=sys.stderr)
         return 2
     try:
-        settings = settings_from_args(args)
-    except (DashboardError, terraform_outputs.TerraformOutputsError) as error:
+        settings = settings_from_args(args, stack)
+    except TerraformOutputsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     source = ApiSource.from_settings(settings, days=args.days)

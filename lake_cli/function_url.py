@@ -11,8 +11,9 @@ The `api_url` output is whatever the target returned for the Function URL:
 `resolve(api_url)` returns a `FunctionUrl` (where to send, which headers); `FunctionUrl.get(path)`
 performs a GET. From the shell:
 
-    lake api "$(tflocal output -raw api_url)" indicadores/ARG/Inflacion          # GET, body
-    lake api --curl "$(tflocal output -raw api_url)" indicadores/ARG/Inflacion   # the curl line
+    lake --stack . api indicadores/ARG/Inflacion          # GET, body (the stack's api_url)
+    lake --stack . api --curl indicadores/ARG/Inflacion   # the curl line
+    lake api --api-url URL health                         # any URL, no stack
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
+
+from lake_cli.terraform_outputs import StackLocation, TerraformOutputsError, require_stack
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
 # The region when neither the environment nor the AWS config names one (the operator commands share it).
@@ -122,16 +125,21 @@ def resolve_for_function(api_url: str, function_name: str | None = None, lambda_
     return resolve(api_url, auth_type=auth_type)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="lake api", description="Call the api Function URL on any target (see module doc)."
     )
-    parser.add_argument("api_url", help="the api_url output")
     parser.add_argument("path", nargs="?", default="health", help="path under the URL (default: health)")
+    parser.add_argument("--api-url", help="the URL to call (default: the stack's api_url)")
     parser.add_argument("--curl", action="store_true", help="print the equivalent curl command instead")
     parser.add_argument("--iam", action="store_true", help="sign with SigV4 (a prod URL with AWS_IAM auth)")
     args = parser.parse_args(argv)
-    target = resolve(args.api_url, auth_type="AWS_IAM" if args.iam else "NONE")
+    try:
+        api_url = args.api_url or require_stack(stack).api_url
+    except TerraformOutputsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    target = resolve(api_url, auth_type="AWS_IAM" if args.iam else "NONE")
     if args.curl:
         print(target.curl(args.path))
         return 0

@@ -1,12 +1,12 @@
 """`make aggregate`: invokes the aggregate Lambda now and prints its summary.
 
 `invoke_aggregate` is the one way the tools and tests run the aggregate (demo, bench, the e2e suite).
-The function comes from the stack's outputs (lake_cli/terraform_outputs.py) or is named directly:
+The function is the stack's (`lake --stack PATH`, lake_cli/terraform_outputs.py) or is named directly:
 
-    terraform output -json | lake aggregate --terraform-outputs -
+    lake --stack . aggregate
     lake aggregate FUNCTION_NAME
-    lake aggregate --full-refresh ...   # recount every partition from silver
-    lake aggregate --compact ...        # the compaction run now (it also runs on its schedule)
+    lake --stack . aggregate --full-refresh   # recount every partition from silver
+    lake --stack . aggregate --compact        # the compaction run now (it also runs on its schedule)
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import json
 import sys
 from typing import Any
 
-from lake_cli import terraform_outputs
 from lake_cli.lambda_invoke import invoke
+from lake_cli.terraform_outputs import StackLocation, TerraformOutputsError, require_stack
 from pipeline.aggregate_request import AggregateRequest
 
 
@@ -28,31 +28,21 @@ def invoke_aggregate(
     return invoke(lambda_client, function_name, (request or AggregateRequest()).payload())
 
 
-def aggregate_function(outputs: dict) -> str:
-    """The aggregate's name from the stack's outputs ({name: value})."""
-    try:
-        return outputs["function_names"]["aggregate"]
-    except (KeyError, TypeError):
-        raise terraform_outputs.TerraformOutputsError(
-            "the Terraform outputs have no function_names.aggregate: deploy the stack first (make deploy)"
-        ) from None
-
-
-def main(argv: list[str] | None = None, lambda_client: Any = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None, lambda_client: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="lake aggregate", description=__doc__.splitlines()[0])
-    parser.add_argument("function_name", nargs="?", metavar="FUNCTION_NAME", help="the aggregate Lambda")
-    terraform_outputs.add_arguments(parser, "function_names.aggregate")
+    parser.add_argument(
+        "function_name", nargs="?", metavar="FUNCTION_NAME", help="the aggregate Lambda (default: the stack's)"
+    )
     run = parser.add_mutually_exclusive_group()
     run.add_argument("--full-refresh", action="store_true", help="recount every partition from silver")
     run.add_argument("--compact", action="store_true", help="run the compaction now")
     args = parser.parse_args(argv)
+    if args.function_name and stack:
+        parser.error("give FUNCTION_NAME or the stack (lake --stack), not both")
     try:
-        outputs = terraform_outputs.outputs_from_args(args)
-        if args.function_name and outputs:
-            parser.error("give FUNCTION_NAME or the Terraform outputs, not both")
-        function_name = args.function_name or aggregate_function(outputs)
-    except terraform_outputs.TerraformOutputsError as error:
-        print(error, file=sys.stderr)
+        function_name = args.function_name or require_stack(stack).function_names.aggregate
+    except TerraformOutputsError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     if lambda_client is None:
         import boto3

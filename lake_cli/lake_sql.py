@@ -1,6 +1,6 @@
 """`make query`: SQL over the lake with DuckDB, on the emulator or on AWS, offline.
 
-    lake query --terraform-outputs-json "$(tflocal output -json)" --sql "select count(*) from events"
+    lake --stack . query --sql "select count(*) from events"
     lake query --silver econ-lake-local-silver --gold econ-lake-local-gold   # a shell
 
 Predefined views (docs/DESIGN.md, "Silver: landing, reading, compaction"):
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from lake_cli import terraform_outputs
 from lake_cli.function_url import DEFAULT_REGION
+from lake_cli.terraform_outputs import NoStackError, StackLocation, StackOutputs
 from pipeline import layout, read_rule, schema
 from pipeline.gold import KPI_SCHEMA
 
@@ -96,7 +96,7 @@ DEFAULT_MAX_ROWS = 200
 
 
 class LakeSqlError(RuntimeError):
-    """The lake cannot be opened for SQL (no bucket names, the extension is missing, ...)."""
+    """The lake cannot be opened for SQL (the extension is missing, an endpoint without a host, ...)."""
 
 
 @dataclass(frozen=True)
@@ -126,19 +126,9 @@ def location(value: str) -> str:
     return f"s3://{value}"
 
 
-def lake_from_terraform_outputs(outputs: dict) -> Lake:
-    """Bucket names from `terraform output -json` ({name: {value: ...}}) or plain {name: value}."""
-    values = terraform_outputs.plain_values(outputs)
-    missing = [name for name in ("silver_bucket", "gold_bucket") if not values.get(name)]
-    if missing:
-        raise LakeSqlError(
-            f"terraform outputs lack {', '.join(missing)}: deploy the stack first (make deploy), "
-            "or pass --silver and --gold"
-        )
-    bronze = values.get("bronze_bucket")
-    return Lake(
-        location(values["silver_bucket"]), location(values["gold_bucket"]), location(bronze) if bronze else None
-    )
+def lake_of_stack(stack: StackOutputs) -> Lake:
+    """The stack's buckets, bronze included."""
+    return Lake(location(stack.silver_bucket), location(stack.gold_bucket), location(stack.bronze_bucket))
 
 
 # --- the connection ------------------------------------------------------------------------------
@@ -454,8 +444,7 @@ def banner(lake: Lake) -> str:
 
 
 def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
-    """Where the lake is: terraform outputs and/or explicit locations (see lake_from_args)."""
-    terraform_outputs.add_arguments(parser, "bucket names (--silver/--gold/--bronze override)")
+    """Where the lake is: explicit locations, each overriding the stack's bucket (see lake_from_args)."""
     parser.add_argument("--silver", help="silver bucket name, s3:// URL or local directory")
     parser.add_argument("--gold", help="gold bucket name, s3:// URL or local directory")
     parser.add_argument(
@@ -477,20 +466,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lake_from_args(args: argparse.Namespace) -> Lake:
-    outputs = terraform_outputs.outputs_from_args(args)
-    overrides = {
-        name: value
-        for name, value in (("silver_bucket", args.silver), ("gold_bucket", args.gold), ("bronze_bucket", args.bronze))
-        if value
-    }
-    return lake_from_terraform_outputs({**outputs, **overrides})
+def lake_from_args(args: argparse.Namespace, stack: StackLocation | None) -> Lake:
+    """--silver, --gold and --bronze, each else the stack's bucket; without a stack, --silver and
+    --gold are needed (and --bronze is optional)."""
+    if stack is None and not (args.silver and args.gold):
+        raise NoStackError()
+    from_stack = lake_of_stack(stack.read()) if stack else None
+    return Lake(
+        location(args.silver) if args.silver else from_stack.silver,
+        location(args.gold) if args.gold else from_stack.gold,
+        location(args.bronze) if args.bronze else (from_stack.bronze if from_stack else None),
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        lake = lake_from_args(args)
+        lake = lake_from_args(args, stack)
         con = connect(lake)
     except (LakeSqlError, ValueError, duckdb.Error) as error:
         print(f"error: {error}", file=sys.stderr)

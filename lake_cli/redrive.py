@@ -16,10 +16,11 @@ hidden while the run lasts (so each one is tried once) and made visible again at
 next run can try it as soon as the cause is fixed. `--dry-run` lists what would be re-driven
 without invoking or deleting anything. The exit code is 1 when something is left.
 
-Queues and functions come from `terraform output -json` (`--terraform-outputs FILE`, or `-` for
-stdin) or from the explicit options. boto3 finds the emulator through AWS_ENDPOINT_URL only.
+Queues and functions come from the stack (`lake --stack PATH`, lake_cli/terraform_outputs.py) or
+from the explicit options. boto3 finds the emulator through AWS_ENDPOINT_URL only.
 
-    terraform output -json | lake redrive --terraform-outputs - [--dry-run]
+    lake --stack . redrive [--dry-run]
+    terraform output -json | lake --stack - redrive [--dry-run]
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lake_cli import terraform_outputs
 from lake_cli.lambda_invoke import invoke
+from lake_cli.terraform_outputs import NoStackError, StackLocation, StackOutputs, TerraformOutputsError
 from pipeline.kinesis_event import KinesisRecord, kinesis_event
 
 REDRIVEN, LEFT, ERROR, WOULD_REDRIVE = "re-driven", "left", "error", "would re-drive"
@@ -421,25 +422,32 @@ KINESIS_CONSUMERS = ("ingest", "live")
 QUEUES = (*KINESIS_CONSUMERS, "transform")
 
 
-def targets(args: argparse.Namespace, outputs: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-    """(queue kind, queue URL, function name) for the ingest, live and transform DLQs."""
-    functions = outputs.get("function_names") or {}
+def stack_queues(stack: StackOutputs) -> dict[str, tuple[str, str]]:
+    """Queue kind -> (its DLQ's URL, the function it re-drives to), in the stack."""
+    functions = stack.function_names
+    return {
+        "ingest": (stack.ingest_dlq_url, functions.ingest),
+        "live": (stack.live_dlq_url, functions.live),
+        "transform": (stack.transform_dlq_url, functions.transform),
+    }
+
+
+def targets(args: argparse.Namespace, stack: StackOutputs | None) -> list[tuple[str, str | None, str | None]]:
+    """(queue kind, queue URL, function name) for the ingest, live and transform DLQs: the options
+    (--ingest-dlq-url, --ingest-function, ...) or else the stack's."""
+    from_stack = stack_queues(stack) if stack else {}
     return [
-        ("ingest", args.ingest_dlq_url or outputs.get("dlq_url"), args.ingest_function or functions.get("ingest")),
-        ("live", args.live_dlq_url or outputs.get("live_dlq_url"), args.live_function or functions.get("live")),
         (
-            "transform",
-            args.transform_dlq_url or outputs.get("transform_dlq_url"),
-            args.transform_function or functions.get("transform"),
-        ),
+            kind,
+            getattr(args, f"{kind}_dlq_url") or from_stack.get(kind, (None, None))[0],
+            getattr(args, f"{kind}_function") or from_stack.get(kind, (None, None))[1],
+        )
+        for kind in QUEUES
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lake redrive", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--terraform-outputs", metavar="FILE", help="`terraform output -json` of the stack (`-` reads it from stdin)"
-    )
     parser.add_argument("--ingest-dlq-url")
     parser.add_argument("--ingest-function")
     parser.add_argument("--live-dlq-url")
@@ -459,8 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        outputs = terraform_outputs.outputs_from_file(args.terraform_outputs) if args.terraform_outputs else {}
-    except terraform_outputs.TerraformOutputsError as error:
+        deployed = stack.read() if stack else None
+    except TerraformOutputsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -472,15 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     sqs, kinesis = boto3.client("sqs"), boto3.client("kinesis")
 
     summaries, problems = [], []
-    for kind, queue_url, function_name in targets(args, outputs):
+    for kind, queue_url, function_name in targets(args, deployed):
         if args.only and kind != args.only:
             continue
         name = f"{kind} DLQ"
         if not queue_url or not function_name:
-            problems.append(
-                f"{name}: no queue URL or function name (deploy the stack first, or pass "
-                f"--{kind}-dlq-url and --{kind}-function)"
-            )
+            # Only without a stack: a stack's outputs name every queue and function.
+            problems.append(f"{name}: {NoStackError()} (or pass --{kind}-dlq-url and --{kind}-function)")
             continue
         handle = (
             ingest_redriver(lambda_client, kinesis, function_name)

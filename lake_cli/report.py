@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lake_cli import lake_sql
+from lake_cli.terraform_outputs import StackLocation
 from pipeline import layout
 from pipeline.contract import INDICADORES
 
@@ -261,13 +262,13 @@ def render(data: ReportData, output: Path, *, generated_at: datetime | None = No
     return output
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: StackLocation | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lake report", description=__doc__.split("\n")[0])
     lake_sql.add_lake_arguments(parser)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"PNG to write (default: {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     try:
-        lake = lake_sql.lake_from_args(args)
+        lake = lake_sql.lake_from_args(args, stack)
         con = lake_sql.connect(lake)
         data = collect(con, lake)
     except (lake_sql.LakeSqlError, ValueError, duckdb.Error) as error:

@@ -42,7 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from embedded_aws import local_client
 from embedded_aws.scheduler import rate_seconds
 from lake_cli.function_url import FunctionUrl, resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
-from lake_cli.terraform_outputs import read_outputs
+from lake_cli.terraform_outputs import StackOutputs, read_stack
 from pipeline import layout
 from pipeline.aggregate_request import AggregateRequest, parse_request
 from pipeline.compaction import HORIZON_MARGIN
@@ -276,7 +276,7 @@ class Stack:
     tfdir: Path
     lambda_zip: Path
     variables: dict[str, str]
-    outputs: dict = field(default_factory=dict)
+    outputs: StackOutputs | None = None  # once applied
 
     def apply(self, **overrides: str) -> str:
         """`tflocal apply`; the first time from a copy of the repo's Terraform (local_stack.apply_stack),
@@ -296,21 +296,27 @@ class Stack:
             self.env,
             cwd=self.tfdir,
         )
-        self.outputs = read_outputs(local_stack.TFLOCAL, self.tfdir, self.env)
+        self.outputs = read_stack(local_stack.TFLOCAL, self.tfdir, self.env)
         return next((line for line in result.stdout.splitlines() if "Apply complete" in line), "applied")
 
     @property
+    def deployed(self) -> StackOutputs:
+        if self.outputs is None:
+            raise RuntimeError("the bench's stack is not applied yet (Stack.apply)")
+        return self.outputs
+
+    @property
     def functions(self) -> dict[str, str]:
-        return self.outputs["function_names"]
+        return self.deployed.function_names.as_dict()
 
     def api(self) -> FunctionUrl:
-        return resolve_for_function(self.outputs["api_url"], self.functions.get("api"))
+        return resolve_for_function(self.deployed.api_url, self.deployed.function_names.api)
 
     def memory_mb(self) -> dict[str, int]:
         return bench_cost.function_memory(boto3.client("lambda"), self.functions)
 
     def shards(self) -> int:
-        summary = boto3.client("kinesis").describe_stream_summary(StreamName=self.outputs["stream_name"])
+        summary = boto3.client("kinesis").describe_stream_summary(StreamName=self.deployed.stream_name)
         return int(summary["StreamDescriptionSummary"]["OpenShardCount"])
 
     def mapping(self, role: str) -> dict:
@@ -376,11 +382,11 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     """(sustained, live latency at full speed, cost at full speed); `poll_interval` 0: the API is
     not polled and there is no live figure (the throughput without the bench's own API calls)."""
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-    outputs = stack.outputs
+    outputs = stack.deployed
     manifest = workdir / "sustained.jsonl"
     since_ms = now_ms()
-    bronze_before = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX)
-    quarantine_before = count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX)
+    bronze_before = count_keys(s3, outputs.bronze_bucket, layout.STREAM_PREFIX)
+    quarantine_before = count_keys(s3, outputs.bronze_bucket, layout.QUARANTINE_PREFIX)
     api = stack.api()
     warm_api(api)
     poller = bench_live.LatestPoller(api, poll_interval) if poll_interval > 0 else None
@@ -390,10 +396,10 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     log(f"sustained: sending {events:,} events at full speed ({polling}) …")
     first_send = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    sender = Sender(stack.env, outputs["stream_name"], events, 0, manifest, SUSTAINED_DUPLICATE_RATIO)
+    sender = Sender(stack.env, outputs.stream_name, events, 0, manifest, SUSTAINED_DUPLICATE_RATIO)
     sender.start()
 
-    follower = CatalogFollower(dynamodb, outputs["table_name"])
+    follower = CatalogFollower(dynamodb, outputs.table_name)
 
     def landed() -> list[dict] | None:
         items = follower.poll()
@@ -405,7 +411,7 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
             return None
         # With re-sent events the rows include copies: also wait for every bronze object's files.
         landed_objects = len({item["source_object"] for item in items})
-        bronze_objects = count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX) - bronze_before
+        bronze_objects = count_keys(s3, outputs.bronze_bucket, layout.STREAM_PREFIX) - bronze_before
         return items if landed_objects >= bronze_objects else None
 
     items = wait_until(landed, timeout=max(1800, events / 200), interval=4)
@@ -437,7 +443,7 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
 
     log("sustained: checking silver against the manifest through the read rule …")
     expected = manifest_ids(entries)
-    frame = silver_frame(s3, outputs["silver_bucket"])
+    frame = silver_frame(s3, outputs.silver_bucket)
     read_counts = Counter(frame["event_id"])
     missing = len(expected - set(read_counts))
     extra = len(set(read_counts) - expected)
@@ -470,7 +476,7 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     # Copies in the raw files (what `select count(*)` over the Glue table counts twice) until
     # compaction merges their files: once counted by the aggregate and past the dedupe horizon.
     result["duplicate_ratio_sent"] = SUSTAINED_DUPLICATE_RATIO
-    result["copies_in_files_before_compaction"] = copies_in_files(s3, outputs["silver_bucket"])
+    result["copies_in_files_before_compaction"] = copies_in_files(s3, outputs.silver_bucket)
 
     log("sustained: one aggregate run (gold) …")
     agg_started, agg_started_at = time.monotonic(), dt.datetime.now(dt.UTC)
@@ -497,7 +503,7 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     result["compaction_runs"] = len(compactions)
     result["compaction_seconds"] = round(compaction_seconds, 1)
     result["compaction_summaries"] = compactions
-    copies_after = copies_in_files(s3, outputs["silver_bucket"])
+    copies_after = copies_in_files(s3, outputs.silver_bucket)
     result["copies_in_files_after_compaction"] = copies_after
     # On the schedules: the landing tail, then at most one aggregate period and its run, the horizon
     # and margin, at most one compaction period and the compaction runs, each measured or configured.
@@ -526,7 +532,7 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
     silver_sizes = [
         obj["Size"]
         for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=outputs["silver_bucket"], Prefix=layout.SILVER_EVENTS_PREFIX
+            Bucket=outputs.silver_bucket, Prefix=layout.SILVER_EVENTS_PREFIX
         )
         for obj in page.get("Contents", [])
     ]
@@ -537,12 +543,12 @@ def sustained(stack: Stack, events: int, workdir: Path, poll_interval: float) ->
         events=len(expected),
         records_sent=len(entries),
         seconds=send_seconds,
-        bronze_objects=count_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX) - bronze_before,
-        quarantine_objects=count_keys(s3, outputs["bronze_bucket"], layout.QUARANTINE_PREFIX) - quarantine_before,
+        bronze_objects=count_keys(s3, outputs.bronze_bucket, layout.STREAM_PREFIX) - bronze_before,
+        quarantine_objects=count_keys(s3, outputs.bronze_bucket, layout.QUARANTINE_PREFIX) - quarantine_before,
         silver_writes=len(items),
         logs=stack.function_logs(since_ms),
         memory_mb=stack.memory_mb(),
-        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs["table_name"]),
+        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs.table_name),
         shards=stack.shards(),
     )
     cost = {
@@ -563,13 +569,13 @@ def rate_phase(
     """live, kpis, trickle (silver lag, backlog) and cost_trickle, from one run at `rate`;
     `already_in_lake` says what the partitions held before (for the cost's note)."""
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-    outputs = stack.outputs
-    bronze, silver_bucket = outputs["bronze_bucket"], outputs["silver_bucket"]
+    outputs = stack.deployed
+    bronze, silver_bucket = outputs.bronze_bucket, outputs.silver_bucket
     schedule = stack.aggregate_schedule()
     ingest_window = stack.batching_window("ingest")
     count = int(rate * seconds)
     manifest = workdir / "rate.jsonl"
-    follower = CatalogFollower(dynamodb, outputs["table_name"])
+    follower = CatalogFollower(dynamodb, outputs.table_name)
     known_sources = {item["source_object"] for item in follower.poll()}
     bronze_before = count_keys(s3, bronze, layout.STREAM_PREFIX)
     quarantine_before = count_keys(s3, bronze, layout.QUARANTINE_PREFIX)
@@ -587,7 +593,7 @@ def rate_phase(
     latest_poller.start()
     kpi_poller.start()
     started = time.monotonic()
-    sender = Sender(stack.env, outputs["stream_name"], count, rate, manifest)
+    sender = Sender(stack.env, outputs.stream_name, count, rate, manifest)
     sender.start()
 
     # Silver files are read as soon as the catalog lists them (compaction replaces them each minute).
@@ -717,7 +723,7 @@ def rate_phase(
         silver_writes=len(items),
         logs=stack.function_logs(since_ms, until_ms),
         memory_mb=stack.memory_mb(),
-        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs["table_name"]),
+        watermark_wru=bench_cost.watermark_wru(dynamodb, outputs.table_name),
         shards=stack.shards(),
         aggregate_period_seconds=schedule["period_seconds"],
     )

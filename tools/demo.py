@@ -20,7 +20,7 @@ import pandas as pd
 
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
-from lake_cli.terraform_outputs import read_outputs
+from lake_cli.terraform_outputs import StackOutputs, read_stack
 from pipeline import layout
 from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
 from simulador.manifest import read_manifest
@@ -57,8 +57,11 @@ def make(target: str, **variables: str) -> None:
     subprocess.run(command, cwd=ROOT, check=True)
 
 
-def terraform_outputs() -> dict:
-    return read_outputs(str(Path(sys.executable).parent / "tflocal"), ROOT)
+TFLOCAL = str(Path(sys.executable).parent / "tflocal")
+
+
+def deployed_stack() -> StackOutputs:
+    return read_stack(TFLOCAL, ROOT)
 
 
 def http_get(api, path: str) -> dict:
@@ -68,7 +71,7 @@ def http_get(api, path: str) -> dict:
 
 def lake_counts(
     s3,
-    outputs: dict,
+    outputs: StackOutputs,
     run_ids: set[str],
     malformed_keys: set[tuple[str, str]],
     bronze_ids: dict[str, list[str]] | None = None,
@@ -79,18 +82,18 @@ def lake_counts(
     is written once and never changes, so polling reads each one once."""
     bronze_ids = {} if bronze_ids is None else bronze_ids
     bronze_objects, bronze_rows = 0, 0
-    for key in iter_keys(s3, outputs["bronze_bucket"], layout.STREAM_PREFIX):
+    for key in iter_keys(s3, outputs.bronze_bucket, layout.STREAM_PREFIX):
         if key not in bronze_ids:
-            bronze_ids[key] = [e["event_id"] for e in read_jsonl_gz(s3, outputs["bronze_bucket"], key)]
+            bronze_ids[key] = [e["event_id"] for e in read_jsonl_gz(s3, outputs.bronze_bucket, key)]
         hits = sum(1 for i in bronze_ids[key] if i in run_ids)
         if hits:
             bronze_objects += 1
             bronze_rows += hits
-    silver = silver_frame(s3, outputs["silver_bucket"])
+    silver = silver_frame(s3, outputs.silver_bucket)
     silver_ids = Counter(silver["event_id"]) if len(silver) else Counter()
     quarantine = [
         r
-        for r in quarantined_records(s3, outputs["bronze_bucket"], layout.INGEST_QUARANTINE_PREFIX)
+        for r in quarantined_records(s3, outputs.bronze_bucket, layout.INGEST_QUARANTINE_PREFIX)
         if (r.get("shard_id"), str(r.get("sequence_number"))) in malformed_keys
     ]
     return {
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     phases.run("up", lambda: make("up", EMULATOR=args.emulator, EMULATOR_PORT=args.port))
     phases.run("package", lambda: make("package"))
     phases.run("deploy", lambda: make("deploy", EMULATOR_PORT=args.port))
-    outputs = terraform_outputs()
+    outputs = deployed_stack()
     s3 = boto3.client("s3")
 
     manifest_path = BUILD / "demo-manifest.jsonl"
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 "simulador",
                 "send",
                 "--stream",
-                outputs["stream_name"],
+                outputs.stream_name,
                 "--count",
                 str(args.events),
                 "--seed",
@@ -174,25 +177,25 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     def aggregate():
-        function_error, result = invoke_aggregate(boto3.client("lambda"), outputs["function_names"]["aggregate"])
+        function_error, result = invoke_aggregate(boto3.client("lambda"), outputs.function_names.aggregate)
         if function_error:
             raise SystemExit(f"aggregate failed: {result}")
         return result
 
     aggregate_result = phases.run("aggregate", aggregate)
     # The aggregate compacts the partitions it recomputes: the files now hold each event once.
-    files = silver_file_frame(s3, outputs["silver_bucket"])
+    files = silver_file_frame(s3, outputs.silver_bucket)
     file_copies = Counter(files["event_id"]) if len(files) else Counter()
     copies_after_compaction = sum(n - 1 for i, n in file_copies.items() if i in run_ids and n > 1)
 
-    gold = gold_frame(s3, outputs["gold_bucket"])
+    gold = gold_frame(s3, outputs.gold_bucket)
     expected = expected_gold(pd.DataFrame(valid))
     keys = ["pais", "indicador", "dt"]
     gold_rows = len(gold.merge(expected[keys], on=keys)) if len(gold) else 0
 
     # The same call on every emulator (lake_cli/function_url.py): LocalStack's URL host needs DNS, so it
     # is reached through AWS_ENDPOINT_URL with a Host header.
-    api = resolve_for_function(outputs["api_url"], outputs["function_names"]["api"])
+    api = resolve_for_function(outputs.api_url, outputs.function_names.api)
     sample = valid[-1]
     api_sample = phases.run(
         "api",
@@ -214,9 +217,11 @@ def main(argv: list[str] | None = None) -> int:
                 sys.executable,
                 "-m",
                 "lake_cli",  # `lake report`, with this interpreter
+                "--stack",
+                str(ROOT),
+                "--terraform",
+                TFLOCAL,
                 "report",
-                "--terraform-outputs-json",
-                json.dumps(outputs),
                 "--output",
                 str(report_path),
             ],

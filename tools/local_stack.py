@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from embedded_aws.local_client import client_environment, endpoint_url
-from lake_cli.terraform_outputs import read_outputs
+from lake_cli.terraform_outputs import StackOutputs, read_stack
 from tools.state_backend import BACKEND_FILE, write_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,14 +96,14 @@ def apply_stack(
     extra_vars: dict[str, str] | None = None,
     terraform: str = TFLOCAL,
     backend: str = "",
-) -> dict:
+) -> StackOutputs:
     """`terraform` is tflocal for an emulator, plain `terraform` for real AWS (environment=dev|prod)."""
     copy_stack(workdir, backend)
     run([terraform, "init", "-input=false"], env, cwd=workdir)
     run(
         [terraform, "apply", "-input=false", "-auto-approve", *terraform_vars(lambda_zip, extra_vars)], env, cwd=workdir
     )
-    return read_outputs(terraform, workdir, env)
+    return read_stack(terraform, workdir, env)
 
 
 def destroy_stack(

@@ -37,3 +37,8 @@ output "permission_statement_ids" {
   description = "Statement ids of the resource-policy permissions created from allowed_triggers; depend on this output to wait for them."
   value       = [for p in aws_lambda_permission.this : p.statement_id]
 }
+
+output "environment_variables" {
+  description = "The function's environment variables, as planned (for review and tests)."
+  value       = aws_lambda_function.this.environment[0].variables
+}

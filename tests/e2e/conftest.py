@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from e2e_support import BUILD, TIMINGS, aws_environment, deployed_outputs, empty_bucket, record_timing, target_from_env
 
 from lake_cli.redrive import KINESIS_CONSUMERS
+from lake_cli.terraform_outputs import StackOutputs
 from tools import local_stack
 from tools.lake_reader import wait_until
 
@@ -86,9 +87,9 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
     rules on cron boundaries)."""
     if target.reuse:
         outputs = deployed_outputs(target.tf_dir, aws_env)
-        if outputs.get("environment") != target.environment:
+        if outputs.environment != target.environment:
             pytest.exit(
-                f"the stack in {target.tf_dir} is environment={outputs.get('environment')}, "
+                f"the stack in {target.tf_dir} is environment={outputs.environment}, "
                 f"the suite targets {target.environment}",
                 returncode=2,
             )
@@ -119,21 +120,21 @@ def stack(target, aws_env, aws, lambda_zip, tmp_path_factory):
         started = time.monotonic()
         if target.kind == "aws":  # prod buckets are not force_destroy: empty them (every version) first
             s3 = aws("s3")
-            for name in ("bronze_bucket", "silver_bucket", "gold_bucket", "artifacts_bucket"):
-                empty_bucket(s3, outputs[name])
+            for bucket in outputs.bucket_names():
+                empty_bucket(s3, bucket)
         local_stack.destroy_stack(aws_env, lambda_zip, workdir, extra_vars, terraform=target.terraform)
         if target.kind == "aws":
             shutil.rmtree(workdir, ignore_errors=True)
         record_timing("tflocal_destroy", time.monotonic() - started)
 
 
-def _wait_for_mapping(aws, outputs: dict, target) -> None:
+def _wait_for_mapping(aws, outputs: StackOutputs, target) -> None:
     """AWS and LocalStack create event source mappings asynchronously ("Creating" -> "Enabled")."""
     client = aws("lambda")
-    functions = [outputs["function_names"][name] for name in KINESIS_CONSUMERS if name in outputs["function_names"]]
+    functions = [getattr(outputs.function_names, name) for name in KINESIS_CONSUMERS]
 
     def enabled():
-        mappings = client.list_event_source_mappings(EventSourceArn=outputs["stream_arn"])["EventSourceMappings"]
+        mappings = client.list_event_source_mappings(EventSourceArn=outputs.stream_arn)["EventSourceMappings"]
         states = {
             function: [m.get("State", "Enabled") for m in mappings if m.get("FunctionArn", "").endswith(":" + function)]
             for function in functions
@@ -143,9 +144,9 @@ def _wait_for_mapping(aws, outputs: dict, target) -> None:
     wait_until(enabled, timeout=120 * target.timeout_scale, interval=2)
 
 
-def _with_schedule_paused(aws, outputs: dict):
+def _with_schedule_paused(aws, outputs: StackOutputs):
     events, client = aws("events"), aws("lambda")
-    arn = client.get_function(FunctionName=outputs["function_names"]["aggregate"])["Configuration"]["FunctionArn"]
+    arn = client.get_function(FunctionName=outputs.function_names.aggregate)["Configuration"]["FunctionArn"]
     try:
         enabled = [
             name for name in _schedule_rules(events, arn) if events.describe_rule(Name=name).get("State") == "ENABLED"

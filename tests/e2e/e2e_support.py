@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lake_cli.terraform_outputs import TerraformOutputsError, read_outputs
+from lake_cli.terraform_outputs import StackOutputs, TerraformOutputsError, read_stack
 from tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
 from tools.state_backend import AWS_ENVIRONMENTS
 
@@ -93,18 +93,12 @@ def aws_environment(target: Target, endpoint: str | None) -> dict:
     )
 
 
-def deployed_outputs(tf_dir: Path, env: dict) -> dict:
+def deployed_outputs(tf_dir: Path, env: dict) -> StackOutputs:
     """Outputs of a stack deployed from `tf_dir` (reads its state; no provider call)."""
     try:
-        outputs = read_outputs("terraform", tf_dir, env)
-        problem = "" if outputs else "`terraform output -json` gave nothing"
+        return read_stack("terraform", tf_dir, env)
     except TerraformOutputsError as error:
-        outputs, problem = {}, str(error)
-    if not outputs:
-        raise RuntimeError(
-            f"E2E_REUSE_STACK: no deployed stack in {tf_dir} ({problem}). Deploy first (make deploy), or set E2E_TF_DIR."
-        )
-    return outputs
+        raise RuntimeError(f"E2E_REUSE_STACK: {error} (or set E2E_TF_DIR)") from None
 
 
 def empty_bucket(s3, bucket: str) -> None:

@@ -97,7 +97,7 @@ def browser_launch():
 
 @pytest.fixture(scope="module")
 def api(stack, aws):
-    return resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
+    return resolve_for_function(stack.api_url, stack.function_names.api, aws("lambda"))
 
 
 def _events(series, valor_of, when: dt.datetime) -> list[dict]:
@@ -115,7 +115,7 @@ def _events(series, valor_of, when: dt.datetime) -> list[dict]:
 
 def send(aws, stack, events: list[dict]) -> None:
     response = aws("kinesis").put_records(
-        StreamName=stack["stream_name"],
+        StreamName=stack.stream_name,
         Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in events],
     )
     assert response["FailedRecordCount"] == 0
@@ -127,11 +127,11 @@ def land_and_aggregate(aws, stack, events: list[dict]) -> None:
     wanted, s3 = {e["event_id"] for e in events}, aws("s3")
 
     def landed():
-        frame = silver_frame(s3, stack["silver_bucket"])
+        frame = silver_frame(s3, stack.silver_bucket)
         return len(frame) > 0 and wanted <= set(frame["event_id"])
 
     wait_until(landed, timeout=120 * SCALE, interval=1)
-    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    function_error, summary = invoke_aggregate(aws("lambda"), stack.function_names.aggregate)
     assert function_error is None, summary
 
 
@@ -163,8 +163,10 @@ def seeded(stack, aws, api):
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(stack, aws_env, seeded):
+def dashboard_url(stack, aws_env, seeded, tmp_path_factory):
     port = free_port()
+    outputs = tmp_path_factory.mktemp("stack") / "outputs.json"
+    outputs.write_text(json.dumps(stack.to_outputs()))
     log = ROOT / "build" / "e2e-dashboard.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as out:
@@ -173,9 +175,9 @@ def dashboard_url(stack, aws_env, seeded):
                 sys.executable,
                 "-m",
                 "lake_cli",  # `lake dashboard`, with this interpreter
+                "--stack",
+                str(outputs),
                 "dashboard",
-                "--terraform-outputs-json",
-                json.dumps(stack),
                 "--port",
                 str(port),
                 "--verbose",  # the defaults otherwise: latest values every 1 s, KPIs and charts every 20 s

@@ -92,7 +92,7 @@ def sent(stack, aws_env, aws, tmp_path_factory):
             "simulador",
             "send",
             "--stream",
-            stack["stream_name"],
+            stack.stream_name,
             "--count",
             str(EVENTS),
             "--seed",
@@ -106,7 +106,7 @@ def sent(stack, aws_env, aws, tmp_path_factory):
         aws_env,
     )
     response = aws("kinesis").put_records(
-        StreamName=stack["stream_name"],
+        StreamName=stack.stream_name,
         Records=[{"Data": data, "PartitionKey": f"malformed-{i}"} for i, data in enumerate(MALFORMED_RAW)],
     )
     assert response["FailedRecordCount"] == 0
@@ -123,7 +123,7 @@ def test_every_valid_record_lands_in_bronze_exactly_once(stack, aws, sent):
     s3 = aws("s3")
     expected = Counter(e["event_id"] for e in sent["valid"])  # duplicates were sent twice, so twice in bronze
     counts = wait_until(
-        lambda: (c := bronze_event_ids(s3, stack["bronze_bucket"])) == expected and c, timeout=120 * SCALE, interval=1
+        lambda: (c := bronze_event_ids(s3, stack.bronze_bucket)) == expected and c, timeout=120 * SCALE, interval=1
     )
     record_timing("simulator_to_bronze", time.monotonic() - sent["sent_at"])
     assert counts == expected
@@ -134,7 +134,7 @@ def test_every_malformed_record_is_quarantined_with_a_reason(stack, aws, sent):
     wanted = {(shard, str(seq)) for shard, seq in sent["malformed"]}
 
     def ingest_quarantine_once_all_arrived():
-        records = quarantined_records(s3, stack["bronze_bucket"], layout.INGEST_QUARANTINE_PREFIX)
+        records = quarantined_records(s3, stack.bronze_bucket, layout.INGEST_QUARANTINE_PREFIX)
         by_key = {(r["shard_id"], str(r["sequence_number"])): r for r in records}
         return by_key if wanted <= set(by_key) else None
 
@@ -152,7 +152,7 @@ def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
     expected_ids = {e["event_id"] for e in sent["valid"]}
 
     def simulator_rows():
-        frame = silver_frame(s3, stack["silver_bucket"])
+        frame = silver_frame(s3, stack.silver_bucket)
         return frame[frame["fuente"] == "simulador"] if len(frame) else frame
 
     rows = wait_until(
@@ -173,9 +173,9 @@ def test_silver_holds_exactly_the_manifest_ids_once(stack, aws, sent):
 
 
 def test_aggregate_builds_gold_equal_to_an_independent_recomputation(stack, aws, sent):
-    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    function_error, summary = invoke_aggregate(aws("lambda"), stack.function_names.aggregate)
     assert function_error is None, summary
-    gold = gold_frame(aws("s3"), stack["gold_bucket"])
+    gold = gold_frame(aws("s3"), stack.gold_bucket)
     expected = expected_gold(pd.DataFrame(sent["valid"]))
     assert summary["gold_rows"] == len(expected) == len(gold)
     merged = expected.merge(gold, on=["pais", "indicador", "dt"], suffixes=("_expected", ""), validate="1:1")
@@ -209,7 +209,7 @@ def test_after_the_aggregate_the_read_rule_shows_each_event_once(stack, aws, sen
     # Copies the simulator's re-sent events left in separate files stay there until compaction (its
     # own run, once the dedupe horizon has passed: tests/unit/test_incremental_aggregate.py runs it
     # on a modelled clock); the read rule shows each event once meanwhile.
-    files = silver_frame(aws("s3"), stack["silver_bucket"])
+    files = silver_frame(aws("s3"), stack.silver_bucket)
     simulator_rows = files[files["fuente"] == "simulador"]
     assert set(simulator_rows["event_id"]) == {e["event_id"] for e in sent["valid"]}
     assert not simulator_rows["event_id"].duplicated().any()
@@ -224,11 +224,11 @@ def test_make_querys_views_show_the_lake_through_duckdb(stack, aws_env, sent):
             "lake_cli",  # `lake query`, with this interpreter
             "query",
             "--silver",
-            stack["silver_bucket"],
+            stack.silver_bucket,
             "--gold",
-            stack["gold_bucket"],
+            stack.gold_bucket,
             "--bronze",
-            stack["bronze_bucket"],
+            stack.bronze_bucket,
             "--csv",
             "--sql",
             statement,
@@ -250,7 +250,7 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
     latest = _latest_per_key(sent)
     for row in latest.itertuples():
         item = dynamodb.get_item(
-            TableName=stack["table_name"],
+            TableName=stack.table_name,
             Key=table_keys.key(table_keys.LATEST_PK, table_keys.latest_sk(row.pais, row.indicador)),
         )["Item"]
         assert float(item["valor"]["N"]) == pytest.approx(float(row.valor))
@@ -260,7 +260,7 @@ def test_dynamodb_latest_value_is_the_last_event_per_key(stack, aws, sent):
 def test_api_answers_match_the_lake(stack, aws, sent):
     # Reached the same way on every target (lake_cli/function_url.py): as is on the embedded emulator
     # and AWS (signed when the URL is AWS_IAM), through the endpoint with a Host header on LocalStack.
-    api = resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
+    api = resolve_for_function(stack.api_url, stack.function_names.api, aws("lambda"))
 
     def _get(path: str) -> tuple[int, dict, str]:
         return api.get_json(path)
@@ -299,16 +299,16 @@ def test_csv_upload_lands_in_silver(stack, aws):
         sample["pais"].isin(["ARG", "BRA", "CHL", "MEX", "COL"])
         & pd.to_numeric(sample["valor"], errors="coerce").notna()
     ]
-    s3.upload_file(str(csv_path), stack["bronze_bucket"], f"{layout.UPLOADS_PREFIX}e2e/ejemplo_upload.csv")
+    s3.upload_file(str(csv_path), stack.bronze_bucket, f"{layout.UPLOADS_PREFIX}e2e/ejemplo_upload.csv")
 
     def csv_rows():
-        frame = silver_frame(s3, stack["silver_bucket"])
+        frame = silver_frame(s3, stack.silver_bucket)
         return frame[frame["fuente"] == "carga_csv"] if len(frame) else None
 
     rows = wait_until(lambda: (f := csv_rows()) is not None and len(f) == len(valid_rows) and f, timeout=60 * SCALE)
     assert sorted(rows["valor"].astype(float)) == sorted(valid_rows["valor"].astype(float))
     rejected = wait_until(
-        lambda: quarantined_records(s3, stack["bronze_bucket"], layout.TRANSFORM_QUARANTINE_PREFIX), timeout=30 * SCALE
+        lambda: quarantined_records(s3, stack.bronze_bucket, layout.TRANSFORM_QUARANTINE_PREFIX), timeout=30 * SCALE
     )
     assert len(rejected) == len(sample) - len(valid_rows)
     assert all(r["reason"] for r in rejected)
@@ -331,7 +331,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     # A past day (older than the dashboard's two weeks of history, so its pages are unchanged), where
     # version 1 and version 2 events land together from the stream and from a CSV upload; and one
     # version 2 event now, so that the stream path's LATEST item carries its unit.
-    s3, api = aws("s3"), resolve_for_function(stack["api_url"], stack["function_names"]["api"], aws("lambda"))
+    s3, api = aws("s3"), resolve_for_function(stack.api_url, stack.function_names.api, aws("lambda"))
     day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).replace(hour=0, minute=0, second=0, microsecond=0)
     v1_col = _v2_event("COL", day.replace(hour=10), 10.1, schema_version=1)
     v2_col = _v2_event("COL", day.replace(hour=11), 10.2, unidad="%")
@@ -344,7 +344,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     }
     stream = [v1_col, v2_col, v2_bra, now_col, *bad.values()]
     response = aws("kinesis").put_records(
-        StreamName=stack["stream_name"],
+        StreamName=stack.stream_name,
         Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["pais"]} for e in stream],
     )
     assert response["FailedRecordCount"] == 0
@@ -357,7 +357,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     body = "schema_version,event_id,timestamp,indicador,pais,valor,fuente,unidad\n" + "".join(
         f"{v},{i},{t},{V2_INDICADOR},{p},{x},{V2_FUENTE},{u}\n" for v, i, t, p, x, u in csv_rows
     )
-    s3.put_object(Bucket=stack["bronze_bucket"], Key=f"{layout.UPLOADS_PREFIX}e2e/v2.csv", Body=body.encode())
+    s3.put_object(Bucket=stack.bronze_bucket, Key=f"{layout.UPLOADS_PREFIX}e2e/v2.csv", Body=body.encode())
 
     expected = {  # event_id -> (schema_version, unidad) in silver
         v1_col["event_id"]: (1, None),
@@ -369,7 +369,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     }
 
     def landed():
-        frame = silver_frame(s3, stack["silver_bucket"])
+        frame = silver_frame(s3, stack.silver_bucket)
         rows = frame[frame["fuente"] == V2_FUENTE] if len(frame) else frame
         return len(rows) and set(rows["event_id"]) == set(expected) and frame
 
@@ -392,7 +392,7 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
         return document.get("event_id") if isinstance(document, dict) else None
 
     def bad_reasons():
-        found = {event_id_of(r): r["reason"] for r in quarantined_records(s3, stack["bronze_bucket"])}
+        found = {event_id_of(r): r["reason"] for r in quarantined_records(s3, stack.bronze_bucket)}
         wanted = [e["event_id"] for e in bad.values()] + [csv_rows[2][1], csv_rows[3][1]]
         return all(i in found for i in wanted) and [found[i] for i in wanted]
 
@@ -407,9 +407,9 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
     ]
 
     # Gold, after the aggregate: the day's last event's unit.
-    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    function_error, summary = invoke_aggregate(aws("lambda"), stack.function_names.aggregate)
     assert function_error is None, summary
-    gold = gold_frame(s3, stack["gold_bucket"])
+    gold = gold_frame(s3, stack.gold_bucket)
     dt_text = day.date().isoformat()
     on_day = gold[(gold["indicador"] == V2_INDICADOR) & (gold["dt"] == dt_text)].set_index("pais")
     assert {p: (None if pd.isna(u) else u) for p, u in on_day["last_unidad"].items()} == {
@@ -420,8 +420,8 @@ def test_v1_and_v2_events_share_a_partition_from_stream_and_csv_to_gold_sql_and_
 
     # The SQL views (make query) read the new column: null for version 1 events and older files.
     def sql(statement: str) -> list[str]:
-        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack["silver_bucket"], "--gold"]
-        command += [stack["gold_bucket"], "--csv", "--sql", statement]
+        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack.silver_bucket, "--gold"]
+        command += [stack.gold_bucket, "--csv", "--sql", statement]
         return run(command, aws_env).stdout.splitlines()[1:]
 
     sql_rows = sql(f"select event_id, schema_version, unidad from events where fuente = '{V2_FUENTE}'")
@@ -457,31 +457,31 @@ def test_an_event_resent_with_other_content_shows_its_first_sent_copy(stack, aws
 
     def files_holding(count: int):
         def check():
-            files = silver_file_frame(s3, stack["silver_bucket"])
+            files = silver_file_frame(s3, stack.silver_bucket)
             rows = files[files["event_id"] == event_id] if len(files) else files
             return len(rows) == count and rows
 
         return check
 
-    kinesis.put_record(StreamName=stack["stream_name"], Data=json.dumps(original).encode(), PartitionKey="ARG")
+    kinesis.put_record(StreamName=stack.stream_name, Data=json.dumps(original).encode(), PartitionKey="ARG")
     wait_until(files_holding(1), timeout=120 * SCALE, interval=1)
-    kinesis.put_record(StreamName=stack["stream_name"], Data=json.dumps(copy).encode(), PartitionKey="ARG")
+    kinesis.put_record(StreamName=stack.stream_name, Data=json.dumps(copy).encode(), PartitionKey="ARG")
     rows = wait_until(files_holding(2), timeout=120 * SCALE, interval=1)
     assert sorted(rows["valor"]) == [5.5, 99.0] and rows["received_order"].notna().all()
 
     def shown() -> set:
-        frame = silver_frame(s3, stack["silver_bucket"])
-        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack["silver_bucket"], "--gold"]
-        command += [stack["gold_bucket"], "--csv", "--sql", f"select valor from events where event_id = '{event_id}'"]
+        frame = silver_frame(s3, stack.silver_bucket)
+        command = [sys.executable, "-m", "lake_cli", "query", "--silver", stack.silver_bucket, "--gold"]
+        command += [stack.gold_bucket, "--csv", "--sql", f"select valor from events where event_id = '{event_id}'"]
         return {
             *frame.loc[frame["event_id"] == event_id, "valor"],
             *map(float, run(command, aws_env).stdout.split()[1:]),
         }
 
     assert shown() == {5.5}
-    function_error, summary = invoke_aggregate(aws("lambda"), stack["function_names"]["aggregate"])
+    function_error, summary = invoke_aggregate(aws("lambda"), stack.function_names.aggregate)
     assert function_error is None, summary
     assert shown() == {5.5}
-    gold = gold_frame(s3, stack["gold_bucket"])
+    gold = gold_frame(s3, stack.gold_bucket)
     row = gold[(gold["indicador"] == "TasaInteres") & (gold["dt"] == day.date().isoformat()) & (gold["pais"] == "ARG")]
     assert list(row["last_valor"]) == [5.5] and list(row["count"]) == [1]

@@ -110,7 +110,7 @@ def test_each_environment_keeps_its_own_state_in_the_bucket(side_by_side, aws):
         assert not (stack["workdir"] / "terraform.tfstate").exists(), "the state must live in S3, not on disk"
         state = read_state(s3, stack["key"])
         assert state["outputs"]["environment"]["value"] == environment
-        assert state["outputs"]["bronze_bucket"]["value"] == stack["outputs"]["bronze_bucket"]
+        assert state["outputs"]["bronze_bucket"]["value"] == stack["outputs"].bronze_bucket
         names[environment] = bucket_names_in(state)
         assert names[environment] == {
             f"{PROJECT}-{environment}-{layer}" for layer in ("bronze", "silver", "gold", "artifacts")

@@ -97,13 +97,13 @@ run "api_url_requires_iam_by_default" {
   }
 
   assert {
-    condition     = length(module.lambda["api"].permission_statement_ids) == 0
+    condition     = length(module.api_function.permission_statement_ids) == 0
     error_message = "No public permission may exist for an AWS_IAM Function URL."
   }
 
   assert {
     condition = alltrue(flatten([
-      for fn in module.lambda : [
+      for fn in local.lambda_functions : [
         for st in jsondecode(fn.role_policy_json).Statement : [
           for action in flatten([st.Action]) : !strcontains(action, "*")
         ]
@@ -113,7 +113,7 @@ run "api_url_requires_iam_by_default" {
   }
 
   assert {
-    condition     = length(distinct([for fn in module.lambda : fn.role_arn])) >= 1 && length(module.lambda) == 5
+    condition     = length(distinct([for fn in local.lambda_functions : fn.role_arn])) >= 1 && length(local.lambda_functions) == 5
     error_message = "Expected five functions with roles."
   }
 }
@@ -144,7 +144,7 @@ run "transform_failures_are_parked_in_their_dlq" {
 
   assert {
     condition = [
-      for st in jsondecode(module.lambda["transform"].role_policy_json).Statement : st.Resource
+      for st in jsondecode(module.transform_function.role_policy_json).Statement : st.Resource
       if contains(flatten([st.Action]), "sqs:SendMessage")
     ] == [["arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"]]
     error_message = "transform may send to the transform DLQ only."
@@ -156,7 +156,7 @@ run "functions_log_to_their_groups" {
 
   # Module outputs are all the root can see: the log group names must follow /aws/lambda/<name>.
   assert {
-    condition     = alltrue([for k, fn in module.lambda : fn.log_group_name == "/aws/lambda/econ-lake-${var.environment}-${k}"])
+    condition     = alltrue([for k, fn in local.lambda_functions : fn.log_group_name == "/aws/lambda/econ-lake-${var.environment}-${k}"])
     error_message = "Every function needs its /aws/lambda/<name> log group."
   }
 }
@@ -174,7 +174,7 @@ run "public_api_when_requested" {
   }
 
   assert {
-    condition     = module.lambda["api"].permission_statement_ids == ["AllowPublicFunctionUrl"]
+    condition     = module.api_function.permission_statement_ids == ["AllowPublicFunctionUrl"]
     error_message = "A public URL needs the lambda:InvokeFunctionUrl permission for principal *."
   }
 }
@@ -293,7 +293,7 @@ run "athena_workgroup_has_its_own_results_bucket" {
       module.athena_results_bucket[0].id == "econ-lake-${var.environment}-athena-results-123456789012" &&
       module.athena_results_bucket[0].versioning_status == "Enabled" &&
       module.athena_results_bucket[0].encryption.sse_algorithm == "aws:kms" &&
-      aws_kms_key.athena_results[0].enable_key_rotation
+      module.athena_results_key[0].key_rotation_enabled
     )
     error_message = "The results bucket must be versioned and SSE-KMS encrypted with a rotated key."
   }
@@ -335,14 +335,14 @@ run "alarms_notify_the_encrypted_topic" {
     condition = (
       aws_sns_topic.alarms[0].name == "econ-lake-${var.environment}-alarms" &&
       aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" &&
-      aws_kms_key.alarms[0].enable_key_rotation
+      module.alarm_topic_key[0].key_rotation_enabled
     )
     error_message = "The alarm topic must be encrypted with its own (rotated) KMS key."
   }
 
   assert {
     condition = toset(flatten([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.Service, [])
+      for st in jsondecode(module.alarm_topic_key[0].policy).Statement : try(st.Principal.Service, [])
     ])) == toset(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])
     error_message = "CloudWatch and Budgets must be able to use the topic's key."
   }
@@ -411,7 +411,7 @@ run "alarms_notify_the_encrypted_topic" {
 
   assert {
     condition = contains([
-      for st in jsondecode(aws_kms_key.alarms[0].policy).Statement : try(st.Principal.AWS, null)
+      for st in jsondecode(module.alarm_topic_key[0].policy).Statement : try(st.Principal.AWS, null)
     ], "arn:aws:iam::123456789012:root")
     error_message = "The alarm topic's key must let the account (its root principal) administer it."
   }
@@ -483,8 +483,8 @@ run "serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
 
   assert {
     condition = (
-      module.lambda["live"].function_name == "econ-lake-${var.environment}-live" &&
-      aws_lambda_event_source_mapping.stream["live"].function_name == module.lambda["live"].function_arn &&
+      module.live_function.function_name == "econ-lake-${var.environment}-live" &&
+      aws_lambda_event_source_mapping.stream["live"].function_name == module.live_function.function_arn &&
       aws_lambda_event_source_mapping.stream["live"].maximum_batching_window_in_seconds == 2 &&
       one(one(aws_lambda_event_source_mapping.stream["live"].destination_config).on_failure).destination_arn == aws_sqs_queue.live_dlq.arn
     )
@@ -508,8 +508,8 @@ run "serves_latest_from_the_stream_and_lands_the_lake_in_bulk" {
     condition = (
       aws_cloudwatch_event_rule.compaction.schedule_expression == "rate(1 minute)" &&
       jsondecode(aws_cloudwatch_event_target.compaction.input).compact == true &&
-      local.functions["aggregate"].environment["DEDUPE_HORIZON_SECONDS"] == "180" &&
-      local.functions["aggregate"].environment["SILVER_TARGET_FILE_MB"] == "128"
+      module.aggregate_function.environment_variables["DEDUPE_HORIZON_SECONDS"] == "180" &&
+      module.aggregate_function.environment_variables["SILVER_TARGET_FILE_MB"] == "128"
     )
     error_message = "Compaction runs on its own schedule with {compact: true}; the aggregate gets its horizon and target file size."
   }
@@ -548,8 +548,8 @@ run "trail_audits_management_events_into_its_own_bucket" {
     condition = (
       module.audit_trail_bucket[0].versioning_status == "Enabled" &&
       module.audit_trail_bucket[0].encryption.sse_algorithm == "aws:kms" &&
-      module.audit_trail_bucket[0].encryption.kms_master_key_id == aws_kms_key.audit[0].arn &&
-      aws_kms_key.audit[0].enable_key_rotation &&
+      module.audit_trail_bucket[0].encryption.kms_master_key_id == module.audit_key[0].arn &&
+      module.audit_key[0].key_rotation_enabled &&
       module.audit_trail_bucket[0].public_access_blocked &&
       module.audit_trail_bucket[0].lifecycle_rule.expiration[0].days == local.settings.audit_log_retention_days
     )
@@ -568,10 +568,10 @@ run "trail_audits_management_events_into_its_own_bucket" {
   }
 
   assert {
-    condition = contains([
-      for st in jsondecode(aws_kms_key.audit[0].policy).Statement : st.Action
-      if try(st.Principal.Service, null) == "cloudtrail.amazonaws.com" && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-${var.environment}-trail"
-    ], "kms:GenerateDataKey*")
+    condition = contains(flatten([
+      for st in jsondecode(module.audit_key[0].policy).Statement : st.Action
+      if contains(flatten([try(st.Principal.Service, [])]), "cloudtrail.amazonaws.com") && try(st.Condition.StringEquals["aws:SourceArn"], null) == "arn:aws:cloudtrail:us-east-1:123456789012:trail/econ-lake-${var.environment}-trail"
+    ]), "kms:GenerateDataKey*")
     error_message = "Only this trail may encrypt with the audit key."
   }
 }

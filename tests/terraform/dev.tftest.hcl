@@ -31,7 +31,7 @@ run "names_are_per_environment" {
       aws_glue_catalog_database.lake[0].name == "econ_lake_dev" &&
       aws_athena_workgroup.lake[0].name == "econ-lake-dev-lake" &&
       module.athena_results_bucket[0].id == "econ-lake-dev-athena-results-123456789012" &&
-      alltrue([for k, fn in module.lambda : fn.function_name == "econ-lake-dev-${k}"])
+      alltrue([for k, fn in local.lambda_functions : fn.function_name == "econ-lake-dev-${k}"])
     )
     error_message = "Every dev name must carry the dev prefix."
   }

@@ -148,7 +148,7 @@ run "event_source_mapping" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.stream["ingest"].event_source_arn == aws_kinesis_stream.events.arn &&
-      aws_lambda_event_source_mapping.stream["ingest"].function_name == module.lambda["ingest"].function_arn
+      aws_lambda_event_source_mapping.stream["ingest"].function_name == module.ingest_function.function_arn
     )
     error_message = "The mapping must connect the stream to ingest."
   }
@@ -207,7 +207,7 @@ run "transform_failures_are_parked_in_their_dlq" {
 
   assert {
     condition = (
-      aws_lambda_function_event_invoke_config.transform.function_name == module.lambda["transform"].function_name &&
+      aws_lambda_function_event_invoke_config.transform.function_name == module.transform_function.function_name &&
       aws_lambda_function_event_invoke_config.transform.maximum_retry_attempts == 2 &&
       aws_lambda_function_event_invoke_config.transform.maximum_event_age_in_seconds == 21600
     )
@@ -221,7 +221,7 @@ run "transform_failures_are_parked_in_their_dlq" {
 
   assert {
     condition = [
-      for st in jsondecode(module.lambda["transform"].role_policy_json).Statement : st.Resource
+      for st in jsondecode(module.transform_function.role_policy_json).Statement : st.Resource
       if contains(flatten([st.Action]), "sqs:SendMessage")
     ] == [["arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq"]]
     error_message = "transform may send to the transform DLQ only (Lambda writes the on-failure record with its role)."
@@ -229,7 +229,7 @@ run "transform_failures_are_parked_in_their_dlq" {
 
   assert {
     condition = !contains(flatten([
-      for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Resource
+      for st in jsondecode(module.ingest_function.role_policy_json).Statement : st.Resource
     ]), "arn:aws:sqs:us-east-1:123456789012:mock-transform-dlq")
     error_message = "ingest must not be able to send to the transform DLQ."
   }
@@ -244,12 +244,12 @@ run "functions_and_least_privilege" {
   command = plan
 
   assert {
-    condition     = toset(keys(module.lambda)) == toset(["ingest", "transform", "aggregate", "api", "live"])
+    condition     = toset(keys(local.lambda_functions)) == toset(["ingest", "transform", "aggregate", "api", "live"])
     error_message = "Expected the five functions."
   }
 
   assert {
-    condition     = length(distinct([for fn in module.lambda : fn.role_name])) == 5
+    condition     = length(distinct([for fn in local.lambda_functions : fn.role_name])) == 5
     error_message = "Every function needs its own IAM role."
   }
 
@@ -260,7 +260,7 @@ run "functions_and_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for fn in module.lambda : [
+      for fn in local.lambda_functions : [
         for st in jsondecode(fn.role_policy_json).Statement : [
           for action in flatten([st.Action]) : !strcontains(action, "*")
         ]
@@ -271,7 +271,7 @@ run "functions_and_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for fn in module.lambda : [
+      for fn in local.lambda_functions : [
         for st in jsondecode(fn.role_policy_json).Statement : st.Effect == "Allow"
       ]
     ]))
@@ -280,7 +280,7 @@ run "functions_and_least_privilege" {
 
   assert {
     condition = alltrue([
-      for fn in module.lambda :
+      for fn in local.lambda_functions :
       contains(flatten([for st in jsondecode(fn.role_policy_json).Statement : st.Action]), "logs:PutLogEvents")
     ])
     error_message = "Every function must be able to write its own logs."
@@ -288,7 +288,7 @@ run "functions_and_least_privilege" {
 
   assert {
     condition = alltrue([
-      for fn in module.lambda : [
+      for fn in local.lambda_functions : [
         for st in jsondecode(fn.role_policy_json).Statement : st.Resource if st.Sid == "WriteOwnLogs"
       ] == [["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mock:*"]]
     ])
@@ -296,14 +296,14 @@ run "functions_and_least_privilege" {
   }
 
   assert {
-    condition = toset(flatten([for st in jsondecode(module.lambda["api"].role_policy_json).Statement : st.Action])) == toset([
+    condition = toset(flatten([for st in jsondecode(module.api_function.role_policy_json).Statement : st.Action])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:Query", "dynamodb:GetItem",
     ])
     error_message = "api may only read DynamoDB (plus its logs)."
   }
 
   assert {
-    condition = toset(flatten([for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Action])) == toset([
+    condition = toset(flatten([for st in jsondecode(module.ingest_function.role_policy_json).Statement : st.Action])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents",
       "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
       "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard",
@@ -313,7 +313,7 @@ run "functions_and_least_privilege" {
   }
 
   assert {
-    condition = toset(flatten([for st in jsondecode(module.lambda["ingest"].role_policy_json).Statement : st.Resource if st.Sid == "WriteBronzeStreamAndQuarantine"])) == toset([
+    condition = toset(flatten([for st in jsondecode(module.ingest_function.role_policy_json).Statement : st.Resource if st.Sid == "WriteBronzeStreamAndQuarantine"])) == toset([
       "arn:aws:s3:::mock-bucket/stream/*", "arn:aws:s3:::mock-bucket/quarantine/*",
     ])
     error_message = "ingest may only write bronze stream/ and quarantine/."
@@ -331,7 +331,7 @@ run "triggers" {
   assert {
     condition = alltrue([
       for f in aws_s3_bucket_notification.bronze.lambda_function :
-      f.events == toset(["s3:ObjectCreated:*"]) && f.lambda_function_arn == module.lambda["transform"].function_arn
+      f.events == toset(["s3:ObjectCreated:*"]) && f.lambda_function_arn == module.transform_function.function_arn
     ])
     error_message = "Bronze ObjectCreated events must go to transform."
   }
@@ -346,7 +346,7 @@ run "triggers" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.aggregate.arn == module.lambda["aggregate"].function_arn
+    condition     = aws_cloudwatch_event_target.aggregate.arn == module.aggregate_function.function_arn
     error_message = "The schedule must target aggregate."
   }
 
@@ -386,7 +386,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
       length(aws_athena_workgroup.lake) == 0 &&
       length(aws_athena_named_query.events_exactly_once) == 0 &&
       length(module.athena_results_bucket) == 0 &&
-      length(aws_kms_key.athena_results) == 0
+      length(module.athena_results_key) == 0
     )
     error_message = "Glue and Athena resources must not exist in local."
   }
@@ -394,7 +394,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
   assert {
     condition = (
       length(aws_sns_topic.alarms) == 0 &&
-      length(aws_kms_key.alarms) == 0 &&
+      length(module.alarm_topic_key) == 0 &&
       length(aws_sns_topic_subscription.alarm_email) == 0 &&
       length(aws_cloudwatch_metric_alarm.ingest_iterator_age) == 0 &&
       length(aws_cloudwatch_metric_alarm.count_above_zero) == 0 &&
@@ -407,7 +407,7 @@ run "no_glue_athena_alarms_or_budget_in_local" {
     condition = (
       length(aws_cloudtrail.lake) == 0 &&
       length(module.audit_trail_bucket) == 0 &&
-      length(aws_kms_key.audit) == 0 &&
+      length(module.audit_key) == 0 &&
       !aws_dynamodb_table.lake.deletion_protection_enabled
     )
     error_message = "No trail (the emulators have no CloudTrail) and no deletion protection in local."
@@ -438,7 +438,7 @@ run "live_consumer_serves_latest_within_seconds" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.stream["live"].event_source_arn == aws_kinesis_stream.events.arn &&
-      aws_lambda_event_source_mapping.stream["live"].function_name == module.lambda["live"].function_arn &&
+      aws_lambda_event_source_mapping.stream["live"].function_name == module.live_function.function_arn &&
       aws_lambda_event_source_mapping.stream["live"].starting_position == "LATEST"
     )
     error_message = "The live mapping must connect the stream to live, from the stream's end."
@@ -466,7 +466,7 @@ run "live_consumer_serves_latest_within_seconds" {
 
   assert {
     condition = {
-      for st in jsondecode(module.lambda["live"].role_policy_json).Statement : st.Sid => join(",", sort(flatten([st.Action])))
+      for st in jsondecode(module.live_function.role_policy_json).Statement : st.Sid => join(",", sort(flatten([st.Action])))
       if st.Sid != "WriteOwnLogs"
       } == {
       ReadEventStream  = "kinesis:DescribeStream,kinesis:DescribeStreamSummary,kinesis:GetRecords,kinesis:GetShardIterator,kinesis:ListShards,kinesis:SubscribeToShard"

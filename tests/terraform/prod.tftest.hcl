@@ -30,7 +30,7 @@ run "names_are_per_environment" {
       aws_glue_catalog_database.lake[0].name == "econ_lake_prod" &&
       aws_athena_workgroup.lake[0].name == "econ-lake-prod-lake" &&
       module.athena_results_bucket[0].id == "econ-lake-prod-athena-results-123456789012" &&
-      alltrue([for k, fn in module.lambda : fn.function_name == "econ-lake-prod-${k}"])
+      alltrue([for k, fn in local.lambda_functions : fn.function_name == "econ-lake-prod-${k}"])
     )
     error_message = "Every prod name must carry the prod prefix."
   }
@@ -68,7 +68,7 @@ run "prod_is_protected_against_deletion" {
   }
 
   assert {
-    condition     = alltrue([for k, fn in module.lambda : fn.log_group_name == "/aws/lambda/econ-lake-prod-${k}"]) && aws_budgets_budget.monthly[0].limit_amount == "50.00"
+    condition     = alltrue([for k, fn in local.lambda_functions : fn.log_group_name == "/aws/lambda/econ-lake-prod-${k}"]) && aws_budgets_budget.monthly[0].limit_amount == "50.00"
     error_message = "prod's budget defaults to 50 USD."
   }
 

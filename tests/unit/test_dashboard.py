@@ -10,8 +10,10 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
+from stack_outputs import LOCAL_OUTPUTS, terraform_output_json
 
 from lake_cli import dashboard
+from lake_cli.terraform_outputs import NoStackError, StackLocation
 from pipeline import api, contract
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -97,30 +99,31 @@ class Clock:
 # --- settings ------------------------------------------------------------------------------------
 
 
-def test_settings_from_terraform_outputs_or_plain_values():
-    tf = {
-        "api_url": {"value": "http://x/"},
-        "function_names": {"value": {"api": "econ-api"}},
-        "table_name": {"value": "econ-table"},
-    }
-    assert dashboard.settings_from_outputs(tf) == dashboard.Settings("http://x/", "econ-api")
-    assert dashboard.settings_from_outputs({"api_url": "http://x/"}) == dashboard.Settings("http://x/", None)
-    with pytest.raises(dashboard.DashboardError, match="deploy the stack first"):
-        dashboard.settings_from_outputs({})
-
-
-def test_command_line_overrides_the_outputs():
-    args = dashboard.build_parser().parse_args(
-        [
-            "--terraform-outputs-json",
-            json.dumps({"api_url": "http://x/", "table_name": "t"}),
-            "--api-url",
-            "http://y/",
-            "--port",
-            "0",
-        ]
+def test_settings_from_the_stack_or_the_options(tmp_path):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(terraform_output_json())
+    stack = StackLocation(str(outputs))
+    from_stack = dashboard.Settings(LOCAL_OUTPUTS["api_url"], LOCAL_OUTPUTS["function_names"]["api"])
+    assert dashboard.settings_from_stack(stack.read()) == from_stack
+    parse = dashboard.build_parser().parse_args
+    assert dashboard.settings_from_args(parse([]), stack) == from_stack
+    # Each option overrides the stack's value; with both, or --api-url without a stack, none is read.
+    assert dashboard.settings_from_args(parse(["--api-url", "http://y/"]), stack) == dashboard.Settings(
+        "http://y/", from_stack.api_function
     )
-    assert dashboard.settings_from_args(args) == dashboard.Settings("http://y/", None)
+    assert dashboard.settings_from_args(parse(["--api-url", "http://y/"]), None) == dashboard.Settings(
+        "http://y/", None
+    )
+    missing = StackLocation(str(tmp_path / "missing.json"))
+    assert dashboard.settings_from_args(parse(["--api-url", "http://y/", "--api-function", "f"]), missing) == (
+        dashboard.Settings("http://y/", "f")
+    )
+    with pytest.raises(NoStackError):
+        dashboard.settings_from_args(parse([]), None)
+
+
+def test_command_line_options():
+    args = dashboard.build_parser().parse_args(["--api-url", "http://y/", "--port", "0"])
     assert args.port == 0
     assert (args.live_refresh, args.refresh) == (dashboard.DEFAULT_LIVE_SECONDS, dashboard.DEFAULT_REFRESH_SECONDS)
     assert dashboard.build_parser().parse_args(["--live-refresh", "0.5"]).live_refresh == 0.5

@@ -9,8 +9,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from stack_outputs import LOCAL_OUTPUTS, terraform_output_json
 
-from lake_cli import cli
+from lake_cli import cli, terraform_outputs
+from lake_cli.terraform_outputs import StackLocation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,11 +48,47 @@ def test_an_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_the_arguments_after_the_command_go_to_its_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[str]] = []
+    seen: list[tuple[list[str], StackLocation | None]] = []
     module = importlib.import_module(cli.COMMANDS["aggregate"][0])
-    monkeypatch.setattr(module, "main", lambda argv: seen.append(argv) or 7)
-    assert cli.main(["aggregate", "--terraform-outputs", "-", "--sql", "x"]) == 7
-    assert seen == [["--terraform-outputs", "-", "--sql", "x"]]
+    monkeypatch.setattr(module, "main", lambda argv, stack: seen.append((argv, stack)) or 7)
+    assert cli.main(["aggregate", "--full-refresh", "--sql", "x", "--stack", "y"]) == 7
+    assert seen == [(["--full-refresh", "--sql", "x", "--stack", "y"], None)]
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_every_command_takes_the_stack_from_the_one_global_option(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[list[str], StackLocation | None]] = []
+    module = importlib.import_module(cli.COMMANDS[command][0])
+    monkeypatch.setattr(module, "main", lambda argv, stack: seen.append((argv, stack)) or 0)
+    assert cli.main(["--stack", "build/outputs.json", command, "--x"]) == 0
+    assert cli.main(["--stack", ".", "--terraform", "tflocal", command]) == 0
+    assert seen == [
+        (["--x"], StackLocation("build/outputs.json", "terraform")),
+        ([], StackLocation(".", "tflocal")),
+    ]
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_every_command_without_a_stack_says_so_the_same_way(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # redrive builds its clients first
+    assert cli.main([command]) != 0
+    assert terraform_outputs.NO_STACK_HINT in capsys.readouterr().err
+
+
+def test_lake_api_calls_the_stacks_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # make exports it: a URL would go through the endpoint
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(terraform_output_json())
+    assert cli.main(["--stack", str(outputs), "api", "--curl", "indicadores/ARG/PIB"]) == 0
+    assert capsys.readouterr().out.split()[-1] == LOCAL_OUTPUTS["api_url"] + "indicadores/ARG/PIB"
+    assert cli.main(["api", "--curl", "--api-url", "http://x/", "health"]) == 0
+    assert capsys.readouterr().out.split()[-1] == "http://x/health"
 
 
 def test_the_dashboard_page_is_package_data() -> None:

@@ -12,8 +12,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 from local_lake import event, write_bronze_stream, write_gold, write_quarantine, write_silver
+from stack_outputs import terraform_output_json
 
 from lake_cli import lake_sql
+from lake_cli.terraform_outputs import NoStackError, StackLocation
 from pipeline import layout, schema, silver
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -229,23 +231,22 @@ def test_aws_settings_follow_the_endpoint_variable(monkeypatch):
     assert lake_sql.aws_settings() == ("http://localhost:4999", ("test", "test", None), "us-east-1")
 
 
-def test_bucket_names_from_terraform_outputs_or_arguments(tmp_path):
-    outputs = {
-        "silver_bucket": {"value": "econ-lake-local-silver"},
-        "gold_bucket": {"value": "econ-lake-local-gold"},
-        "bronze_bucket": {"value": "econ-lake-local-bronze"},
-        "api_url": {"value": "http://x/"},
-    }
-    lake = lake_sql.lake_from_terraform_outputs(outputs)
-    assert lake == lake_sql.Lake(
+def test_bucket_names_from_the_stack_or_the_options(tmp_path):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(terraform_output_json())
+    stack = StackLocation(str(outputs))
+    parse = lake_sql.build_parser().parse_args
+    assert lake_sql.lake_from_args(parse([]), stack) == lake_sql.Lake(
         "s3://econ-lake-local-silver", "s3://econ-lake-local-gold", "s3://econ-lake-local-bronze"
     )
-    args = lake_sql.build_parser().parse_args(
-        ["--terraform-outputs-json", "{}", "--silver", str(tmp_path), "--gold", "s3://g/"]
+    # Each option overrides the stack's bucket; without a stack, --silver and --gold are enough.
+    assert lake_sql.lake_from_args(parse(["--gold", "s3://g/"]), stack) == lake_sql.Lake(
+        "s3://econ-lake-local-silver", "s3://g", "s3://econ-lake-local-bronze"
     )
-    assert lake_sql.lake_from_args(args) == lake_sql.Lake(str(tmp_path), "s3://g", None)
-    with pytest.raises(lake_sql.LakeSqlError, match="deploy the stack first"):
-        lake_sql.lake_from_terraform_outputs({})
+    no_stack = parse(["--silver", str(tmp_path), "--gold", "s3://g/"])
+    assert lake_sql.lake_from_args(no_stack, None) == lake_sql.Lake(str(tmp_path), "s3://g", None)
+    with pytest.raises(NoStackError):
+        lake_sql.lake_from_args(parse(["--silver", str(tmp_path)]), None)
 
 
 def test_main_prints_a_table(tmp_path, capsys):

@@ -14,8 +14,10 @@ import boto3
 import pytest
 import sample_events
 from botocore.exceptions import ClientError
+from stack_outputs import LOCAL_OUTPUTS, terraform_output_json
 
 from lake_cli import redrive, terraform_outputs
+from lake_cli.terraform_outputs import StackLocation
 from pipeline.kinesis_event import KinesisRecord, kinesis_event_json
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/econ-lake-local-events"
@@ -411,31 +413,27 @@ def test_ingest_batch_no_longer_in_the_stream_stays_and_is_counted(moto_aws) -> 
     assert queue_size(sqs, url) == 1
 
 
-def test_terraform_outputs_name_the_queues_and_functions() -> None:
-    text = json.dumps(
-        {
-            "dlq_url": {"value": "http://q/ingest-dlq", "type": "string", "sensitive": False},
-            "transform_dlq_url": {"value": "http://q/transform-dlq", "type": "string", "sensitive": False},
-            "live_dlq_url": {"value": "http://q/live-dlq", "type": "string", "sensitive": False},
-            "function_names": {
-                "value": {"ingest": "i", "transform": "t", "live": "l"},
-                "type": ["map", "string"],
-                "sensitive": False,
-            },
-        }
-    )
+def test_the_stack_names_the_queues_and_functions(tmp_path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(terraform_output_json())
     args = SimpleNamespace(
         ingest_dlq_url=None,
         ingest_function=None,
-        live_dlq_url=None,
+        live_dlq_url="http://q/live-dlq",
         live_function=None,
         transform_dlq_url=None,
         transform_function="t2",
     )
-    assert redrive.targets(args, terraform_outputs.outputs_from_text(text)) == [
-        ("ingest", "http://q/ingest-dlq", "i"),
-        ("live", "http://q/live-dlq", "l"),
-        ("transform", "http://q/transform-dlq", "t2"),
+    functions = LOCAL_OUTPUTS["function_names"]
+    assert redrive.targets(args, StackLocation(str(outputs)).read()) == [
+        ("ingest", LOCAL_OUTPUTS["dlq_url"], functions["ingest"]),
+        ("live", "http://q/live-dlq", functions["live"]),
+        ("transform", LOCAL_OUTPUTS["transform_dlq_url"], "t2"),
+    ]
+    assert redrive.targets(args, None) == [
+        ("ingest", None, None),
+        ("live", "http://q/live-dlq", None),
+        ("transform", None, "t2"),
     ]
 
 
@@ -443,5 +441,7 @@ def test_main_without_a_stack_says_so(monkeypatch, capsys, tmp_path) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text("{}")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    assert redrive.main(["--terraform-outputs", str(outputs)]) == 2
-    assert "deploy the stack first" in capsys.readouterr().err
+    assert redrive.main([], stack=StackLocation(str(outputs))) == 2
+    assert f"no deployed stack in the Terraform outputs in {outputs}" in capsys.readouterr().err
+    assert redrive.main(["--only", "live"]) == 2
+    assert terraform_outputs.NO_STACK_HINT in capsys.readouterr().err

@@ -41,6 +41,19 @@ run "accepts_the_defaults" {
   }
 }
 
+run "the_planned_environment_is_an_output" {
+  command = plan
+
+  variables {
+    environment_variables = { TABLE_NAME = "example-table" }
+  }
+
+  assert {
+    condition     = output.environment_variables["TABLE_NAME"] == "example-table" && length(output.environment_variables) == 1
+    error_message = "environment_variables must be the function's planned environment."
+  }
+}
+
 run "rejects_bad_log_retention" {
   command = plan
 
