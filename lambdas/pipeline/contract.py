@@ -395,6 +395,16 @@ _REQUIRED_CHECKS = tuple((field.name, field, _CHECKS[field.kind]) for field in R
 _OPTIONAL_CHECKS = tuple((field.name, field, _CHECKS[field.kind]) for field in OPTIONAL_RULES)
 
 
+_FIELDS_BY_NAME = {field.name: field for field in FIELDS}
+
+
+def check_field(name: str, value: Any, now: dt.datetime | None = None) -> Any:
+    """One field's value checked by its rule (for callers that build events field by field, such
+    as the World Bank mapping); raises Invalid with the field's reason."""
+    field = _FIELDS_BY_NAME[name]
+    return _CHECKS[field.kind](field, value, utc_now() if now is None else now)
+
+
 def _with_optional_fields(
     checked: dict[str, Any], values: Mapping[str, Any], now: dt.datetime, read: Callable[[Field, Any], Any] | None
 ) -> dict[str, Any]:

@@ -109,9 +109,9 @@ def parse_series_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[SeriesMapping,
         try:
             mapping = SeriesMapping(
                 series=series,
-                indicador=contract.check_member("indicador", str(row.get("indicador") or "").strip()),
-                unidad=contract.check_unidad(str(row.get("unidad") or "").strip()),
-                fuente=contract.check_fuente(str(row.get("fuente") or "").strip()),
+                indicador=contract.check_field("indicador", str(row.get("indicador") or "").strip()),
+                unidad=contract.check_field("unidad", str(row.get("unidad") or "").strip()),
+                fuente=contract.check_field("fuente", str(row.get("fuente") or "").strip()),
             )
         except contract.Invalid as invalid:
             raise SeriesMappingError(f"series row {number} ({series}): {invalid}") from None

@@ -184,3 +184,11 @@ def test_values_dynamodb_cannot_hold_are_stored_as_null_not_raised() -> None:
     assert latest.item["valor"] is None and set(latest.nulled) == {"valor"}
     with pytest.raises(ValueError):
         store.kpi_item(row)
+
+
+def test_check_field_applies_one_fields_rule() -> None:
+    assert contract.check_field("indicador", "PIB") == "PIB"
+    with pytest.raises(contract.Invalid, match="indicador"):
+        contract.check_field("indicador", "Nope")
+    with pytest.raises(contract.Invalid, match="fuente"):
+        contract.check_field("fuente", "")
