@@ -64,7 +64,7 @@ from pipeline.watermark import catalog_lower_bound
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest, read_summary
 from simulador.reference_data import load_reference_data
-from tools import bench_cost, bench_figures, bench_live, local_stack
+from tools import bench_cost, bench_day, bench_figures, bench_live, local_stack
 from tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
 from tools.lake_reader import silver_frame, wait_until
 
@@ -876,12 +876,8 @@ def meets_targets(report: dict) -> dict[str, Any]:
     }
     cost_trickle = report.get("cost_trickle", {})
     if cost_trickle:
-        checks["cost_trickle_live_on"] = (
-            cost_trickle["usd_per_million_total"] <= cost_trickle["target_usd_per_million_total"]
-        )
-        off = cost_trickle.get("usd_per_million_total_live_serving_off")
-        checks["cost_trickle_live_off"] = (
-            off is not None and off <= cost_trickle["target_usd_per_million_total_live_serving_off"]
+        checks["cost_trickle_live_on"], checks["cost_trickle_live_off"] = bench_figures.cost_trickle_checks(
+            cost_trickle
         )
     checks = {name: value for name, value in checks.items() if value is not None}
     return {**checks, "all": all(checks.values())}
@@ -934,6 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown phases {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count()},
+        "commit": bench_day.source_commit(),
         "started": dt.datetime.now(dt.UTC).isoformat(),
         "command": " ".join(["python -m tools.bench", *(argv if argv is not None else sys.argv[1:])]),
     }

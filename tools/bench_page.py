@@ -56,7 +56,9 @@ def _commit() -> str:
         return "unknown"
 
 
-def record_run(record: dict[str, Any], report: dict[str, Any], phase: str | None, commit: str) -> dict[str, Any]:
+def record_run(
+    record: dict[str, Any], report: dict[str, Any], phase: str | None, commit: str, note: str | None = None
+) -> dict[str, Any]:
     """The record with the phases `report` holds replaced (`phase`: the report is that phase's own JSON)."""
     phases = dict(record.get("phases", {}))
     if phase is not None:
@@ -78,6 +80,7 @@ def record_run(record: dict[str, Any], report: dict[str, Any], phase: str | None
             "measured": (report.get("started") or report.get("finished") or "")[:10],
             "cpus": report.get("machine", {}).get("cpus", report.get("cpus")),
             "report": parts,
+            **({"note": note} if note else {}),
         }
     return {"phases": {name: phases[name] for name in PHASE_KEYS if name in phases}}
 
@@ -136,7 +139,8 @@ def render(record: dict[str, Any]) -> str:
         lines += [
             f"## {PHASE_TITLES[name]}",
             "",
-            f"Measured {entry['measured']} at commit `{entry['commit']}` on {entry['cpus']} CPUs: `{entry['command']}`",
+            f"Measured {entry['measured']} at commit `{entry['commit']}` on {entry['cpus']} CPUs: `{entry['command']}`"
+            + (f". {entry['note']}." if entry.get("note") else ""),
             "",
             "| figure | result | target | met |",
             "|---|---|---|---|",
@@ -182,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--write", type=Path, metavar="REPORT_JSON", help="record this run, then write the page")
     action.add_argument("--check", action="store_true", help="fail unless the page is what the record renders")
     parser.add_argument("--phase", choices=sorted(PHASE_KEYS), help="REPORT_JSON is this phase's own output")
+    parser.add_argument("--note", help="how the run was made, printed beside it (e.g. the machine's load)")
     args = parser.parse_args(argv)
     record = json.loads(RECORD.read_text(encoding="utf-8")) if RECORD.exists() else {}
     if args.check:
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     report = json.loads(args.write.read_text(encoding="utf-8"))
-    record = record_run(record, report, args.phase, _commit())
+    record = record_run(record, report, args.phase, _commit(), args.note)
     RECORD.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     PAGE.write_text(render(record), encoding="utf-8")
     quoted = quoted_figures(record)
