@@ -53,7 +53,7 @@ endif
 STATE_BUCKET ?=
 STATE_REGION ?= us-east-1
 # The state backend: tools/state_backend.py (one key per environment, S3 native locking).
-STATE_BACKEND = $(PY) -m tools.state_backend --dir $(ROOT) --environment $(ENVIRONMENT) --project $(PROJECT) \
+STATE_BACKEND = $(PY) -m lake_tools.state_backend --dir $(ROOT) --environment $(ENVIRONMENT) --project $(PROJECT) \
                 --bucket "$(STATE_BUCKET)" --region $(STATE_REGION) --terraform $(TERRAFORM) --bootstrap-dir $(ROOT)/bootstrap
 
 .PHONY: help setup up down status logs package bootstrap tf-init deploy destroy outputs simulate tail aggregate redrive query report dashboard \
@@ -78,8 +78,8 @@ setup: $(VENV)/.installed $(TFRC) ## Create .venv with all dependencies and the 
 $(TFRC): tools/write_tf_cli_config.sh
 	@tools/write_tf_cli_config.sh $@
 
-# tools/emulator_control.py holds the logic of up/down/status (`$(PY) -m tools.emulator_control --help`).
-EMULATOR_CONTROL = $(PY) -m tools.emulator_control --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) \
+# tools/emulator_control.py holds the logic of up/down/status (`$(PY) -m lake_tools.emulator_control --help`).
+EMULATOR_CONTROL = $(PY) -m lake_tools.emulator_control --port $(EMULATOR_PORT) --state-dir $(STATE_DIR) \
                    --compose-file $(LOCALSTACK_COMPOSE)
 
 up: setup ## Start the emulator: LocalStack if Docker answers, else the embedded one (EMULATOR=moto forces it)
@@ -138,7 +138,7 @@ redrive: setup ## Re-drive what the ingest, live and transform DLQs hold (DRY_RU
 
 demo: ## Everything on a fresh clone: setup, up, package, deploy, simulate EVENTS over DAYS (3), aggregate, API, report
 	@started=$$(date +%s); $(MAKE) --no-print-directory setup && \
-	  $(PY) -m tools.demo --events $(EVENTS) --seed $(SEED) --days $(or $(DAYS),3) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
+	  $(PY) -m lake_tools.demo --events $(EVENTS) --seed $(SEED) --days $(or $(DAYS),3) --emulator $(EMULATOR) --port $(EMULATOR_PORT) \
 	    --setup-started $$started
 
 query: export LAKE_SQL = $(value SQL)
@@ -177,7 +177,7 @@ REUSE_STACK ?=
 # tools/chromium.py: finds Chromium, else installs it where it can (Debian's package as root or with passwordless
 # sudo; Playwright's build when online); else the browser test fails with the command to run.
 browser: setup ## Chromium for the dashboard's browser test: found, or installed where possible (E2E_SKIP_BROWSER=1: none)
-	@$(PY) -m tools.chromium
+	@$(PY) -m lake_tools.chromium
 
 test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
 	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
@@ -194,7 +194,7 @@ BENCH_RATE  ?= 50
 BENCH_LIVE_SECONDS ?= 180
 BENCH_ARGS  ?=
 bench: package ## Benchmarks -> build/bench.json: sustained BENCH_EVENTS, API latency at BENCH_RATE ev/s for BENCH_LIVE_SECONDS, cost, cold start, flatness (~20 min)
-	@$(PY) -m tools.bench --events $(BENCH_EVENTS) --rate $(BENCH_RATE) --live-seconds $(BENCH_LIVE_SECONDS) $(BENCH_ARGS)
+	@$(PY) -m lake_tools.bench --events $(BENCH_EVENTS) --rate $(BENCH_RATE) --live-seconds $(BENCH_LIVE_SECONDS) $(BENCH_ARGS)
 
 fmt: setup ## Format what make lint checks: Python (ruff format, ruff check --fix) and Terraform
 	@$(PY) -m ruff format --quiet .
@@ -228,7 +228,7 @@ lint: setup $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) $(TOOLS_VENV)/.zizmor-$(ZI
 	@echo "==> ruff check"; $(PY) -m ruff check .
 	@echo "==> import contracts (import-linter; the layers in pyproject.toml)"; $(VENV)/bin/lint-imports --no-cache
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@echo "==> generated files up to date (JSON Schema, Athena view, Terraform's lake layout)"; $(PY) -m tools.generated_files --check
+	@echo "==> generated files up to date (JSON Schema, Athena view, Terraform's lake layout)"; $(PY) -m lake_tools.generated_files --check
 	@echo "==> LocalStack images pinned by digest"; $(PY) tools/localstack_pin.py --check
 	@echo "==> workflows: GitHub workflow schema (check-jsonschema, vendored)"; \
 	  $(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)

@@ -52,7 +52,7 @@ locals {
   athena_results_bucket = "${local.prefix}-athena-results${local.bucket_suffix}"
 
   # The read rule of docs/DESIGN.md ("Reading") in Athena SQL, generated from pipeline/read_rule.py
-  # (`python -m tools.generated_files --write`; `make lint` fails when the checked-in file differs):
+  # (`python -m lake_tools.generated_files --write`; `make lint` fails when the checked-in file differs):
   # one row per event_id, a stream copy before an upload's ("$path" is the object's S3 URI), then the
   # copy received first (received_order).
   # try(): like datos/, the copies that apply the local stack may lack sql/; prod checks it

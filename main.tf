@@ -89,7 +89,7 @@ locals {
   lambda_zip_key = "lambda/lambda.zip"
 
   # The lake's key prefixes and Glue columns, generated from lambdas/pipeline (layout.py, schema.py) by
-  # `python -m tools.generated_files --write`; `make lint` fails when the file is stale. IAM scopes each
+  # `python -m lake_tools.generated_files --write`; `make lint` fails when the file is stale. IAM scopes each
   # function to the prefixes it writes.
   lake_layout   = jsondecode(file("${path.module}/datos/lake_layout.json"))
   lake_prefixes = local.lake_layout.lake_prefixes

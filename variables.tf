@@ -194,7 +194,7 @@ variable "bronze_expiration_days" {
 ################################################################################
 
 variable "ingest_batch_size" {
-  description = "Maximum records per ingest invocation (1 to 10000). Bigger batches mean fewer, bigger bronze objects: fewer S3 requests and invocations per event (an A/B of 100,000 events each, `python -m tools.bench --only sustained --events 100000 --tf-var ingest_batch_size=N`, measured 4,103 ev/s at 500 and 6,497 ev/s at 2,000; the README's 5,312 ev/s is the separate 1,000,000-event run: see its \"Benchmarks\")."
+  description = "Maximum records per ingest invocation (1 to 10000). Bigger batches mean fewer, bigger bronze objects: fewer S3 requests and invocations per event (an A/B of 100,000 events each, `python -m lake_tools.bench --only sustained --events 100000 --tf-var ingest_batch_size=N`, measured 4,103 ev/s at 500 and 6,497 ev/s at 2,000; the README's 5,312 ev/s is the separate 1,000,000-event run: see its \"Benchmarks\")."
   type        = number
   default     = 2000
   nullable    = false

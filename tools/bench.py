@@ -55,6 +55,9 @@ from embedded_aws.scheduler import rate_seconds
 from lake_cli.function_url import FunctionUrl, resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
 from lake_cli.terraform_outputs import StackOutputs, read_stack
+from lake_tools import bench_cost, bench_day, bench_figures, bench_live, local_stack
+from lake_tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
+from lake_tools.lake_reader import silver_frame, wait_until
 from pipeline import layout
 from pipeline.aggregate_request import AggregateRequest, parse_request
 from pipeline.compaction import HORIZON_MARGIN
@@ -64,9 +67,6 @@ from pipeline.watermark import catalog_lower_bound
 from simulador.generator import KIND_DUPLICATE, KIND_VALID
 from simulador.manifest import read_manifest, read_summary
 from simulador.reference_data import load_reference_data
-from tools import bench_cost, bench_day, bench_figures, bench_live, local_stack
-from tools.bench_cost import FIREHOSE_PER_MILLION, MEGA, PRICES  # noqa: F401 - the prices live there
-from tools.lake_reader import silver_frame, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -884,7 +884,7 @@ def meets_targets(report: dict) -> dict[str, Any]:
 
 
 def summary_lines(report: dict) -> list[str]:
-    """A few lines for the terminal: each figure beside its target (tools.bench_figures)."""
+    """A few lines for the terminal: each figure beside its target (lake_tools.bench_figures)."""
     return [figure.terminal_line() for figure in bench_figures.figures(report)]
 
 
@@ -932,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count()},
         "commit": bench_day.source_commit(),
         "started": dt.datetime.now(dt.UTC).isoformat(),
-        "command": " ".join(["python -m tools.bench", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m lake_tools.bench", *(argv if argv is not None else sys.argv[1:])]),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
 
@@ -948,7 +948,7 @@ def main(argv: list[str] | None = None) -> int:
             log("transform core: pure chain beside a seed-style pandas loop …")
             # Objects of 2,000 events: what ingest writes at full speed (variable ingest_batch_size).
             report["transform_core"] = run_figure(
-                "tools.bench_transform_core",
+                "lake_tools.bench_transform_core",
                 ["--object-events", "2000"],
                 args.output.parent / "bench-transform-core.json",
             )
@@ -960,7 +960,7 @@ def main(argv: list[str] | None = None) -> int:
         if "day" in wanted:
             log(f"day: the aggregate at 5,000 events/s on a modelled clock, to {args.day_sizes} events (in-process) …")
             report["day"] = run_figure(
-                "tools.bench_day", ["--sizes", args.day_sizes], args.output.parent / "bench-day.json"
+                "lake_tools.bench_day", ["--sizes", args.day_sizes], args.output.parent / "bench-day.json"
             )
             save()
         lambda_zip = workdir / "lambda.zip"
@@ -969,7 +969,7 @@ def main(argv: list[str] | None = None) -> int:
         if "cold_start" in wanted:
             log(f"cold start: each handler imported {args.cold_start_runs} times from the artifact …")
             report["cold_start"] = run_figure(
-                "tools.bench_cold_start",
+                "lake_tools.bench_cold_start",
                 ["--runs", str(args.cold_start_runs), "--zip", str(lambda_zip)],
                 args.output.parent / "bench-cold-start.json",
             )

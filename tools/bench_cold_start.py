@@ -1,6 +1,6 @@
 """Cold start of each handler from its deployed artifact: import time and peak RSS.
 
-    python -m tools.bench_cold_start [--runs 5] [--zip build/lambda.zip] [--zip live=build/lambda-live.zip]
+    python -m lake_tools.bench_cold_start [--runs 5] [--zip build/lambda.zip] [--zip live=build/lambda-live.zip]
                                      [--output build/bench-cold-start.json]
 
 A clean interpreter, as close to Lambda's python3.12 runtime as this machine gets: a fresh venv of
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from embedded_aws import local_client
-from tools.package_lambda import HANDLERS
+from lake_tools.package_lambda import HANDLERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = ("api", "live")

@@ -10,7 +10,7 @@ the figures are taken when the partition passes each `--sizes` entry.
 Beside them, the previous design's per-run work on the same partition at the smaller sizes (read
 every file, apply the read rule, compute the KPIs of the whole day), measured in the same process.
 
-    python -m tools.bench_day --sizes 1000000,30000000 --output build/bench-day.json
+    python -m lake_tools.bench_day --sizes 1000000,30000000 --output build/bench-day.json
 """
 
 from __future__ import annotations
@@ -565,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(
         sizes, args.per_minute, args.per_object, args.compact_every, args.previous_up_to, args.output, args.readers_at
     )
-    report["command"] = "python -m tools.bench_day " + " ".join(argv if argv is not None else sys.argv[1:])
+    report["command"] = "python -m lake_tools.bench_day " + " ".join(argv if argv is not None else sys.argv[1:])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.items() if k != "minutes"}, indent=2))

@@ -1,5 +1,5 @@
 """Each figure of a `make bench` report beside its target: one list, which the terminal summary
-(tools.bench.summary_lines) and the benchmark page (tools.bench_page, docs/benchmarks.md) both
+(lake_tools.bench.summary_lines) and the benchmark page (lake_tools.bench_page, docs/benchmarks.md) both
 print, so the two cannot disagree.
 
 A figure reads only the report (build/bench.json): a phase that did not run gives no figures.

@@ -1,6 +1,6 @@
 """Events/s of the transform's pure core on stream bronze objects, beside a seed-style pandas loop.
 
-    python -m tools.bench_transform_core [--events 200000] [--object-events 500] [--repeat 5]
+    python -m lake_tools.bench_transform_core [--events 200000] [--object-events 500] [--repeat 5]
                                          [--output build/bench-transform-core.json]
 
 The events come from the simulator's generator, encoded as ingest writes them

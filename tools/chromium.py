@@ -1,6 +1,6 @@
 """Chromium for the dashboard's browser test (tests/e2e/test_dashboard.py): find one, or install one.
 
-`make browser`, a prerequisite of `make test-e2e` and so of `make test`, runs `python -m tools.chromium`:
+`make browser`, a prerequisite of `make test-e2e` and so of `make test`, runs `python -m lake_tools.chromium`:
 
 1. E2E_SKIP_BROWSER=1: nothing (the browser test is skipped).
 2. A Chromium is there: CHROMIUM_PATH, /usr/bin/chromium, chromium, chromium-browser or google-chrome on

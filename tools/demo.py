@@ -21,10 +21,7 @@ import pandas as pd
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
 from lake_cli.terraform_outputs import StackOutputs, read_stack
-from pipeline import layout
-from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
-from simulador.manifest import read_manifest
-from tools.lake_reader import (
+from lake_tools.lake_reader import (
     expected_gold,
     gold_frame,
     iter_keys,
@@ -34,6 +31,9 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
+from pipeline import layout
+from simulador.generator import KIND_DUPLICATE, KIND_MALFORMED, KIND_VALID
+from simulador.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

@@ -9,9 +9,9 @@ Two emulators stand in for AWS on http://localhost:PORT (README, "Emulators"):
 and `localstack` force one. The kind that was started is written to STATE_DIR/kind, so `down` and
 `status` act on the same one.
 
-    python -m tools.emulator_control up --emulator auto --port 4566
-    python -m tools.emulator_control status
-    python -m tools.emulator_control down
+    python -m lake_tools.emulator_control up --emulator auto --port 4566
+    python -m lake_tools.emulator_control status
+    python -m lake_tools.emulator_control down
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from embedded_aws.local_client import DEFAULT_PORT, endpoint_url
-from tools.localstack_pin import makefile_images
+from lake_tools.localstack_pin import makefile_images
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = ROOT / ".emulator"
@@ -176,7 +176,7 @@ def status(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.emulator_control",
+        prog="python -m lake_tools.emulator_control",
         description="Start, stop and inspect the local AWS emulator (make up, make down, make status).",
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,7 +1,7 @@
 """The files generated from the Lambda code's definitions: one command writes them, `make lint` checks them.
 
-    python -m tools.generated_files --write   # rewrite every generated file
-    python -m tools.generated_files --check   # exit 1 naming each stale file, and the command that fixes it
+    python -m lake_tools.generated_files --write   # rewrite every generated file
+    python -m lake_tools.generated_files --check   # exit 1 naming each stale file, and the command that fixes it
 
 - datos/event_schema.json: the event contract (pipeline.contract) as JSON Schema; the simulator
   reads the contract from it;
@@ -27,7 +27,7 @@ import pyarrow as pa
 from pipeline import contract, layout, read_rule, schema
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = "python -m tools.generated_files --write"
+COMMAND = "python -m lake_tools.generated_files --write"
 
 # --- datos/event_schema.json -------------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ def write_files(root: Path = ROOT) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.generated_files", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lake_tools.generated_files", description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="rewrite the generated files")
     action.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from embedded_aws.local_client import client_environment, endpoint_url
 from lake_cli.terraform_outputs import StackOutputs, read_stack
-from tools.state_backend import BACKEND_FILE, write_backend
+from lake_tools.state_backend import BACKEND_FILE, write_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

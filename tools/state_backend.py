@@ -17,7 +17,7 @@ committed code keeps local state by default. tflocal reads that file too: it cop
 into its own `localstack_providers_override.tf` with the emulator's endpoints (merged last, so
 it wins) and creates the bucket in the emulator when it is missing.
 
-`python -m tools.state_backend init ...` (what `make tf-init` runs) writes or removes the file and
+`python -m lake_tools.state_backend init ...` (what `make tf-init` runs) writes or removes the file and
 runs `terraform init -reconfigure` when the backend changed since the last init.
 """
 

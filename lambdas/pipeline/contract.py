@@ -4,7 +4,7 @@ Each field says its name, its kind (how its values are written and checked), whe
 requires it or from which version it is allowed, and its bounds. Everything else is made from it:
 `pipeline.validation` (one Kinesis record, the checks below), `pipeline.decode` (the same rules
 column-wise: one Arrow check per kind, driven by the same table), `pipeline.schema` (an Arrow type
-per kind), the CSV columns (`CSV_REQUIRED_FIELDS`), and, through `python -m tools.generated_files
+per kind), the CSV columns (`CSV_REQUIRED_FIELDS`), and, through `python -m lake_tools.generated_files
 --write`, the JSON Schema in datos/event_schema.json (which the simulator reads) and the Glue columns
 Terraform reads. docs/DESIGN.md ("Event", "Schema evolution") states the same rules for people.
 
@@ -116,7 +116,7 @@ NUMBER_TEXT_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 NON_FINITE_TEXT_PATTERN = r"[+-]?(?:[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
 
 # Every field, in contract order: the required ones, then the optional ones in the order the
-# versions added them. Adding a field is one line here (then `python -m tools.generated_files --write`).
+# versions added them. Adding a field is one line here (then `python -m lake_tools.generated_files --write`).
 FIELDS: tuple[Field, ...] = (
     Field(
         "event_id",

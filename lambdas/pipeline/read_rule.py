@@ -23,7 +23,7 @@ So the copy Kinesis delivered first wins, whatever the file names; compaction ke
 order, so merging files changes no winner. Everything that applies the rule is made from here:
 the Arrow path (`merge_on_read`, used by silver, gold, compaction and the lake reader), DuckDB's
 `events` view (lake_cli/lake_sql.py) and Athena's `events_exactly_once` view (sql/, generated from
-`sql_select` by `python -m tools.generated_files --write`).
+`sql_select` by `python -m lake_tools.generated_files --write`).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from e2e_support import BUILD, TIMINGS, aws_environment, deployed_outputs, empty
 
 from lake_cli.redrive import KINESIS_CONSUMERS
 from lake_cli.terraform_outputs import StackOutputs
-from tools import local_stack
-from tools.lake_reader import wait_until
+from lake_tools import local_stack
+from lake_tools.lake_reader import wait_until
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lake_cli.terraform_outputs import StackOutputs, TerraformOutputsError, read_stack
-from tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
-from tools.state_backend import AWS_ENVIRONMENTS
+from lake_tools.local_stack import BUILD, ROOT, TFLOCAL, local_env, with_terraform_cli_config
+from lake_tools.state_backend import AWS_ENVIRONMENTS
 
 TIMINGS = BUILD / "e2e-timings.json"
 

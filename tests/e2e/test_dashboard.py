@@ -33,12 +33,12 @@ from economic_events import economic_event
 from lake_cli.dashboard import format_valor
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
+from lake_tools.chromium import find_chromium, install_command, os_id, playwright_chromium
+from lake_tools.lake_reader import silver_frame, wait_until
+from lake_tools.local_stack import free_port
 from simulador.generator import round_value
 from simulador.history import daily_levels
 from simulador.reference_data import load_reference_data
-from tools.chromium import find_chromium, install_command, os_id, playwright_chromium
-from tools.lake_reader import silver_frame, wait_until
-from tools.local_stack import free_port
 
 pytestmark = [
     pytest.mark.e2e,

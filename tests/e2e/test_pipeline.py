@@ -23,10 +23,7 @@ from economic_events import economic_event
 
 from lake_cli.function_url import resolve_for_function
 from lake_cli.invoke_aggregate import invoke_aggregate
-from pipeline import layout, table_keys
-from simulador.generator import KIND_DUPLICATE, KIND_VALID
-from simulador.manifest import read_manifest
-from tools.lake_reader import (
+from lake_tools.lake_reader import (
     bronze_event_ids,
     expected_gold,
     gold_frame,
@@ -35,7 +32,10 @@ from tools.lake_reader import (
     silver_frame,
     wait_until,
 )
-from tools.local_stack import run
+from lake_tools.local_stack import run
+from pipeline import layout, table_keys
+from simulador.generator import KIND_DUPLICATE, KIND_VALID
+from simulador.manifest import read_manifest
 
 pytestmark = pytest.mark.e2e
 SCALE = target_from_env().timeout_scale  # longer waits on LocalStack and AWS (E2E_TIMEOUT_SCALE)

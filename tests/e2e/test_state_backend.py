@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from tools import local_stack
-from tools.state_backend import backend_block, state_key
+from lake_tools import local_stack
+from lake_tools.state_backend import backend_block, state_key
 
 pytestmark = pytest.mark.e2e
 

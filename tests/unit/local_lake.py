@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from economic_events import economic_event
 
 from lake_cli import lake_sql
+from lake_tools import generated_files
 from pipeline import gold, layout, schema, silver
-from tools import generated_files
 
 ROOT = Path(__file__).resolve().parents[2]
 

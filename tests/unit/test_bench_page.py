@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 
-from tools import bench_page
-from tools.bench_figures import figures
+from lake_tools import bench_page
+from lake_tools.bench_figures import figures
 
 
 def test_the_page_is_what_the_record_renders() -> None:
     record = json.loads(bench_page.RECORD.read_text(encoding="utf-8"))
     assert bench_page.PAGE.read_text(encoding="utf-8") == bench_page.render(record), (
-        "docs/benchmarks.md is stale: python -m tools.bench_page --write build/bench.json"
+        "docs/benchmarks.md is stale: python -m lake_tools.bench_page --write build/bench.json"
     )
     assert bench_page.main(["--check"]) == 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.chromium import APT_INSTALL, Machine, ensure, find_chromium, install_command, plan
+from lake_tools.chromium import APT_INSTALL, Machine, ensure, find_chromium, install_command, plan
 
 PYTHON = "/repo/.venv/bin/python"
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from lake_tools import generated_files
 from pipeline import contract, gold, store
 from pipeline.validation import validate_event
 from simulador import generator
-from tools import generated_files
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from lake_tools import generated_files
 from pipeline import bronze, contract, decode, schema
 from pipeline.validation import validate_event
-from tools import generated_files
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 VALID = generated_files.EXAMPLE_EVENTS[contract.SCHEMA_VERSION]

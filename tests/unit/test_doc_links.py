@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.bench_page import PHASE_TITLES
+from lake_tools.bench_page import PHASE_TITLES
 
 ROOT = Path(__file__).resolve().parents[2]
 # Pages a command writes, with the headings it can write: a link into one not written yet

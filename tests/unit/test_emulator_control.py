@@ -1,4 +1,4 @@
-"""tools.emulator_control (make up/down/status): which emulator, which image, the kind file, the health wait.
+"""lake_tools.emulator_control (make up/down/status): which emulator, which image, the kind file, the health wait.
 Docker and the embedded emulator are replaced by recorders; nothing is started."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tools import emulator_control, localstack_pin
+from lake_tools import emulator_control, localstack_pin
 
 COMMUNITY, TOKEN = "localstack/localstack@sha256:" + "1" * 64, "localstack/localstack@sha256:" + "2" * 64
 

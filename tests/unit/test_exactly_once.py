@@ -24,9 +24,9 @@ from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
+from lake_tools import lake_reader
 from pipeline import aggregation, aws, bronze, catalog, compaction, landing, layout, silver, silver_scan, store
 from pipeline.handlers import transform
-from tools import lake_reader
 
 DAY = "2026-11-22"
 

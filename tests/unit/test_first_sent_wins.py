@@ -26,9 +26,9 @@ from local_lake import athena_connection
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from lake_cli import lake_sql
+from lake_tools import lake_reader
 from pipeline import bronze, layout, read_rule, store
 from pipeline.handlers import ingest, transform
-from tools import lake_reader
 
 SHARD = "shardId-000000000000"
 DAY = "2026-11-22"

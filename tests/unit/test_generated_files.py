@@ -1,4 +1,4 @@
-"""tools.generated_files: the checked-in generated files are what the code generates, and the command
+"""lake_tools.generated_files: the checked-in generated files are what the code generates, and the command
 that writes them and `make lint`'s check agree."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from lake_tools import generated_files
 from pipeline import layout, read_rule, schema
-from tools import generated_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_write_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_make_lint_checks_the_generated_files() -> None:
     lint_recipe = (ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
-    assert "-m tools.generated_files --check" in lint_recipe
+    assert "-m lake_tools.generated_files --check" in lint_recipe
 
 
 def test_the_athena_view_is_one_statement_without_a_leading_comment() -> None:

@@ -14,9 +14,9 @@ from economic_events import economic_event
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE
 
+from lake_tools import lake_reader
 from pipeline import bronze, ingestion, layout
 from pipeline.handlers import ingest
-from tools import lake_reader
 
 SHARD = "shardId-000000000000"
 # 2026-11-22T10:15:30Z as epoch seconds: approximateArrivalTimestamp

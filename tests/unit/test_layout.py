@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lake_tools import generated_files
 from pipeline import layout
-from tools import generated_files
 
 ROOT = Path(__file__).resolve().parents[2]
 BRONZE = "datalake-bronze"
@@ -18,7 +18,7 @@ ARRIVAL = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC).timestamp()
 
 
 def test_terraform_reads_the_generated_prefixes() -> None:
-    # main.tf reads local.lake_prefixes from datos/lake_layout.json (tools.generated_files, checked by make lint).
+    # main.tf reads local.lake_prefixes from datos/lake_layout.json (lake_tools.generated_files, checked by make lint).
     assert generated_files.LAKE_PREFIXES == {
         "stream": layout.STREAM_PREFIX,
         "uploads": layout.UPLOADS_PREFIX,

@@ -6,7 +6,7 @@ import hashlib
 import os
 import zipfile
 
-from tools import package_lambda
+from lake_tools import package_lambda
 
 
 def make_tree(root, files):

@@ -30,6 +30,7 @@ from local_lake import write_gold, write_silver
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
 from lake_cli import lake_sql
+from lake_tools import generated_files
 from pipeline import (
     aggregation,
     catalog,
@@ -47,7 +48,6 @@ from pipeline.handlers import api as api_handler
 from pipeline.handlers import ingest, live, transform
 from pipeline.validation import validate_event
 from simulador import generator
-from tools import generated_files
 
 jsonschema = pytest.importorskip("jsonschema")
 JSON_SCHEMA = jsonschema.Draft202012Validator(generated_files.json_schema())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import state_backend
-from tools.state_backend import BACKEND_FILE, backend_block, desired_backend, state_key
+from lake_tools import state_backend
+from lake_tools.state_backend import BACKEND_FILE, backend_block, desired_backend, state_key
 
 
 def settings(text: str) -> dict[str, str]:

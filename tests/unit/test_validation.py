@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lake_tools import generated_files
 from pipeline import contract, schema
 from pipeline.validation import ValidationResult, validate_event
-from tools import generated_files
 
 # The processing time of the property tests, so that they do not depend on the clock.
 NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
