@@ -153,8 +153,10 @@ DASHBOARD_PORT ?= 8050
 dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050): latest values and daily KPIs from the API
 	@$(LAKE_ON_STACK) dashboard --port $(DASHBOARD_PORT)
 
-test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
-	@$(PY) -m pytest tests/unit -q
+# pytest-xdist workers for the unit tests: auto = one per core; 0 runs them in one process.
+UNIT_WORKERS ?= auto
+test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator (UNIT_WORKERS processes)
+	@$(PY) -m pytest tests/unit -q -n $(UNIT_WORKERS)
 
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
 	@$(PY) -m pytest tests/emulator -q
