@@ -161,16 +161,29 @@ test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with m
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
 	@$(PY) -m pytest tests/emulator -q
 
+# test-terraform's parts, each in its own folder of the copy: the root module (validate, then the tests
+# in tests/terraform), bootstrap/ (validate, test) and each module (test). They run side by side; each
+# part's output is printed whole, in this order, once all have ended; any failure fails the target.
+TF_VALIDATE := $(BUILD)/tf-validate
+TF_MODULES  := secure_bucket lambda_function kms_key
+TF_PARTS    := root bootstrap $(TF_MODULES)
+TF_INIT     := terraform init -input=false -backend=false >/dev/null
+TF_NAME_root      := the root module (init + validate + terraform test, tests/terraform)
+TF_PART_root      := cd $(TF_VALIDATE) && $(TF_INIT) && terraform validate && terraform test -test-directory=tests/terraform
+TF_NAME_bootstrap := bootstrap/ (init + validate + terraform test)
+TF_PART_bootstrap := cd $(TF_VALIDATE)/bootstrap && $(TF_INIT) && terraform validate && terraform test
+$(foreach module,$(TF_MODULES),$(eval TF_NAME_$(module) := modules/$(module)/ (init + terraform test)))
+$(foreach module,$(TF_MODULES),$(eval TF_PART_$(module) := cd $(TF_VALIDATE)/modules/$(module) && $(TF_INIT) && terraform test))
 test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/; modules/)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos sql bootstrap $(BUILD)/tf-validate/
-	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate* $(BUILD)/tf-validate/modules/*/.terraform
-	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
-	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
-	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
-	  terraform validate && terraform test
-	@for module in secure_bucket lambda_function kms_key; do echo "==> modules/$$module/: init + terraform test"; \
-	  (cd $(BUILD)/tf-validate/modules/$$module && terraform init -input=false -backend=false >/dev/null && terraform test) || exit 1; done
+	@rm -rf $(TF_VALIDATE) && mkdir -p $(TF_VALIDATE) && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(TF_VALIDATE)/ && cp -r modules tests datos sql bootstrap $(TF_VALIDATE)/
+	@rm -rf $(TF_VALIDATE)/bootstrap/.terraform $(TF_VALIDATE)/bootstrap/*.tfstate* $(TF_VALIDATE)/modules/*/.terraform
+	@mkdir -p $(TF_VALIDATE)/logs; \
+	$(foreach part,$(TF_PARTS),( $(TF_PART_$(part)) ) >$(TF_VALIDATE)/logs/$(part).log 2>&1 & pid_$(part)=$$!;) \
+	status=0; \
+	$(foreach part,$(TF_PARTS),wait $$pid_$(part) && result=passed || { result=FAILED; status=1; }; \
+	  echo "==> terraform, $(TF_NAME_$(part)): $$result"; cat $(TF_VALIDATE)/logs/$(part).log;) \
+	exit $$status
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the
 # stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).
