@@ -198,11 +198,14 @@ test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: 
 	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
 	  $(PY) -m pytest tests/e2e -q -m e2e
 
-test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI runs)
-	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory test-emulator
-	@$(MAKE) --no-print-directory test-terraform
-	@$(MAKE) --no-print-directory test-e2e
+# The four suites share nothing (each emulator on its own free port, each stack and copy in its own
+# folder), so make test runs them side by side: e2e mostly waits on its stack while the others use the
+# cores. Each suite's output is printed whole when it ends (--output-sync), every suite runs to its end
+# even when another fails (--keep-going), and make test fails when any did. TEST_JOBS=1: one at a time.
+TEST_JOBS   ?= 4
+test: setup ## The whole suite: unit, emulator, terraform, end to end, side by side (TEST_JOBS; what CI runs)
+	@echo "==> make test: e2e, unit, emulator and terraform side by side ($(TEST_JOBS) at a time); each suite's output follows when it ends"
+	@$(MAKE) --no-print-directory --keep-going --jobs=$(TEST_JOBS) --output-sync=target test-e2e test-unit test-emulator test-terraform
 
 BENCH_EVENTS ?= 1000000
 BENCH_RATE  ?= 50
