@@ -156,10 +156,10 @@ dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050):
 # pytest-xdist workers for the unit tests: auto = one per core; 0 runs them in one process.
 UNIT_WORKERS ?= auto
 test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator (UNIT_WORKERS processes)
-	@$(PY) -m pytest tests/unit -q -n $(UNIT_WORKERS)
+	@echo "==> unit tests (tests/unit, pytest -n $(UNIT_WORKERS))"; $(PY) -m pytest tests/unit -q -n $(UNIT_WORKERS)
 
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
-	@$(PY) -m pytest tests/emulator -q
+	@echo "==> emulator tests (tests/emulator)"; $(PY) -m pytest tests/emulator -q
 
 # test-terraform's parts, each in its own folder of the copy: the root module (validate, then the tests
 # in tests/terraform), bootstrap/ (validate, test) and each module (test). They run side by side; each
@@ -195,7 +195,7 @@ browser: setup ## Chromium for the dashboard's browser test: found, or installed
 	@$(PY) -m tools.chromium
 
 test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
-	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
+	@echo "==> end-to-end tests (tests/e2e)"; E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
 	  $(PY) -m pytest tests/e2e -q -m e2e
 
 # The four suites share nothing (each emulator on its own free port, each stack and copy in its own
