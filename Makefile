@@ -153,22 +153,37 @@ DASHBOARD_PORT ?= 8050
 dashboard: setup ## Serve a live page on http://127.0.0.1:DASHBOARD_PORT (8050): latest values and daily KPIs from the API
 	@$(LAKE_ON_STACK) dashboard --port $(DASHBOARD_PORT)
 
-test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator
-	@$(PY) -m pytest tests/unit -q
+# pytest-xdist workers for the unit tests: auto = one per core; 0 runs them in one process.
+UNIT_WORKERS ?= auto
+test-unit: setup ## Unit tests (no emulator): pipeline logic and handlers with moto in-process, simulator (UNIT_WORKERS processes)
+	@echo "==> unit tests (tests/unit, pytest -n $(UNIT_WORKERS))"; $(PY) -m pytest tests/unit -q -n $(UNIT_WORKERS)
 
 test-emulator: setup ## Embedded emulator tests (in-process, free port): Lambda runtime, Kinesis semantics, hooks into moto
-	@$(PY) -m pytest tests/emulator -q
+	@echo "==> emulator tests (tests/emulator)"; $(PY) -m pytest tests/emulator -q
 
+# test-terraform's parts, each in its own folder of the copy: the root module (validate, then the tests
+# in tests/terraform), bootstrap/ (validate, test) and each module (test). They run side by side; each
+# part's output is printed whole, in this order, once all have ended; any failure fails the target.
+TF_VALIDATE := $(BUILD)/tf-validate
+TF_MODULES  := secure_bucket lambda_function kms_key
+TF_PARTS    := root bootstrap $(TF_MODULES)
+TF_INIT     := terraform init -input=false -backend=false >/dev/null
+TF_NAME_root      := the root module (init + validate + terraform test, tests/terraform)
+TF_PART_root      := cd $(TF_VALIDATE) && $(TF_INIT) && terraform validate && terraform test -test-directory=tests/terraform
+TF_NAME_bootstrap := bootstrap/ (init + validate + terraform test)
+TF_PART_bootstrap := cd $(TF_VALIDATE)/bootstrap && $(TF_INIT) && terraform validate && terraform test
+$(foreach module,$(TF_MODULES),$(eval TF_NAME_$(module) := modules/$(module)/ (init + terraform test)))
+$(foreach module,$(TF_MODULES),$(eval TF_PART_$(module) := cd $(TF_VALIDATE)/modules/$(module) && $(TF_INIT) && terraform test))
 test-terraform: setup ## terraform fmt -check, validate, and terraform test with a mocked provider (local, dev and prod plans; bootstrap/; modules/)
 	@echo "==> terraform fmt -check"; terraform fmt -check -recursive
-	@rm -rf $(BUILD)/tf-validate && mkdir -p $(BUILD)/tf-validate && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(BUILD)/tf-validate/ && cp -r modules tests datos sql bootstrap $(BUILD)/tf-validate/
-	@rm -rf $(BUILD)/tf-validate/bootstrap/.terraform $(BUILD)/tf-validate/bootstrap/*.tfstate* $(BUILD)/tf-validate/modules/*/.terraform
-	@echo "==> terraform init + validate"; cd $(BUILD)/tf-validate && terraform init -input=false -backend=false >/dev/null && terraform validate
-	@echo "==> terraform test"; cd $(BUILD)/tf-validate && terraform test -test-directory=tests/terraform
-	@echo "==> bootstrap/: init + validate + terraform test"; cd $(BUILD)/tf-validate/bootstrap && terraform init -input=false -backend=false >/dev/null && \
-	  terraform validate && terraform test
-	@for module in secure_bucket lambda_function kms_key; do echo "==> modules/$$module/: init + terraform test"; \
-	  (cd $(BUILD)/tf-validate/modules/$$module && terraform init -input=false -backend=false >/dev/null && terraform test) || exit 1; done
+	@rm -rf $(TF_VALIDATE) && mkdir -p $(TF_VALIDATE) && cp $(filter-out backend_override.tf localstack_providers_override.tf,$(wildcard *.tf)) $(TF_VALIDATE)/ && cp -r modules tests datos sql bootstrap $(TF_VALIDATE)/
+	@rm -rf $(TF_VALIDATE)/bootstrap/.terraform $(TF_VALIDATE)/bootstrap/*.tfstate* $(TF_VALIDATE)/modules/*/.terraform
+	@mkdir -p $(TF_VALIDATE)/logs; \
+	$(foreach part,$(TF_PARTS),( $(TF_PART_$(part)) ) >$(TF_VALIDATE)/logs/$(part).log 2>&1 & pid_$(part)=$$!;) \
+	status=0; \
+	$(foreach part,$(TF_PARTS),wait $$pid_$(part) && result=passed || { result=FAILED; status=1; }; \
+	  echo "==> terraform, $(TF_NAME_$(part)): $$result"; cat $(TF_VALIDATE)/logs/$(part).log;) \
+	exit $$status
 
 # ENDPOINT=http://localhost:P: run against that already running emulator (none is started). REUSE_STACK=1: use the
 # stack deployed from this directory (make deploy) instead of applying one. ENVIRONMENT=dev|prod: real AWS (costs money).
@@ -179,15 +194,27 @@ REUSE_STACK ?=
 browser: setup ## Chromium for the dashboard's browser test: found, or installed where possible (E2E_SKIP_BROWSER=1: none)
 	@$(PY) -m lake_tools.chromium
 
+# The e2e suite as two pytest runs side by side, each with its own emulator: the pipeline (test_pipeline.py,
+# then test_dashboard.py, on one stack) and the state backend (test_state_backend.py, its two stacks), whose
+# output follows the pipeline's. Both must pass. (pytest-xdist's loadgroup would do this in one run, but
+# pytest 9 ignores the group: xdist 3.8 renames item._nodeid, which pytest 9 no longer reads.)
+E2E_ENV     = E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)"
+E2E_BACKEND := tests/e2e/test_state_backend.py
 test-e2e: package browser ## End to end (fresh embedded emulator; ENDPOINT=url: a running one; ENVIRONMENT=dev|prod: AWS; REUSE_STACK=1)
-	@E2E_ENDPOINT="$(ENDPOINT)" E2E_REUSE_STACK="$(REUSE_STACK)" E2E_ENVIRONMENT="$(ENVIRONMENT)" \
-	  $(PY) -m pytest tests/e2e -q -m e2e
+	@echo "==> end-to-end tests (tests/e2e): the pipeline, and beside it the state backend (its output follows)"; \
+	  mkdir -p $(BUILD); $(E2E_ENV) $(PY) -m pytest $(E2E_BACKEND) -q -m e2e >$(BUILD)/e2e-state-backend.log 2>&1 & backend=$$!; \
+	  $(E2E_ENV) $(PY) -m pytest tests/e2e -q -m e2e --ignore=$(E2E_BACKEND); status=$$?; \
+	  wait $$backend || status=1; \
+	  echo "==> end-to-end tests, the state backend ($(E2E_BACKEND))"; cat $(BUILD)/e2e-state-backend.log; exit $$status
 
-test: setup ## The whole suite: unit, emulator, terraform, end to end (what CI runs)
-	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory test-emulator
-	@$(MAKE) --no-print-directory test-terraform
-	@$(MAKE) --no-print-directory test-e2e
+# The four suites share nothing (each emulator on its own free port, each stack and copy in its own
+# folder), so make test runs them side by side: e2e mostly waits on its stack while the others use the
+# cores. Each suite's output is printed whole when it ends (--output-sync), every suite runs to its end
+# even when another fails (--keep-going), and make test fails when any did. TEST_JOBS=1: one at a time.
+TEST_JOBS   ?= 4
+test: setup ## The whole suite: unit, emulator, terraform, end to end, side by side (TEST_JOBS; what CI runs)
+	@echo "==> make test: e2e, unit, emulator and terraform side by side ($(TEST_JOBS) at a time); each suite's output follows when it ends"
+	@$(MAKE) --no-print-directory --keep-going --jobs=$(TEST_JOBS) --output-sync=target test-e2e test-unit test-emulator test-terraform
 
 BENCH_EVENTS ?= 1000000
 BENCH_RATE  ?= 50

@@ -14,6 +14,7 @@ Where the suite runs is read from the environment (`make test-e2e` sets it from 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -114,8 +115,12 @@ def empty_bucket(s3, bucket: str) -> None:
 
 
 def record_timing(name: str, seconds: float) -> None:
+    """Adds one timing to build/e2e-timings.json, under a lock: `make test-e2e` runs two pytest
+    processes side by side, which may record at the same moment."""
     BUILD.mkdir(exist_ok=True)
-    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
-    timings[name] = round(seconds, 1)
-    TIMINGS.write_text(json.dumps(timings, indent=2))
+    with open(TIMINGS.with_name(TIMINGS.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+        timings[name] = round(seconds, 1)
+        TIMINGS.write_text(json.dumps(timings, indent=2))
     print(f"[e2e] {name}: {seconds:.1f}s", file=sys.stderr)

@@ -7,6 +7,11 @@ import time
 import uuid
 
 import pytest
+from kinesis_records import put
+from polling import wait_until
+
+# How long a mapping, a notification or a schedule may take to deliver, and how often to look.
+WAIT = {"timeout": 30, "interval": 0.2}
 
 # Records every batch it receives in S3; fails the records listed in FAIL (partial batch
 # response) on their first delivery, and raises on any record in POISON.
@@ -33,16 +38,6 @@ def handler(event, context):
                 failures.append({"itemIdentifier": s})
     return {"batchItemFailures": failures}
 """
-
-
-def wait_for(condition, timeout=30.0, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout:.0f}s")
 
 
 def read_batches(s3, bucket):
@@ -81,10 +76,6 @@ def stream_with_mapping(aws, deploy_function):
     return create
 
 
-def put(kinesis, stream, values, key="k"):
-    kinesis.put_records(StreamName=stream, Records=[{"Data": v.encode(), "PartitionKey": key} for v in values])
-
-
 def test_batches_respect_batch_size_and_shard_order(aws, stream_with_mapping):
     setup = stream_with_mapping(shards=2, batch_size=7)
     kinesis, s3 = aws("kinesis"), aws("s3")
@@ -94,7 +85,9 @@ def test_batches_respect_batch_size_and_shard_order(aws, stream_with_mapping):
             StreamName=setup["stream"],
             Records=[{"Data": v.encode(), "PartitionKey": f"key-{j % 5}"} for j, v in enumerate(values[i : i + 20])],
         )
-    batches = wait_for(lambda: (b := read_batches(s3, setup["bucket"])) and sum(len(x["data"]) for x in b) >= 60 and b)
+    batches = wait_until(
+        lambda: (b := read_batches(s3, setup["bucket"])) and sum(len(x["data"]) for x in b) >= 60 and b, **WAIT
+    )
     delivered = [d for b in batches for d in b["data"]]
     assert sorted(delivered) == values  # each record once
     assert all(len(b["data"]) <= 7 for b in batches)
@@ -108,13 +101,13 @@ def test_partial_batch_failure_retries_from_the_first_failed_record(emulator, aw
     setup = stream_with_mapping(batch_size=10, environment={"FAIL": "r4"})
     kinesis, s3 = aws("kinesis"), aws("s3")
     put(kinesis, setup["stream"], [f"r{i}" for i in range(10)])
-    batches = wait_for(lambda: (b := read_batches(s3, setup["bucket"])) and len(b) >= 2 and b)
+    batches = wait_until(lambda: (b := read_batches(s3, setup["bucket"])) and len(b) >= 2 and b, **WAIT)
     assert batches[0]["data"] == [f"r{i}" for i in range(10)]
     # r0..r3 were checkpointed; the retry starts at the failed record.
     assert batches[1]["data"] == [f"r{i}" for i in range(4, 10)]
     # Once every record is checkpointed the mapping invokes no more: exactly those two batches.
-    consumers = wait_for(lambda: emulator.kinesis_poller.shard_consumers(setup["stream_arn"]))
-    wait_for(lambda: all(c.records_behind() == 0 for c in consumers))
+    consumers = wait_until(lambda: emulator.kinesis_poller.shard_consumers(setup["stream_arn"]), **WAIT)
+    wait_until(lambda: all(c.records_behind() == 0 for c in consumers), **WAIT)
     assert len(read_batches(s3, setup["bucket"])) == 2
 
 
@@ -122,7 +115,9 @@ def test_bisect_isolates_a_poison_record_and_the_dlq_gets_the_failure_record(aws
     setup = stream_with_mapping(batch_size=8, bisect=True, retries=1, environment={"POISON": "p5"})
     kinesis, s3, sqs = aws("kinesis"), aws("s3"), aws("sqs")
     put(kinesis, setup["stream"], [f"p{i}" for i in range(8)])
-    message = wait_for(lambda: sqs.receive_message(QueueUrl=setup["queue_url"], WaitTimeSeconds=0).get("Messages"))
+    message = wait_until(
+        lambda: sqs.receive_message(QueueUrl=setup["queue_url"], WaitTimeSeconds=0).get("Messages"), **WAIT
+    )
     failure = json.loads(message[0]["Body"])
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 2  # first try + 1 retry
@@ -130,12 +125,13 @@ def test_bisect_isolates_a_poison_record_and_the_dlq_gets_the_failure_record(aws
     assert info["batchSize"] == 1 and info["streamArn"] == setup["stream_arn"]
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
     # Every other record got through in some successful invocation.
-    delivered_ok = wait_for(
+    delivered_ok = wait_until(
         lambda: (
             {d for b in read_batches(s3, setup["bucket"]) if "p5" not in b["data"] for d in b["data"]}
             >= {f"p{i}" for i in range(8) if i != 5}
             and True
-        )
+        ),
+        **WAIT,
     )
     assert delivered_ok
 
@@ -148,7 +144,7 @@ def test_batching_window_gathers_records_before_invoking(aws, stream_with_mappin
     for i in range(5):  # a trickle: one record at a time
         put(kinesis, setup["stream"], [f"w{i}"])
         time.sleep(0.1)
-    batches = wait_for(lambda: read_batches(s3, setup["bucket"]))
+    batches = wait_until(lambda: read_batches(s3, setup["bucket"]), **WAIT)
     assert batches[0]["data"] == [f"w{i}" for i in range(5)]
 
 
@@ -188,7 +184,7 @@ def test_s3_notification_runs_the_function_asynchronously(aws, deploy_function):
     )
     s3.put_object(Bucket=bucket, Key="in/my file.csv", Body=b"x")
     s3.put_object(Bucket=bucket, Key="released", Body=b"")  # outside the "in/" filter: no event
-    wait_for(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="seen/").get("KeyCount", 0) == 1)
+    wait_until(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="seen/").get("KeyCount", 0) == 1, **WAIT)
     assert s3.list_objects_v2(Bucket=bucket, Prefix="seen/")["Contents"][0]["Key"] == "seen/in/my file.csv"
     # The caller did not wait for the function: it finished after the caller's PutObject returned.
     assert s3.get_object(Bucket=bucket, Key="seen/in/my file.csv")["Body"].read() == b"after"
@@ -217,7 +213,7 @@ def test_rate_schedule_fires_the_target(emulator, aws, deploy_function):
     due = emulator.scheduler.next_run[rule_arn]
     assert due > now  # not fired on first sight
     emulator.scheduler.tick(due)
-    fired = wait_for(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 1)
+    fired = wait_until(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 1, **WAIT)
     assert fired
     event = json.loads(s3.get_object(Bucket=bucket, Key="fired.json")["Body"].read())
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"

@@ -8,9 +8,13 @@ import base64
 import json
 import uuid
 
-from test_event_sources import put, wait_for
+from kinesis_records import put
+from polling import wait_until
 
 from lake_cli import redrive
+
+# How long the async queue or the mapping may take to park a failure, and how often to look.
+WAIT = {"timeout": 30, "interval": 0.2}
 
 # Records every attempt in S3 and fails while BROKEN=1, like a transform with a bug in it.
 FLAKY_HANDLER = """
@@ -81,7 +85,7 @@ def test_failed_async_invocation_is_parked_then_redriven(aws, deploy_function):
     }
     lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
 
-    parked = wait_for(lambda: sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages"))
+    parked = wait_until(lambda: sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages"), **WAIT)
     record = json.loads(parked[0]["Body"])
     assert set(record) == {
         "version",
@@ -138,7 +142,7 @@ def test_a_second_put_of_the_event_invoke_config_replaces_the_first(aws, deploy_
     assert len(lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"]) == 1
 
     lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
-    parked = wait_for(lambda: sqs.receive_message(QueueUrl=second_url, VisibilityTimeout=0).get("Messages"))
+    parked = wait_until(lambda: sqs.receive_message(QueueUrl=second_url, VisibilityTimeout=0).get("Messages"), **WAIT)
     context = json.loads(parked[0]["Body"])["requestContext"]
     assert context["condition"] == "RetriesExhausted" and context["approximateInvokeCount"] == 1
     assert messages_in(sqs, first_url) == 0
@@ -163,7 +167,7 @@ def test_kinesis_batch_in_the_ingest_dlq_is_read_back_and_redriven(aws, deploy_f
         DestinationConfig={"OnFailure": {"Destination": arn}},
     )
     put(kinesis, stream, ["k0", "k1", "k2"])
-    parked = wait_for(lambda: sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages"))
+    parked = wait_until(lambda: sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages"), **WAIT)
     batch = redrive.parse_ingest_failure(parked[0]["Body"])
     assert batch.batch_size == 3 and batch.stream_arn == stream_arn
 

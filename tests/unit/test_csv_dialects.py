@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import sample_events
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, SILVER, Lake
 
@@ -34,7 +35,7 @@ DIALECT_SAMPLES = {
 }
 HEADER = "timestamp,indicador,pais,valor,fuente\n"
 ROW = "2026-11-22T09:00:00+00:00,PIB,ARG,1.52,carga_csv\n"
-SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=200)
+SETTINGS = settings(max_examples=examples(200))
 
 
 def parse(data: bytes | str) -> decode.ParsedRows:

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from readme_map import folders_missing_from_the_map
 from repo_files import git_files, has_git, unsupported_gitignore_lines, walk_files
-from test_readme_map import folders_missing_from_the_map
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where make, pip, Terraform and the emulator write: ignored by .gitignore, excluded in pyproject's ruff config.

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from kpi_rows import assert_equal_kpis
 from lake_table import create_lake_table
 from moto import mock_aws
@@ -190,8 +191,8 @@ steps = st.lists(
 
 # aws_credentials only clears the endpoint and sets fake keys: the same for every example.
 @settings(
-    max_examples=30,
-    deadline=None,
+    max_examples=examples(30),
+    # The profile's list (too_slow) is replaced, not extended: both are named.
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(steps=steps)

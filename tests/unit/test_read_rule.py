@@ -10,8 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from local_lake import athena_connection
 
 from lake_cli import lake_sql
@@ -33,7 +34,7 @@ sequence_numbers = st.one_of(
 arrivals = st.integers(0, read_rule.EPOCH_MS_MAX)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.tuples(arrivals, sequence_numbers), st.tuples(arrivals, sequence_numbers))
 def test_stream_orders_sort_by_arrival_then_sequence_number_as_numbers(
     first: tuple[int, str], second: tuple[int, str]
@@ -108,7 +109,7 @@ files_strategy = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(files_strategy)
 def test_arrow_duckdb_and_athena_sql_keep_the_same_rows(files: list) -> None:
     partition = layout.Partition("PIB", DAY)
@@ -170,7 +171,7 @@ def test_the_rule_on_a_hand_picked_partition() -> None:
 # --- batch order: why the first sequence number of a batch is enough ----------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.data())
 def test_arrival_then_batch_start_picks_the_first_record_by_sequence(data: st.DataObject) -> None:
     # One shard: records in sequence order, arrival times non-decreasing (often equal), a few

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from repo_files import repository_files
+from readme_map import folders_missing_from_the_map, map_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "lambdas" / "pipeline"
@@ -13,14 +13,8 @@ PIPELINE = ROOT / "lambdas" / "pipeline"
 FOLDERS = (PIPELINE, ROOT / "lake_cli", ROOT / "tools", ROOT / "embedded_aws", ROOT / "tests" / "unit")
 
 
-def map_text(root: Path = ROOT) -> str:
-    readme = (root / "README.md").read_text()
-    start = readme.index("### Where things are")
-    return readme[start : readme.index("\n#", start + 1)]
-
-
 def named_paths() -> set[str]:
-    return set(re.findall(r"`([^` ]+)`", map_text()))
+    return set(re.findall(r"`([^` ]+)`", map_text(ROOT)))
 
 
 def test_every_name_in_the_map_exists() -> None:
@@ -32,13 +26,6 @@ def test_every_name_in_the_map_exists() -> None:
             *(folder / name for folder in FOLDERS),
         ]
         assert any(path.exists() for path in candidates), f"README map names {name!r}, which does not exist"
-
-
-def folders_missing_from_the_map(root: Path) -> list[str]:
-    """Top-level folders with a file git would track (in a downloaded tree: by .gitignore) the map lacks."""
-    folders = {name.split("/", 1)[0] for name in repository_files(root) if "/" in name}
-    text = map_text(root)
-    return sorted(folder for folder in folders if f"`{folder}/" not in text and f"`{folder}" not in text)
 
 
 def test_every_tracked_top_level_folder_and_pipeline_module_is_in_the_map() -> None:

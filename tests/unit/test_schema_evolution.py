@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sample_events
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from lambda_context import FakeLambdaContext
 from local_lake import write_gold, write_silver
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
@@ -57,7 +58,7 @@ DATOS = Path(__file__).resolve().parents[2] / "datos"
 ID = [f"00000000-0000-4000-8000-{n:012d}" for n in range(20)]
 NOT_IN_V1 = "unidad is not allowed in schema_version 1: it needs schema_version 2"
 UNSUPPORTED_3 = "unsupported schema_version: 3 (accepted: 1, 2)"
-SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=300)
+SETTINGS = settings(max_examples=examples(300))
 
 
 def v1(event_id: str = ID[1], **fields: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from simulador import generator
 from simulador.generator import (
@@ -192,7 +193,7 @@ def test_walk_visits_every_series_and_moves():
     assert len({v for _, _, v in seen}) > 200
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30))
 @given(seed=st.integers(min_value=0, max_value=2**32))
 def test_values_stay_within_bounds_and_are_rounded(seed):
     for pais, indicador, valor in observations(seed, 3000):

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from economic_events import economic_event
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline import bronze, catalog, contract, decode, layout, read_rule, schema, silver
@@ -299,7 +299,6 @@ field_values = {
 }
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.sampled_from(schema.EVENT_FIELDS), st.sampled_from(schema.SCHEMA_VERSIONS), st.data())
 def test_transform_accepts_a_stream_line_exactly_when_ingest_does(name: str, version: int, data: st.DataObject) -> None:
     line = event(ID[1], schema_version=version)

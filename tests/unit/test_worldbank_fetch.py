@@ -18,6 +18,7 @@ from aggregate_runs import aggregate_and_compact
 from fake_worldbank import FakeWorldBank, Fault, running
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from lambda_context import FakeLambdaContext
 from moto_lake import BRONZE, GOLD, SILVER, TABLE, Lake
 
@@ -293,7 +294,7 @@ def test_only_http_base_urls_are_accepted() -> None:
         worldbank.FetchOptions(base_url="file:///etc")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(
     st.lists(
         st.tuples(
