@@ -13,6 +13,6 @@ tests/support is on the tests' import path (pyproject.toml, pythonpath).
 
 from __future__ import annotations
 
-from tools.lake_reader import wait_until
+from lake_tools.lake_reader import wait_until
 
 __all__ = ["wait_until"]
